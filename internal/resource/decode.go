@@ -1,0 +1,447 @@
+package resource
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// DocumentError is a problem in one document of a file: "roles.yaml: document 3 (role "dev"): ...".
+type DocumentError struct {
+	Source string // file name, "-" for standard input, or "" when unknown
+	Doc    int    // 1-based document number, 0 when the error concerns the whole input
+	Kind   Kind
+	Name   string
+	Err    error
+}
+
+func (e *DocumentError) Error() string {
+	var b strings.Builder
+	if e.Source != "" {
+		b.WriteString(e.Source)
+		b.WriteString(": ")
+	}
+	if e.Doc > 0 {
+		fmt.Fprintf(&b, "document %d", e.Doc)
+		if e.Kind != "" && e.Name != "" {
+			fmt.Fprintf(&b, " (%s %q)", e.Kind, e.Name)
+		} else if e.Kind != "" {
+			fmt.Fprintf(&b, " (%s)", e.Kind)
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *DocumentError) Unwrap() error { return e.Err }
+
+// maxNodes bounds the work one input may cause (YAML aliases can expand exponentially).
+const maxNodes = 5_000_000
+
+// DecodeAll reads every document in data (multi-document YAML, a JSON object, or a JSON or YAML list of
+// objects), strictly: unknown fields and values of the wrong type are errors naming their field. Each
+// object is normalised (version defaulted, member names derived) and validated on its own. The first
+// document with problems stops decoding; the error is a *DocumentError naming source and document.
+func DecodeAll(source string, data []byte) ([]*Object, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*Object
+	doc := 0
+	budget := maxNodes
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, &DocumentError{Source: source, Doc: doc + 1, Err: fmt.Errorf("not valid YAML or JSON: %s", strings.TrimPrefix(err.Error(), "yaml: "))}
+		}
+		root := &n
+		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+			root = root.Content[0]
+		}
+		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+			continue // an empty document, as between "---" lines
+		}
+		items := []*yaml.Node{root}
+		if root.Kind == yaml.SequenceNode {
+			items = root.Content
+		}
+		for _, item := range items {
+			doc++
+			o, err := decodeObject(item, &budget)
+			if err == nil {
+				Normalize(o)
+				err = Validate(o)
+			}
+			if err != nil {
+				de := &DocumentError{Source: source, Doc: doc, Err: err}
+				if o != nil {
+					de.Kind, de.Name = o.Kind, o.Metadata.Name
+				}
+				return nil, de
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// Decode reads exactly one object (YAML or JSON) strictly, normalises and validates it.
+func Decode(data []byte) (*Object, error) {
+	objs, err := DecodeAll("", data)
+	if err != nil {
+		var de *DocumentError
+		if errors.As(err, &de) {
+			return nil, de.Err
+		}
+		return nil, err
+	}
+	if len(objs) != 1 {
+		return nil, fmt.Errorf("expected one resource, found %d", len(objs))
+	}
+	return objs[0], nil
+}
+
+// Normalize fills in what a person may leave out: the version, and a member record's name.
+func Normalize(o *Object) {
+	if o.Version == "" {
+		o.Version = Version
+	}
+	if o.Spec == nil {
+		o.Spec = NewSpec(o.Kind)
+	}
+	if m, ok := o.Spec.(*AccessListMemberSpec); ok && o.Metadata.Name == "" && m.List != "" && m.Member != "" {
+		o.Metadata.Name = MemberName(m.List, m.Member)
+	}
+}
+
+var envelopeFields = []string{"kind", "version", "metadata", "spec", "status"}
+
+func decodeObject(n *yaml.Node, budget *int) (*Object, error) {
+	c := &converter{budget: budget}
+	n = c.deref(n)
+	if n.Kind != yaml.MappingNode {
+		return nil, Errors{{Message: "a resource must be a mapping with kind, version, metadata and spec"}}
+	}
+	fields := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i].Value
+		if !contains(envelopeFields, k) {
+			c.add(k, "unknown field (a resource has %s)", strings.Join(envelopeFields, ", "))
+			continue
+		}
+		fields[k] = n.Content[i+1]
+	}
+	o := &Object{}
+	if kn := fields["kind"]; kn != nil {
+		if s, ok := c.scalarString("kind", kn); ok {
+			o.Kind = Kind(s)
+		}
+	}
+	if vn := fields["version"]; vn != nil {
+		if s, ok := c.scalarString("version", vn); ok {
+			o.Version = s
+		}
+	}
+	if o.Kind == "" {
+		c.add("kind", "required (one of %s)", kindList())
+		return o, c.errs
+	}
+	if info, ok := kinds[o.Kind]; !ok || !info.public {
+		c.add("kind", "unknown kind %q (known kinds: %s)", o.Kind, kindList())
+		return o, c.errs
+	}
+	if mn := fields["metadata"]; mn != nil {
+		if v := c.convert("metadata", mn, reflect.TypeOf(Metadata{})); v != nil {
+			c.into("metadata", v, &o.Metadata)
+		}
+	} else {
+		c.add("metadata", "required (metadata.name at least)")
+	}
+	o.Spec = NewSpec(o.Kind)
+	if sn := fields["spec"]; sn != nil {
+		if v := c.convert("spec", sn, reflect.TypeOf(o.Spec).Elem()); v != nil {
+			c.into("spec", v, o.Spec)
+		}
+	}
+	if stn := fields["status"]; stn != nil {
+		// Status is warden's to write; it is accepted so that output can be applied again, then ignored.
+		if v := c.convert("status", stn, reflect.TypeOf((*any)(nil)).Elem()); v != nil {
+			o.Status, _ = json.Marshal(v)
+		}
+	}
+	if len(c.errs) > 0 {
+		return o, c.errs
+	}
+	return o, nil
+}
+
+type converter struct {
+	errs   Errors
+	budget *int
+}
+
+func (c *converter) add(field, format string, args ...any) {
+	c.errs = append(c.errs, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *converter) deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		return c.deref(n.Content[0])
+	}
+	return n
+}
+
+func (c *converter) into(field string, v any, dst any) {
+	b, err := json.Marshal(v)
+	if err == nil {
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.DisallowUnknownFields()
+		err = d.Decode(dst)
+	}
+	if err != nil {
+		c.add(field, "%v", err)
+	}
+}
+
+func (c *converter) scalarString(field string, n *yaml.Node) (string, bool) {
+	n = c.deref(n)
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		c.add(field, "must be a string")
+		return "", false
+	}
+	return n.Value, true
+}
+
+var (
+	timeType        = reflect.TypeOf(time.Time{})
+	unmarshalerType = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+)
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	switch n.Tag {
+	case "!!int", "!!float":
+		return "a number"
+	case "!!bool":
+		return "true/false"
+	case "!!str":
+		return fmt.Sprintf("the string %q", n.Value)
+	}
+	return "a " + strings.TrimPrefix(n.Tag, "!!")
+}
+
+// convert turns n into a JSON-ready value shaped for t, recording errors with their field path.
+// It returns nil for JSON null (and after an error).
+func (c *converter) convert(path string, n *yaml.Node, t reflect.Type) any {
+	n = c.deref(n)
+	if *c.budget--; *c.budget <= 0 {
+		if *c.budget == -1 {
+			c.add(path, "input too large or too deeply aliased")
+		}
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == timeType {
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!timestamp") {
+			c.add(path, "must be a time like 2026-01-02T15:04:05Z, found %s", kindName(n))
+			return nil
+		}
+		tm, err := ParseTime(n.Value)
+		if err != nil {
+			c.add(path, "%q is not a time like 2026-01-02T15:04:05Z or a date like 2026-01-02", n.Value)
+			return nil
+		}
+		return tm.Format(time.RFC3339Nano)
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		if n.Kind != yaml.ScalarNode {
+			c.add(path, "must be a single value, found %s", kindName(n))
+			return nil
+		}
+		return n.Value
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			c.add(path, "must be a mapping, found %s", kindName(n))
+			return nil
+		}
+		fields := jsonFields(t)
+		out := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := c.deref(n.Content[i]).Value
+			ft, ok := fields[k]
+			if !ok {
+				c.add(join(path, k), "unknown field (known fields here: %s)", strings.Join(sortedKeys(fields), ", "))
+				continue
+			}
+			if v := c.convert(join(path, k), n.Content[i+1], ft); v != nil {
+				out[k] = v
+			}
+		}
+		return out
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			c.add(path, "must be a mapping, found %s", kindName(n))
+			return nil
+		}
+		out := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := c.deref(n.Content[i]).Value
+			if v := c.convert(join(path, k), n.Content[i+1], t.Elem()); v != nil {
+				out[k] = v
+			}
+		}
+		return out
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			c.add(path, "must be a list, found %s", kindName(n))
+			return nil
+		}
+		out := make([]any, 0, len(n.Content))
+		for i, item := range n.Content {
+			out = append(out, c.convert(fmt.Sprintf("%s[%d]", path, i), item, t.Elem()))
+		}
+		return out
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			c.add(path, "must be a string, found %s", kindName(n))
+			return nil
+		}
+		switch n.Tag {
+		case "!!str", "!!int", "!!float", "!!timestamp":
+			// An unquoted number is taken as written: account: 058264527036 keeps its leading zero.
+			return n.Value
+		}
+		c.add(path, "must be a string, found %s (quote it: \"%s\")", kindName(n), n.Value)
+		return nil
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!int" {
+			if v, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				return v
+			}
+		}
+		c.add(path, "must be a whole number, found %s", kindName(n))
+		return nil
+	case reflect.Bool:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+			b, err := strconv.ParseBool(strings.ToLower(n.Value))
+			if err == nil {
+				return b
+			}
+		}
+		c.add(path, "must be true or false, found %s", kindName(n))
+		return nil
+	case reflect.Interface:
+		var v any
+		if err := n.Decode(&v); err != nil {
+			c.add(path, "%v", err)
+			return nil
+		}
+		return jsonable(v)
+	}
+	c.add(path, "cannot decode into %s", t)
+	return nil
+}
+
+// jsonable turns what yaml.v3 decodes into interface{} into something encoding/json accepts.
+func jsonable(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = jsonable(e)
+		}
+		return x
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[fmt.Sprint(k)] = jsonable(e)
+		}
+		return m
+	case []any:
+		for i, e := range x {
+			x[i] = jsonable(e)
+		}
+		return x
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	}
+	return v
+}
+
+// ParseTime accepts RFC 3339 times and plain dates (midnight UTC).
+func ParseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.DateOnly, s)
+}
+
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

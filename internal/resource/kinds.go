@@ -1,0 +1,298 @@
+package resource
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// UserSpec is a person. metadata.name is the Identity Center userName.
+type UserSpec struct {
+	DisplayName string `json:"display_name,omitempty"`
+	GivenName   string `json:"given_name,omitempty"`
+	FamilyName  string `json:"family_name,omitempty"`
+	Email       string `json:"email,omitempty"`
+	// Roles are the user's standing roles.
+	Roles  []string            `json:"roles,omitempty"`
+	Traits map[string][]string `json:"traits,omitempty"`
+	// Admin makes the user a warden administrator: every resource and every operation.
+	Admin bool `json:"admin,omitempty"`
+	// Origin says where the user came from: warden (made here) or identity_center (imported).
+	Origin string `json:"origin,omitempty"`
+}
+
+// AccountAssignment names accounts and permission sets. Account is a 12-digit id, an account name or a
+// glob over either; PermissionSet is a name, an ARN or a glob over names.
+type AccountAssignment struct {
+	Account       string `json:"account"`
+	PermissionSet string `json:"permission_set"`
+}
+
+// RoleSpec grants account assignments and says what its holders may request and review.
+type RoleSpec struct {
+	Allow RoleConditions `json:"allow"`
+	Deny  RoleConditions `json:"deny,omitzero"`
+}
+
+// RoleConditions is one side (allow or deny) of a role.
+type RoleConditions struct {
+	AccountAssignments []AccountAssignment `json:"account_assignments,omitempty"`
+	Request            *RequestConditions  `json:"request,omitempty"`
+	ReviewRequests     *ReviewConditions   `json:"review_requests,omitempty"`
+}
+
+// RequestConditions says what the holders of a role may request.
+type RequestConditions struct {
+	// Roles that may be requested: names or globs.
+	Roles []string `json:"roles,omitempty"`
+	// AccountAssignments that may be requested one at a time (resource requests).
+	AccountAssignments []AccountAssignment `json:"account_assignments,omitempty"`
+	// MaxDuration caps a request's access window, in Go's form (8h, 90m).
+	MaxDuration string `json:"max_duration,omitempty"`
+	// Reason is "required" or "optional" (the default).
+	Reason     string      `json:"reason,omitempty"`
+	Thresholds []Threshold `json:"thresholds,omitempty"`
+}
+
+// Threshold says how many approvals approve a request and how many denials deny it.
+// A missing number means 1.
+type Threshold struct {
+	Name    string `json:"name,omitempty"`
+	Approve *int   `json:"approve,omitempty"`
+	Deny    *int   `json:"deny,omitempty"`
+}
+
+// ApproveCount is the number of approvals needed (1 when unset).
+func (t Threshold) ApproveCount() int { return intOr(t.Approve, 1) }
+
+// DenyCount is the number of denials needed (1 when unset).
+func (t Threshold) DenyCount() int { return intOr(t.Deny, 1) }
+
+func intOr(p *int, def int) int {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// ReviewConditions says whose requests the holders of a role may review: requests for these roles.
+type ReviewConditions struct {
+	Roles []string `json:"roles,omitempty"`
+}
+
+// MaxDurationValue is the parsed max_duration, zero when unset. Call it on validated specs only.
+func (r *RequestConditions) MaxDurationValue() time.Duration {
+	d, _ := time.ParseDuration(r.MaxDuration)
+	return d
+}
+
+// AccessListSpec is a list of people (and other lists) granted roles, with owners who govern it.
+type AccessListSpec struct {
+	// Title is what people see, and the Identity Center group's DisplayName.
+	Title  string   `json:"title"`
+	Owners []string `json:"owners"`
+	Grants Grants   `json:"grants,omitzero"`
+	Audit  *Audit   `json:"audit,omitempty"`
+	// MembershipRequires makes members who lack these roles or traits ineligible: kept, not synced.
+	MembershipRequires *Requires `json:"membership_requires,omitempty"`
+	Origin             string    `json:"origin,omitempty"`
+}
+
+// Grants is what every member of a list receives.
+type Grants struct {
+	Roles  []string            `json:"roles,omitempty"`
+	Traits map[string][]string `json:"traits,omitempty"`
+}
+
+// Requires lists roles and traits a member must hold.
+type Requires struct {
+	Roles  []string            `json:"roles,omitempty"`
+	Traits map[string][]string `json:"traits,omitempty"`
+}
+
+// Audit is an access list's periodic review schedule.
+type Audit struct {
+	Recurrence    Recurrence `json:"recurrence"`
+	NextAuditDate *time.Time `json:"next_audit_date,omitempty"`
+}
+
+// Recurrence: every Frequency months (1, 3, 6 or 12), on DayOfMonth ("1", "15" or "last").
+type Recurrence struct {
+	Frequency  int        `json:"frequency"`
+	DayOfMonth DayOfMonth `json:"day_of_month,omitempty"`
+}
+
+// DayOfMonth is "1", "15" or "last"; YAML may write the numbers unquoted.
+type DayOfMonth string
+
+// UnmarshalJSON accepts a number or a string; Validate judges the value.
+func (d *DayOfMonth) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*d = DayOfMonth(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("day_of_month must be 1, 15 or last")
+	}
+	*d = DayOfMonth(n.String())
+	return nil
+}
+
+// Member kinds.
+const (
+	MemberUser = "user"
+	MemberList = "list"
+)
+
+// AccessListMemberSpec is one member of one access list. Members are records of their own so that a
+// list can hold tens of thousands. Their metadata.name is always "<list>/<member>".
+type AccessListMemberSpec struct {
+	List   string `json:"list"`
+	Member string `json:"member"`
+	// MemberKind is user (the default) or list, for a nested access list.
+	MemberKind string     `json:"member_kind,omitempty"`
+	Expires    *time.Time `json:"expires,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
+	// AddedBy is set by warden to whoever added the member.
+	AddedBy string `json:"added_by,omitempty"`
+}
+
+// Kind returns the member kind with its default applied.
+func (m *AccessListMemberSpec) Kind() string {
+	if m.MemberKind == "" {
+		return MemberUser
+	}
+	return m.MemberKind
+}
+
+// MemberName is the metadata.name of the record for member in list.
+func MemberName(list, member string) string { return list + "/" + member }
+
+// Access request states.
+const (
+	StatePending   = "PENDING"
+	StateApproved  = "APPROVED"
+	StateDenied    = "DENIED"
+	StateExpired   = "EXPIRED"
+	StateCancelled = "CANCELLED"
+)
+
+// Review decisions.
+const (
+	DecisionApprove = "APPROVE"
+	DecisionDeny    = "DENY"
+)
+
+// AccessRequestSpec is a request for temporary access to roles or to one account × permission set.
+type AccessRequestSpec struct {
+	User      string              `json:"user"`
+	Roles     []string            `json:"roles,omitempty"`
+	Resources []AccountAssignment `json:"resources,omitempty"`
+	Reason    string              `json:"reason,omitempty"`
+	State     string              `json:"state,omitempty"`
+	// Duration asked for, in Go's form; the window is [Start, End).
+	Duration string     `json:"duration,omitempty"`
+	Start    *time.Time `json:"start,omitempty"`
+	End      *time.Time `json:"end,omitempty"`
+	Reviews  []Review   `json:"reviews,omitempty"`
+}
+
+// Review is one reviewer's decision on a request.
+type Review struct {
+	Author   string    `json:"author"`
+	Decision string    `json:"decision"`
+	Reason   string    `json:"reason,omitempty"`
+	Created  time.Time `json:"created,omitzero"`
+}
+
+// PermissionSetSpec describes an Identity Center permission set. metadata.name is its name.
+type PermissionSetSpec struct {
+	// ARN is known once the permission set exists in Identity Center.
+	ARN string `json:"arn,omitempty"`
+	// SessionDuration is ISO-8601, PT1H to PT12H.
+	SessionDuration string   `json:"session_duration,omitempty"`
+	RelayState      string   `json:"relay_state,omitempty"`
+	InlinePolicy    string   `json:"inline_policy,omitempty"`
+	ManagedPolicies []string `json:"managed_policies,omitempty"`
+	// Managed says warden owns this permission set's definition (otherwise it is only catalogued).
+	Managed bool `json:"managed,omitempty"`
+}
+
+// AccountSpec is an AWS account, cached from Organizations. metadata.name is the 12-digit account id.
+type AccountSpec struct {
+	Name   string `json:"name"`
+	Email  string `json:"email,omitempty"`
+	Status string `json:"status,omitempty"`
+}
+
+// APITokenSpec is an API token. metadata.name is the token's public id; only a hash of its secret is kept.
+type APITokenSpec struct {
+	User       string    `json:"user"`
+	SecretHash string    `json:"secret_hash"`
+	Admin      bool      `json:"admin,omitempty"`
+	Expires    time.Time `json:"expires,omitzero"`
+}
+
+// ---- index entries ----
+
+func refs(k Kind, names ...string) []IndexEntry {
+	out := make([]IndexEntry, 0, len(names))
+	for _, n := range names {
+		if n != "" && !IsGlob(n) {
+			out = append(out, IndexEntry{IndexRef, RefValue(k, n)})
+		}
+	}
+	return out
+}
+
+func (s *UserSpec) index(*Metadata) []IndexEntry { return refs(KindRole, s.Roles...) }
+
+func (s *RoleSpec) index(*Metadata) []IndexEntry {
+	var out []IndexEntry
+	for _, c := range []RoleConditions{s.Allow, s.Deny} {
+		if c.Request != nil {
+			out = append(out, refs(KindRole, c.Request.Roles...)...)
+		}
+		if c.ReviewRequests != nil {
+			out = append(out, refs(KindRole, c.ReviewRequests.Roles...)...)
+		}
+	}
+	return out
+}
+
+func (s *AccessListSpec) index(*Metadata) []IndexEntry {
+	out := refs(KindUser, s.Owners...)
+	out = append(out, refs(KindRole, s.Grants.Roles...)...)
+	if s.MembershipRequires != nil {
+		out = append(out, refs(KindRole, s.MembershipRequires.Roles...)...)
+	}
+	return out
+}
+
+func (s *AccessListMemberSpec) index(*Metadata) []IndexEntry {
+	memberKind := KindUser
+	if s.Kind() == MemberList {
+		memberKind = KindAccessList
+	}
+	return []IndexEntry{
+		{IndexList, s.List}, {IndexMember, s.Member}, {IndexMemberKind, s.Kind()},
+		{IndexRef, RefValue(KindAccessList, s.List)}, {IndexRef, RefValue(memberKind, s.Member)},
+	}
+}
+
+func (s *AccessRequestSpec) index(*Metadata) []IndexEntry {
+	state := s.State
+	if state == "" {
+		state = StatePending
+	}
+	return []IndexEntry{{IndexUser, s.User}, {IndexState, state}}
+}
+
+func (s *PermissionSetSpec) index(*Metadata) []IndexEntry { return nil }
+func (s *AccountSpec) index(*Metadata) []IndexEntry       { return nil }
+func (s *APITokenSpec) index(*Metadata) []IndexEntry {
+	return []IndexEntry{{IndexUser, s.User}, {"admin", strconv.FormatBool(s.Admin)}}
+}

@@ -1,0 +1,137 @@
+// Package store defines how warden keeps its resources: one small interface that every backend
+// implements the same way (the conformance suite in storetest proves it), with a global, monotonic
+// revision that orders every write and a change feed (Watch) that can resume from any revision it has
+// not yet compacted.
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/wardenhq/warden/internal/resource"
+)
+
+// Sentinel errors. Backends wrap them with the kind and name concerned; test with errors.Is.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrConflict: the revision given does not match the stored one (someone else wrote first).
+	ErrConflict = errors.New("revision conflict")
+	// ErrCompacted: the change feed no longer holds the revision asked for; list afresh and watch from
+	// the current revision.
+	ErrCompacted = errors.New("revision compacted")
+)
+
+// ListOptions narrows a List. Results are ordered by name (byte order).
+type ListOptions struct {
+	// Filters keeps only objects with every one of these index entries (see resource.IndexEntry).
+	Filters []resource.IndexEntry
+	// After keeps only names that sort after it: pass the last name of a page to get the next.
+	After string
+	// Limit caps the number of objects returned; 0 means no limit.
+	Limit int
+}
+
+// Filter builds a ListOptions filter from key, value pairs.
+func Filter(kv ...string) []resource.IndexEntry {
+	out := make([]resource.IndexEntry, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, resource.IndexEntry{Key: kv[i], Value: kv[i+1]})
+	}
+	return out
+}
+
+// Reader reads resources.
+type Reader interface {
+	// Get returns one object or an error wrapping ErrNotFound.
+	Get(ctx context.Context, k resource.Kind, name string) (*resource.Object, error)
+	// List returns the objects of one kind that pass opts, ordered by name.
+	List(ctx context.Context, k resource.Kind, opts ListOptions) ([]*resource.Object, error)
+}
+
+// Writer writes resources. Each write takes the next global revision and sets it, with the write's
+// time, into the object's metadata.
+type Writer interface {
+	// Create stores a new object, or fails with ErrAlreadyExists.
+	Create(ctx context.Context, o *resource.Object) error
+	// CreateMany stores new objects in bulk, all or none (ErrAlreadyExists if any exists, or if the
+	// batch names one twice).
+	CreateMany(ctx context.Context, objs []*resource.Object) error
+	// Update replaces an object if its stored revision equals o.Metadata.Revision, else fails with
+	// ErrConflict (or ErrNotFound). Metadata.CreatedAt is kept from the stored object.
+	Update(ctx context.Context, o *resource.Object) error
+	// Delete removes an object and returns it as it was. A non-zero revision must match the stored
+	// one (ErrConflict otherwise).
+	Delete(ctx context.Context, k resource.Kind, name string, revision int64) (*resource.Object, error)
+}
+
+// Tx is a transaction: reads see its own writes; nothing is visible to others until it commits.
+type Tx interface {
+	Reader
+	Writer
+}
+
+// EventType says what a change did.
+type EventType string
+
+// Event types.
+const (
+	Put    EventType = "put"
+	Delete EventType = "delete"
+)
+
+// Event is one change: for Put the object as written, for Delete the object as it was.
+type Event struct {
+	Revision int64
+	Type     EventType
+	Object   *resource.Object
+}
+
+// Store is a backend. Its own Reader and Writer methods each run in a transaction of their own.
+type Store interface {
+	Reader
+	Writer
+	// Txn runs fn in one transaction, committed if fn returns nil and rolled back otherwise.
+	Txn(ctx context.Context, fn func(tx Tx) error) error
+	// Revision is the revision of the latest write.
+	Revision(ctx context.Context) (int64, error)
+	// Watch streams every change with a revision >= fromRevision, in order, then waits for more
+	// until ctx ends. Resume after a restart with the last revision seen plus one. If the feed has
+	// been compacted past fromRevision the watch ends at once with ErrCompacted.
+	Watch(ctx context.Context, fromRevision int64) *Watch
+	// Compact drops the change feed's entries below revision (objects are untouched).
+	Compact(ctx context.Context, revision int64) error
+	// Ping checks the backend is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Watch is a running change feed. Read Events until it is closed, then Err says why it ended:
+// nil when the context ended, ErrCompacted, or a backend error.
+type Watch struct {
+	Events <-chan Event
+	err    error
+	done   chan struct{}
+}
+
+// NewWatch is for backends: run produces events into the channel it is given and returns why it stopped.
+func NewWatch(run func(events chan<- Event) error) *Watch {
+	ch := make(chan Event, 256)
+	w := &Watch{Events: ch, done: make(chan struct{})}
+	go func() {
+		err := run(ch)
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			err = nil
+		}
+		w.err = err
+		close(w.done)
+		close(ch)
+	}()
+	return w
+}
+
+// Err is why the watch ended; call it after Events is closed.
+func (w *Watch) Err() error {
+	<-w.done
+	return w.err
+}
