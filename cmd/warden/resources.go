@@ -1,0 +1,447 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/wardenhq/warden/internal/client"
+	"github.com/wardenhq/warden/internal/config"
+	"github.com/wardenhq/warden/internal/resource"
+)
+
+// clientFlags address the server: --addr/WARDEN_ADDR and --token/WARDEN_TOKEN. Without a token, the
+// admin token of the local data directory is used if it can be read, so that a newcomer on the
+// server's machine needs no set-up.
+type clientFlags struct {
+	addr, token string
+}
+
+func (f *clientFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.addr, "addr", "", "warden server URL (env WARDEN_ADDR; default http://"+config.DefaultListen+")")
+	cmd.Flags().StringVar(&f.token, "token", "", "API token (env WARDEN_TOKEN; default: the local data directory's admin.token)")
+}
+
+func (f *clientFlags) client() (*client.Client, error) {
+	addr := firstNonEmpty(f.addr, os.Getenv("WARDEN_ADDR"), config.DefaultListen)
+	token := firstNonEmpty(f.token, os.Getenv("WARDEN_TOKEN"))
+	if token == "" {
+		dir := firstNonEmpty(os.Getenv("WARDEN_DATA_DIR"), config.DefaultDataDir())
+		if b, err := os.ReadFile(filepath.Join(dir, "admin.token")); err == nil {
+			token = strings.TrimSpace(string(b))
+		}
+	}
+	if token == "" {
+		return nil, errors.New("no API token: set WARDEN_TOKEN or --token (the server writes an admin token to <data-dir>/admin.token)")
+	}
+	return client.New(addr, token), nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// source remembers where each object came from, to name it in errors.
+type source struct {
+	file string
+	doc  int
+}
+
+func readFiles(files []string, stdin io.Reader) ([]*resource.Object, []source, error) {
+	if len(files) == 0 {
+		return nil, nil, errors.New("-f FILE is required (- for standard input)")
+	}
+	var objs []*resource.Object
+	var srcs []source
+	for _, f := range files {
+		var b []byte
+		var err error
+		if f == "-" {
+			b, err = io.ReadAll(stdin)
+		} else {
+			b, err = os.ReadFile(f)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		name := f
+		if f == "-" {
+			name = "<stdin>"
+		}
+		got, err := resource.DecodeAll(name, b)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(got) == 0 {
+			return nil, nil, fmt.Errorf("%s: no resources in it", name)
+		}
+		for i, o := range got {
+			objs = append(objs, o)
+			srcs = append(srcs, source{name, i + 1})
+		}
+	}
+	return objs, srcs, nil
+}
+
+// explain turns a server error about item N back into "file: document D (kind "name"): field: message".
+func explain(err error, objs []*resource.Object, srcs []source) error {
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Item < 1 || ce.Item > len(srcs) {
+		return err
+	}
+	src, o := srcs[ce.Item-1], objs[ce.Item-1]
+	de := &resource.DocumentError{Source: src.file, Doc: src.doc, Kind: o.Kind, Name: o.Metadata.Name,
+		Err: errors.New(ce.Error())}
+	return de
+}
+
+func newCreateCmd() *cobra.Command { return newWriteCmd("create") }
+func newApplyCmd() *cobra.Command  { return newWriteCmd("apply") }
+
+func newWriteCmd(mode string) *cobra.Command {
+	var cf clientFlags
+	var files []string
+	short := map[string]string{
+		"create": "Create resources from YAML or JSON files, all or nothing",
+		"apply":  "Create or update resources from YAML or JSON files, all or nothing",
+	}[mode]
+	cmd := &cobra.Command{
+		Use:   mode + " -f FILE [-f FILE...]",
+		Short: short,
+		Long: short + `.
+
+A file holds one or more resources (multi-document YAML separated by ---, a JSON object, or a
+list). Every resource of every file is written in one transaction: if any is wrong, nothing is.
+Use -f - to read standard input.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			objs, srcs, err := readFiles(files, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			res, err := c.Batch(cmd.Context(), mode, objs)
+			if err != nil {
+				return explain(err, objs, srcs)
+			}
+			out := cmd.OutOrStdout()
+			for _, r := range res {
+				fmt.Fprintf(out, "%s %s\n", r.Object, r.Action)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "file to read (- for standard input); repeatable")
+	cf.register(cmd)
+	return cmd
+}
+
+func newGetCmd() *cobra.Command {
+	var cf clientFlags
+	var output string
+	filters := map[string]*string{}
+	cmd := &cobra.Command{
+		Use:   "get KIND [NAME]",
+		Short: "Show resources",
+		Long: `Show one resource, or every resource of a kind.
+
+Kinds: user, role, access_list (list), access_list_member (member), access_request (request),
+permission_set, account. Output is an aligned table by default; -o yaml prints documents that
+warden apply accepts back, -o json prints JSON.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := resource.ParseKind(args[0])
+			if err != nil {
+				return err
+			}
+			switch output {
+			case "table", "yaml", "json":
+			default:
+				return fmt.Errorf("-o %q: use table, yaml or json", output)
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			var objs []*resource.Object
+			single := len(args) == 2
+			if single {
+				o, err := c.Get(cmd.Context(), k, args[1])
+				if err != nil {
+					return err
+				}
+				objs = []*resource.Object{o}
+			} else {
+				q := map[string]string{}
+				for key, v := range filters {
+					if *v != "" {
+						q[key] = *v
+					}
+				}
+				if objs, err = c.List(cmd.Context(), k, q); err != nil {
+					return err
+				}
+			}
+			return printObjects(cmd.OutOrStdout(), k, objs, output, single)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, yaml or json")
+	for _, f := range []struct{ name, help string }{
+		{"list", "members: of this access list"}, {"member", "members: this member's memberships"},
+		{"user", "requests: by this user"}, {"state", "requests: in this state (PENDING, APPROVED, ...)"},
+	} {
+		filters[f.name] = cmd.Flags().String(f.name, "", f.help)
+	}
+	cf.register(cmd)
+	return cmd
+}
+
+func printObjects(w io.Writer, k resource.Kind, objs []*resource.Object, output string, single bool) error {
+	switch output {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if single {
+			return enc.Encode(objs[0])
+		}
+		if objs == nil {
+			objs = []*resource.Object{}
+		}
+		return enc.Encode(objs)
+	case "yaml":
+		for i, o := range objs {
+			if i > 0 {
+				fmt.Fprintln(w, "---")
+			}
+			if err := writeYAML(w, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(objs) == 0 {
+		fmt.Fprintf(w, "no %s resources\n", k)
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	cols, row := table(k)
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	for _, o := range objs {
+		fmt.Fprintln(tw, strings.Join(row(o), "\t"))
+	}
+	return tw.Flush()
+}
+
+// writeYAML prints an object as YAML in the envelope's field order.
+func writeYAML(w io.Writer, o *resource.Object) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	plain(&n)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// plain drops JSON's flow and quoting styles so the encoder writes block YAML (it still quotes
+// strings that would read back as another type, such as an account id).
+func plain(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		plain(c)
+	}
+}
+
+func join(list []string) string {
+	if len(list) == 0 {
+		return "-"
+	}
+	const max = 4
+	if len(list) > max {
+		return strings.Join(list[:max], ",") + fmt.Sprintf(",+%d", len(list)-max)
+	}
+	return strings.Join(list, ",")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func when(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// assignments shows account assignments as permission_set@account.
+func assignments(as []resource.AccountAssignment) string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.PermissionSet + "@" + a.Account
+	}
+	return join(out)
+}
+
+func table(k resource.Kind) ([]string, func(*resource.Object) []string) {
+	switch k {
+	case resource.KindUser:
+		return []string{"NAME", "DISPLAY NAME", "EMAIL", "ROLES", "ADMIN"}, func(o *resource.Object) []string {
+			s := o.Spec.(*resource.UserSpec)
+			admin := "-"
+			if s.Admin {
+				admin = "yes"
+			}
+			return []string{o.Metadata.Name, orDash(s.DisplayName), orDash(s.Email), join(s.Roles), admin}
+		}
+	case resource.KindRole:
+		return []string{"NAME", "ACCOUNT ASSIGNMENTS", "MAY REQUEST", "MAY REVIEW"}, func(o *resource.Object) []string {
+			s := o.Spec.(*resource.RoleSpec)
+			req, rev := "-", "-"
+			if r := s.Allow.Request; r != nil {
+				may := append([]string{}, r.Roles...)
+				for _, a := range r.AccountAssignments {
+					may = append(may, a.PermissionSet+"@"+a.Account)
+				}
+				req = join(may)
+			}
+			if r := s.Allow.ReviewRequests; r != nil {
+				rev = join(r.Roles)
+			}
+			return []string{o.Metadata.Name, assignments(s.Allow.AccountAssignments), req, rev}
+		}
+	case resource.KindAccessList:
+		return []string{"NAME", "TITLE", "OWNERS", "GRANTS", "NEXT AUDIT"}, func(o *resource.Object) []string {
+			s := o.Spec.(*resource.AccessListSpec)
+			next := "-"
+			if s.Audit != nil {
+				next = when(s.Audit.NextAuditDate)
+			}
+			return []string{o.Metadata.Name, s.Title, join(s.Owners), join(s.Grants.Roles), next}
+		}
+	case resource.KindAccessListMember:
+		return []string{"LIST", "MEMBER", "KIND", "EXPIRES", "ADDED BY"}, func(o *resource.Object) []string {
+			s := o.Spec.(*resource.AccessListMemberSpec)
+			return []string{s.List, s.Member, s.Kind(), when(s.Expires), orDash(s.AddedBy)}
+		}
+	case resource.KindAccessRequest:
+		return []string{"NAME", "USER", "STATE", "ACCESS", "START", "END"}, func(o *resource.Object) []string {
+			s := o.Spec.(*resource.AccessRequestSpec)
+			access := join(s.Roles)
+			if len(s.Resources) > 0 {
+				access = assignments(s.Resources)
+			}
+			return []string{o.Metadata.Name, s.User, s.State, access, when(s.Start), when(s.End)}
+		}
+	case resource.KindPermissionSet:
+		return []string{"NAME", "SESSION", "MANAGED POLICIES", "ARN"}, func(o *resource.Object) []string {
+			s := o.Spec.(*resource.PermissionSetSpec)
+			pols := make([]string, len(s.ManagedPolicies))
+			for i, p := range s.ManagedPolicies {
+				pols[i] = p[strings.LastIndex(p, "/")+1:]
+			}
+			return []string{o.Metadata.Name, orDash(s.SessionDuration), join(pols), orDash(s.ARN)}
+		}
+	case resource.KindAccount:
+		return []string{"ID", "NAME", "EMAIL", "STATUS"}, func(o *resource.Object) []string {
+			s := o.Spec.(*resource.AccountSpec)
+			return []string{o.Metadata.Name, s.Name, orDash(s.Email), orDash(s.Status)}
+		}
+	}
+	return []string{"KIND", "NAME"}, func(o *resource.Object) []string { return []string{string(o.Kind), o.Metadata.Name} }
+}
+
+func newDeleteCmd() *cobra.Command {
+	var cf clientFlags
+	var revision int64
+	cmd := &cobra.Command{
+		Use:   "delete KIND NAME",
+		Short: "Delete a resource",
+		Long: `Delete a resource. warden refuses while other resources name it (a role granted by a list, a
+user who is a member or an owner) and says which; an access list takes its members with it.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := resource.ParseKind(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			if err := c.Delete(cmd.Context(), k, args[1], revision); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %q deleted\n", k, args[1])
+			return nil
+		},
+	}
+	cmd.Flags().Int64Var(&revision, "revision", 0, "delete only if the stored revision is this one")
+	cf.register(cmd)
+	return cmd
+}
+
+func newTokenCmd() *cobra.Command {
+	tok := &cobra.Command{Use: "token", Short: "Manage API tokens"}
+	var cf clientFlags
+	var user, ttl string
+	create := &cobra.Command{
+		Use:   "create --user NAME [--ttl 720h]",
+		Short: "Issue an API token acting as a user (administrators only)",
+		Long: `Issue an API token acting as a user, printed once on standard output. Use it as WARDEN_TOKEN
+to act as that user, e.g. to try what a member or a reviewer may do.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if user == "" {
+				return errors.New("--user is required")
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			t, err := c.CreateToken(ctx, user, ttl)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), t.Token)
+			fmt.Fprintf(cmd.ErrOrStderr(), "token %s acts as %s until %s\n", t.ID, t.User, t.Expires.Format(time.RFC3339))
+			return nil
+		},
+	}
+	create.Flags().StringVar(&user, "user", "", "the user the token acts as")
+	create.Flags().StringVar(&ttl, "ttl", "720h", "how long the token lasts")
+	cf.register(create)
+	tok.AddCommand(create)
+	return tok
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/wardenhq/warden/internal/config"
+	"github.com/wardenhq/warden/internal/server"
+	"github.com/wardenhq/warden/internal/store"
+	"github.com/wardenhq/warden/internal/store/postgres"
+	"github.com/wardenhq/warden/internal/store/sqlite"
+)
+
+func newServeCmd() *cobra.Command {
+	var configPath string
+	flags := config.Config{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the warden server",
+		Long: `Run the warden server: the HTTP API, health probes and metrics.
+
+Settings come from, weakest first: defaults, the config file (--config or WARDEN_CONFIG),
+WARDEN_* environment variables (WARDEN_LISTEN, WARDEN_DATA_DIR, WARDEN_STORE, WARDEN_LOG_LEVEL),
+then flags. With no store set, warden keeps its state in SQLite under the data directory.
+On first start it writes an admin API token to <data-dir>/admin.token (mode 0600).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg := config.Defaults()
+			if configPath == "" {
+				configPath = os.Getenv("WARDEN_CONFIG")
+			}
+			if configPath != "" {
+				if err := cfg.LoadFile(configPath); err != nil {
+					return err
+				}
+			}
+			cfg.LoadEnv(os.Getenv)
+			f := cmd.Flags()
+			if f.Changed("listen") {
+				cfg.Listen = flags.Listen
+			}
+			if f.Changed("data-dir") {
+				cfg.DataDir = flags.DataDir
+			}
+			if f.Changed("store") {
+				cfg.Store = flags.Store
+			}
+			if f.Changed("log-level") {
+				cfg.LogLevel = flags.LogLevel
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, cfg, cmd.ErrOrStderr(), nil)
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "YAML config file (env WARDEN_CONFIG)")
+	cmd.Flags().StringVar(&flags.Listen, "listen", config.DefaultListen, "HTTP listen address (env WARDEN_LISTEN)")
+	cmd.Flags().StringVar(&flags.DataDir, "data-dir", config.DefaultDataDir(), "directory for the SQLite database and admin.token (env WARDEN_DATA_DIR)")
+	cmd.Flags().StringVar(&flags.Store, "store", "", "postgres://... to share state between replicas; empty for SQLite (env WARDEN_STORE)")
+	cmd.Flags().StringVar(&flags.LogLevel, "log-level", "info", "debug, info, warn or error (env WARDEN_LOG_LEVEL)")
+	return cmd
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func openStore(ctx context.Context, cfg config.Config) (store.Store, string, error) {
+	if cfg.Store != "" {
+		s, err := postgres.Open(ctx, cfg.Store)
+		return s, "postgres", err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("data_dir: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, "warden.db")
+	s, err := sqlite.Open(ctx, path)
+	return s, "sqlite " + path, err
+}
+
+// serve runs the server until ctx ends. ready, if set, is called once it listens.
+func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(addr string, srv *server.Server) error) error {
+	log := newLogger(stderr, cfg.LogLevel)
+	st, where, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv := server.New(st, log)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	tokenPath := filepath.Join(cfg.DataDir, "admin.token")
+	created, err := srv.Tokens().EnsureAdminToken(ctx, tokenPath)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("created an admin API token", "file", tokenPath)
+	} else {
+		log.Info("using the admin API token", "file", tokenPath)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	addr := "http://" + ln.Addr().String()
+	log.Info("warden is serving", "addr", addr, "store", where)
+	log.Warn("Identity Center sync is off: this version keeps warden's own state only")
+
+	go compactLoop(ctx, st, log)
+
+	if ready != nil {
+		if err := ready(addr, srv); err != nil {
+			httpSrv.Close()
+			return err
+		}
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// changeRetention is how many revisions of the change feed are kept for watches to resume from.
+const changeRetention = 1_000_000
+
+func compactLoop(ctx context.Context, st store.Store, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rev, err := st.Revision(ctx)
+		if err == nil && rev > changeRetention {
+			err = st.Compact(ctx, rev-changeRetention)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("compacting the change feed failed", "err", err)
+		}
+	}
+}

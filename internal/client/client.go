@@ -1,0 +1,201 @@
+// Package client is a Go client for warden's HTTP API, used by the CLI and by tests.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/wardenhq/warden/internal/manage"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/server"
+)
+
+// Client talks to one warden server.
+type Client struct {
+	Addr  string // base URL, e.g. http://127.0.0.1:8420
+	Token string
+	HTTP  *http.Client
+}
+
+// New returns a client for addr (a URL, or host:port meaning http://host:port).
+func New(addr, token string) *Client {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	return &Client{Addr: strings.TrimRight(addr, "/"), Token: token, HTTP: &http.Client{Timeout: 5 * time.Minute}}
+}
+
+// Error is an error answer from the server.
+type Error struct {
+	Status   int
+	Message  string                 `json:"error"`
+	Field    string                 `json:"field"`
+	Item     int                    `json:"item"`
+	Kind     resource.Kind          `json:"kind"`
+	Name     string                 `json:"name"`
+	Problems []*resource.FieldError `json:"problems"`
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Message
+	}
+	return e.Message
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.Addr+path, rd)
+	if err != nil {
+		return err
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("warden at %s: %w", c.Addr, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("reading the answer from %s: %w", c.Addr, err)
+	}
+	if resp.StatusCode >= 300 {
+		e := &Error{Status: resp.StatusCode}
+		if json.Unmarshal(b, e) != nil || e.Message == "" {
+			e.Message = fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+		}
+		return e
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("decoding the answer to %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+func kindPath(k resource.Kind, name string) string {
+	p := "/v1/" + string(k)
+	if name != "" {
+		// Member names hold a slash, which stays a path separator; everything else is escaped.
+		parts := strings.Split(name, "/")
+		for i := range parts {
+			parts[i] = url.PathEscape(parts[i])
+		}
+		p += "/" + strings.Join(parts, "/")
+	}
+	return p
+}
+
+// Get reads one object.
+func (c *Client) Get(ctx context.Context, k resource.Kind, name string) (*resource.Object, error) {
+	var o resource.Object
+	if err := c.do(ctx, http.MethodGet, kindPath(k, name), nil, &o); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// List reads every object of a kind passing the filters, following pages.
+func (c *Client) List(ctx context.Context, k resource.Kind, filters map[string]string) ([]*resource.Object, error) {
+	var all []*resource.Object
+	after := ""
+	for {
+		q := url.Values{}
+		for key, v := range filters {
+			q.Set(key, v)
+		}
+		q.Set("limit", fmt.Sprint(server.MaxPageSize))
+		if after != "" {
+			q.Set("after", after)
+		}
+		var page server.ListResponse
+		if err := c.do(ctx, http.MethodGet, kindPath(k, "")+"?"+q.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.Next == "" {
+			return all, nil
+		}
+		after = page.Next
+	}
+}
+
+// Create stores one new object and returns it as stored.
+func (c *Client) Create(ctx context.Context, o *resource.Object) (*resource.Object, error) {
+	var out resource.Object
+	if err := c.do(ctx, http.MethodPost, kindPath(o.Kind, ""), o, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Update replaces one object; o.Metadata.Revision must be the revision read.
+func (c *Client) Update(ctx context.Context, o *resource.Object) (*resource.Object, error) {
+	var out resource.Object
+	if err := c.do(ctx, http.MethodPut, kindPath(o.Kind, o.Metadata.Name), o, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Delete removes one object; a non-zero revision must match.
+func (c *Client) Delete(ctx context.Context, k resource.Kind, name string, revision int64) error {
+	p := kindPath(k, name)
+	if revision != 0 {
+		p += fmt.Sprintf("?revision=%d", revision)
+	}
+	return c.do(ctx, http.MethodDelete, p, nil, nil)
+}
+
+// Batch creates ("create") or creates-or-updates ("apply") objects in one transaction.
+func (c *Client) Batch(ctx context.Context, mode string, objs []*resource.Object) ([]manage.Result, error) {
+	items := make([]json.RawMessage, len(objs))
+	for i, o := range objs {
+		b, err := json.Marshal(o)
+		if err != nil {
+			return nil, err
+		}
+		items[i] = b
+	}
+	var out server.BatchResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/batch", server.BatchRequest{Mode: mode, Items: items}, &out); err != nil {
+		return nil, err
+	}
+	return out.Results, nil
+}
+
+// CreateToken issues an API token acting as user.
+func (c *Client) CreateToken(ctx context.Context, user, ttl string) (*server.TokenResponse, error) {
+	var out server.TokenResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/tokens", server.TokenRequest{User: user, TTL: ttl}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// WhoAmI says whom the client's token acts for.
+func (c *Client) WhoAmI(ctx context.Context) (map[string]any, error) {
+	var out map[string]any
+	err := c.do(ctx, http.MethodGet, "/v1/whoami", nil, &out)
+	return out, err
+}

@@ -1,0 +1,111 @@
+// Package config holds warden serve's settings. They come from, weakest first: built-in defaults, the
+// YAML config file (--config or WARDEN_CONFIG), WARDEN_* environment variables, then command-line flags.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// DefaultListen is where warden serves unless told otherwise: loopback only, so that a first start
+// exposes nothing.
+const DefaultListen = "127.0.0.1:8420"
+
+// Config is the server's settings.
+type Config struct {
+	// Listen is the HTTP address (host:port).
+	Listen string `yaml:"listen"`
+	// DataDir holds the SQLite database and admin.token.
+	DataDir string `yaml:"data_dir"`
+	// Store is empty for SQLite under DataDir, or a postgres:// DSN.
+	Store string `yaml:"store"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+}
+
+// Defaults returns the built-in settings.
+func Defaults() Config {
+	return Config{Listen: DefaultListen, DataDir: DefaultDataDir(), LogLevel: "info"}
+}
+
+// DefaultDataDir is the user's state directory for warden: $XDG_STATE_HOME/warden, else
+// ~/.local/state/warden (falling back to ./warden-data when there is no home).
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "warden")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "warden")
+	}
+	return "warden-data"
+}
+
+// Env names the environment variable for each setting.
+var Env = map[string]string{
+	"listen":    "WARDEN_LISTEN",
+	"data_dir":  "WARDEN_DATA_DIR",
+	"store":     "WARDEN_STORE",
+	"log_level": "WARDEN_LOG_LEVEL",
+}
+
+// LoadFile reads a YAML config file over c. Unknown keys are errors.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
+}
+
+// LoadEnv applies WARDEN_* variables over c, using getenv to read them.
+func (c *Config) LoadEnv(getenv func(string) string) {
+	set := func(dst *string, key string) {
+		if v := getenv(Env[key]); v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Listen, "listen")
+	set(&c.DataDir, "data_dir")
+	set(&c.Store, "store")
+	set(&c.LogLevel, "log_level")
+}
+
+// Validate checks the settings, naming the one at fault.
+func (c *Config) Validate() error {
+	if c.Listen == "" {
+		return errors.New("listen: required (host:port)")
+	}
+	if c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		return fmt.Errorf("store: %q is not a postgres:// URL (leave it empty for SQLite in the data directory)", redactDSN(c.Store))
+	}
+	if c.Store == "" && c.DataDir == "" {
+		return errors.New("data_dir: required when the store is SQLite")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	return nil
+}
+
+func redactDSN(s string) string {
+	if i := strings.Index(s, "@"); i >= 0 {
+		if j := strings.Index(s, "://"); j >= 0 && j < i {
+			return s[:j+3] + "…" + s[i:]
+		}
+	}
+	return s
+}

@@ -1,0 +1,347 @@
+// Package manage is the one way resources are written: validated on their own, written in one store
+// transaction, then checked against each other (references exist, no list nested in itself) before the
+// transaction commits. A batch is all or nothing: any problem rolls back every write of it, so nothing
+// half-written is ever kept.
+package manage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
+)
+
+// ErrReferenced: the resource is still named by others, so deleting it would leave them dangling.
+var ErrReferenced = errors.New("still referenced")
+
+// ItemError is a problem with one item of a batch (0-based Index).
+type ItemError struct {
+	Index int
+	Kind  resource.Kind
+	Name  string
+	Err   error
+}
+
+func (e *ItemError) Error() string {
+	return fmt.Sprintf("item %d (%s %q): %v", e.Index+1, e.Kind, e.Name, e.Err)
+}
+
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// Actor is who writes: recorded where a resource says who did something (a member's added_by).
+type Actor struct {
+	User  string
+	Admin bool
+}
+
+// Action says what Apply did with one item.
+type Action string
+
+// Actions.
+const (
+	Created   Action = "created"
+	Updated   Action = "updated"
+	Unchanged Action = "unchanged"
+	Deleted   Action = "deleted"
+)
+
+// Result is one item's outcome.
+type Result struct {
+	Action Action           `json:"action"`
+	Object *resource.Object `json:"object"`
+}
+
+// Service writes resources to a store.
+type Service struct {
+	store store.Store
+}
+
+// New returns a Service writing to s.
+func New(s store.Store) *Service { return &Service{store: s} }
+
+// prepare normalises an item for writing: defaults, server-owned fields, validation.
+func prepare(actor Actor, o *resource.Object) error {
+	resource.Normalize(o)
+	o.Status = nil // warden writes status itself, never from a client's document
+	switch s := o.Spec.(type) {
+	case *resource.AccessRequestSpec:
+		if o.Metadata.Name == "" {
+			o.Metadata.Name = uuid.Must(uuid.NewV7()).String()
+		}
+		if s.State == "" {
+			s.State = resource.StatePending
+		}
+	case *resource.AccessListMemberSpec:
+		if s.AddedBy == "" {
+			s.AddedBy = actor.User
+		}
+	}
+	return resource.Validate(o)
+}
+
+// Create stores new objects, all or none.
+func (m *Service) Create(ctx context.Context, actor Actor, objs []*resource.Object) ([]Result, error) {
+	if err := m.prepareAll(actor, objs); err != nil {
+		return nil, err
+	}
+	err := m.store.Txn(ctx, func(tx store.Tx) error {
+		if err := tx.CreateMany(ctx, objs); err != nil {
+			if errors.Is(err, store.ErrAlreadyExists) {
+				return existing(ctx, tx, objs, err)
+			}
+			return err
+		}
+		return checkRefs(ctx, tx, objs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, len(objs))
+	for i, o := range objs {
+		out[i] = Result{Created, o}
+	}
+	return out, nil
+}
+
+// existing finds which item of a failed CreateMany already exists, to name it.
+func existing(ctx context.Context, tx store.Tx, objs []*resource.Object, cause error) error {
+	seen := map[string]int{}
+	for i, o := range objs {
+		key := string(o.Kind) + "/" + o.Metadata.Name
+		if j, dup := seen[key]; dup {
+			return &ItemError{i, o.Kind, o.Metadata.Name, fmt.Errorf("%s is already item %d of this batch: %w", o, j+1, store.ErrAlreadyExists)}
+		}
+		seen[key] = i
+		if _, err := tx.Get(ctx, o.Kind, o.Metadata.Name); err == nil {
+			return &ItemError{i, o.Kind, o.Metadata.Name, fmt.Errorf("%s: %w", o, store.ErrAlreadyExists)}
+		}
+	}
+	return cause
+}
+
+func (m *Service) prepareAll(actor Actor, objs []*resource.Object) error {
+	seen := map[string]int{}
+	for i, o := range objs {
+		if err := prepare(actor, o); err != nil {
+			return &ItemError{i, o.Kind, o.Metadata.Name, err}
+		}
+		key := string(o.Kind) + "/" + o.Metadata.Name
+		if j, dup := seen[key]; dup {
+			return &ItemError{i, o.Kind, o.Metadata.Name, &resource.FieldError{Field: "metadata.name",
+				Message: fmt.Sprintf("%s appears twice in this batch (also item %d)", o, j+1)}}
+		}
+		seen[key] = i
+	}
+	return nil
+}
+
+// Apply creates the objects that do not exist and updates those that do (whatever their revision:
+// the document is the desired state), all or none. Items equal to what is stored are left alone.
+func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Object) ([]Result, error) {
+	if err := m.prepareAll(actor, objs); err != nil {
+		return nil, err
+	}
+	out := make([]Result, len(objs))
+	err := m.store.Txn(ctx, func(tx store.Tx) error {
+		var changed []*resource.Object
+		for i, o := range objs {
+			cur, err := tx.Get(ctx, o.Kind, o.Metadata.Name)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				if err := tx.Create(ctx, o); err != nil {
+					return &ItemError{i, o.Kind, o.Metadata.Name, err}
+				}
+				out[i] = Result{Created, o}
+				changed = append(changed, o)
+				continue
+			case err != nil:
+				return err
+			}
+			keepServerFields(cur, o)
+			if sameContent(cur, o) {
+				out[i] = Result{Unchanged, cur}
+				continue
+			}
+			o.Metadata.Revision = cur.Metadata.Revision
+			o.Status = cur.Status
+			if err := tx.Update(ctx, o); err != nil {
+				return &ItemError{i, o.Kind, o.Metadata.Name, err}
+			}
+			out[i] = Result{Updated, o}
+			changed = append(changed, o)
+		}
+		return checkRefsIndexed(ctx, tx, objs, changed)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// keepServerFields carries over what a client does not decide when it rewrites an object.
+func keepServerFields(cur, next *resource.Object) {
+	if c, ok := cur.Spec.(*resource.AccessListMemberSpec); ok {
+		n := next.Spec.(*resource.AccessListMemberSpec)
+		n.AddedBy = c.AddedBy
+	}
+}
+
+func sameContent(a, b *resource.Object) bool {
+	if a.Metadata.Description != b.Metadata.Description || len(a.Metadata.Labels) != len(b.Metadata.Labels) {
+		return false
+	}
+	for k, v := range a.Metadata.Labels {
+		if b.Metadata.Labels[k] != v {
+			return false
+		}
+	}
+	ja, err1 := json.Marshal(a.Spec)
+	jb, err2 := json.Marshal(b.Spec)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}
+
+// Update replaces one object if o.Metadata.Revision is still the stored revision.
+func (m *Service) Update(ctx context.Context, actor Actor, o *resource.Object) error {
+	if err := prepare(actor, o); err != nil {
+		return err
+	}
+	if o.Metadata.Revision <= 0 {
+		return &resource.FieldError{Field: "metadata.revision", Message: "required for an update: the revision you read (get the resource first)"}
+	}
+	return m.store.Txn(ctx, func(tx store.Tx) error {
+		cur, err := tx.Get(ctx, o.Kind, o.Metadata.Name)
+		if err != nil {
+			return err
+		}
+		keepServerFields(cur, o)
+		o.Status = cur.Status
+		if err := tx.Update(ctx, o); err != nil {
+			return err
+		}
+		return checkRefs(ctx, tx, []*resource.Object{o})
+	})
+}
+
+// Delete removes one object (a non-zero revision must match), refusing while others name it. An
+// access list takes its member records with it; a user takes their API tokens.
+func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name string, revision int64) (*resource.Object, error) {
+	var old *resource.Object
+	err := m.store.Txn(ctx, func(tx store.Tx) error {
+		var err error
+		if old, err = tx.Get(ctx, k, name); err != nil {
+			return err
+		}
+		if revision != 0 && old.Metadata.Revision != revision {
+			return fmt.Errorf("%s: revision %d was read but the stored revision is %d: %w", old, revision, old.Metadata.Revision, store.ErrConflict)
+		}
+		var cascade []*resource.Object
+		switch k {
+		case resource.KindAccessList:
+			cascade, err = tx.List(ctx, resource.KindAccessListMember, store.ListOptions{Filters: store.Filter(resource.IndexList, name)})
+		case resource.KindUser:
+			cascade, err = tx.List(ctx, resource.KindAPIToken, store.ListOptions{Filters: store.Filter(resource.IndexUser, name)})
+		}
+		if err != nil {
+			return err
+		}
+		for _, c := range cascade {
+			if _, err := tx.Delete(ctx, c.Kind, c.Metadata.Name, 0); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Delete(ctx, k, name, revision); err != nil {
+			return err
+		}
+		return referrers(ctx, tx, k, name)
+	})
+	return old, err
+}
+
+// referringKinds are the kinds whose index holds references.
+var referringKinds = []resource.Kind{resource.KindUser, resource.KindRole, resource.KindAccessList, resource.KindAccessListMember}
+
+func referrers(ctx context.Context, tx store.Tx, k resource.Kind, name string) error {
+	var found []string
+	total := 0
+	for _, rk := range referringKinds {
+		objs, err := tx.List(ctx, rk, store.ListOptions{Filters: store.Filter(resource.IndexRef, resource.RefValue(k, name))})
+		if err != nil {
+			return err
+		}
+		total += len(objs)
+		for _, o := range objs {
+			if len(found) < 5 {
+				found = append(found, o.String())
+			}
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	more := ""
+	if total > len(found) {
+		more = fmt.Sprintf(" and %d more", total-len(found))
+	}
+	return fmt.Errorf("%s %q is named by %s%s; change or delete those first: %w", k, name, strings.Join(found, ", "), more, ErrReferenced)
+}
+
+func checkRefs(ctx context.Context, tx store.Tx, objs []*resource.Object) error {
+	return checkRefsIndexed(ctx, tx, objs, objs)
+}
+
+// checkRefsIndexed checks the references of the changed objects, reporting errors by their index in all.
+func checkRefsIndexed(ctx context.Context, tx store.Tx, all, changed []*resource.Object) error {
+	lk := &lookup{tx: tx, known: map[string]bool{}}
+	index := make(map[*resource.Object]int, len(all))
+	for i, o := range all {
+		index[o] = i
+	}
+	for _, o := range changed {
+		if err := resource.CheckRefs(ctx, lk, o); err != nil {
+			return &ItemError{index[o], o.Kind, o.Metadata.Name, err}
+		}
+	}
+	return nil
+}
+
+// lookup answers resource.Lookup inside a transaction, remembering answers (a batch of ten thousand
+// members names the same list ten thousand times).
+type lookup struct {
+	tx    store.Tx
+	known map[string]bool
+}
+
+func (l *lookup) Exists(ctx context.Context, k resource.Kind, name string) (bool, error) {
+	key := resource.RefValue(k, name)
+	if ok, seen := l.known[key]; seen {
+		return ok, nil
+	}
+	_, err := l.tx.Get(ctx, k, name)
+	switch {
+	case err == nil:
+		l.known[key] = true
+	case errors.Is(err, store.ErrNotFound):
+		l.known[key] = false
+	default:
+		return false, err
+	}
+	return l.known[key], nil
+}
+
+func (l *lookup) NestedLists(ctx context.Context, list string) ([]string, error) {
+	objs, err := l.tx.List(ctx, resource.KindAccessListMember, store.ListOptions{
+		Filters: store.Filter(resource.IndexList, list, resource.IndexMemberKind, resource.MemberList)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(objs))
+	for i, o := range objs {
+		out[i] = o.Spec.(*resource.AccessListMemberSpec).Member
+	}
+	return out, nil
+}

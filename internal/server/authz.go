@@ -1,0 +1,65 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
+)
+
+// The foundation's authorization: administrators may do everything. Everyone else may read the
+// catalog (roles, access lists and their members, permission sets, accounts, users), read their own
+// access requests and create pending requests for themselves. Finer rules (list owners, reviewers)
+// belong to the access workflows.
+
+var readableByAll = map[resource.Kind]bool{
+	resource.KindUser: true, resource.KindRole: true, resource.KindAccessList: true,
+	resource.KindAccessListMember: true, resource.KindPermissionSet: true, resource.KindAccount: true,
+}
+
+func forbidden(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), errForbidden)
+}
+
+func authorizeList(p *auth.Principal, k resource.Kind, opts *store.ListOptions) error {
+	if p.Admin || readableByAll[k] {
+		return nil
+	}
+	if k == resource.KindAccessRequest {
+		for _, f := range opts.Filters {
+			if f.Key == resource.IndexUser && f.Value != p.User {
+				return forbidden("%s may list only their own access requests", p.User)
+			}
+		}
+		opts.Filters = append(opts.Filters, resource.IndexEntry{Key: resource.IndexUser, Value: p.User})
+		return nil
+	}
+	return forbidden("%s may not list %s", p.User, k)
+}
+
+func authorizeRead(p *auth.Principal, o *resource.Object) error {
+	if p.Admin || readableByAll[o.Kind] {
+		return nil
+	}
+	if r, ok := o.Spec.(*resource.AccessRequestSpec); ok && r.User == p.User {
+		return nil
+	}
+	return forbidden("%s may not read %s", p.User, o)
+}
+
+func authorizeWrite(p *auth.Principal, o *resource.Object) error {
+	if p.Admin {
+		return nil
+	}
+	if r, ok := o.Spec.(*resource.AccessRequestSpec); ok && o.Metadata.Revision == 0 {
+		if r.User != p.User {
+			return forbidden("%s may request access only for themselves, not for %q", p.User, r.User)
+		}
+		if (r.State != "" && r.State != resource.StatePending) || len(r.Reviews) > 0 {
+			return forbidden("a new access request starts PENDING with no reviews")
+		}
+		return nil
+	}
+	return forbidden("only administrators may write %s resources", o.Kind)
+}

@@ -1,0 +1,584 @@
+// Package server wires warden's HTTP surface: the JSON resource API under /v1, health and readiness
+// probes, and Prometheus metrics.
+//
+// Errors are JSON {"error": "...", "field": "..."}: 400 for bad input (with the field path), 401 for a
+// missing or bad token, 403 for a caller who may not do this, 404, 409 for a stale revision, an
+// existing name or a resource still referenced, 500 only for warden's own failures.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/manage"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
+)
+
+// MaxBody bounds a request body (a batch of 100,000 users fits).
+const MaxBody = 128 << 20
+
+// DefaultPageSize and MaxPageSize bound list responses.
+const (
+	DefaultPageSize = 1000
+	MaxPageSize     = 10000
+)
+
+// Server is the HTTP API.
+type Server struct {
+	store   store.Store
+	manage  *manage.Service
+	tokens  *auth.Tokens
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+// New builds the server's handler around a store.
+func New(s store.Store, log *slog.Logger) *Server {
+	srv := &Server{store: s, manage: manage.New(s), tokens: auth.NewTokens(s), log: log, mux: http.NewServeMux()}
+	srv.metrics = newMetrics()
+	srv.routes()
+	return srv
+}
+
+// Store is the server's store.
+func (s *Server) Store() store.Store { return s.store }
+
+// Manage is the server's resource writer.
+func (s *Server) Manage() *manage.Service { return s.manage }
+
+// Tokens is the server's token service (for bootstrapping the admin token).
+func (s *Server) Tokens() *auth.Tokens { return s.tokens }
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	reg := prometheus.NewRegistry()
+	m := &metrics{
+		registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "warden_http_requests_total", Help: "HTTP requests served, by route and status code.",
+		}, []string{"method", "route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "warden_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
+		}, []string{"method", "route"}),
+	}
+	reg.MustRegister(m.requests, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry lets other subsystems add their metrics to /metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// handle registers a route with metrics labelled by its pattern.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	method, route, _ := strings.Cut(pattern, " ")
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h(sw, r)
+		s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(sw.code)).Inc()
+		s.metrics.latency.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+	})
+}
+
+func (s *Server) routes() {
+	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	s.handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.store.Ping(ctx); err != nil {
+			http.Error(w, "store unreachable: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+
+	s.handle("GET /v1/whoami", s.authed(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		writeJSON(w, http.StatusOK, p)
+	}))
+	s.handle("POST /v1/tokens", s.authed(s.createToken))
+	s.handle("POST /v1/batch", s.authed(s.batch))
+	s.handle("GET /v1/{kind}", s.authed(s.list))
+	s.handle("POST /v1/{kind}", s.authed(s.create))
+	s.handle("GET /v1/{kind}/{name...}", s.authed(s.get))
+	s.handle("PUT /v1/{kind}/{name...}", s.authed(s.update))
+	s.handle("DELETE /v1/{kind}/{name...}", s.authed(s.delete))
+	s.handle("/v1/", s.authed(func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no API route %s %s", r.Method, r.URL.Path))
+	}))
+}
+
+type principalHandler func(http.ResponseWriter, *http.Request, *auth.Principal)
+
+// authed requires a valid bearer token.
+func (s *Server) authed(h principalHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="warden"`)
+			writeError(w, http.StatusUnauthorized, errors.New("missing API token: send Authorization: Bearer <token>"))
+			return
+		}
+		p, err := s.tokens.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			if errors.Is(err, auth.ErrUnauthenticated) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="warden", error="invalid_token"`)
+				writeError(w, http.StatusUnauthorized, err)
+				return
+			}
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+// apiError is the JSON error body.
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+	// Item is the 1-based item of a batch the error concerns.
+	Item int           `json:"item,omitempty"`
+	Kind resource.Kind `json:"kind,omitempty"`
+	Name string        `json:"name,omitempty"`
+	// Problems lists every field problem found, when there are several.
+	Problems []*resource.FieldError `json:"problems,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, apiError{Error: err.Error()})
+}
+
+var errForbidden = errors.New("forbidden")
+
+type badRequest struct{ error }
+
+func (b badRequest) Unwrap() error { return b.error }
+
+// fail maps an error to its status and JSON body.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	body := apiError{Error: err.Error()}
+	var item *manage.ItemError
+	if errors.As(err, &item) {
+		body.Item, body.Kind, body.Name = item.Index+1, item.Kind, item.Name
+		body.Error = item.Err.Error()
+	}
+	var doc *resource.DocumentError
+	if errors.As(err, &doc) {
+		body.Item, body.Kind, body.Name = doc.Doc, doc.Kind, doc.Name
+		body.Error = doc.Err.Error()
+	}
+	var fe *resource.FieldError
+	var fes resource.Errors
+	code := http.StatusInternalServerError
+	switch {
+	case errors.As(err, &fes):
+		code, body.Field, body.Error = http.StatusBadRequest, fes[0].Field, fes[0].Message
+		if len(fes) > 1 {
+			body.Problems = fes
+		}
+	case errors.As(err, &fe):
+		code, body.Field, body.Error = http.StatusBadRequest, fe.Field, fe.Message
+	case errors.As(err, new(badRequest)):
+		code = http.StatusBadRequest
+	case errors.Is(err, errForbidden):
+		code = http.StatusForbidden
+	case errors.Is(err, store.ErrNotFound):
+		code = http.StatusNotFound
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrAlreadyExists), errors.Is(err, manage.ErrReferenced):
+		code = http.StatusConflict
+	case errors.Is(err, context.Canceled):
+		code = 499
+	}
+	if code == http.StatusInternalServerError {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		body = apiError{Error: "internal error: " + err.Error()}
+	}
+	writeJSON(w, code, body)
+}
+
+func parseKind(r *http.Request) (resource.Kind, error) {
+	k, err := resource.ParseKind(r.PathValue("kind"))
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	return k, nil
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+	if err != nil {
+		return nil, badRequest{fmt.Errorf("reading the request body: %w", err)}
+	}
+	return b, nil
+}
+
+func actor(p *auth.Principal) manage.Actor { return manage.Actor{User: p.User, Admin: p.Admin} }
+
+// ListResponse is a page of objects; Next, when set, is the After of the next page.
+type ListResponse struct {
+	Items []*resource.Object `json:"items"`
+	Next  string             `json:"next,omitempty"`
+}
+
+// listFilters are the query parameters a list accepts, per kind.
+var listFilters = map[resource.Kind][]string{
+	resource.KindAccessListMember: {resource.IndexList, resource.IndexMember, resource.IndexMemberKind},
+	resource.KindAccessRequest:    {resource.IndexUser, resource.IndexState},
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	k, err := parseKind(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	opts := store.ListOptions{After: q.Get("after"), Limit: DefaultPageSize}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxPageSize {
+			s.fail(w, r, &resource.FieldError{Field: "limit", Message: fmt.Sprintf("%q is not a number from 1 to %d", l, MaxPageSize)})
+			return
+		}
+		opts.Limit = n
+	}
+	for key := range q {
+		switch key {
+		case "after", "limit":
+			continue
+		}
+		if !contains(listFilters[k], key) {
+			s.fail(w, r, &resource.FieldError{Field: key, Message: fmt.Sprintf("%s cannot be filtered by %q (filters: %s)", k, key, strings.Join(listFilters[k], ", "))})
+			return
+		}
+		opts.Filters = append(opts.Filters, resource.IndexEntry{Key: key, Value: q.Get(key)})
+	}
+	if err := authorizeList(p, k, &opts); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	opts.Limit++ // one more tells whether there is a next page
+	items, err := s.store.List(r.Context(), k, opts)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	resp := ListResponse{Items: items}
+	if len(items) == opts.Limit {
+		resp.Items = items[:len(items)-1]
+		resp.Next = resp.Items[len(resp.Items)-1].Metadata.Name
+	}
+	if resp.Items == nil {
+		resp.Items = []*resource.Object{}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	k, err := parseKind(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o, err := s.store.Get(r.Context(), k, r.PathValue("name"))
+	if err == nil {
+		err = authorizeRead(p, o)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+// decodeOne reads a body holding one object of kind k.
+func decodeOne(r *http.Request, k resource.Kind) (*resource.Object, error) {
+	b, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	o, err := resource.Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if o.Kind != k {
+		return nil, &resource.FieldError{Field: "kind", Message: fmt.Sprintf("%q sent to /v1/%s", o.Kind, k)}
+	}
+	return o, nil
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	k, err := parseKind(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o, err := decodeOne(r, k)
+	if err == nil {
+		err = authorizeWrite(p, o)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.manage.Create(r.Context(), actor(p), []*resource.Object{o})
+	if err != nil {
+		s.fail(w, r, unwrapSingle(err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, res[0].Object)
+}
+
+// unwrapSingle drops the batch item wrapper from an error about the only item.
+func unwrapSingle(err error) error {
+	var item *manage.ItemError
+	if errors.As(err, &item) {
+		return item.Err
+	}
+	return err
+}
+
+func (s *Server) update(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	k, err := parseKind(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o, err := decodeOne(r, k)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if name := r.PathValue("name"); o.Metadata.Name != name {
+		s.fail(w, r, &resource.FieldError{Field: "metadata.name", Message: fmt.Sprintf("%q does not match the URL's %q", o.Metadata.Name, name)})
+		return
+	}
+	if o.Metadata.Revision == 0 {
+		if m := r.Header.Get("If-Match"); m != "" {
+			rev, err := strconv.ParseInt(strings.Trim(m, `"`), 10, 64)
+			if err != nil {
+				s.fail(w, r, &resource.FieldError{Field: "If-Match", Message: fmt.Sprintf("%q is not a revision", m)})
+				return
+			}
+			o.Metadata.Revision = rev
+		}
+	}
+	if err := authorizeWrite(p, o); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.manage.Update(r.Context(), actor(p), o); err != nil {
+		s.fail(w, r, unwrapSingle(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	k, err := parseKind(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var rev int64
+	if v := r.URL.Query().Get("revision"); v != "" {
+		if rev, err = strconv.ParseInt(v, 10, 64); err != nil {
+			s.fail(w, r, &resource.FieldError{Field: "revision", Message: fmt.Sprintf("%q is not a revision", v)})
+			return
+		}
+	}
+	name := r.PathValue("name")
+	cur, err := s.store.Get(r.Context(), k, name)
+	if err == nil {
+		err = authorizeWrite(p, cur)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	old, err := s.manage.Delete(r.Context(), actor(p), k, name, rev)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, old)
+}
+
+// BatchRequest creates or applies several objects in one transaction.
+type BatchRequest struct {
+	// Mode is "create" (every object must be new) or "apply" (create or update).
+	Mode  string            `json:"mode"`
+	Items []json.RawMessage `json:"items"`
+}
+
+// BatchResponse says what happened to each item, in order.
+type BatchResponse struct {
+	Results []manage.Result `json:"results"`
+}
+
+func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	b, err := readBody(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req BatchRequest
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.fail(w, r, badRequest{fmt.Errorf("batch body must be {\"mode\": \"create\"|\"apply\", \"items\": [...]}: %w", err)})
+		return
+	}
+	if req.Mode != "create" && req.Mode != "apply" {
+		s.fail(w, r, &resource.FieldError{Field: "mode", Message: fmt.Sprintf("%q is not create or apply", req.Mode)})
+		return
+	}
+	objs := make([]*resource.Object, len(req.Items))
+	for i, raw := range req.Items {
+		o, err := resource.Decode(raw)
+		if err == nil {
+			err = authorizeWrite(p, o)
+		}
+		if err != nil {
+			item := &manage.ItemError{Index: i, Err: err}
+			if o != nil {
+				item.Kind, item.Name = o.Kind, o.Metadata.Name
+			} else {
+				item.Kind, item.Name = peekIdentity(raw)
+			}
+			s.fail(w, r, item)
+			return
+		}
+		objs[i] = o
+	}
+	var res []manage.Result
+	if req.Mode == "create" {
+		res, err = s.manage.Create(r.Context(), actor(p), objs)
+	} else {
+		res, err = s.manage.Apply(r.Context(), actor(p), objs)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, BatchResponse{Results: res})
+}
+
+// peekIdentity reads kind and name from an item that failed to decode, for the error message.
+func peekIdentity(raw json.RawMessage) (resource.Kind, string) {
+	var env struct {
+		Kind     resource.Kind `json:"kind"`
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	json.Unmarshal(raw, &env)
+	return env.Kind, env.Metadata.Name
+}
+
+// TokenRequest asks for an API token acting as User.
+type TokenRequest struct {
+	User string `json:"user"`
+	// TTL in Go's form; default 720h.
+	TTL string `json:"ttl,omitempty"`
+}
+
+// TokenResponse carries the new token, shown once.
+type TokenResponse struct {
+	Token   string    `json:"token"`
+	User    string    `json:"user"`
+	ID      string    `json:"id"`
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+// MaxTokenTTL caps user tokens.
+const MaxTokenTTL = 366 * 24 * time.Hour
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !p.Admin {
+		s.fail(w, r, fmt.Errorf("only administrators create tokens for users: %w", errForbidden))
+		return
+	}
+	b, err := readBody(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req TokenRequest
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.fail(w, r, badRequest{fmt.Errorf("token request must be {\"user\": \"...\", \"ttl\": \"720h\"}: %w", err)})
+		return
+	}
+	if req.User == "" {
+		s.fail(w, r, &resource.FieldError{Field: "user", Message: "required"})
+		return
+	}
+	ttl := 720 * time.Hour
+	if req.TTL != "" {
+		d, err := time.ParseDuration(req.TTL)
+		if err != nil || d <= 0 || d > MaxTokenTTL {
+			s.fail(w, r, &resource.FieldError{Field: "ttl", Message: fmt.Sprintf("%q is not a duration from 1s to %s, like 720h", req.TTL, MaxTokenTTL)})
+			return
+		}
+		ttl = d
+	}
+	token, o, err := s.tokens.Create(r.Context(), req.User, false, ttl)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	spec := o.Spec.(*resource.APITokenSpec)
+	writeJSON(w, http.StatusCreated, TokenResponse{Token: token, User: spec.User, ID: o.Metadata.Name, Expires: spec.Expires})
+}
