@@ -92,7 +92,7 @@ func (m *Service) Create(ctx context.Context, actor Actor, objs []*resource.Obje
 	err := m.store.Txn(ctx, func(tx store.Tx) error {
 		if err := tx.CreateMany(ctx, objs); err != nil {
 			if errors.Is(err, store.ErrAlreadyExists) {
-				return existing(ctx, tx, objs, err)
+				return m.existing(ctx, objs, err)
 			}
 			return err
 		}
@@ -108,16 +108,12 @@ func (m *Service) Create(ctx context.Context, actor Actor, objs []*resource.Obje
 	return out, nil
 }
 
-// existing finds which item of a failed CreateMany already exists, to name it.
-func existing(ctx context.Context, tx store.Tx, objs []*resource.Object, cause error) error {
-	seen := map[string]int{}
+// existing finds which item of a failed CreateMany already exists, to name it. It reads committed
+// state: inside the failed transaction the other items would look present too. (Names repeated within
+// the batch were refused before the transaction began.)
+func (m *Service) existing(ctx context.Context, objs []*resource.Object, cause error) error {
 	for i, o := range objs {
-		key := string(o.Kind) + "/" + o.Metadata.Name
-		if j, dup := seen[key]; dup {
-			return &ItemError{i, o.Kind, o.Metadata.Name, fmt.Errorf("%s is already item %d of this batch: %w", o, j+1, store.ErrAlreadyExists)}
-		}
-		seen[key] = i
-		if _, err := tx.Get(ctx, o.Kind, o.Metadata.Name); err == nil {
+		if _, err := m.store.Get(ctx, o.Kind, o.Metadata.Name); err == nil {
 			return &ItemError{i, o.Kind, o.Metadata.Name, fmt.Errorf("%s: %w", o, store.ErrAlreadyExists)}
 		}
 	}

@@ -64,7 +64,8 @@ func DecodeAll(source string, data []byte) ([]*Object, error) {
 			break
 		}
 		if err != nil {
-			return nil, &DocumentError{Source: source, Doc: doc + 1, Err: fmt.Errorf("not valid YAML or JSON: %s", strings.TrimPrefix(err.Error(), "yaml: "))}
+			return nil, &DocumentError{Source: source, Doc: doc + 1, Err: &FieldError{
+				Message: "not valid YAML or JSON: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
 		}
 		root := &n
 		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -162,12 +163,12 @@ func decodeObject(n *yaml.Node, budget *int) (*Object, error) {
 		c.add("kind", "unknown kind %q (known kinds: %s)", o.Kind, kindList())
 		return o, c.errs
 	}
+	// metadata may be left out: a member's name is derived and a request's is optional; Validate says
+	// "metadata.name: required" for the kinds that need one.
 	if mn := fields["metadata"]; mn != nil {
 		if v := c.convert("metadata", mn, reflect.TypeOf(Metadata{})); v != nil {
 			c.into("metadata", v, &o.Metadata)
 		}
-	} else {
-		c.add("metadata", "required (metadata.name at least)")
 	}
 	o.Spec = NewSpec(o.Kind)
 	if sn := fields["spec"]; sn != nil {
@@ -254,7 +255,7 @@ func kindName(n *yaml.Node) string {
 // It returns nil for JSON null (and after an error).
 func (c *converter) convert(path string, n *yaml.Node, t reflect.Type) any {
 	n = c.deref(n)
-	if *c.budget--; *c.budget <= 0 {
+	if *c.budget--; *c.budget < 0 { // maxNodes nodes are allowed; the first one over is reported
 		if *c.budget == -1 {
 			c.add(path, "input too large or too deeply aliased")
 		}
@@ -301,6 +302,9 @@ func (c *converter) convert(path string, n *yaml.Node, t reflect.Type) any {
 				continue
 			}
 			if v := c.convert(join(path, k), n.Content[i+1], ft); v != nil {
+				if l, ok := v.([]any); ok && len(l) == 0 {
+					continue // an empty list is no list, as it is after a JSON round trip (omitempty)
+				}
 				out[k] = v
 			}
 		}

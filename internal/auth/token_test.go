@@ -1,0 +1,96 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store/sqlite"
+)
+
+func newTokens(t *testing.T) (*Tokens, *sqlite.Store) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return NewTokens(st), st
+}
+
+func TestTokenLifecycle(t *testing.T) {
+	ctx := context.Background()
+	tk, st := newTokens(t)
+	if _, _, err := tk.Create(ctx, "nobody", false, time.Hour); resource.First(err) == nil || resource.First(err).Field != "user" {
+		t.Fatalf("token for a missing user: %v, want a field error on user", err)
+	}
+	u := resource.New(resource.KindUser, "erin")
+	if err := st.Create(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tk.now = func() time.Time { return now }
+	token, obj, err := tk.Create(ctx, "erin", false, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only a hash of the secret is stored.
+	secret := token[strings.LastIndex(token, "_")+1:]
+	if strings.Contains(obj.Spec.(*resource.APITokenSpec).SecretHash, secret) {
+		t.Fatal("the stored token holds its secret")
+	}
+	p, err := tk.Authenticate(ctx, token)
+	if err != nil || p.User != "erin" || p.Admin {
+		t.Fatalf("authenticate: %+v %v", p, err)
+	}
+	for _, bad := range []string{"", "wdn_", token + "x", strings.Replace(token, secret, strings.Repeat("A", len(secret)), 1), "Bearer " + token} {
+		if _, err := tk.Authenticate(ctx, bad); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("token %q: %v, want ErrUnauthenticated", bad, err)
+		}
+	}
+	now = now.Add(time.Hour)
+	if _, err := tk.Authenticate(ctx, token); !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired token: %v", err)
+	}
+}
+
+func TestAdminTokenFile(t *testing.T) {
+	ctx := context.Background()
+	tk, _ := newTokens(t)
+	path := filepath.Join(t.TempDir(), "data", "admin.token")
+	created, err := tk.EnsureAdminToken(ctx, path)
+	if err != nil || !created {
+		t.Fatalf("first start: created=%v err=%v", created, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin.token has mode %v, want 0600", fi.Mode().Perm())
+	}
+	first, _ := os.ReadFile(path)
+	p, err := tk.Authenticate(ctx, strings.TrimSpace(string(first)))
+	if err != nil || !p.Admin || p.User != BootstrapUser {
+		t.Fatalf("admin token authenticates as %+v, %v", p, err)
+	}
+	created, err = tk.EnsureAdminToken(ctx, path)
+	second, _ := os.ReadFile(path)
+	if err != nil || created || string(second) != string(first) {
+		t.Fatalf("second start: created=%v err=%v, token changed=%v", created, err, string(second) != string(first))
+	}
+	// A token file that no longer works is replaced.
+	os.WriteFile(path, []byte("wdn_0000000000000000_gone\n"), 0o644)
+	created, err = tk.EnsureAdminToken(ctx, path)
+	if err != nil || !created {
+		t.Fatalf("stale token file: created=%v err=%v", created, err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("replaced admin.token has mode %v", fi.Mode().Perm())
+	}
+}

@@ -1,0 +1,465 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wardenhq/warden/internal/client"
+	"github.com/wardenhq/warden/internal/manage"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/server"
+	"github.com/wardenhq/warden/internal/store"
+	"github.com/wardenhq/warden/internal/store/sqlite"
+)
+
+type env struct {
+	t     *testing.T
+	url   string
+	store store.Store
+	admin *client.Client
+	ctx   context.Context
+}
+
+// newEnv starts the real server over real HTTP on a real SQLite store.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "warden.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv := server.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	if _, err := srv.Tokens().EnsureAdminToken(ctx, tokenFile); err != nil {
+		t.Fatal(err)
+	}
+	token, err := readToken(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, url: hs.URL, store: st, admin: client.New(hs.URL, token), ctx: ctx}
+}
+
+// raw sends a request and returns the status and decoded JSON error body (if any).
+func (e *env) raw(method, path, token, body string) (int, map[string]any) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(b, &out)
+	return resp.StatusCode, out
+}
+
+func (e *env) apply(yamlDocs string) {
+	e.t.Helper()
+	objs, err := resource.DecodeAll("test", []byte(yamlDocs))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.admin.Batch(e.ctx, "apply", objs); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func status(err error) int {
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		return ce.Status
+	}
+	return 0
+}
+
+const base = `
+kind: user
+version: v1
+metadata: {name: alice}
+spec: {email: alice@example.com, given_name: Alice, family_name: A}
+---
+kind: user
+version: v1
+metadata: {name: bob}
+spec: {email: bob@example.com}
+---
+kind: role
+version: v1
+metadata: {name: staging-admin}
+spec: {allow: {account_assignments: [{account: "058264527036", permission_set: AdministratorAccess}]}}
+---
+kind: access_list
+version: v1
+metadata: {name: ops}
+spec: {title: Ops, owners: [alice], grants: {roles: [staging-admin]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: ops, member: bob}
+`
+
+func TestHealthReadyMetricsNeedNoToken(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		if code, _ := e.raw("GET", p, "", ""); code != 200 {
+			t.Errorf("GET %s: %d, want 200", p, code)
+		}
+	}
+	e.admin.List(e.ctx, resource.KindRole, nil)
+	resp, err := http.Get(e.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `warden_http_requests_total{code="200",method="GET",route="/v1/{kind}"}`) {
+		t.Errorf("/metrics lacks the request counter for GET /v1/{kind}:\n%.2000s", b)
+	}
+}
+
+func TestUnauthenticatedIs401AndForbiddenIs403(t *testing.T) {
+	e := newEnv(t)
+	e.apply(base)
+	code, body := e.raw("GET", "/v1/role", "", "")
+	if code != 401 || !strings.Contains(body["error"].(string), "missing API token") {
+		t.Fatalf("no token: %d %v", code, body)
+	}
+	if code, _ := e.raw("GET", "/v1/role", "wdn_0123456789abcdef_nope", ""); code != 401 {
+		t.Fatalf("unknown token: %d, want 401", code)
+	}
+	if code, _ := e.raw("GET", "/v1/role", "garbage", ""); code != 401 {
+		t.Fatalf("malformed token: %d, want 401", code)
+	}
+	tok, err := e.admin.CreateToken(e.ctx, "bob", "1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := client.New(e.url, tok.Token)
+	if _, err := bob.List(e.ctx, resource.KindRole, nil); err != nil {
+		t.Fatalf("bob reading roles: %v", err)
+	}
+	role := resource.New(resource.KindRole, "mine")
+	if _, err := bob.Create(e.ctx, role); status(err) != 403 {
+		t.Fatalf("bob creating a role: %v (status %d), want 403", err, status(err))
+	}
+	if err := bob.Delete(e.ctx, resource.KindAccessListMember, "ops/bob", 0); status(err) != 403 {
+		t.Fatalf("bob removing himself from a list: %v, want 403", err)
+	}
+	if _, err := bob.CreateToken(e.ctx, "alice", ""); status(err) != 403 {
+		t.Fatalf("bob issuing a token: %v, want 403", err)
+	}
+	// Requests: his own, yes; someone else's, no.
+	mine := resource.New(resource.KindAccessRequest, "")
+	mine.Spec = &resource.AccessRequestSpec{User: "bob", Roles: []string{"staging-admin"}, Reason: "deploy"}
+	created, err := bob.Create(e.ctx, mine)
+	if err != nil {
+		t.Fatalf("bob requesting access: %v", err)
+	}
+	if created.Metadata.Name == "" || created.Spec.(*resource.AccessRequestSpec).State != resource.StatePending {
+		t.Fatalf("request stored as %+v", created)
+	}
+	forAlice := resource.New(resource.KindAccessRequest, "")
+	forAlice.Spec = &resource.AccessRequestSpec{User: "alice", Roles: []string{"staging-admin"}}
+	if _, err := bob.Create(e.ctx, forAlice); status(err) != 403 {
+		t.Fatalf("bob requesting for alice: %v, want 403", err)
+	}
+	approved := resource.New(resource.KindAccessRequest, "")
+	approved.Spec = &resource.AccessRequestSpec{User: "bob", Roles: []string{"staging-admin"}, State: resource.StateApproved}
+	if _, err := bob.Create(e.ctx, approved); status(err) != 403 {
+		t.Fatalf("bob creating an approved request: %v, want 403", err)
+	}
+	// Alice's request is invisible to bob; his list shows only his.
+	aliceReq := resource.New(resource.KindAccessRequest, "alice-req")
+	aliceReq.Spec = &resource.AccessRequestSpec{User: "alice", Roles: []string{"staging-admin"}}
+	if _, err := e.admin.Create(e.ctx, aliceReq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Get(e.ctx, resource.KindAccessRequest, "alice-req"); status(err) != 403 {
+		t.Fatalf("bob reading alice's request: %v, want 403", err)
+	}
+	reqs, err := bob.List(e.ctx, resource.KindAccessRequest, nil)
+	if err != nil || len(reqs) != 1 || reqs[0].Spec.(*resource.AccessRequestSpec).User != "bob" {
+		t.Fatalf("bob's request list: %v %v", reqs, err)
+	}
+	if _, err := bob.List(e.ctx, resource.KindAccessRequest, map[string]string{"user": "alice"}); status(err) != 403 {
+		t.Fatalf("bob listing alice's requests: %v, want 403", err)
+	}
+	// Promoting bob to admin takes effect on his existing token.
+	u, _ := e.admin.Get(e.ctx, resource.KindUser, "bob")
+	u.Spec.(*resource.UserSpec).Admin = true
+	if _, err := e.admin.Update(e.ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Create(e.ctx, role); err != nil {
+		t.Fatalf("bob as admin creating a role: %v", err)
+	}
+	// Deleting bob revokes his token: 401, not 403.
+	if err := e.admin.Delete(e.ctx, resource.KindAccessListMember, "ops/bob", 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range reqs {
+		_ = r
+	}
+	if err := e.admin.Delete(e.ctx, resource.KindUser, "bob", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.List(e.ctx, resource.KindRole, nil); status(err) != 401 {
+		t.Fatalf("deleted user's token: %v, want 401", err)
+	}
+}
+
+func TestCRUDAndRevisions(t *testing.T) {
+	e := newEnv(t)
+	u := resource.New(resource.KindUser, "carol")
+	u.Spec.(*resource.UserSpec).Email = "carol@example.com"
+	created, err := e.admin.Create(e.ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Metadata.Revision == 0 || created.Metadata.CreatedAt.IsZero() {
+		t.Fatalf("created %+v", created.Metadata)
+	}
+	if _, err := e.admin.Create(e.ctx, u); status(err) != 409 {
+		t.Fatalf("second create: %v, want 409", err)
+	}
+	got, err := e.admin.Get(e.ctx, resource.KindUser, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Spec.(*resource.UserSpec).DisplayName = "Carol"
+	updated, err := e.admin.Update(e.ctx, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if updated.Metadata.Revision <= created.Metadata.Revision {
+		t.Fatalf("update revision %d after %d", updated.Metadata.Revision, created.Metadata.Revision)
+	}
+	// The revision read before the update is stale now.
+	if _, err := e.admin.Update(e.ctx, got); status(err) != 409 {
+		t.Fatalf("update with stale revision: %v, want 409", err)
+	}
+	noRev := updated.Clone()
+	noRev.Metadata.Revision = 0
+	if _, err := e.admin.Update(e.ctx, noRev); status(err) != 400 {
+		t.Fatalf("update without revision: %v, want 400", err)
+	} else if ce := err.(*client.Error); ce.Field != "metadata.revision" {
+		t.Fatalf("update without revision names field %q", ce.Field)
+	}
+	// If-Match carries the revision too.
+	body, _ := json.Marshal(noRev)
+	req, _ := http.NewRequest("PUT", e.url+"/v1/user/carol", strings.NewReader(string(body)))
+	req.Header.Set("Authorization", "Bearer "+e.admin.Token)
+	req.Header.Set("If-Match", fmt.Sprintf(`"%d"`, updated.Metadata.Revision))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("update with If-Match: %d", resp.StatusCode)
+	}
+	if err := e.admin.Delete(e.ctx, resource.KindUser, "carol", updated.Metadata.Revision); status(err) != 409 {
+		t.Fatalf("delete with stale revision: %v, want 409", err)
+	}
+	if err := e.admin.Delete(e.ctx, resource.KindUser, "carol", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.Get(e.ctx, resource.KindUser, "carol"); status(err) != 404 {
+		t.Fatalf("get after delete: %v, want 404", err)
+	}
+	if code, _ := e.raw("GET", "/v1/widgets", e.admin.Token, ""); code != 404 {
+		t.Fatalf("unknown kind: %d, want 404", code)
+	}
+}
+
+func TestBadInputIs400NamingTheField(t *testing.T) {
+	e := newEnv(t)
+	e.apply(base)
+	cases := []struct {
+		name, path, body, field, msg string
+	}{
+		{"bad account", "/v1/role", `{"kind":"role","version":"v1","metadata":{"name":"x"},"spec":{"allow":{"account_assignments":[{"account":"12345","permission_set":"ReadOnlyAccess"}]}}}`,
+			"spec.allow.account_assignments[0].account", "not a 12-digit account id"},
+		{"unknown field", "/v1/role", `{"kind":"role","version":"v1","metadata":{"name":"x"},"spec":{"allow":{},"permit":{}}}`,
+			"spec.permit", "unknown field"},
+		{"wrong type", "/v1/user", `{"kind":"user","version":"v1","metadata":{"name":"x"},"spec":{"roles":"staging-admin"}}`,
+			"spec.roles", "must be a list"},
+		{"kind mismatch", "/v1/user", `{"kind":"role","version":"v1","metadata":{"name":"x"},"spec":{}}`,
+			"kind", `"role" sent to /v1/user`},
+		{"missing role", "/v1/user", `{"kind":"user","version":"v1","metadata":{"name":"x"},"spec":{"roles":["nope"]}}`,
+			"spec.roles[0]", `role "nope" does not exist`},
+		{"nested in itself", "/v1/access_list_member", `{"kind":"access_list_member","version":"v1","metadata":{},"spec":{"list":"ops","member":"ops","member_kind":"list"}}`,
+			"spec.member", "cannot be a member of itself"},
+		{"bad session duration", "/v1/permission_set", `{"kind":"permission_set","version":"v1","metadata":{"name":"P"},"spec":{"session_duration":"8h"}}`,
+			"spec.session_duration", "PT8H"},
+		{"bad limit", "/v1/user?limit=0", "", "limit", "not a number"},
+		{"bad filter", "/v1/user?state=PENDING", "", "state", "cannot be filtered"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			method := "POST"
+			if c.body == "" {
+				method = "GET"
+			}
+			code, body := e.raw(method, c.path, e.admin.Token, c.body)
+			if code != 400 {
+				t.Fatalf("status %d (%v), want 400", code, body)
+			}
+			if body["field"] != c.field || !strings.Contains(fmt.Sprint(body["error"]), c.msg) {
+				t.Fatalf("got field %q error %q, want field %q error containing %q", body["field"], body["error"], c.field, c.msg)
+			}
+		})
+	}
+	if code, body := e.raw("POST", "/v1/role", e.admin.Token, `{"kind": "role",`); code != 400 {
+		t.Fatalf("truncated JSON: %d %v", code, body)
+	}
+}
+
+func TestBatchIsAllOrNothing(t *testing.T) {
+	e := newEnv(t)
+	e.apply(base)
+	before, _ := e.store.Revision(e.ctx)
+	objs, err := resource.DecodeAll("batch.yaml", []byte(`
+kind: user
+version: v1
+metadata: {name: dave}
+spec: {email: dave@example.com}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: ops, member: dave}
+---
+kind: access_list
+version: v1
+metadata: {name: broken}
+spec: {title: Broken, owners: [alice], grants: {roles: [no-such-role]}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.admin.Batch(e.ctx, "create", objs)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 400 || ce.Item != 3 || ce.Field != "spec.grants.roles[0]" || ce.Name != "broken" {
+		t.Fatalf("batch error %+v, want item 3 broken spec.grants.roles[0]", err)
+	}
+	if after, _ := e.store.Revision(e.ctx); after != before {
+		t.Fatalf("a failed batch moved the revision from %d to %d", before, after)
+	}
+	for _, o := range objs {
+		if _, err := e.store.Get(e.ctx, o.Kind, o.Metadata.Name); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("%s was kept after its batch failed: %v", o, err)
+		}
+	}
+	// A name used twice in one batch, and a name that exists, both fail naming the item.
+	dup := []*resource.Object{objs[0], objs[0].Clone()}
+	if _, err := e.admin.Batch(e.ctx, "create", dup); !errors.As(err, &ce) || ce.Item != 2 {
+		t.Fatalf("duplicate in batch: %v", err)
+	}
+	exists := resource.New(resource.KindUser, "alice")
+	if _, err := e.admin.Batch(e.ctx, "create", []*resource.Object{objs[0], exists}); !errors.As(err, &ce) || ce.Status != 409 || ce.Item != 2 {
+		t.Fatalf("existing name in batch: %v", err)
+	}
+	// Apply: create what is missing, update what differs, leave the rest.
+	objs = objs[:2]
+	res, err := e.admin.Batch(e.ctx, "apply", objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Action != manage.Created || res[1].Action != manage.Created {
+		t.Fatalf("first apply: %v %v", res[0].Action, res[1].Action)
+	}
+	if res[1].Object.Spec.(*resource.AccessListMemberSpec).AddedBy != "admin" {
+		t.Fatalf("added_by is %q, want the admin who added the member", res[1].Object.Spec.(*resource.AccessListMemberSpec).AddedBy)
+	}
+	objs[0].Spec.(*resource.UserSpec).DisplayName = "Dave"
+	res, err = e.admin.Batch(e.ctx, "apply", objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Action != manage.Updated || res[1].Action != manage.Unchanged {
+		t.Fatalf("second apply: %v %v", res[0].Action, res[1].Action)
+	}
+}
+
+func TestDeleteReferencedAndCascade(t *testing.T) {
+	e := newEnv(t)
+	e.apply(base)
+	err := e.admin.Delete(e.ctx, resource.KindRole, "staging-admin", 0)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 409 || !strings.Contains(ce.Message, `access_list "ops"`) {
+		t.Fatalf("deleting a granted role: %v, want 409 naming access_list ops", err)
+	}
+	if err := e.admin.Delete(e.ctx, resource.KindUser, "bob", 0); status(err) != 409 {
+		t.Fatalf("deleting a member: %v, want 409", err)
+	}
+	// A list takes its members with it; then its role is free to go.
+	if err := e.admin.Delete(e.ctx, resource.KindAccessList, "ops", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.Get(e.ctx, resource.KindAccessListMember, "ops/bob"); status(err) != 404 {
+		t.Fatalf("member after its list was deleted: %v, want 404", err)
+	}
+	if err := e.admin.Delete(e.ctx, resource.KindRole, "staging-admin", 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestListPagesAndFilters(t *testing.T) {
+	e := newEnv(t)
+	e.apply(base)
+	var users []*resource.Object
+	for i := 0; i < 25; i++ {
+		users = append(users, resource.New(resource.KindUser, fmt.Sprintf("u%02d", i)))
+	}
+	if _, err := e.admin.Batch(e.ctx, "create", users); err != nil {
+		t.Fatal(err)
+	}
+	var page server.ListResponse
+	req, _ := http.NewRequest("GET", e.url+"/v1/user?limit=10&after=u09", nil)
+	req.Header.Set("Authorization", "Bearer "+e.admin.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if len(page.Items) != 10 || page.Items[0].Metadata.Name != "u10" || page.Next != "u19" {
+		t.Fatalf("page after u09: %d items from %s, next %q", len(page.Items), page.Items[0].Metadata.Name, page.Next)
+	}
+	all, err := e.admin.List(e.ctx, resource.KindUser, nil)
+	if err != nil || len(all) != 27 {
+		t.Fatalf("all users: %d %v", len(all), err)
+	}
+	members, err := e.admin.List(e.ctx, resource.KindAccessListMember, map[string]string{"member": "bob"})
+	if err != nil || len(members) != 1 || members[0].Metadata.Name != "ops/bob" {
+		t.Fatalf("bob's memberships: %v %v", members, err)
+	}
+	// A member's name holds a slash; it is addressable as a path.
+	if _, err := e.admin.Get(e.ctx, resource.KindAccessListMember, "ops/bob"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readToken(path string) (string, error) {
+	b, err := osReadFile(path)
+	return strings.TrimSpace(string(b)), err
+}
