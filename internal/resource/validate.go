@@ -521,12 +521,12 @@ func MatchGlob(pattern, name string) bool {
 	star, mark := -1, 0
 	for n < len(name) {
 		switch {
+		case p < len(pattern) && pattern[p] == '*': // before the literal case: a '*' in name is no match for a star
+			star, mark = p, n
+			p++
 		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == name[n]):
 			p++
 			n++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, n
-			p++
 		case star >= 0:
 			p = star + 1
 			mark++
