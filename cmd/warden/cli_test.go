@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wardenhq/warden/internal/store/postgres/pgtest"
 )
 
 var wardenBin string
@@ -56,6 +59,7 @@ type serveProc struct {
 	dir    string
 	mu     sync.Mutex
 	stderr bytes.Buffer
+	stdout syncBuffer
 	done   chan error
 }
 
@@ -65,13 +69,37 @@ func (s *serveProc) log() string {
 	return s.stderr.String()
 }
 
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
 var servingRE = regexp.MustCompile(`msg="warden is serving" addr=(\S+)`)
 
 // startServe runs `warden serve` and waits until it listens.
 func startServe(t *testing.T, env []string, args ...string) *serveProc {
 	t.Helper()
+	return startCmd(t, env, append([]string{"serve"}, args...)...)
+}
+
+// startCmd runs a server command (serve, demo) and waits until it listens.
+func startCmd(t *testing.T, env []string, args ...string) *serveProc {
+	t.Helper()
 	s := &serveProc{done: make(chan error, 1)}
-	s.cmd = exec.Command(wardenBin, append([]string{"serve"}, args...)...)
+	s.cmd = exec.Command(wardenBin, args...)
+	s.cmd.Stdout = &s.stdout
 	s.cmd.Env = env
 	pr, pw := io.Pipe()
 	s.cmd.Stderr = pw
@@ -441,5 +469,93 @@ func TestSettingsPrecedence(t *testing.T) {
 	r = run(t, cleanEnv(t, "WARDEN_STORE=mysql://x"), "", "serve", "--listen", "127.0.0.1:0")
 	if r.code == 0 || !strings.Contains(r.err, "store:") {
 		t.Fatalf("bad store: exit %d %s", r.code, r.err)
+	}
+}
+
+// Two replicas on one PostgreSQL database share state.
+func TestServeOnPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	env := cleanEnv(t)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dirA, "--store", dsn)
+	b := startServe(t, append(env, "WARDEN_STORE="+dsn), "--listen", "127.0.0.1:0", "--data-dir", dirB)
+	if !strings.Contains(a.log(), `store=postgres`) {
+		t.Fatalf("replica a does not say it uses PostgreSQL:\n%s", a.log())
+	}
+	cliA := append(env, "WARDEN_ADDR="+a.addr, "WARDEN_DATA_DIR="+dirA)
+	cliB := append(env, "WARDEN_ADDR="+b.addr, "WARDEN_DATA_DIR="+dirB)
+	mustRun(t, cliA, "", "create", "-f", writeFile(t, t.TempDir(), "org.yaml", orgYAML))
+	if out := mustRun(t, cliB, "", "get", "member", "--list", "ops"); !strings.Contains(out, "bob") {
+		t.Fatalf("replica b does not see replica a's member:\n%s", out)
+	}
+	// Compare-and-swap holds across replicas: b updates with a's stale revision and loses.
+	y := mustRun(t, cliA, "", "get", "role", "staging-admin", "-o", "json")
+	mustRun(t, cliB, strings.Replace(mustRun(t, cliB, "", "get", "role", "staging-admin", "-o", "yaml"), "Admin on staging", "changed by b", 1), "apply", "-f", "-")
+	var role map[string]any
+	json.Unmarshal([]byte(y), &role)
+	role["metadata"].(map[string]any)["description"] = "changed by a"
+	body, _ := json.Marshal(role)
+	req, _ := http.NewRequest("PUT", a.addr+"/v1/role/staging-admin", bytes.NewReader(body))
+	tok, _ := os.ReadFile(filepath.Join(dirA, "admin.token"))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Fatalf("stale update through replica a: %d, want 409", resp.StatusCode)
+	}
+	a.stop(t)
+	b.stop(t)
+}
+
+var demoRE = regexp.MustCompile(`warden demo is running at (\S+)`)
+
+func TestDemo(t *testing.T) {
+	dataDir := t.TempDir()
+	env := cleanEnv(t)
+	d := startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	waitFor(t, func() bool { return demoRE.MatchString(d.stdout.String()) }, "the demo's instructions")
+	out := d.stdout.String()
+	for _, want := range []string{"admin.token", "warden get access_list"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("demo instructions lack %q:\n%s", want, out)
+		}
+	}
+	cli := append(env, "WARDEN_ADDR="+d.addr, "WARDEN_DATA_DIR="+dataDir)
+	lists := mustRun(t, cli, "", "get", "access_list")
+	for _, want := range []string{"devops", "developers", "billing-admin", "everyone"} {
+		if !strings.Contains(lists, want) {
+			t.Fatalf("demo lists lack %s:\n%s", want, lists)
+		}
+	}
+	accounts := mustRun(t, cli, "", "get", "account")
+	if !strings.Contains(accounts, "058264527036  Staging") || !strings.Contains(accounts, "637423191929  Production") {
+		t.Fatalf("demo accounts:\n%s", accounts)
+	}
+	mustRun(t, cli, `{"kind": "access_list_member", "version": "v1", "metadata": {}, "spec": {"list": "developers", "member": "kemi@example.com"}}`, "create", "-f", "-")
+	d.cmd.Process.Signal(os.Interrupt)
+	if err := <-d.done; err != nil {
+		t.Fatalf("demo exited with %v after Ctrl-C:\n%s", err, d.log())
+	}
+	// A second run reuses the data, the new member included, and does not load the sample again.
+	d = startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	waitFor(t, func() bool { return demoRE.MatchString(d.stdout.String()) }, "the demo's instructions")
+	cli = append(env, "WARDEN_ADDR="+d.addr, "WARDEN_DATA_DIR="+dataDir)
+	if out := mustRun(t, cli, "", "get", "member", "--list", "developers"); !strings.Contains(out, "kemi@example.com") {
+		t.Fatalf("second run lost the member:\n%s", out)
+	}
+	d.stop(t)
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

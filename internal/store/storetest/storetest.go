@@ -40,6 +40,7 @@ func Run(t *testing.T, newDB Factory) {
 		{"WatchConcurrentWriters", testWatchConcurrentWriters},
 		{"WatchResumeAfterRestart", testWatchResume},
 		{"WatchCompacted", testWatchCompacted},
+		{"WatchSeesAnotherHandle", testWatchAnotherHandle},
 		{"ListTenThousandMembers", testTenThousandMembers},
 		{"ListHundredThousandUsers", testHundredThousandUsers},
 	}
@@ -612,5 +613,27 @@ func testHundredThousandUsers(t *testing.T, open Opener) {
 	}
 	if count != n {
 		t.Fatalf("paged through %d users, want %d", count, n)
+	}
+}
+
+// testWatchAnotherHandle: a write through one handle (another replica, or a restarted process) reaches
+// a watch on another handle of the same database.
+func testWatchAnotherHandle(t *testing.T, open Opener) {
+	a, b, ctx := openT(t, open), openT(t, open), ctxT(t)
+	rev, err := a.Revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := a.Watch(wctx, rev+1)
+	if err := b.Create(ctx, user("from-b")); err != nil {
+		t.Fatal(err)
+	}
+	if ev := collect(t, w, 1)[0]; ev.Object.Metadata.Name != "from-b" {
+		t.Fatalf("watch on handle a got %s", ev.Object)
+	}
+	if got, err := a.Get(ctx, resource.KindUser, "from-b"); err != nil || got.Metadata.Revision != rev+1 {
+		t.Fatalf("handle a reads %v, %v", got, err)
 	}
 }
