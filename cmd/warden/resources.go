@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +37,8 @@ func (f *clientFlags) register(cmd *cobra.Command) {
 func (f *clientFlags) client() (*client.Client, error) {
 	addr := firstNonEmpty(f.addr, os.Getenv("WARDEN_ADDR"), config.DefaultListen)
 	token := firstNonEmpty(f.token, os.Getenv("WARDEN_TOKEN"))
-	if token == "" {
+	if token == "" && isLoopback(addr) {
+		// The local admin token goes only to a server on this machine, never to one named elsewhere.
 		dir := firstNonEmpty(os.Getenv("WARDEN_DATA_DIR"), config.DefaultDataDir())
 		if b, err := os.ReadFile(filepath.Join(dir, "admin.token")); err == nil {
 			token = strings.TrimSpace(string(b))
@@ -45,6 +48,23 @@ func (f *clientFlags) client() (*client.Client, error) {
 		return nil, errors.New("no API token: set WARDEN_TOKEN or --token (the server writes an admin token to <data-dir>/admin.token)")
 	}
 	return client.New(addr, token), nil
+}
+
+// isLoopback reports whether addr (a URL or host:port) names this machine's loopback interface.
+func isLoopback(addr string) bool {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -24,8 +24,9 @@ import (
 // ErrUnauthenticated: no token, or one that is malformed, unknown, expired or revoked.
 var ErrUnauthenticated = errors.New("unauthenticated")
 
-// BootstrapUser is whom the admin token created at first start acts for. It is not a user resource.
-const BootstrapUser = "admin"
+// BootstrapUser is whom the admin token created at first start acts for. It is not a user resource,
+// and no user can take its name.
+const BootstrapUser = resource.BootstrapAdmin
 
 const prefix = "wdn_"
 
@@ -48,14 +49,6 @@ func NewTokens(s store.Store) *Tokens { return &Tokens{store: s, now: time.Now} 
 // Create issues a token acting for user (which must exist, unless admin is set for the bootstrap
 // token). ttl 0 means it never expires. The secret is returned once and never stored.
 func (t *Tokens) Create(ctx context.Context, user string, admin bool, ttl time.Duration) (string, *resource.Object, error) {
-	if user != BootstrapUser || !admin {
-		if _, err := t.store.Get(ctx, resource.KindUser, user); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return "", nil, &resource.FieldError{Field: "user", Message: fmt.Sprintf("user %q does not exist", user)}
-			}
-			return "", nil, err
-		}
-	}
 	idb := make([]byte, 8)
 	secret := make([]byte, 32)
 	if _, err := rand.Read(idb); err != nil {
@@ -74,7 +67,19 @@ func (t *Tokens) Create(ctx context.Context, user string, admin bool, ttl time.D
 	if err := resource.Validate(o); err != nil {
 		return "", nil, err
 	}
-	if err := t.store.Create(ctx, o); err != nil {
+	// The user is checked in the same transaction, so a token never outlives a user deleted meanwhile.
+	err := t.store.Txn(ctx, func(tx store.Tx) error {
+		if user != BootstrapUser || !admin {
+			if _, err := tx.Get(ctx, resource.KindUser, user); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return &resource.FieldError{Field: "user", Message: fmt.Sprintf("user %q does not exist", user)}
+				}
+				return err
+			}
+		}
+		return tx.Create(ctx, o)
+	})
+	if err != nil {
 		return "", nil, err
 	}
 	return prefix + id + "_" + sec, o, nil

@@ -77,9 +77,7 @@ func prepare(actor Actor, o *resource.Object) error {
 			s.State = resource.StatePending
 		}
 	case *resource.AccessListMemberSpec:
-		if s.AddedBy == "" {
-			s.AddedBy = actor.User
-		}
+		s.AddedBy = actor.User // who added a member is warden's to record, not the client's to claim
 	}
 	return resource.Validate(o)
 }
@@ -91,10 +89,7 @@ func (m *Service) Create(ctx context.Context, actor Actor, objs []*resource.Obje
 	}
 	err := m.store.Txn(ctx, func(tx store.Tx) error {
 		if err := tx.CreateMany(ctx, objs); err != nil {
-			if errors.Is(err, store.ErrAlreadyExists) {
-				return m.existing(ctx, objs, err)
-			}
-			return err
+			return itemOf(objs, err)
 		}
 		return checkRefs(ctx, tx, objs)
 	})
@@ -108,16 +103,17 @@ func (m *Service) Create(ctx context.Context, actor Actor, objs []*resource.Obje
 	return out, nil
 }
 
-// existing finds which item of a failed CreateMany already exists, to name it. It reads committed
-// state: inside the failed transaction the other items would look present too. (Names repeated within
-// the batch were refused before the transaction began.)
-func (m *Service) existing(ctx context.Context, objs []*resource.Object, cause error) error {
-	for i, o := range objs {
-		if _, err := m.store.Get(ctx, o.Kind, o.Metadata.Name); err == nil {
-			return &ItemError{i, o.Kind, o.Metadata.Name, fmt.Errorf("%s: %w", o, store.ErrAlreadyExists)}
+// itemOf names the batch item a store error is about, when it is about one.
+func itemOf(objs []*resource.Object, err error) error {
+	var oe *store.ObjectError
+	if errors.As(err, &oe) {
+		for i, o := range objs {
+			if o.Kind == oe.Kind && o.Metadata.Name == oe.Name {
+				return &ItemError{i, o.Kind, o.Metadata.Name, err}
+			}
 		}
 	}
-	return cause
+	return err
 }
 
 func (m *Service) prepareAll(actor Actor, objs []*resource.Object) error {
@@ -233,7 +229,8 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 			return err
 		}
 		if revision != 0 && old.Metadata.Revision != revision {
-			return fmt.Errorf("%s: revision %d was read but the stored revision is %d: %w", old, revision, old.Metadata.Revision, store.ErrConflict)
+			// Checked before the cascade, which would otherwise run for nothing.
+			return &store.ObjectError{Kind: k, Name: name, Err: fmt.Errorf("revision %d was read but the stored revision is %d: %w", revision, old.Metadata.Revision, store.ErrConflict)}
 		}
 		var cascade []*resource.Object
 		switch k {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,21 +54,32 @@ const maxNodes = 5_000_000
 // object is normalised (version defaulted, member names derived) and validated on its own. The first
 // document with problems stops decoding; the error is a *DocumentError naming source and document.
 func DecodeAll(source string, data []byte) ([]*Object, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	next := yamlDocuments(data)
+	if looksJSON(data) {
+		// JSON is read as JSON (YAML lacks its "\/" escape); what does not parse as JSON may still be
+		// YAML flow style ([{kind: user}]), so it falls back to the YAML parser and its error.
+		if nodes, err := jsonDocuments(data); err == nil {
+			next = func() (*yaml.Node, error) {
+				if len(nodes) == 0 {
+					return nil, io.EOF
+				}
+				n := nodes[0]
+				nodes = nodes[1:]
+				return n, nil
+			}
+		}
+	}
 	var out []*Object
 	doc := 0
 	budget := maxNodes
 	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
+		root, err := next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, &DocumentError{Source: source, Doc: doc + 1, Err: &FieldError{
-				Message: "not valid YAML or JSON: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+			return nil, &DocumentError{Source: source, Doc: doc + 1, Err: &FieldError{Message: err.Error()}}
 		}
-		root := &n
 		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 			root = root.Content[0]
 		}
@@ -98,6 +110,103 @@ func DecodeAll(source string, data []byte) ([]*Object, error) {
 	return out, nil
 }
 
+// looksJSON: JSON input is parsed as JSON (YAML 1.2 nearly contains JSON, but not its "\/" escape).
+func looksJSON(data []byte) bool {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	return len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+}
+
+// yamlDocuments yields the documents of a YAML stream.
+func yamlDocuments(data []byte) func() (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	return func() (*yaml.Node, error) {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("not valid YAML or JSON: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		return &n, nil
+	}
+}
+
+// jsonDocuments reads the values of a JSON stream as YAML nodes (keeping key order and duplicate
+// keys, so that the same strict checks apply to both).
+func jsonDocuments(data []byte) ([]*yaml.Node, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	nodes := 0
+	var out []*yaml.Node
+	for {
+		n, err := jsonNode(dec, &nodes)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+}
+
+func jsonNode(dec *json.Decoder, nodes *int) (*yaml.Node, error) {
+	if *nodes++; *nodes > maxNodes {
+		return nil, errors.New("input too large")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	token := func() (json.Token, error) { // inside a value, the end of input is an error
+		t, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return t, err
+	}
+	switch v := tok.(type) {
+	case json.Delim:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		if v == '{' {
+			n.Kind, n.Tag = yaml.MappingNode, "!!map"
+		}
+		for dec.More() {
+			if n.Kind == yaml.MappingNode {
+				k, err := token()
+				if err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k.(string)})
+			}
+			child, err := jsonNode(dec, nodes)
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, child)
+		}
+		if _, err := token(); err != nil { // the closing delimiter
+			return nil, err
+		}
+		return n, nil
+	case string:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}, nil
+	case json.Number:
+		tag := "!!int"
+		if strings.ContainsAny(string(v), ".eE") {
+			tag = "!!float"
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: string(v)}, nil
+	case bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(v)}, nil
+	default:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}, nil
+	}
+}
+
 // Decode reads exactly one object (YAML or JSON) strictly, normalises and validates it.
 func Decode(data []byte) (*Object, error) {
 	objs, err := DecodeAll("", data)
@@ -109,7 +218,7 @@ func Decode(data []byte) (*Object, error) {
 		return nil, err
 	}
 	if len(objs) != 1 {
-		return nil, fmt.Errorf("expected one resource, found %d", len(objs))
+		return nil, &FieldError{Message: fmt.Sprintf("expected one resource, found %d", len(objs))}
 	}
 	return objs[0], nil
 }
@@ -123,7 +232,7 @@ func Normalize(o *Object) {
 		o.Spec = NewSpec(o.Kind)
 	}
 	if m, ok := o.Spec.(*AccessListMemberSpec); ok && o.Metadata.Name == "" && m.List != "" && m.Member != "" {
-		o.Metadata.Name = MemberName(m.List, m.Member)
+		o.Metadata.Name = MemberName(m.List, m.Member, m.Kind())
 	}
 }
 
@@ -138,7 +247,11 @@ func decodeObject(n *yaml.Node, budget *int) (*Object, error) {
 	fields := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i].Value
-		if !contains(envelopeFields, k) {
+		if _, dup := fields[k]; dup {
+			c.add(k, "given twice")
+			continue
+		}
+		if !slices.Contains(envelopeFields, k) {
 			c.add(k, "unknown field (a resource has %s)", strings.Join(envelopeFields, ", "))
 			continue
 		}
@@ -294,8 +407,14 @@ func (c *converter) convert(path string, n *yaml.Node, t reflect.Type) any {
 		}
 		fields := jsonFields(t)
 		out := map[string]any{}
+		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := c.deref(n.Content[i]).Value
+			if seen[k] {
+				c.add(join(path, k), "given twice")
+				continue
+			}
+			seen[k] = true
 			ft, ok := fields[k]
 			if !ok {
 				c.add(join(path, k), "unknown field (known fields here: %s)", strings.Join(sortedKeys(fields), ", "))
@@ -317,6 +436,10 @@ func (c *converter) convert(path string, n *yaml.Node, t reflect.Type) any {
 		out := map[string]any{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := c.deref(n.Content[i]).Value
+			if _, dup := out[k]; dup {
+				c.add(join(path, k), "given twice")
+				continue
+			}
 			if v := c.convert(join(path, k), n.Content[i+1], t.Elem()); v != nil {
 				out[k] = v
 			}
@@ -439,13 +562,4 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -186,7 +186,7 @@ spec:
 		{
 			name:  "member without metadata at all",
 			input: "kind: access_list_member\nspec: {list: eng, member: platform, member_kind: list}\n",
-			want:  []string{`access_list_member "eng/platform"`},
+			want:  []string{`access_list_member "eng/list:platform"`},
 		},
 		{
 			name:  "member with its derived name given",
@@ -371,6 +371,23 @@ spec:
 	var es resource.Errors
 	if !errors.As(err, &es) || len(es) != 1 {
 		t.Errorf("DocumentError does not unwrap to one resource.Errors: %v", de.Err)
+	}
+}
+
+// JSON input is read as JSON: its "\/" escape (not YAML) works, and a user and a list of the same
+// name are different members.
+func TestDecodeJSONEscapesAndMemberKinds(t *testing.T) {
+	objs, err := resource.DecodeAll("in.json", []byte(`[
+{"kind": "access_list_member", "version": "v1", "metadata": {}, "spec": {"list": "eng", "member": "ops", "reason": "a\/b \u00e9"}},
+{"kind": "access_list_member", "version": "v1", "metadata": {}, "spec": {"list": "eng", "member": "ops", "member_kind": "list"}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := objs[0].Spec.(*resource.AccessListMemberSpec).Reason; got != "a/b é" {
+		t.Fatalf("reason decoded as %q", got)
+	}
+	if objs[0].Metadata.Name != "eng/ops" || objs[1].Metadata.Name != "eng/list:ops" {
+		t.Fatalf("member names %q and %q", objs[0].Metadata.Name, objs[1].Metadata.Name)
 	}
 }
 

@@ -148,7 +148,8 @@ const (
 )
 
 // AccessListMemberSpec is one member of one access list. Members are records of their own so that a
-// list can hold tens of thousands. Their metadata.name is always "<list>/<member>".
+// list can hold tens of thousands. Their metadata.name is "<list>/<user>" for a user and
+// "<list>/list:<list>" for a nested list (a user and a list may share a name; ':' is in neither).
 type AccessListMemberSpec struct {
 	List   string `json:"list"`
 	Member string `json:"member"`
@@ -168,8 +169,13 @@ func (m *AccessListMemberSpec) Kind() string {
 	return m.MemberKind
 }
 
-// MemberName is the metadata.name of the record for member in list.
-func MemberName(list, member string) string { return list + "/" + member }
+// MemberName is the metadata.name of the record for member (of kind user or list) in list.
+func MemberName(list, member, kind string) string {
+	if kind == MemberList {
+		return list + "/" + MemberList + ":" + member
+	}
+	return list + "/" + member
+}
 
 // Access request states.
 const (
@@ -227,6 +233,10 @@ type AccountSpec struct {
 	Email  string `json:"email,omitempty"`
 	Status string `json:"status,omitempty"`
 }
+
+// BootstrapAdmin is whom the admin token made at first start acts for. It cannot be a user's name (a
+// user name has no ':'), so no user can be mistaken for it.
+const BootstrapAdmin = "warden:admin"
 
 // APITokenSpec is an API token. metadata.name is the token's public id; only a hash of its secret is kept.
 type APITokenSpec struct {

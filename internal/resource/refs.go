@@ -50,7 +50,9 @@ func CheckRefs(ctx context.Context, lk Lookup, o *Object) error {
 		c.name("spec.user", KindUser, s.User)
 		c.names("spec.roles", KindRole, s.Roles)
 	case *APITokenSpec:
-		c.name("spec.user", KindUser, s.User)
+		if s.User != BootstrapAdmin {
+			c.name("spec.user", KindUser, s.User)
+		}
 	}
 	if c.err != nil {
 		return c.err

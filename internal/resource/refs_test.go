@@ -56,7 +56,7 @@ func world() *fakeLookup {
 }
 
 func member(list, name, kind string) *resource.Object {
-	o := resource.New(resource.KindAccessListMember, resource.MemberName(list, name))
+	o := resource.New(resource.KindAccessListMember, resource.MemberName(list, name, kind))
 	o.Spec = &resource.AccessListMemberSpec{List: list, Member: name, MemberKind: kind}
 	return o
 }

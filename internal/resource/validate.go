@@ -70,7 +70,7 @@ func (v *validator) err() error {
 // Validate checks o on its own: envelope, name and spec. It does not look at other resources.
 func Validate(o *Object) error {
 	v := &validator{}
-	info, ok := kinds[o.Kind]
+	_, ok := kinds[o.Kind]
 	switch {
 	case o.Kind == "":
 		v.add("kind", "required (one of %s)", kindList())
@@ -79,7 +79,6 @@ func Validate(o *Object) error {
 		v.add("kind", "unknown kind %q (known kinds: %s)", o.Kind, kindList())
 		return v.err()
 	}
-	_ = info
 	if o.Version != Version {
 		v.add("version", "%q is not a supported version (use %s)", o.Version, Version)
 	}
@@ -116,6 +115,8 @@ var (
 	// permissionSetARNRE follows the sso-admin API model's pattern for PermissionSetArn.
 	permissionSetARNRE = regexp.MustCompile(`^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso:::permissionSet/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$`)
 	accountIDRE        = regexp.MustCompile(`^[0-9]{12}$`)
+	nameGlobRE         = regexp.MustCompile(`^[A-Za-z0-9_+=,.@*?-]{1,128}$`)
+	permissionSetGlob  = regexp.MustCompile(`^[\w+=,.@*?-]{1,64}$`)
 	allDigitsRE        = regexp.MustCompile(`^[0-9]+$`)
 	managedPolicyARNRE = regexp.MustCompile(`^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):iam::aws:policy/[\w+=,.@/-]{1,512}$`)
 	traitKeyRE         = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$`)
@@ -136,12 +137,12 @@ func checkUserName(v *validator, field, name string) {
 	switch {
 	case name == "":
 		v.add(field, "required")
-	case !userNameRE.MatchString(name):
-		v.add(field, "%q is not a valid user name: use 1-128 letters, digits or _+=,.@- (no spaces)", name)
+	case !userNameRE.MatchString(name) || strings.Trim(name, ".") == "":
+		v.add(field, "%q is not a valid user name: use 1-128 letters, digits or _+=,.@- (no spaces, not only dots)", name)
 	}
 }
 
-// checkRoleRefs checks a list of role names (globs allowed when globs is true) for syntax and duplicates.
+// checkNameList checks a list of names (globs allowed when globs is true) for syntax and duplicates.
 func checkNameList(v *validator, field string, names []string, globs bool, check func(*validator, string, string)) {
 	seen := map[string]int{}
 	for i, n := range names {
@@ -152,8 +153,10 @@ func checkNameList(v *validator, field string, names []string, globs bool, check
 		}
 		seen[n] = i
 		if globs && IsGlob(n) {
-			if n == "" || len(n) > 128 {
+			if len(n) > 128 {
 				v.add(f, "glob %q must be 1-128 characters", n)
+			} else if !nameGlobRE.MatchString(n) {
+				v.add(f, "glob %q may hold only * and ? besides the characters of a name (%s)", n, nameRule)
 			}
 			continue
 		}
@@ -221,9 +224,10 @@ func checkAccountRef(v *validator, field, account string, globs bool) {
 	}
 }
 
-// accountNameOK follows Organizations: 1-50 printable ASCII characters.
+// accountNameOK follows Organizations: 1-50 printable ASCII characters (and, here, no spaces at
+// either end, which nobody means and nobody can see).
 func accountNameOK(s string) bool {
-	if len(s) == 0 || len(s) > 50 {
+	if len(s) == 0 || len(s) > 50 || strings.TrimSpace(s) != s {
 		return false
 	}
 	for _, r := range s {
@@ -248,6 +252,8 @@ func checkPermissionSetRef(v *validator, field, ps string, globs bool) {
 			v.add(field, "%q is a glob; name one permission set here", ps)
 		} else if len(ps) > 64 {
 			v.add(field, "glob %q is longer than 64 characters", ps)
+		} else if !permissionSetGlob.MatchString(ps) {
+			v.add(field, "glob %q may hold only * and ? besides the characters of a permission set name (_+=,.@-)", ps)
 		}
 	case !permissionSetNameRE.MatchString(ps):
 		v.add(field, "%q is not a permission set name (1-32 letters, digits or _+=,.@-), ARN or glob", ps)
@@ -395,9 +401,9 @@ func (s *AccessListMemberSpec) validate(v *validator, m *Metadata) {
 		checkUserName(v, "spec.member", s.Member)
 	}
 	if s.List != "" && s.Member != "" {
-		want := MemberName(s.List, s.Member)
+		want := MemberName(s.List, s.Member, s.Kind())
 		if m.Name != "" && m.Name != want {
-			v.add("metadata.name", "%q must be %q (<list>/<member>) or left out", m.Name, want)
+			v.add("metadata.name", "%q must be %q or left out", m.Name, want)
 		}
 	} else if m.Name != "" && !strings.Contains(m.Name, "/") {
 		v.add("metadata.name", "%q must be <list>/<member>", m.Name)
@@ -503,7 +509,9 @@ func (s *AccountSpec) validate(v *validator, m *Metadata) {
 
 func (s *APITokenSpec) validate(v *validator, m *Metadata) {
 	checkName(v, "metadata.name", m.Name)
-	checkUserName(v, "spec.user", s.User)
+	if s.User != BootstrapAdmin || !s.Admin {
+		checkUserName(v, "spec.user", s.User)
+	}
 	if s.SecretHash == "" {
 		v.add("spec.secret_hash", "required")
 	}

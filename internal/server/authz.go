@@ -10,8 +10,17 @@ import (
 
 // The foundation's authorization: administrators may do everything. Everyone else may read the
 // catalog (roles, access lists and their members, permission sets, accounts, users), read their own
-// access requests and create pending requests for themselves. Finer rules (list owners, reviewers)
-// belong to the access workflows.
+// access requests and create pending requests for themselves; nothing else. Finer rules (list owners,
+// reviewers) belong to the access workflows.
+
+type verb string
+
+const (
+	verbCreate verb = "create"
+	verbUpdate verb = "update"
+	verbApply  verb = "apply" // create or update
+	verbDelete verb = "delete"
+)
 
 var readableByAll = map[resource.Kind]bool{
 	resource.KindUser: true, resource.KindRole: true, resource.KindAccessList: true,
@@ -48,11 +57,12 @@ func authorizeRead(p *auth.Principal, o *resource.Object) error {
 	return forbidden("%s may not read %s", p.User, o)
 }
 
-func authorizeWrite(p *auth.Principal, o *resource.Object) error {
+// authorizeWrite decides a write of o (for a delete, o as stored).
+func authorizeWrite(p *auth.Principal, v verb, o *resource.Object) error {
 	if p.Admin {
 		return nil
 	}
-	if r, ok := o.Spec.(*resource.AccessRequestSpec); ok && o.Metadata.Revision == 0 {
+	if r, ok := o.Spec.(*resource.AccessRequestSpec); ok && v == verbCreate {
 		if r.User != p.User {
 			return forbidden("%s may request access only for themselves, not for %q", p.User, r.User)
 		}
@@ -61,5 +71,5 @@ func authorizeWrite(p *auth.Principal, o *resource.Object) error {
 		}
 		return nil
 	}
-	return forbidden("only administrators may write %s resources", o.Kind)
+	return forbidden("only administrators may %s %s resources", v, o.Kind)
 }

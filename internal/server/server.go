@@ -7,6 +7,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,8 +29,11 @@ import (
 	"github.com/wardenhq/warden/internal/store"
 )
 
-// MaxBody bounds a request body (a batch of 100,000 users fits).
-const MaxBody = 128 << 20
+// Request body limits: one resource, and an administrator's batch (100,000 users fit).
+const (
+	MaxObjectBody = 1 << 20
+	MaxBatchBody  = 128 << 20
+)
 
 // DefaultPageSize and MaxPageSize bound list responses.
 const (
@@ -135,7 +140,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/{kind}/{name...}", s.authed(s.get))
 	s.handle("PUT /v1/{kind}/{name...}", s.authed(s.update))
 	s.handle("DELETE /v1/{kind}/{name...}", s.authed(s.delete))
-	s.handle("/v1/", s.authed(func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+	s.mux.HandleFunc("/v1/", s.authed(func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no API route %s %s", r.Method, r.URL.Path))
 	}))
 }
@@ -221,6 +226,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		code, body.Field, body.Error = http.StatusBadRequest, fe.Field, fe.Message
 	case errors.As(err, new(badRequest)):
 		code = http.StatusBadRequest
+	case errors.As(err, new(tooLarge)):
+		code = http.StatusRequestEntityTooLarge
 	case errors.Is(err, errForbidden):
 		code = http.StatusForbidden
 	case errors.Is(err, store.ErrNotFound):
@@ -245,8 +252,16 @@ func parseKind(r *http.Request) (resource.Kind, error) {
 	return k, nil
 }
 
-func readBody(r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+type tooLarge struct{ error }
+
+func (t tooLarge) Unwrap() error { return t.error }
+
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, tooLarge{fmt.Errorf("request body is larger than %d bytes", limit)}
+	}
 	if err != nil {
 		return nil, badRequest{fmt.Errorf("reading the request body: %w", err)}
 	}
@@ -288,7 +303,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 		case "after", "limit":
 			continue
 		}
-		if !contains(listFilters[k], key) {
+		if !slices.Contains(listFilters[k], key) {
 			s.fail(w, r, &resource.FieldError{Field: key, Message: fmt.Sprintf("%s cannot be filtered by %q (filters: %s)", k, key, strings.Join(listFilters[k], ", "))})
 			return
 		}
@@ -315,15 +330,6 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Server) get(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	k, err := parseKind(r)
 	if err != nil {
@@ -343,7 +349,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p *auth.Principal) 
 
 // decodeOne reads a body holding one object of kind k.
 func decodeOne(r *http.Request, k resource.Kind) (*resource.Object, error) {
-	b, err := readBody(r)
+	b, err := readBody(r, MaxObjectBody)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +371,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	}
 	o, err := decodeOne(r, k)
 	if err == nil {
-		err = authorizeWrite(p, o)
+		err = authorizeWrite(p, verbCreate, o)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -413,7 +419,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p *auth.Principa
 			o.Metadata.Revision = rev
 		}
 	}
-	if err := authorizeWrite(p, o); err != nil {
+	if err := authorizeWrite(p, verbUpdate, o); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -440,7 +446,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	name := r.PathValue("name")
 	cur, err := s.store.Get(r.Context(), k, name)
 	if err == nil {
-		err = authorizeWrite(p, cur)
+		err = authorizeWrite(p, verbDelete, cur)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -467,13 +473,17 @@ type BatchResponse struct {
 }
 
 func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	b, err := readBody(r)
+	limit := int64(MaxObjectBody)
+	if p.Admin {
+		limit = MaxBatchBody
+	}
+	b, err := readBody(r, limit)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	var req BatchRequest
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		s.fail(w, r, badRequest{fmt.Errorf("batch body must be {\"mode\": \"create\"|\"apply\", \"items\": [...]}: %w", err)})
@@ -485,9 +495,15 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	}
 	objs := make([]*resource.Object, len(req.Items))
 	for i, raw := range req.Items {
-		o, err := resource.Decode(raw)
+		var o *resource.Object
+		var err error
+		if len(raw) > MaxObjectBody {
+			err = tooLarge{fmt.Errorf("item is larger than %d bytes", MaxObjectBody)}
+		} else {
+			o, err = resource.Decode(raw)
+		}
 		if err == nil {
-			err = authorizeWrite(p, o)
+			err = authorizeWrite(p, verb(req.Mode), o)
 		}
 		if err != nil {
 			item := &manage.ItemError{Index: i, Err: err}
@@ -549,13 +565,13 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		s.fail(w, r, fmt.Errorf("only administrators create tokens for users: %w", errForbidden))
 		return
 	}
-	b, err := readBody(r)
+	b, err := readBody(r, MaxObjectBody)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	var req TokenRequest
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		s.fail(w, r, badRequest{fmt.Errorf("token request must be {\"user\": \"...\", \"ttl\": \"720h\"}: %w", err)})

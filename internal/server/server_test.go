@@ -387,7 +387,7 @@ spec: {title: Broken, owners: [alice], grants: {roles: [no-such-role]}}
 	if res[0].Action != manage.Created || res[1].Action != manage.Created {
 		t.Fatalf("first apply: %v %v", res[0].Action, res[1].Action)
 	}
-	if res[1].Object.Spec.(*resource.AccessListMemberSpec).AddedBy != "admin" {
+	if res[1].Object.Spec.(*resource.AccessListMemberSpec).AddedBy != resource.BootstrapAdmin {
 		t.Fatalf("added_by is %q, want the admin who added the member", res[1].Object.Spec.(*resource.AccessListMemberSpec).AddedBy)
 	}
 	objs[0].Spec.(*resource.UserSpec).DisplayName = "Dave"
@@ -462,4 +462,72 @@ func TestListPagesAndFilters(t *testing.T) {
 func readToken(path string) (string, error) {
 	b, err := osReadFile(path)
 	return strings.TrimSpace(string(b)), err
+}
+
+func TestNonAdminCannotApplyOrOverwrite(t *testing.T) {
+	e := newEnv(t)
+	e.apply(base)
+	tok, err := e.admin.CreateToken(e.ctx, "bob", "1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := client.New(e.url, tok.Token)
+	aliceReq := resource.New(resource.KindAccessRequest, "req-alice")
+	aliceReq.Spec = &resource.AccessRequestSpec{User: "alice", Roles: []string{"staging-admin"}}
+	if _, err := e.admin.Create(e.ctx, aliceReq); err != nil {
+		t.Fatal(err)
+	}
+	takeover := resource.New(resource.KindAccessRequest, "req-alice")
+	takeover.Spec = &resource.AccessRequestSpec{User: "bob", Roles: []string{"staging-admin"}}
+	if _, err := bob.Batch(e.ctx, "apply", []*resource.Object{takeover}); status(err) != 403 {
+		t.Fatalf("bob applying over alice's request: %v, want 403", err)
+	}
+	if _, err := bob.Batch(e.ctx, "create", []*resource.Object{takeover}); status(err) != 409 {
+		t.Fatalf("bob creating alice's request name: %v, want 409", err)
+	}
+	got, _ := e.admin.Get(e.ctx, resource.KindAccessRequest, "req-alice")
+	if got.Spec.(*resource.AccessRequestSpec).User != "alice" {
+		t.Fatalf("alice's request now belongs to %q", got.Spec.(*resource.AccessRequestSpec).User)
+	}
+	// His own request he may create, not rewrite.
+	mine := resource.New(resource.KindAccessRequest, "req-bob")
+	mine.Spec = &resource.AccessRequestSpec{User: "bob", Roles: []string{"staging-admin"}}
+	created, err := bob.Create(e.ctx, mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Spec.(*resource.AccessRequestSpec).State = resource.StateApproved
+	if _, err := bob.Update(e.ctx, created); status(err) != 403 {
+		t.Fatalf("bob approving his own request by PUT: %v, want 403", err)
+	}
+	noRev := created.Clone()
+	noRev.Metadata.Revision = 0
+	if _, err := bob.Update(e.ctx, noRev); status(err) != 403 {
+		t.Fatalf("bob PUT without revision: %v, want 403", err)
+	}
+}
+
+func TestBodyLimitsAndMalformedBodies(t *testing.T) {
+	e := newEnv(t)
+	e.apply(base)
+	tok, err := e.admin.CreateToken(e.ctx, "bob", "1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := `{"kind":"access_request","version":"v1","metadata":{},"spec":{"user":"bob","roles":["staging-admin"],"reason":"` +
+		strings.Repeat("x", server.MaxObjectBody) + `"}}`
+	if code, body := e.raw("POST", "/v1/access_request", tok.Token, big); code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized body: %d %v, want 413", code, body)
+	}
+	if code, _ := e.raw("POST", "/v1/batch", tok.Token, `{"mode":"create","items":[`+big+`]}`); code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("non-admin oversized batch: %d, want 413", code)
+	}
+	for _, body := range []string{"", "---\n---\n", `[{"kind":"user","version":"v1","metadata":{"name":"a"}},{"kind":"user","version":"v1","metadata":{"name":"b"}}]`} {
+		if code, resp := e.raw("POST", "/v1/user", e.admin.Token, body); code != 400 {
+			t.Errorf("body %q: %d %v, want 400", body, code, resp)
+		}
+	}
+	if code, resp := e.raw("POST", "/v1/batch", e.admin.Token, `{"mode":"create","items":[null]}`); code != 400 {
+		t.Errorf("batch of null: %d %v, want 400", code, resp)
+	}
 }

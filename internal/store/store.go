@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/wardenhq/warden/internal/resource"
 )
@@ -21,6 +22,17 @@ var (
 	// the current revision.
 	ErrCompacted = errors.New("revision compacted")
 )
+
+// ObjectError is a store error about one object; errors.Is sees the sentinel inside.
+type ObjectError struct {
+	Kind resource.Kind
+	Name string
+	Err  error
+}
+
+func (e *ObjectError) Error() string { return fmt.Sprintf("%s %q: %v", e.Kind, e.Name, e.Err) }
+
+func (e *ObjectError) Unwrap() error { return e.Err }
 
 // ListOptions narrows a List. Results are ordered by name (byte order).
 type ListOptions struct {
@@ -66,6 +78,8 @@ type Writer interface {
 }
 
 // Tx is a transaction: reads see its own writes; nothing is visible to others until it commits.
+// A write that fails with ErrAlreadyExists, ErrConflict or ErrNotFound changed nothing and the
+// transaction may go on; after any other write failure the transaction will not commit.
 type Tx interface {
 	Reader
 	Writer

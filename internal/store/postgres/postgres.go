@@ -51,6 +51,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		Placeholder:   func(n int) string { return "$" + strconv.Itoa(n) },
 		Migrations:    sub,
 		MigrationLock: `SELECT pg_advisory_xact_lock(7406329582)`,
+		LockRevision:  `SELECT value FROM meta WHERE key = 'revision' FOR UPDATE`,
 		AfterWrite: func(ctx context.Context, tx *sql.Tx, rev int64) error {
 			_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, channel, strconv.FormatInt(rev, 10))
 			return err

@@ -48,6 +48,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := sqlstore.New(write, read, sqlstore.Dialect{
 		Name:         "sqlite",
 		Placeholder:  func(int) string { return "?" },
+		LockRevision: `SELECT value FROM meta WHERE key = 'revision'`,
 		Migrations:   sub,
 		MaxParams:    8000,
 		PollInterval: time.Second,

@@ -5,9 +5,12 @@
 // Layout: resources(kind, name, revision, created_at, updated_at, data) holds each object's JSON;
 // resource_index(kind, name, key, value) holds its index entries (list filters and referrers);
 // changes(revision, kind, name, op, data) is the change feed; meta holds the global revision counter.
-// Every write transaction increments the counter row first, which serialises writers on that row: a
-// revision is only handed out once every smaller one has committed or rolled back, so the feed never
-// shows a revision before a smaller one.
+// Every write transaction locks the counter row first, so write transactions run one at a time: a
+// revision is only handed out once every smaller one has committed or rolled back, the feed never shows
+// a revision before a smaller one, and committed revisions have no gaps (a watch that finds one knows
+// the feed was compacted under it). A write that fails before changing anything (already exists, stale
+// revision, not found) leaves the transaction usable; any other failure poisons it, and Txn then
+// refuses to commit even if the callback ignored the error.
 package sqlstore
 
 import (
@@ -31,6 +34,9 @@ type Dialect struct {
 	Name string
 	// Placeholder renders the n-th (1-based) bind parameter: "?" or "$n".
 	Placeholder func(n int) string
+	// LockRevision reads the revision counter and holds it until the transaction ends, so that write
+	// transactions run one at a time (SQLite's BEGIN IMMEDIATE already does; PostgreSQL needs FOR UPDATE).
+	LockRevision string
 	// Migrations holds NNNN_name.sql files applied in order, each once.
 	Migrations fs.FS
 	// MigrationLock, if set, runs first in the migration transaction (an advisory lock, so that
@@ -187,23 +193,33 @@ func (s *Store) Txn(ctx context.Context, fn func(tx store.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	defer sqlTx.Rollback()
 	t := &tx{s: s, q: sqlTx}
+	if err := sqlTx.QueryRowContext(ctx, s.dialect.LockRevision).Scan(&t.base); err != nil {
+		return fmt.Errorf("locking the revision counter: %w", err)
+	}
+	t.rev = t.base
 	if err := fn(t); err != nil {
-		sqlTx.Rollback()
 		return err
 	}
-	if t.lastRev > 0 && s.dialect.AfterWrite != nil {
-		if err := s.dialect.AfterWrite(ctx, sqlTx, t.lastRev); err != nil {
-			sqlTx.Rollback()
+	if t.broken != nil {
+		return fmt.Errorf("transaction abandoned after a failed write: %w", t.broken)
+	}
+	if t.rev == t.base {
+		return sqlTx.Commit() // read-only, or writes that changed nothing
+	}
+	if _, err := sqlTx.ExecContext(ctx, s.q(`UPDATE meta SET value = ? WHERE key = 'revision'`), t.rev); err != nil {
+		return fmt.Errorf("advancing the revision: %w", err)
+	}
+	if s.dialect.AfterWrite != nil {
+		if err := s.dialect.AfterWrite(ctx, sqlTx, t.rev); err != nil {
 			return err
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	if t.lastRev > 0 {
-		s.Notify()
-	}
+	s.Notify()
 	return nil
 }
 
@@ -243,21 +259,23 @@ func (s *Store) Delete(ctx context.Context, k resource.Kind, name string, revisi
 	return old, err
 }
 
-// Compact drops change feed entries below revision.
+// Compact drops change feed entries below revision. The mark only rises, and never past the next
+// revision to be written.
 func (s *Store) Compact(ctx context.Context, revision int64) error {
-	return s.Txn(ctx, func(t store.Tx) error {
-		q := t.(*tx).q
+	return s.Txn(ctx, func(st store.Tx) error {
+		t := st.(*tx)
 		var compacted int64
-		if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'compacted'`).Scan(&compacted); err != nil {
+		if err := t.q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'compacted'`).Scan(&compacted); err != nil {
 			return err
 		}
+		revision = min(revision, t.rev+1)
 		if revision <= compacted {
 			return nil
 		}
-		if _, err := q.ExecContext(ctx, s.q(`DELETE FROM changes WHERE revision < ?`), revision); err != nil {
+		if _, err := t.q.ExecContext(ctx, s.q(`DELETE FROM changes WHERE revision < ?`), revision); err != nil {
 			return fmt.Errorf("compact: %w", err)
 		}
-		_, err := q.ExecContext(ctx, s.q(`UPDATE meta SET value = ? WHERE key = 'compacted'`), revision)
+		_, err := t.q.ExecContext(ctx, s.q(`UPDATE meta SET value = ? WHERE key = 'compacted'`), revision)
 		return err
 	})
 }
@@ -279,6 +297,10 @@ func (s *Store) Watch(ctx context.Context, fromRevision int64) *store.Watch {
 			batch, err := s.changes(ctx, next, page)
 			if err != nil {
 				return err
+			}
+			if len(batch) > 0 && batch[0].Revision != next {
+				// Revisions have no gaps, so a missing one was compacted while we were behind.
+				return fmt.Errorf("watch at revision %d: the feed now starts at %d: %w", next, batch[0].Revision, store.ErrCompacted)
 			}
 			for _, ev := range batch {
 				select {
@@ -336,9 +358,31 @@ type querier interface {
 }
 
 type tx struct {
-	s       *Store
-	q       querier
-	lastRev int64
+	s *Store
+	q querier
+	// base is the revision when the transaction began, rev the last one it handed out.
+	base, rev int64
+	// broken is the first failure that may have left a write half done.
+	broken error
+}
+
+// alloc hands out n consecutive revisions and returns the first.
+func (t *tx) alloc(n int) int64 {
+	first := t.rev + 1
+	t.rev += int64(n)
+	return first
+}
+
+// fail records a failure that may have left a write half done.
+func (t *tx) fail(err error) error {
+	if t.broken == nil {
+		t.broken = err
+	}
+	return err
+}
+
+func exists(o *resource.Object) error {
+	return &store.ObjectError{Kind: o.Kind, Name: o.Metadata.Name, Err: store.ErrAlreadyExists}
 }
 
 func notFound(k resource.Kind, name string) error {
@@ -414,16 +458,6 @@ func (t *tx) List(ctx context.Context, k resource.Kind, opts store.ListOptions) 
 	return out, nil
 }
 
-// nextRevisions reserves n revisions and returns the first.
-func (t *tx) nextRevisions(ctx context.Context, n int) (int64, error) {
-	var last int64
-	if err := t.q.QueryRowContext(ctx, t.s.q(`UPDATE meta SET value = value + ? WHERE key = 'revision' RETURNING value`), n).Scan(&last); err != nil {
-		return 0, fmt.Errorf("taking a revision: %w", err)
-	}
-	t.lastRev = last
-	return last - int64(n) + 1, nil
-}
-
 // stored is an object's JSON as kept in resources.data: without the fields the columns hold.
 func stored(o *resource.Object) ([]byte, error) {
 	c := *o
@@ -441,23 +475,70 @@ func (t *tx) CreateMany(ctx context.Context, objs []*resource.Object) error {
 	if len(objs) == 0 {
 		return nil
 	}
-	first, err := t.nextRevisions(ctx, len(objs))
-	if err != nil {
-		return err
+	if t.q == t.s.read {
+		return errors.New("write outside a transaction")
 	}
+	// Refuse before writing anything: a name given twice, or one that exists.
+	byKind := map[resource.Kind][]string{}
+	seen := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		key := string(o.Kind) + "\x00" + o.Metadata.Name
+		if seen[key] {
+			return exists(o)
+		}
+		seen[key] = true
+		byKind[o.Kind] = append(byKind[o.Kind], o.Metadata.Name)
+	}
+	found := map[string]bool{}
+	for k, names := range byKind {
+		chunk := t.s.dialect.MaxParams - 1
+		for lo := 0; lo < len(names); lo += chunk {
+			part := names[lo:min(lo+chunk, len(names))]
+			args := make([]any, 0, len(part)+1)
+			args = append(args, string(k))
+			for _, n := range part {
+				args = append(args, n)
+			}
+			q := `SELECT name FROM resources WHERE kind = ? AND name IN (?` + strings.Repeat(", ?", len(part)-1) + `)`
+			rows, err := t.q.QueryContext(ctx, t.s.q(q), args...)
+			if err != nil {
+				return fmt.Errorf("creating %s: %w", k, err)
+			}
+			for rows.Next() {
+				var n string
+				if err := rows.Scan(&n); err != nil {
+					rows.Close()
+					return err
+				}
+				found[string(k)+"\x00"+n] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(found) > 0 {
+		for _, o := range objs {
+			if found[string(o.Kind)+"\x00"+o.Metadata.Name] {
+				return exists(o)
+			}
+		}
+	}
+
+	first := t.alloc(len(objs))
 	now := t.s.now().UTC()
 	datas := make([][]byte, len(objs))
 	for i, o := range objs {
 		o.Metadata.Revision = first + int64(i)
 		o.Metadata.CreatedAt, o.Metadata.UpdatedAt = now, now
+		var err error
 		if datas[i], err = stored(o); err != nil {
-			return fmt.Errorf("encoding %s: %w", o, err)
+			return t.fail(fmt.Errorf("encoding %s: %w", o, err))
 		}
 	}
-	// Insert resources in chunks; ON CONFLICT DO NOTHING + RETURNING tells which names were new.
 	const cols = 6
 	chunk := t.s.dialect.MaxParams / cols
-	inserted := make(map[string]bool, len(objs))
 	for lo := 0; lo < len(objs); lo += chunk {
 		hi := min(lo+chunk, len(objs))
 		var b strings.Builder
@@ -471,38 +552,17 @@ func (t *tx) CreateMany(ctx context.Context, objs []*resource.Object) error {
 			o := objs[i]
 			args = append(args, string(o.Kind), o.Metadata.Name, o.Metadata.Revision, now.UnixNano(), now.UnixNano(), string(datas[i]))
 		}
-		b.WriteString(` ON CONFLICT (kind, name) DO NOTHING RETURNING kind, name`)
-		rows, err := t.q.QueryContext(ctx, t.s.q(b.String()), args...)
-		if err != nil {
-			return fmt.Errorf("creating %s: %w", objs[lo], err)
-		}
-		for rows.Next() {
-			var k, n string
-			if err := rows.Scan(&k, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			inserted[k+"\x00"+n] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-	}
-	if len(inserted) != len(objs) {
-		seen := map[string]bool{}
-		for _, o := range objs {
-			key := string(o.Kind) + "\x00" + o.Metadata.Name
-			if !inserted[key] || seen[key] {
-				return fmt.Errorf("%s: %w", o, store.ErrAlreadyExists)
-			}
-			seen[key] = true
+		if _, err := t.q.ExecContext(ctx, t.s.q(b.String()), args...); err != nil {
+			return t.fail(fmt.Errorf("creating %s: %w", objs[lo], err))
 		}
 	}
 	if err := t.insertIndex(ctx, objs); err != nil {
-		return err
+		return t.fail(err)
 	}
-	return t.insertChanges(ctx, store.Put, objs)
+	if err := t.insertChanges(ctx, store.Put, objs); err != nil {
+		return t.fail(err)
+	}
+	return nil
 }
 
 func (t *tx) insertIndex(ctx context.Context, objs []*resource.Object) error {
@@ -567,77 +627,69 @@ func (t *tx) insertChanges(ctx context.Context, op store.EventType, objs []*reso
 }
 
 func (t *tx) Update(ctx context.Context, o *resource.Object) error {
-	if o.Metadata.Revision <= 0 {
-		return fmt.Errorf("%s: update needs the revision it read: %w", o, store.ErrConflict)
+	if t.q == t.s.read {
+		return errors.New("write outside a transaction")
 	}
-	expected := o.Metadata.Revision
-	rev, err := t.nextRevisions(ctx, 1)
+	var current, created int64
+	err := t.q.QueryRowContext(ctx, t.s.q(`SELECT revision, created_at FROM resources WHERE kind = ? AND name = ?`), string(o.Kind), o.Metadata.Name).Scan(&current, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(o.Kind, o.Metadata.Name)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("updating %s: %w", o, err)
 	}
+	if o.Metadata.Revision != current {
+		return &store.ObjectError{Kind: o.Kind, Name: o.Metadata.Name, Err: fmt.Errorf("revision %d was read but the stored revision is %d: %w", o.Metadata.Revision, current, store.ErrConflict)}
+	}
+	rev := t.alloc(1)
 	now := t.s.now().UTC()
 	c := *o
 	c.Metadata.Revision = rev
 	data, err := stored(&c)
 	if err != nil {
-		return fmt.Errorf("encoding %s: %w", o, err)
+		return t.fail(fmt.Errorf("encoding %s: %w", o, err))
 	}
-	var created int64
-	err = t.q.QueryRowContext(ctx, t.s.q(`UPDATE resources SET revision = ?, updated_at = ?, data = ? WHERE kind = ? AND name = ? AND revision = ? RETURNING created_at`),
-		rev, now.UnixNano(), string(data), string(o.Kind), o.Metadata.Name, expected).Scan(&created)
-	if errors.Is(err, sql.ErrNoRows) {
-		var current int64
-		err := t.q.QueryRowContext(ctx, t.s.q(`SELECT revision FROM resources WHERE kind = ? AND name = ?`), string(o.Kind), o.Metadata.Name).Scan(&current)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(o.Kind, o.Metadata.Name)
-		}
-		if err != nil {
-			return fmt.Errorf("updating %s: %w", o, err)
-		}
-		return fmt.Errorf("%s: revision %d was read but the stored revision is %d: %w", o, expected, current, store.ErrConflict)
-	}
-	if err != nil {
-		return fmt.Errorf("updating %s: %w", o, err)
+	if _, err := t.q.ExecContext(ctx, t.s.q(`UPDATE resources SET revision = ?, updated_at = ?, data = ? WHERE kind = ? AND name = ?`),
+		rev, now.UnixNano(), string(data), string(o.Kind), o.Metadata.Name); err != nil {
+		return t.fail(fmt.Errorf("updating %s: %w", o, err))
 	}
 	o.Metadata.Revision = rev
 	o.Metadata.CreatedAt = time.Unix(0, created).UTC()
 	o.Metadata.UpdatedAt = now
 	if _, err := t.q.ExecContext(ctx, t.s.q(`DELETE FROM resource_index WHERE kind = ? AND name = ?`), string(o.Kind), o.Metadata.Name); err != nil {
-		return fmt.Errorf("updating %s: %w", o, err)
+		return t.fail(fmt.Errorf("updating %s: %w", o, err))
 	}
 	if err := t.insertIndex(ctx, []*resource.Object{o}); err != nil {
-		return err
+		return t.fail(err)
 	}
-	return t.insertChanges(ctx, store.Put, []*resource.Object{o})
+	if err := t.insertChanges(ctx, store.Put, []*resource.Object{o}); err != nil {
+		return t.fail(err)
+	}
+	return nil
 }
 
 func (t *tx) Delete(ctx context.Context, k resource.Kind, name string, revision int64) (*resource.Object, error) {
-	// Take the revision first: it serialises writers, so nothing changes the row after we read it.
-	rev, err := t.nextRevisions(ctx, 1)
-	if err != nil {
-		return nil, err
+	if t.q == t.s.read {
+		return nil, errors.New("write outside a transaction")
 	}
 	old, err := t.Get(ctx, k, name)
 	if err != nil {
 		return nil, err
 	}
 	if revision != 0 && old.Metadata.Revision != revision {
-		return nil, fmt.Errorf("%s: revision %d was read but the stored revision is %d: %w", old, revision, old.Metadata.Revision, store.ErrConflict)
+		return nil, &store.ObjectError{Kind: k, Name: name, Err: fmt.Errorf("revision %d was read but the stored revision is %d: %w", revision, old.Metadata.Revision, store.ErrConflict)}
 	}
-	res, err := t.q.ExecContext(ctx, t.s.q(`DELETE FROM resources WHERE kind = ? AND name = ? AND revision = ?`), string(k), name, old.Metadata.Revision)
-	if err != nil {
-		return nil, fmt.Errorf("deleting %s: %w", old, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return nil, fmt.Errorf("%s changed while being deleted: %w", old, store.ErrConflict)
+	rev := t.alloc(1)
+	if _, err := t.q.ExecContext(ctx, t.s.q(`DELETE FROM resources WHERE kind = ? AND name = ?`), string(k), name); err != nil {
+		return nil, t.fail(fmt.Errorf("deleting %s: %w", old, err))
 	}
 	if _, err := t.q.ExecContext(ctx, t.s.q(`DELETE FROM resource_index WHERE kind = ? AND name = ?`), string(k), name); err != nil {
-		return nil, fmt.Errorf("deleting %s: %w", old, err)
+		return nil, t.fail(fmt.Errorf("deleting %s: %w", old, err))
 	}
 	gone := *old
 	gone.Metadata.Revision = rev
 	if err := t.insertChanges(ctx, store.Delete, []*resource.Object{&gone}); err != nil {
-		return nil, err
+		return nil, t.fail(err)
 	}
 	return old, nil
 }

@@ -41,6 +41,9 @@ func Run(t *testing.T, newDB Factory) {
 		{"WatchResumeAfterRestart", testWatchResume},
 		{"WatchCompacted", testWatchCompacted},
 		{"WatchSeesAnotherHandle", testWatchAnotherHandle},
+		{"WatchFallsBehindCompaction", testWatchBehindCompaction},
+		{"CompactOnlyRises", testCompactOnlyRises},
+		{"FailedWriteInTxnChangesNothing", testFailedWriteInTxn},
 		{"ListTenThousandMembers", testTenThousandMembers},
 		{"ListHundredThousandUsers", testHundredThousandUsers},
 	}
@@ -73,7 +76,7 @@ func user(name string, roles ...string) *resource.Object {
 }
 
 func member(list, who string) *resource.Object {
-	o := resource.New(resource.KindAccessListMember, resource.MemberName(list, who))
+	o := resource.New(resource.KindAccessListMember, resource.MemberName(list, who, resource.MemberUser))
 	o.Spec = &resource.AccessListMemberSpec{List: list, Member: who}
 	return o
 }
@@ -635,5 +638,108 @@ func testWatchAnotherHandle(t *testing.T, open Opener) {
 	}
 	if got, err := a.Get(ctx, resource.KindUser, "from-b"); err != nil || got.Metadata.Revision != rev+1 {
 		t.Fatalf("handle a reads %v, %v", got, err)
+	}
+}
+
+// testWatchBehindCompaction: a watch that has not yet read what gets compacted ends with ErrCompacted
+// rather than skipping events.
+func testWatchBehindCompaction(t *testing.T, open Opener) {
+	s, ctx := openT(t, open), ctxT(t)
+	batch := make([]*resource.Object, 1300)
+	for i := range batch {
+		batch[i] = user(fmt.Sprintf("b%04d", i))
+	}
+	if err := s.CreateMany(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	first := batch[0].Metadata.Revision
+	w := s.Watch(ctx, first)
+	if err := s.Compact(ctx, first+1200); err != nil {
+		t.Fatal(err)
+	}
+	next := first
+	for ev := range w.Events {
+		if ev.Revision != next {
+			t.Fatalf("watch skipped from revision %d to %d", next, ev.Revision)
+		}
+		next++
+	}
+	mustErr(t, w.Err(), store.ErrCompacted, "watch overtaken by compaction")
+	if next >= first+1200 {
+		t.Fatalf("watch delivered up to %d, past the compaction point %d", next, first+1200)
+	}
+}
+
+func testCompactOnlyRises(t *testing.T, open Opener) {
+	s, ctx := openT(t, open), ctxT(t)
+	for i := 0; i < 10; i++ {
+		if err := s.Create(ctx, user(fmt.Sprintf("c%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rev, _ := s.Revision(ctx)
+	if err := s.Compact(ctx, rev-2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(ctx, rev-6); err != nil { // lower: no effect
+		t.Fatal(err)
+	}
+	w := s.Watch(ctx, rev-4)
+	for range w.Events {
+	}
+	mustErr(t, w.Err(), store.ErrCompacted, "watch below the mark after a lower compaction")
+	// Compacting far past the present stops at the next revision: new writes are still watchable.
+	if err := s.Compact(ctx, rev+1_000_000); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w = s.Watch(wctx, rev+1)
+	if err := s.Create(ctx, user("after")); err != nil {
+		t.Fatal(err)
+	}
+	if ev := collect(t, w, 1)[0]; ev.Object.Metadata.Name != "after" {
+		t.Fatalf("got %s", ev.Object)
+	}
+}
+
+// testFailedWriteInTxn: a write refused for a conflict changes nothing, even if the transaction goes
+// on and commits; revisions stay gapless.
+func testFailedWriteInTxn(t *testing.T, open Opener) {
+	s, ctx := openT(t, open), ctxT(t)
+	if err := s.Create(ctx, user("old")); err != nil {
+		t.Fatal(err)
+	}
+	start, _ := s.Revision(ctx)
+	err := s.Txn(ctx, func(tx store.Tx) error {
+		err := tx.CreateMany(ctx, []*resource.Object{user("new1"), user("old")})
+		mustErr(t, err, store.ErrAlreadyExists, "batch with an existing name")
+		var oe *store.ObjectError
+		if !errors.As(err, &oe) || oe.Name != "old" {
+			t.Errorf("error %v does not name the existing object", err)
+		}
+		stale := user("old")
+		stale.Metadata.Revision = start + 100
+		mustErr(t, tx.Update(ctx, stale), store.ErrConflict, "stale update")
+		_, err = tx.Delete(ctx, resource.KindUser, "ghost", 0)
+		mustErr(t, err, store.ErrNotFound, "delete of a missing object")
+		return tx.Create(ctx, user("kept"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, resource.KindUser, "new1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("new1 of the refused batch was kept: %v", err)
+	}
+	kept, err := s.Get(ctx, resource.KindUser, "kept")
+	if err != nil || kept.Metadata.Revision != start+1 {
+		t.Fatalf("kept: %v at revision %v, want %d", err, kept, start+1)
+	}
+	w := s.Watch(ctx, 1)
+	evs := collect(t, w, int(start+1))
+	for i, ev := range evs {
+		if ev.Revision != int64(i+1) {
+			t.Fatalf("event %d has revision %d: the feed has gaps", i, ev.Revision)
+		}
 	}
 }
