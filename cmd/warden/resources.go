@@ -164,7 +164,7 @@ Use -f - to read standard input.`,
 			}
 			out := cmd.OutOrStdout()
 			for _, r := range res {
-				fmt.Fprintf(out, "%s %s\n", r.Object, r.Action)
+				fmt.Fprintf(out, "%s %s\n", r, r.Action)
 			}
 			return nil
 		},

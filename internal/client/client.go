@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
 )
@@ -168,7 +167,7 @@ func (c *Client) Delete(ctx context.Context, k resource.Kind, name string, revis
 }
 
 // Batch creates ("create") or creates-or-updates ("apply") objects in one transaction.
-func (c *Client) Batch(ctx context.Context, mode string, objs []*resource.Object) ([]manage.Result, error) {
+func (c *Client) Batch(ctx context.Context, mode string, objs []*resource.Object) ([]server.BatchResult, error) {
 	items := make([]json.RawMessage, len(objs))
 	for i, o := range objs {
 		b, err := json.Marshal(o)

@@ -46,124 +46,172 @@ func (e *DocumentError) Error() string {
 
 func (e *DocumentError) Unwrap() error { return e.Err }
 
-// maxNodes bounds the work one input may cause (YAML aliases can expand exponentially).
-const maxNodes = 5_000_000
+// maxNodes bounds the work one resource may cause (YAML aliases can expand exponentially); no real
+// resource comes near it.
+const maxNodes = 1_000_000
 
 // DecodeAll reads every document in data (multi-document YAML, a JSON object, or a JSON or YAML list of
 // objects), strictly: unknown fields and values of the wrong type are errors naming their field. Each
 // object is normalised (version defaulted, member names derived) and validated on its own. The first
 // document with problems stops decoding; the error is a *DocumentError naming source and document.
 func DecodeAll(source string, data []byte) ([]*Object, error) {
-	next := yamlDocuments(data)
+	next := yamlItems(data)
 	if looksJSON(data) {
-		// JSON is read as JSON (YAML lacks its "\/" escape); what does not parse as JSON may still be
-		// YAML flow style ([{kind: user}]), so it falls back to the YAML parser and its error.
-		if nodes, err := jsonDocuments(data); err == nil {
+		// JSON is read as JSON (YAML lacks its "\/" escape), one resource at a time. What does not
+		// parse as JSON up to its first resource may still be YAML flow style ([{kind: user}]), so it
+		// goes to the YAML parser instead.
+		jnext := jsonItems(data)
+		first, err := jnext()
+		if err == nil || errors.Is(err, io.EOF) {
+			pending := first
 			next = func() (*yaml.Node, error) {
-				if len(nodes) == 0 {
+				if pending != nil {
+					n := pending
+					pending = nil
+					return n, nil
+				}
+				if first == nil {
 					return nil, io.EOF
 				}
-				n := nodes[0]
-				nodes = nodes[1:]
-				return n, nil
+				return jnext()
 			}
 		}
 	}
 	var out []*Object
-	doc := 0
-	budget := maxNodes
-	for {
-		root, err := next()
+	for doc := 1; ; doc++ {
+		item, err := next()
 		if errors.Is(err, io.EOF) {
-			break
+			return out, nil
 		}
 		if err != nil {
-			return nil, &DocumentError{Source: source, Doc: doc + 1, Err: &FieldError{Message: err.Error()}}
+			return nil, &DocumentError{Source: source, Doc: doc, Err: &FieldError{Message: err.Error()}}
 		}
-		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-			root = root.Content[0]
+		budget := maxNodes
+		o, err := decodeObject(item, &budget)
+		if err == nil {
+			Normalize(o)
+			err = Validate(o)
 		}
-		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-			continue // an empty document, as between "---" lines
-		}
-		items := []*yaml.Node{root}
-		if root.Kind == yaml.SequenceNode {
-			items = root.Content
-		}
-		for _, item := range items {
-			doc++
-			o, err := decodeObject(item, &budget)
-			if err == nil {
-				Normalize(o)
-				err = Validate(o)
+		if err != nil {
+			de := &DocumentError{Source: source, Doc: doc, Err: err}
+			if o != nil {
+				de.Kind, de.Name = o.Kind, o.Metadata.Name
 			}
-			if err != nil {
-				de := &DocumentError{Source: source, Doc: doc, Err: err}
-				if o != nil {
-					de.Kind, de.Name = o.Kind, o.Metadata.Name
-				}
-				return nil, de
-			}
-			out = append(out, o)
+			return nil, de
 		}
+		out = append(out, o)
 	}
-	return out, nil
 }
 
-// looksJSON: JSON input is parsed as JSON (YAML 1.2 nearly contains JSON, but not its "\/" escape).
+// looksJSON: input that starts like JSON is tried as JSON first.
 func looksJSON(data []byte) bool {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	return len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 }
 
-// yamlDocuments yields the documents of a YAML stream.
-func yamlDocuments(data []byte) func() (*yaml.Node, error) {
+// yamlItems yields the resources of a YAML stream: each document, or each item of a document that is
+// a list; empty documents are skipped.
+func yamlItems(data []byte) func() (*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var queue []*yaml.Node
 	return func() (*yaml.Node, error) {
-		var n yaml.Node
-		if err := dec.Decode(&n); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil, err
+		for len(queue) == 0 {
+			var n yaml.Node
+			if err := dec.Decode(&n); err != nil {
+				if errors.Is(err, io.EOF) {
+					return nil, err
+				}
+				return nil, fmt.Errorf("not valid YAML or JSON: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 			}
-			return nil, fmt.Errorf("not valid YAML or JSON: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+			root := &n
+			if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+				root = root.Content[0]
+			}
+			switch {
+			case root.Kind == yaml.ScalarNode && root.Tag == "!!null":
+				// an empty document, as between "---" lines
+			case root.Kind == yaml.SequenceNode:
+				queue = append(queue, root.Content...)
+			default:
+				queue = append(queue, root)
+			}
 		}
-		return &n, nil
+		n := queue[0]
+		queue = queue[1:]
+		return n, nil
 	}
 }
 
-// jsonDocuments reads the values of a JSON stream as YAML nodes (keeping key order and duplicate
-// keys, so that the same strict checks apply to both).
-func jsonDocuments(data []byte) ([]*yaml.Node, error) {
+// jsonItems yields the resources of a JSON stream, streaming the items of top-level lists so that a
+// file of a hundred thousand resources is never held as one tree. Nodes keep key order and duplicate
+// keys, so the same strict checks apply as for YAML.
+func jsonItems(data []byte) func() (*yaml.Node, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	nodes := 0
-	var out []*yaml.Node
-	for {
-		n, err := jsonNode(dec, &nodes)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
+	inList := false
+	fail := func(err error) (*yaml.Node, error) {
+		return nil, fmt.Errorf("not valid JSON (at byte %d): %w", dec.InputOffset(), err)
 	}
+	return func() (*yaml.Node, error) {
+		for {
+			if inList {
+				if dec.More() {
+					nodes := 0
+					n, err := jsonNode(dec, &nodes)
+					if err != nil {
+						return fail(eofInside(err))
+					}
+					return n, nil
+				}
+				if _, err := dec.Token(); err != nil { // the list's closing ]
+					return fail(eofInside(err))
+				}
+				inList = false
+				continue
+			}
+			tok, err := dec.Token()
+			if errors.Is(err, io.EOF) {
+				return nil, io.EOF
+			}
+			if err != nil {
+				return fail(err)
+			}
+			if tok == json.Delim('[') {
+				inList = true
+				continue
+			}
+			if tok == nil {
+				continue // a top-level null, like an empty YAML document
+			}
+			nodes := 0
+			n, err := jsonValue(dec, tok, &nodes)
+			if err != nil {
+				return fail(eofInside(err))
+			}
+			return n, nil
+		}
+	}
+}
+
+func eofInside(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func jsonNode(dec *json.Decoder, nodes *int) (*yaml.Node, error) {
-	if *nodes++; *nodes > maxNodes {
-		return nil, errors.New("input too large")
-	}
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
 	}
-	token := func() (json.Token, error) { // inside a value, the end of input is an error
-		t, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return t, err
+	return jsonValue(dec, tok, nodes)
+}
+
+// jsonValue builds the node of the value that starts with tok.
+func jsonValue(dec *json.Decoder, tok json.Token, nodes *int) (*yaml.Node, error) {
+	if *nodes++; *nodes > maxNodes {
+		return nil, errors.New("a resource of more than a million values")
 	}
 	switch v := tok.(type) {
 	case json.Delim:
@@ -173,23 +221,20 @@ func jsonNode(dec *json.Decoder, nodes *int) (*yaml.Node, error) {
 		}
 		for dec.More() {
 			if n.Kind == yaml.MappingNode {
-				k, err := token()
+				k, err := dec.Token()
 				if err != nil {
-					return nil, err
+					return nil, eofInside(err)
 				}
 				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k.(string)})
 			}
 			child, err := jsonNode(dec, nodes)
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
 			if err != nil {
-				return nil, err
+				return nil, eofInside(err)
 			}
 			n.Content = append(n.Content, child)
 		}
-		if _, err := token(); err != nil { // the closing delimiter
-			return nil, err
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return nil, eofInside(err)
 		}
 		return n, nil
 	case string:

@@ -469,8 +469,19 @@ type BatchRequest struct {
 
 // BatchResponse says what happened to each item, in order.
 type BatchResponse struct {
-	Results []manage.Result `json:"results"`
+	Results []BatchResult `json:"results"`
 }
+
+// BatchResult is one item's outcome: what was done, and the revision it now has.
+type BatchResult struct {
+	Action   manage.Action `json:"action"`
+	Kind     resource.Kind `json:"kind"`
+	Name     string        `json:"name"`
+	Revision int64         `json:"revision"`
+}
+
+// String names the item as messages do: user "alice".
+func (r BatchResult) String() string { return fmt.Sprintf("%s %q", r.Kind, r.Name) }
 
 func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	limit := int64(MaxObjectBody)
@@ -527,7 +538,11 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, BatchResponse{Results: res})
+	out := BatchResponse{Results: make([]BatchResult, len(res))}
+	for i, r := range res {
+		out.Results[i] = BatchResult{r.Action, r.Object.Kind, r.Object.Metadata.Name, r.Object.Metadata.Revision}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // peekIdentity reads kind and name from an item that failed to decode, for the error message.

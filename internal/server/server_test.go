@@ -387,8 +387,12 @@ spec: {title: Broken, owners: [alice], grants: {roles: [no-such-role]}}
 	if res[0].Action != manage.Created || res[1].Action != manage.Created {
 		t.Fatalf("first apply: %v %v", res[0].Action, res[1].Action)
 	}
-	if res[1].Object.Spec.(*resource.AccessListMemberSpec).AddedBy != resource.BootstrapAdmin {
-		t.Fatalf("added_by is %q, want the admin who added the member", res[1].Object.Spec.(*resource.AccessListMemberSpec).AddedBy)
+	m, err := e.admin.Get(e.ctx, resource.KindAccessListMember, res[1].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Spec.(*resource.AccessListMemberSpec).AddedBy != resource.BootstrapAdmin || m.Metadata.Revision != res[1].Revision {
+		t.Fatalf("member %+v: added_by is not the admin who added it, or the revision differs from the batch's %d", m, res[1].Revision)
 	}
 	objs[0].Spec.(*resource.UserSpec).DisplayName = "Dave"
 	res, err = e.admin.Batch(e.ctx, "apply", objs)
