@@ -89,8 +89,12 @@ func (s *Store) changedCh() <-chan struct{} {
 	return s.changed
 }
 
-// q rebinds a statement written with ? placeholders to the dialect's.
+// q rebinds a statement written with ? placeholders to the dialect's. Short statements (the fixed
+// ones) are remembered; bulk statements, whose length varies with the batch, are not.
 func (s *Store) q(query string) string {
+	if len(query) > 512 {
+		return rebind(query, s.dialect.Placeholder)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.stmts[query]; ok {
@@ -537,24 +541,12 @@ func (t *tx) CreateMany(ctx context.Context, objs []*resource.Object) error {
 			return t.fail(fmt.Errorf("encoding %s: %w", o, err))
 		}
 	}
-	const cols = 6
-	chunk := t.s.dialect.MaxParams / cols
-	for lo := 0; lo < len(objs); lo += chunk {
-		hi := min(lo+chunk, len(objs))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO resources (kind, name, revision, created_at, updated_at, data) VALUES `)
-		args := make([]any, 0, (hi-lo)*cols)
-		for i := lo; i < hi; i++ {
-			if i > lo {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?)")
-			o := objs[i]
-			args = append(args, string(o.Kind), o.Metadata.Name, o.Metadata.Revision, now.UnixNano(), now.UnixNano(), string(datas[i]))
-		}
-		if _, err := t.q.ExecContext(ctx, t.s.q(b.String()), args...); err != nil {
-			return t.fail(fmt.Errorf("creating %s: %w", objs[lo], err))
-		}
+	rows := make([][]any, len(objs))
+	for i, o := range objs {
+		rows[i] = []any{string(o.Kind), o.Metadata.Name, o.Metadata.Revision, now.UnixNano(), now.UnixNano(), string(datas[i])}
+	}
+	if err := t.insert(ctx, "resources (kind, name, revision, created_at, updated_at, data)", rows); err != nil {
+		return t.fail(fmt.Errorf("creating %s: %w", objs[0], err))
 	}
 	if err := t.insertIndex(ctx, objs); err != nil {
 		return t.fail(err)
@@ -565,63 +557,57 @@ func (t *tx) CreateMany(ctx context.Context, objs []*resource.Object) error {
 	return nil
 }
 
-func (t *tx) insertIndex(ctx context.Context, objs []*resource.Object) error {
-	var args []any
-	flush := func() error {
-		if len(args) == 0 {
-			return nil
-		}
-		var b strings.Builder
-		b.WriteString(`INSERT INTO resource_index (kind, name, key, value) VALUES `)
-		for i := 0; i < len(args)/4; i++ {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?)")
-		}
-		_, err := t.q.ExecContext(ctx, t.s.q(b.String()), args...)
-		args = args[:0]
-		if err != nil {
-			return fmt.Errorf("indexing: %w", err)
-		}
+// insert adds rows to table ("name (columns)"), as many per statement as the dialect allows.
+func (t *tx) insert(ctx context.Context, table string, rows [][]any) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	for _, o := range objs {
-		for _, e := range o.Index() {
-			args = append(args, string(o.Kind), o.Metadata.Name, e.Key, e.Value)
-			if len(args)+4 > t.s.dialect.MaxParams {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return flush()
-}
-
-func (t *tx) insertChanges(ctx context.Context, op store.EventType, objs []*resource.Object) error {
-	const cols = 5
+	cols := len(rows[0])
+	tuple := "(?" + strings.Repeat(", ?", cols-1) + ")"
 	chunk := t.s.dialect.MaxParams / cols
-	for lo := 0; lo < len(objs); lo += chunk {
-		hi := min(lo+chunk, len(objs))
+	for lo := 0; lo < len(rows); lo += chunk {
+		hi := min(lo+chunk, len(rows))
 		var b strings.Builder
-		b.WriteString(`INSERT INTO changes (revision, kind, name, op, data) VALUES `)
+		b.WriteString("INSERT INTO " + table + " VALUES ")
 		args := make([]any, 0, (hi-lo)*cols)
 		for i := lo; i < hi; i++ {
 			if i > lo {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?)")
-			o := objs[i]
-			data, err := json.Marshal(o)
-			if err != nil {
-				return fmt.Errorf("encoding %s: %w", o, err)
-			}
-			args = append(args, o.Metadata.Revision, string(o.Kind), o.Metadata.Name, string(op), string(data))
+			b.WriteString(tuple)
+			args = append(args, rows[i]...)
 		}
 		if _, err := t.q.ExecContext(ctx, t.s.q(b.String()), args...); err != nil {
-			return fmt.Errorf("recording change: %w", err)
+			return err
 		}
+	}
+	return nil
+}
+
+func (t *tx) insertIndex(ctx context.Context, objs []*resource.Object) error {
+	var rows [][]any
+	for _, o := range objs {
+		for _, e := range o.Index() {
+			rows = append(rows, []any{string(o.Kind), o.Metadata.Name, e.Key, e.Value})
+		}
+	}
+	if err := t.insert(ctx, "resource_index (kind, name, key, value)", rows); err != nil {
+		return fmt.Errorf("indexing: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) insertChanges(ctx context.Context, op store.EventType, objs []*resource.Object) error {
+	rows := make([][]any, len(objs))
+	for i, o := range objs {
+		data, err := json.Marshal(o)
+		if err != nil {
+			return fmt.Errorf("encoding %s: %w", o, err)
+		}
+		rows[i] = []any{o.Metadata.Revision, string(o.Kind), o.Metadata.Name, string(op), string(data)}
+	}
+	if err := t.insert(ctx, "changes (revision, kind, name, op, data)", rows); err != nil {
+		return fmt.Errorf("recording changes: %w", err)
 	}
 	return nil
 }
