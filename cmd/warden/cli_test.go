@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 
 // cleanEnv is the environment without WARDEN_* settings, and with a private state directory, so that
 // neither the developer's settings nor their data leak into a test.
-func cleanEnv(t *testing.T, extra ...string) []string {
+func cleanEnv(t testing.TB, extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "WARDEN_") && !strings.HasPrefix(kv, "XDG_STATE_HOME=") {
@@ -89,13 +89,13 @@ func (b *syncBuffer) String() string {
 var servingRE = regexp.MustCompile(`msg="warden is serving" addr=(\S+)`)
 
 // startServe runs `warden serve` and waits until it listens.
-func startServe(t *testing.T, env []string, args ...string) *serveProc {
+func startServe(t testing.TB, env []string, args ...string) *serveProc {
 	t.Helper()
 	return startCmd(t, env, append([]string{"serve"}, args...)...)
 }
 
 // startCmd runs a server command (serve, demo) and waits until it listens.
-func startCmd(t *testing.T, env []string, args ...string) *serveProc {
+func startCmd(t testing.TB, env []string, args ...string) *serveProc {
 	t.Helper()
 	s := &serveProc{done: make(chan error, 1)}
 	s.cmd = exec.Command(wardenBin, args...)
@@ -139,7 +139,7 @@ func startCmd(t *testing.T, env []string, args ...string) *serveProc {
 }
 
 // stop sends SIGTERM and expects a clean exit.
-func (s *serveProc) stop(t *testing.T) {
+func (s *serveProc) stop(t testing.TB) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
