@@ -1,0 +1,46 @@
+// Package idcsim is an AWS IAM Identity Center simulator that speaks the real AWS wire protocol, so
+// that the AWS SDK for Go, the AWS CLI and warden talk to it as to AWS: Organizations, sso-admin and
+// identitystore over awsJson1_1 (POST /, routed by X-Amz-Target), and the SCIM v2 endpoint under
+// /scim/v2/. It is right about AWS, not about warden: it imports nothing of warden's.
+//
+// One Sim is one organisation with one Identity Center instance, whose identity store is bound to
+// it. State is in memory; Snapshot and Restore move it to and from JSON.
+//
+// # Protocol
+//
+// Errors are HTTP 400 (500 for internal faults) with a JSON body {"__type": "...", "message": "..."}
+// plus the error's own members (Reason, RetryAfterSeconds, ...). Requests without a SigV4
+// Authorization header are refused with MissingAuthenticationTokenException; the signature itself is
+// not checked. NextToken values are opaque, bound to the operation and its parameters; MaxResults is
+// checked against each operation's bounds (1-100; Organizations ListAccounts 1-20). Timestamps are
+// epoch seconds, as awsJson1_1 writes them.
+//
+// # Choices where AWS does not document the behaviour
+//
+//   - CreateAccountAssignment for an assignment that already exists is accepted: it returns
+//     IN_PROGRESS and ends SUCCEEDED, changing nothing (idempotent).
+//   - DeleteAccountAssignment for an assignment that does not exist is accepted the same way: it ends
+//     SUCCEEDED, having nothing to remove.
+//   - An assignment naming a permission set that does not exist fails at once with
+//     ResourceNotFoundException. One naming a principal missing from the identity store, or an
+//     account outside the organisation, is accepted and its operation ends FAILED with a
+//     FailureReason, as AWS reports problems found while provisioning.
+//   - Beyond the outstanding-creation quota (10 with AWS quotas), CreateAccountAssignment answers
+//     ThrottlingException.
+//   - Creating an assignment provisions its permission set to the account when it succeeds;
+//     deleting the last assignment leaves it provisioned (as AWS does).
+//   - DeletePermissionSet refuses (ConflictException) while the permission set is provisioned to an
+//     account.
+//   - userName and group displayName are unique, compared case-insensitively; a second one is a
+//     ConflictException with Reason UNIQUENESS_CONSTRAINT_VIOLATION. So is a repeated external id.
+//   - DeleteUser and DeleteGroup also delete their group memberships; assignments that name a
+//     deleted principal stay until deleted (AWS shows them with a dangling principal).
+//
+// # Quotas and faults
+//
+// All off by default. Options can set a collective token bucket over every Identity Center call
+// (AWS: 20 per second), a cap on outstanding assignment creations (AWS: 10), provisioning latency
+// (how long an assignment operation stays IN_PROGRESS), per-call latency, and probabilities of
+// ThrottlingException, of FAILED assignment operations, and of ConflictException on a write to
+// something written within the last second (propagation). AWSQuotas gives AWS's numbers.
+package idcsim

@@ -1,0 +1,541 @@
+package idcsim
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	randv2 "math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The state's JSON is the snapshot format (warden sim --state, /_sim/state). Entities are kept in
+// the shapes AWS answers with, so that most outputs are the stored values.
+
+type name struct {
+	Formatted       string `json:",omitempty"`
+	FamilyName      string `json:",omitempty"`
+	GivenName       string `json:",omitempty"`
+	MiddleName      string `json:",omitempty"`
+	HonorificPrefix string `json:",omitempty"`
+	HonorificSuffix string `json:",omitempty"`
+}
+
+type email struct {
+	Value   string `json:",omitempty"`
+	Type    string `json:",omitempty"`
+	Primary bool   `json:",omitempty"`
+}
+
+type externalID struct {
+	Issuer string
+	Id     string
+}
+
+type user struct {
+	IdentityStoreId   string
+	UserId            string
+	UserName          string
+	Name              *name            `json:",omitempty"`
+	DisplayName       string           `json:",omitempty"`
+	NickName          string           `json:",omitempty"`
+	ProfileUrl        string           `json:",omitempty"`
+	Emails            []email          `json:",omitempty"`
+	Addresses         []map[string]any `json:",omitempty"`
+	PhoneNumbers      []map[string]any `json:",omitempty"`
+	UserType          string           `json:",omitempty"`
+	Title             string           `json:",omitempty"`
+	PreferredLanguage string           `json:",omitempty"`
+	Locale            string           `json:",omitempty"`
+	Timezone          string           `json:",omitempty"`
+	ExternalIds       []externalID     `json:",omitempty"`
+	// UserStatus is ENABLED or DISABLED (SCIM's active).
+	UserStatus string  `json:",omitempty"`
+	CreatedAt  float64 `json:",omitempty"`
+	UpdatedAt  float64 `json:",omitempty"`
+}
+
+type group struct {
+	IdentityStoreId string
+	GroupId         string
+	DisplayName     string
+	Description     string       `json:",omitempty"`
+	ExternalIds     []externalID `json:",omitempty"`
+	CreatedAt       float64      `json:",omitempty"`
+	UpdatedAt       float64      `json:",omitempty"`
+}
+
+type memberID struct {
+	UserId string
+}
+
+type membership struct {
+	IdentityStoreId string
+	MembershipId    string
+	GroupId         string
+	MemberId        memberID
+}
+
+type account struct {
+	Id              string
+	Arn             string
+	Email           string
+	Name            string
+	Status          string
+	State           string
+	JoinedMethod    string
+	JoinedTimestamp float64
+	ParentId        string `json:"-"`
+}
+
+type organization struct {
+	Id                 string
+	Arn                string
+	FeatureSet         string
+	MasterAccountArn   string
+	MasterAccountId    string
+	MasterAccountEmail string
+}
+
+type root struct {
+	Id          string
+	Arn         string
+	Name        string
+	PolicyTypes []any
+}
+
+type instance struct {
+	InstanceArn     string
+	IdentityStoreId string
+	OwnerAccountId  string
+	Name            string
+	Status          string
+	CreatedDate     float64
+}
+
+type managedPolicy struct {
+	Arn  string
+	Name string
+}
+
+type permissionSet struct {
+	Name             string
+	PermissionSetArn string
+	Description      string          `json:",omitempty"`
+	CreatedDate      float64         `json:",omitempty"`
+	SessionDuration  string          `json:",omitempty"`
+	RelayState       string          `json:",omitempty"`
+	InlinePolicy     string          `json:"-"`
+	ManagedPolicies  []managedPolicy `json:"-"`
+}
+
+// psState is a permission set with the parts DescribePermissionSet does not show, for snapshots.
+type psState struct {
+	permissionSet
+	InlinePolicy    string          `json:"InlinePolicy,omitempty"`
+	ManagedPolicies []managedPolicy `json:"ManagedPolicies,omitempty"`
+}
+
+type assignment struct {
+	AccountId        string
+	PermissionSetArn string
+	PrincipalType    string
+	PrincipalId      string
+}
+
+func (a assignment) key() string {
+	return a.AccountId + "|" + a.PermissionSetArn + "|" + a.PrincipalType + "|" + a.PrincipalId
+}
+
+const (
+	opCreate = "create"
+	opDelete = "delete"
+)
+
+type operation struct {
+	RequestId        string
+	Kind             string `json:"-"`
+	Status           string
+	FailureReason    string `json:",omitempty"`
+	TargetId         string
+	TargetType       string
+	PermissionSetArn string
+	PrincipalType    string
+	PrincipalId      string
+	CreatedDate      float64
+	completeAt       time.Time
+	willFail         bool
+}
+
+// opState is an operation as snapshots keep it.
+type opState struct {
+	operation
+	Kind       string
+	CompleteAt time.Time `json:",omitzero"`
+	WillFail   bool      `json:",omitempty"`
+}
+
+type state struct {
+	Organization   organization
+	Root           root
+	Accounts       map[string]*account
+	Instance       instance
+	PermissionSets map[string]*permissionSet
+	// Provisioned: account id -> permission set ARN -> provisioned.
+	Provisioned map[string]map[string]bool
+	Assignments map[string]*assignment
+	Operations  map[string]*operation
+	Users       map[string]*user
+	Groups      map[string]*group
+	Memberships map[string]*membership
+	SCIMToken   string
+
+	rng     *rand.Rand
+	pending []string // IN_PROGRESS operation ids, oldest first
+
+	userByName      map[string]string            // lower-cased userName -> id
+	groupByName     map[string]string            // lower-cased displayName -> id
+	byExternalID    map[string]string            // "user|issuer|id" -> id
+	groupMembers    map[string]map[string]string // group -> user -> membership
+	userGroups      map[string]map[string]string // user -> group -> membership
+	byPrincipal     map[string]map[string]bool   // principal id -> assignment keys
+	byTarget        map[string]map[string]bool   // account|ps -> assignment keys
+	sorted          map[string][]string          // cached sorted keys per collection
+	outstandingByOp map[string]int
+}
+
+func newState(rng *rand.Rand, region string, now time.Time) *state {
+	st := &state{rng: rng}
+	mgmt := st.digits(12)
+	orgID := "o-" + st.lowerAlnum(10)
+	st.Organization = organization{
+		Id: orgID, Arn: fmt.Sprintf("arn:aws:organizations::%s:organization/%s", mgmt, orgID), FeatureSet: "ALL",
+		MasterAccountId: mgmt, MasterAccountArn: fmt.Sprintf("arn:aws:organizations::%s:account/%s/%s", mgmt, orgID, mgmt),
+		MasterAccountEmail: "aws-management@example.com",
+	}
+	rootID := "r-" + st.lowerAlnum(4)
+	st.Root = root{Id: rootID, Arn: fmt.Sprintf("arn:aws:organizations::%s:root/%s/%s", mgmt, orgID, rootID), Name: "Root", PolicyTypes: []any{}}
+	st.Accounts = map[string]*account{}
+	st.Accounts[mgmt] = &account{Id: mgmt, Arn: st.Organization.MasterAccountArn, Email: "aws-management@example.com",
+		Name: "Management", Status: "ACTIVE", State: "ACTIVE", JoinedMethod: "CREATED", JoinedTimestamp: epoch(now), ParentId: rootID}
+	st.Instance = instance{
+		InstanceArn: "arn:aws:sso:::instance/ssoins-" + st.hex(16), IdentityStoreId: "d-" + st.hex(10),
+		OwnerAccountId: mgmt, Name: "warden-sim", Status: "ACTIVE", CreatedDate: epoch(now),
+	}
+	st.PermissionSets = map[string]*permissionSet{}
+	st.Provisioned = map[string]map[string]bool{}
+	st.Assignments = map[string]*assignment{}
+	st.Operations = map[string]*operation{}
+	st.Users = map[string]*user{}
+	st.Groups = map[string]*group{}
+	st.Memberships = map[string]*membership{}
+	st.SCIMToken = base64.RawURLEncoding.EncodeToString([]byte(st.hex(32)))
+	st.rebuild()
+	st.rng = rng
+	return st
+}
+
+func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// rebuild recomputes every index from the maps (after a restore).
+func (st *state) rebuild() {
+	if st.rng == nil {
+		st.rng = rand.New(rand.NewSource(time.Now().UnixNano()))
+	}
+	st.userByName = map[string]string{}
+	st.groupByName = map[string]string{}
+	st.byExternalID = map[string]string{}
+	st.groupMembers = map[string]map[string]string{}
+	st.userGroups = map[string]map[string]string{}
+	st.byPrincipal = map[string]map[string]bool{}
+	st.byTarget = map[string]map[string]bool{}
+	st.sorted = map[string][]string{}
+	st.outstandingByOp = map[string]int{}
+	if st.Accounts == nil {
+		st.Accounts = map[string]*account{}
+	}
+	if st.PermissionSets == nil {
+		st.PermissionSets = map[string]*permissionSet{}
+	}
+	if st.Provisioned == nil {
+		st.Provisioned = map[string]map[string]bool{}
+	}
+	if st.Assignments == nil {
+		st.Assignments = map[string]*assignment{}
+	}
+	if st.Operations == nil {
+		st.Operations = map[string]*operation{}
+	}
+	if st.Users == nil {
+		st.Users = map[string]*user{}
+	}
+	if st.Groups == nil {
+		st.Groups = map[string]*group{}
+	}
+	if st.Memberships == nil {
+		st.Memberships = map[string]*membership{}
+	}
+	for _, a := range st.Accounts {
+		if a.ParentId == "" {
+			a.ParentId = st.Root.Id
+		}
+	}
+	for id, u := range st.Users {
+		st.userByName[strings.ToLower(u.UserName)] = id
+		for _, e := range u.ExternalIds {
+			st.byExternalID["user|"+e.Issuer+"|"+e.Id] = id
+		}
+	}
+	for id, g := range st.Groups {
+		st.groupByName[strings.ToLower(g.DisplayName)] = id
+		for _, e := range g.ExternalIds {
+			st.byExternalID["group|"+e.Issuer+"|"+e.Id] = id
+		}
+	}
+	for _, m := range st.Memberships {
+		st.indexMembership(m)
+	}
+	for _, a := range st.Assignments {
+		st.indexAssignment(a)
+	}
+	st.pending = st.pending[:0]
+	var ops []*operation
+	for _, op := range st.Operations {
+		if op.Status == "IN_PROGRESS" {
+			ops = append(ops, op)
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].completeAt.Before(ops[j].completeAt) })
+	for _, op := range ops {
+		st.pending = append(st.pending, op.RequestId)
+		st.outstandingByOp[op.Kind]++
+	}
+}
+
+// MarshalJSON writes the snapshot format, with what the AWS shapes hide.
+func (st *state) MarshalJSON() ([]byte, error) {
+	type alias state
+	pss := make(map[string]*psState, len(st.PermissionSets))
+	for k, ps := range st.PermissionSets {
+		pss[k] = &psState{*ps, ps.InlinePolicy, ps.ManagedPolicies}
+	}
+	ops := make(map[string]*opState, len(st.Operations))
+	for k, op := range st.Operations {
+		ops[k] = &opState{*op, op.Kind, op.completeAt, op.willFail}
+	}
+	parents := map[string]string{}
+	for id, a := range st.Accounts {
+		parents[id] = a.ParentId
+	}
+	return json.Marshal(struct {
+		*alias
+		PermissionSets map[string]*psState
+		Operations     map[string]*opState
+		Parents        map[string]string
+	}{(*alias)(st), pss, ops, parents})
+}
+
+// UnmarshalJSON reads the snapshot format.
+func (st *state) UnmarshalJSON(b []byte) error {
+	type alias state
+	var in struct {
+		*alias
+		PermissionSets map[string]*psState
+		Operations     map[string]*opState
+		Parents        map[string]string
+	}
+	in.alias = (*alias)(st)
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	st.PermissionSets = map[string]*permissionSet{}
+	for k, p := range in.PermissionSets {
+		ps := p.permissionSet
+		ps.InlinePolicy, ps.ManagedPolicies = p.InlinePolicy, p.ManagedPolicies
+		st.PermissionSets[k] = &ps
+	}
+	st.Operations = map[string]*operation{}
+	for k, o := range in.Operations {
+		op := o.operation
+		op.Kind, op.completeAt, op.willFail = o.Kind, o.CompleteAt, o.WillFail
+		st.Operations[k] = &op
+	}
+	for id, p := range in.Parents {
+		if a := st.Accounts[id]; a != nil {
+			a.ParentId = p
+		}
+	}
+	return nil
+}
+
+func (st *state) indexMembership(m *membership) {
+	g, u := m.GroupId, m.MemberId.UserId
+	if st.groupMembers[g] == nil {
+		st.groupMembers[g] = map[string]string{}
+	}
+	if st.userGroups[u] == nil {
+		st.userGroups[u] = map[string]string{}
+	}
+	st.groupMembers[g][u] = m.MembershipId
+	st.userGroups[u][g] = m.MembershipId
+	st.dirty("memberships:" + g)
+	st.dirty("memberships-of:" + u)
+}
+
+func (st *state) unindexMembership(m *membership) {
+	delete(st.groupMembers[m.GroupId], m.MemberId.UserId)
+	delete(st.userGroups[m.MemberId.UserId], m.GroupId)
+	st.dirty("memberships:" + m.GroupId)
+	st.dirty("memberships-of:" + m.MemberId.UserId)
+}
+
+func targetKey(account, ps string) string { return account + "|" + ps }
+
+func (st *state) indexAssignment(a *assignment) {
+	k := a.key()
+	if st.byPrincipal[a.PrincipalId] == nil {
+		st.byPrincipal[a.PrincipalId] = map[string]bool{}
+	}
+	st.byPrincipal[a.PrincipalId][k] = true
+	tk := targetKey(a.AccountId, a.PermissionSetArn)
+	if st.byTarget[tk] == nil {
+		st.byTarget[tk] = map[string]bool{}
+	}
+	st.byTarget[tk][k] = true
+	st.dirty("principal:" + a.PrincipalId)
+	st.dirty("target:" + tk)
+	st.dirty("assignments")
+}
+
+func (st *state) unindexAssignment(a *assignment) {
+	k := a.key()
+	delete(st.byPrincipal[a.PrincipalId], k)
+	tk := targetKey(a.AccountId, a.PermissionSetArn)
+	delete(st.byTarget[tk], k)
+	st.dirty("principal:" + a.PrincipalId)
+	st.dirty("target:" + tk)
+	st.dirty("assignments")
+}
+
+// dirty forgets a collection's sorted keys.
+func (st *state) dirty(collection string) { delete(st.sorted, collection) }
+
+// sortedKeys returns the keys of a set, sorted, cached until the collection changes.
+func sortedKeys[V any](st *state, collection string, m map[string]V) []string {
+	if keys, ok := st.sorted[collection]; ok {
+		return keys
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	st.sorted[collection] = keys
+	return keys
+}
+
+func (st *state) outstanding(kind string) int { return st.outstandingByOp[kind] }
+
+// ---- ids ----
+
+const hexDigits = "0123456789abcdef"
+
+func (st *state) hex(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = hexDigits[st.rng.Intn(16)]
+	}
+	return string(b)
+}
+
+func (st *state) digits(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('0' + st.rng.Intn(10))
+	}
+	return string(b)
+}
+
+func (st *state) lowerAlnum(n int) string {
+	const chars = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = chars[st.rng.Intn(len(chars))]
+	}
+	return string(b)
+}
+
+// newUUID makes a version-4-shaped UUID from rng, or from the global source when rng is nil
+// (crypto-quality randomness is not needed here).
+func newUUID(rng *rand.Rand) string {
+	var b [16]byte
+	if rng == nil {
+		binary.LittleEndian.PutUint64(b[:8], randv2.Uint64())
+		binary.LittleEndian.PutUint64(b[8:], randv2.Uint64())
+	} else {
+		rng.Read(b[:])
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// principalID is Identity Center's form for user and group ids: 10 hex digits, a dash, a UUID.
+func (st *state) principalID() string { return st.hex(10) + "-" + newUUID(st.rng) }
+
+// ---- pagination ----
+
+type pageToken struct {
+	Op     string `json:"o"`
+	Params string `json:"p,omitempty"`
+	After  string `json:"a"`
+}
+
+func encodeToken(op, params, after string) string {
+	b, _ := json.Marshal(pageToken{op, params, after})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// pageOf returns the keys after the token's position, at most size, and the next token.
+func pageOf(keys []string, op, params string, token *string, size int) ([]string, *string, error) {
+	start := 0
+	if token != nil && *token != "" {
+		b, err := base64.RawURLEncoding.DecodeString(*token)
+		var t pageToken
+		if err == nil {
+			err = json.Unmarshal(b, &t)
+		}
+		if err != nil || t.Op != op || t.Params != params {
+			return nil, nil, errValidation("The NextToken is not valid for this request")
+		}
+		start = sort.SearchStrings(keys, t.After)
+		if start < len(keys) && keys[start] == t.After {
+			start++
+		}
+	}
+	end := min(start+size, len(keys))
+	out := keys[start:end]
+	if end < len(keys) {
+		next := encodeToken(op, params, keys[end-1])
+		return out, &next, nil
+	}
+	return out, nil, nil
+}
+
+// pageSize checks MaxResults against [1, hi] and applies the default.
+func pageSize(max *int, hi, def int, code string) (int, error) {
+	if max == nil {
+		return def, nil
+	}
+	if *max < 1 || *max > hi {
+		e := errValidation("1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", *max, hi)
+		if code != "" {
+			e.code = code
+		}
+		return 0, e
+	}
+	return *max, nil
+}
