@@ -552,7 +552,7 @@ func parseISODuration(s string) (time.Duration, bool) {
 		return 0, false
 	}
 	var d time.Duration
-	units := []time.Duration{0, 0, 0, 0, 24 * time.Hour, time.Hour, time.Minute, time.Second}
+	units := []time.Duration{0, 0, 0, 0, 0, 24 * time.Hour, time.Hour, time.Minute, time.Second}
 	for i := 5; i < len(m); i++ {
 		if m[i] == "" {
 			continue
