@@ -1,0 +1,500 @@
+// Package policy computes what Identity Center should hold, from warden's resources and the clock,
+// and nothing else: no I/O, no state, the same answer for the same input.
+//
+// Compile(snapshot, now) returns the desired users, groups (with flattened members) and account
+// assignments, and the next instant at which that answer changes by itself (a member's expiry, a
+// request's start or end), so that the sync engine can wake exactly then.
+//
+// The rules:
+//   - Every warden user should exist in Identity Center, named by its userName. Identity Center needs
+//     a given and a family name; when a user has none, the display name is split at its first space
+//     (or the user name's local part is used for both).
+//   - An access list becomes a group (DisplayName = its title) when a role it grants holds account
+//     assignments. Its members are its user members plus, recursively, the users of the lists that
+//     are its members; a member whose record has expired is left out, and so is a user who lacks the
+//     list's membership_requires (roles they hold, and every listed value of every listed trait).
+//   - A group's assignments are its granted roles' allow.account_assignments, resolved against the
+//     catalog of accounts (12-digit id, name, or glob over either) and permission sets (name, ARN, or
+//     glob over names), minus every account × permission set that any of those roles denies.
+//   - A user's assignments are their standing roles' assignments, plus those of approved access
+//     requests whose window [start, end) holds now (the requested roles' assignments, or the requested
+//     account × permission set), minus what the user's standing roles deny. Grants of the same
+//     (user, account, permission set) collapse into one assignment that lasts as long as the longest.
+//   - A pattern that resolves to nothing is reported as a Problem on the resource, not an error: the
+//     rest of the answer stands.
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wardenhq/warden/internal/resource"
+)
+
+// Account is an AWS account in the catalog.
+type Account struct {
+	ID   string
+	Name string
+}
+
+// PermissionSet is a permission set in the catalog.
+type PermissionSet struct {
+	Name string
+	ARN  string
+}
+
+// Snapshot is everything Compile reads. Objects are as the store holds them.
+type Snapshot struct {
+	Users          []*resource.Object
+	Roles          []*resource.Object
+	AccessLists    []*resource.Object
+	Members        []*resource.Object
+	Requests       []*resource.Object
+	Accounts       []Account
+	PermissionSets []PermissionSet
+}
+
+// User is a desired Identity Center user.
+type User struct {
+	UserName    string
+	DisplayName string
+	GivenName   string
+	FamilyName  string
+	Email       string
+}
+
+// Group is a desired Identity Center group: one access list.
+type Group struct {
+	DisplayName string
+	List        string
+	// Members are user names, sorted.
+	Members []string
+}
+
+// Principal types.
+const (
+	PrincipalUser  = "USER"
+	PrincipalGroup = "GROUP"
+)
+
+// Assignment is a desired account assignment. Principal is a user name or a group's display name.
+type Assignment struct {
+	PrincipalType    string
+	Principal        string
+	AccountID        string
+	PermissionSetARN string
+}
+
+// Grant says why a user assignment exists and until when (zero: standing).
+type Grant struct {
+	Until time.Time
+}
+
+// Problem is something in warden's resources that could not be turned into Identity Center state.
+type Problem struct {
+	Kind    resource.Kind
+	Name    string
+	Message string
+}
+
+// Desired is what Identity Center should hold.
+type Desired struct {
+	Users  map[string]*User
+	Groups map[string]*Group
+	// Assignments maps each desired assignment to how long it lasts (zero: no end).
+	Assignments map[Assignment]Grant
+	Problems    []Problem
+}
+
+// SortedAssignments lists the assignments in a stable order.
+func (d *Desired) SortedAssignments() []Assignment {
+	out := make([]Assignment, 0, len(d.Assignments))
+	for a := range d.Assignments {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].less(out[j]) })
+	return out
+}
+
+func (a Assignment) less(b Assignment) bool {
+	if a.PrincipalType != b.PrincipalType {
+		return a.PrincipalType < b.PrincipalType
+	}
+	if a.Principal != b.Principal {
+		return a.Principal < b.Principal
+	}
+	if a.AccountID != b.AccountID {
+		return a.AccountID < b.AccountID
+	}
+	return a.PermissionSetARN < b.PermissionSetARN
+}
+
+type target struct {
+	account string
+	psARN   string
+}
+
+// compiler holds the indexes of one Compile.
+type compiler struct {
+	now      time.Time
+	next     time.Time
+	users    map[string]*resource.UserSpec
+	roles    map[string]*resource.RoleSpec
+	lists    map[string]*resource.AccessListSpec
+	members  map[string][]*resource.AccessListMemberSpec // by list
+	accounts []Account
+	psets    []PermissionSet
+	problems []Problem
+
+	resolved map[string]map[target]bool // role -> allowed targets (minus its own denies)
+	denied   map[string]map[target]bool // role -> denied targets
+	flat     map[string][]string        // list -> eligible flattened user names (memo)
+	patterns map[resource.AccountAssignment][]target
+}
+
+// Compile computes the desired Identity Center state at now, and the next instant after now at which
+// it changes by itself (zero when nothing is scheduled).
+func Compile(s *Snapshot, now time.Time) (*Desired, time.Time) {
+	c := &compiler{
+		now: now, users: map[string]*resource.UserSpec{}, roles: map[string]*resource.RoleSpec{},
+		lists: map[string]*resource.AccessListSpec{}, members: map[string][]*resource.AccessListMemberSpec{},
+		accounts: s.Accounts, psets: s.PermissionSets,
+		resolved: map[string]map[target]bool{}, denied: map[string]map[target]bool{},
+		flat: map[string][]string{}, patterns: map[resource.AccountAssignment][]target{},
+	}
+	for _, o := range s.Users {
+		c.users[o.Metadata.Name] = o.Spec.(*resource.UserSpec)
+	}
+	for _, o := range s.Roles {
+		c.roles[o.Metadata.Name] = o.Spec.(*resource.RoleSpec)
+	}
+	for _, o := range s.AccessLists {
+		c.lists[o.Metadata.Name] = o.Spec.(*resource.AccessListSpec)
+	}
+	for _, o := range s.Members {
+		m := o.Spec.(*resource.AccessListMemberSpec)
+		c.members[m.List] = append(c.members[m.List], m)
+	}
+	d := &Desired{Users: map[string]*User{}, Groups: map[string]*Group{}, Assignments: map[Assignment]Grant{}}
+
+	userNames := make([]string, 0, len(c.users))
+	for name := range c.users {
+		userNames = append(userNames, name)
+	}
+	sort.Strings(userNames)
+	for _, name := range userNames {
+		d.Users[name] = desiredUser(name, c.users[name])
+	}
+
+	listNames := make([]string, 0, len(c.lists))
+	for name := range c.lists {
+		listNames = append(listNames, name)
+	}
+	sort.Strings(listNames)
+	for _, name := range listNames {
+		l := c.lists[name]
+		if !c.grantsAssignments(l) {
+			continue
+		}
+		g := &Group{DisplayName: l.Title, List: name, Members: c.flatten(name, map[string]bool{})}
+		if other, taken := d.Groups[l.Title]; taken {
+			c.problem(resource.KindAccessList, name, "its title %q is also the title of access list %q; Identity Center group names are unique, so only %q is synced", l.Title, other.List, other.List)
+			continue
+		}
+		d.Groups[l.Title] = g
+		allowed, denied := map[target]bool{}, map[target]bool{}
+		for _, r := range l.Grants.Roles {
+			for t := range c.allowed(r) {
+				allowed[t] = true
+			}
+			for t := range c.deniedBy(r) {
+				denied[t] = true
+			}
+		}
+		for t := range allowed {
+			if !denied[t] {
+				d.Assignments[Assignment{PrincipalGroup, l.Title, t.account, t.psARN}] = Grant{}
+			}
+		}
+	}
+
+	for _, name := range userNames {
+		u := c.users[name]
+		denied := map[target]bool{}
+		for _, r := range u.Roles {
+			for t := range c.deniedBy(r) {
+				denied[t] = true
+			}
+		}
+		for _, r := range u.Roles {
+			for t := range c.allowed(r) {
+				if !denied[t] {
+					d.Assignments[Assignment{PrincipalUser, name, t.account, t.psARN}] = Grant{}
+				}
+			}
+		}
+	}
+	for _, o := range s.Requests {
+		c.request(o, d)
+	}
+	d.Problems = c.problems
+	return d, c.next
+}
+
+// request adds an approved request's assignments while its window holds now.
+func (c *compiler) request(o *resource.Object, d *Desired) {
+	r := o.Spec.(*resource.AccessRequestSpec)
+	if r.State != resource.StateApproved || r.Start == nil || r.End == nil {
+		return
+	}
+	if c.now.Before(*r.Start) {
+		c.wake(*r.Start)
+		return
+	}
+	if !c.now.Before(*r.End) {
+		return
+	}
+	c.wake(*r.End)
+	u, ok := c.users[r.User]
+	if !ok {
+		c.problem(resource.KindAccessRequest, o.Metadata.Name, "its user %q does not exist", r.User)
+		return
+	}
+	denied := map[target]bool{}
+	for _, role := range u.Roles {
+		for t := range c.deniedBy(role) {
+			denied[t] = true
+		}
+	}
+	grant := func(t target) {
+		if denied[t] {
+			return
+		}
+		a := Assignment{PrincipalUser, r.User, t.account, t.psARN}
+		cur, exists := d.Assignments[a]
+		switch {
+		case !exists:
+			d.Assignments[a] = Grant{Until: *r.End}
+		case cur.Until.IsZero():
+			// standing: lasts longer than any request
+		case r.End.After(cur.Until):
+			d.Assignments[a] = Grant{Until: *r.End}
+		}
+	}
+	for _, role := range r.Roles {
+		for t := range c.allowed(role) {
+			grant(t)
+		}
+	}
+	for _, res := range r.Resources {
+		for _, t := range c.resolve(res) {
+			grant(t)
+		}
+	}
+}
+
+func (c *compiler) wake(t time.Time) {
+	if t.After(c.now) && (c.next.IsZero() || t.Before(c.next)) {
+		c.next = t
+	}
+}
+
+func (c *compiler) problem(k resource.Kind, name, format string, args ...any) {
+	c.problems = append(c.problems, Problem{Kind: k, Name: name, Message: fmt.Sprintf(format, args...)})
+}
+
+// grantsAssignments: does a role this list grants hold account assignments?
+func (c *compiler) grantsAssignments(l *resource.AccessListSpec) bool {
+	for _, r := range l.Grants.Roles {
+		if role := c.roles[r]; role != nil && len(role.Allow.AccountAssignments) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// flatten returns the eligible users of a list, through nested lists, sorted and deduplicated.
+// Requirements of the list apply to every user, however deeply nested; a nested list's own
+// requirements apply to its own direct members.
+func (c *compiler) flatten(list string, visiting map[string]bool) []string {
+	if out, ok := c.flat[list]; ok {
+		return out
+	}
+	if visiting[list] { // validation forbids cycles; never loop on a store that has one anyway
+		return nil
+	}
+	visiting[list] = true
+	defer delete(visiting, list)
+	l := c.lists[list]
+	set := map[string]bool{}
+	for _, m := range c.members[list] {
+		if m.Expires != nil {
+			if !c.now.Before(*m.Expires) {
+				continue
+			}
+			c.wake(*m.Expires)
+		}
+		if m.Kind() == resource.MemberList {
+			for _, u := range c.flatten(m.Member, visiting) {
+				set[u] = true
+			}
+			continue
+		}
+		set[m.Member] = true
+	}
+	out := make([]string, 0, len(set))
+	for u := range set {
+		if c.eligible(l, u) {
+			out = append(out, u)
+		}
+	}
+	sort.Strings(out)
+	c.flat[list] = out
+	return out
+}
+
+// eligible: does user meet the list's membership requirements?
+func (c *compiler) eligible(l *resource.AccessListSpec, name string) bool {
+	u := c.users[name]
+	if u == nil {
+		return false
+	}
+	if l == nil || l.MembershipRequires == nil {
+		return true
+	}
+	req := l.MembershipRequires
+	for _, r := range req.Roles {
+		if !contains(u.Roles, r) {
+			return false
+		}
+	}
+	for k, vals := range req.Traits {
+		for _, v := range vals {
+			if !contains(u.Traits[k], v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// allowed resolves a role's allow.account_assignments, minus its own deny, once per role.
+func (c *compiler) allowed(role string) map[target]bool {
+	if out, ok := c.resolved[role]; ok {
+		return out
+	}
+	out := map[target]bool{}
+	r := c.roles[role]
+	if r != nil {
+		deny := c.deniedBy(role)
+		for _, aa := range r.Allow.AccountAssignments {
+			ts := c.resolve(aa)
+			if len(ts) == 0 {
+				c.problem(resource.KindRole, role, "account %q with permission set %q matches nothing in the catalog", aa.Account, aa.PermissionSet)
+			}
+			for _, t := range ts {
+				if !deny[t] {
+					out[t] = true
+				}
+			}
+		}
+	}
+	c.resolved[role] = out
+	return out
+}
+
+func (c *compiler) deniedBy(role string) map[target]bool {
+	if out, ok := c.denied[role]; ok {
+		return out
+	}
+	out := map[target]bool{}
+	if r := c.roles[role]; r != nil {
+		for _, aa := range r.Deny.AccountAssignments {
+			for _, t := range c.resolve(aa) {
+				out[t] = true
+			}
+		}
+	}
+	c.denied[role] = out
+	return out
+}
+
+// resolve turns an account × permission set pattern into catalog targets.
+func (c *compiler) resolve(aa resource.AccountAssignment) []target {
+	if out, ok := c.patterns[aa]; ok {
+		return out
+	}
+	var accounts []string
+	for _, a := range c.accounts {
+		if matchAccount(aa.Account, a) {
+			accounts = append(accounts, a.ID)
+		}
+	}
+	var sets []string
+	for _, p := range c.psets {
+		if matchPermissionSet(aa.PermissionSet, p) {
+			sets = append(sets, p.ARN)
+		}
+	}
+	out := make([]target, 0, len(accounts)*len(sets))
+	for _, a := range accounts {
+		for _, p := range sets {
+			out = append(out, target{a, p})
+		}
+	}
+	c.patterns[aa] = out
+	return out
+}
+
+func matchAccount(pattern string, a Account) bool {
+	if resource.IsGlob(pattern) {
+		return resource.MatchGlob(pattern, a.ID) || resource.MatchGlob(pattern, a.Name)
+	}
+	return pattern == a.ID || pattern == a.Name
+}
+
+func matchPermissionSet(pattern string, p PermissionSet) bool {
+	if strings.HasPrefix(pattern, "arn:") {
+		return pattern == p.ARN
+	}
+	if resource.IsGlob(pattern) {
+		return resource.MatchGlob(pattern, p.Name)
+	}
+	return pattern == p.Name
+}
+
+// desiredUser maps a warden user to the attributes Identity Center requires.
+func desiredUser(name string, u *resource.UserSpec) *User {
+	out := &User{UserName: name, DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email}
+	if out.DisplayName == "" {
+		out.DisplayName = strings.TrimSpace(out.GivenName + " " + out.FamilyName)
+	}
+	if out.DisplayName == "" {
+		out.DisplayName = name
+	}
+	if out.GivenName == "" || out.FamilyName == "" {
+		first, rest, found := strings.Cut(out.DisplayName, " ")
+		if !found || u.DisplayName == "" {
+			local, _, _ := strings.Cut(name, "@")
+			first, rest = local, local
+		}
+		if out.GivenName == "" {
+			out.GivenName = first
+		}
+		if out.FamilyName == "" {
+			out.FamilyName = strings.TrimSpace(rest)
+		}
+	}
+	return out
+}

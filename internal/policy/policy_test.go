@@ -1,0 +1,357 @@
+package policy_test
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardenhq/warden/internal/policy"
+	"github.com/wardenhq/warden/internal/resource"
+)
+
+var (
+	t0      = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	catalog = struct {
+		accounts []policy.Account
+		sets     []policy.PermissionSet
+	}{
+		accounts: []policy.Account{{"637423191929", "Production"}, {"058264527036", "Staging"}, {"293847561029", "Development"}},
+		sets: []policy.PermissionSet{
+			{"AdministratorAccess", "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-aaaaaaaaaaaaaaaa"},
+			{"ReadOnlyAccess", "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-bbbbbbbbbbbbbbbb"},
+			{"PowerUserAccess", "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-cccccccccccccccc"},
+		},
+	}
+	admin = catalog.sets[0].ARN
+	ro    = catalog.sets[1].ARN
+	power = catalog.sets[2].ARN
+)
+
+// snap decodes YAML resources into a snapshot with the test catalog.
+func snap(t *testing.T, docs string) *policy.Snapshot {
+	t.Helper()
+	objs, err := resource.DecodeAll("test.yaml", []byte(docs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &policy.Snapshot{Accounts: catalog.accounts, PermissionSets: catalog.sets}
+	for _, o := range objs {
+		switch o.Kind {
+		case resource.KindUser:
+			s.Users = append(s.Users, o)
+		case resource.KindRole:
+			s.Roles = append(s.Roles, o)
+		case resource.KindAccessList:
+			s.AccessLists = append(s.AccessLists, o)
+		case resource.KindAccessListMember:
+			s.Members = append(s.Members, o)
+		case resource.KindAccessRequest:
+			s.Requests = append(s.Requests, o)
+		}
+	}
+	return s
+}
+
+func users(names ...string) string {
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "---\nkind: user\nversion: v1\nmetadata: {name: %s}\nspec: {display_name: %s Person, email: %s@example.com}\n", n, n, n)
+	}
+	return b.String()
+}
+
+func assignments(d *policy.Desired) []string {
+	var out []string
+	for _, a := range d.SortedAssignments() {
+		s := fmt.Sprintf("%s %s %s %s", a.PrincipalType, a.Principal, a.AccountID, a.PermissionSetARN[len(a.PermissionSetARN)-2:])
+		if g := d.Assignments[a]; !g.Until.IsZero() {
+			s += " until " + g.Until.Format("15:04")
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func eq(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got %v\nwant %v", what, got, want)
+	}
+}
+
+const roles = `
+---
+kind: role
+version: v1
+metadata: {name: staging-admin}
+spec: {allow: {account_assignments: [{account: Staging, permission_set: AdministratorAccess}]}}
+---
+kind: role
+version: v1
+metadata: {name: read-everything}
+spec: {allow: {account_assignments: [{account: "*", permission_set: ReadOnlyAccess}]}}
+---
+kind: role
+version: v1
+metadata: {name: no-production}
+spec: {allow: {}, deny: {account_assignments: [{account: "637423191929", permission_set: "*"}]}}
+---
+kind: role
+version: v1
+metadata: {name: requester}
+spec: {allow: {request: {roles: [staging-admin]}}}
+`
+
+func TestUsersAndRequiredNames(t *testing.T) {
+	d, next := policy.Compile(snap(t, `
+kind: user
+version: v1
+metadata: {name: alice@example.com}
+spec: {given_name: Alice, family_name: Nguyen, email: alice@example.com}
+---
+kind: user
+version: v1
+metadata: {name: bob}
+spec: {display_name: Bob van Dijk}
+---
+kind: user
+version: v1
+metadata: {name: carol@example.com}
+spec: {}
+`), t0)
+	eq(t, "alice", *d.Users["alice@example.com"], policy.User{UserName: "alice@example.com", DisplayName: "Alice Nguyen", GivenName: "Alice", FamilyName: "Nguyen", Email: "alice@example.com"})
+	eq(t, "bob", *d.Users["bob"], policy.User{UserName: "bob", DisplayName: "Bob van Dijk", GivenName: "Bob", FamilyName: "van Dijk"})
+	eq(t, "carol", *d.Users["carol@example.com"], policy.User{UserName: "carol@example.com", DisplayName: "carol@example.com", GivenName: "carol", FamilyName: "carol"})
+	if !next.IsZero() {
+		t.Fatalf("next change %v with nothing scheduled", next)
+	}
+}
+
+func TestGroupsFlattenNestedListsAndDropExpiredAndIneligible(t *testing.T) {
+	d, next := policy.Compile(snap(t, users("alice", "bob", "carol", "dan", "erin")+roles+`
+---
+kind: user
+version: v1
+metadata: {name: frank}
+spec: {roles: [requester], traits: {team: [platform]}}
+---
+kind: access_list
+version: v1
+metadata: {name: platform}
+spec: {title: Platform, owners: [alice], grants: {roles: [staging-admin, read-everything]}, membership_requires: {traits: {team: [platform]}}}
+---
+kind: access_list
+version: v1
+metadata: {name: oncall}
+spec: {title: On call, owners: [alice]}
+---
+kind: access_list
+version: v1
+metadata: {name: everyone}
+spec: {title: Everyone, owners: [alice], grants: {roles: [read-everything, no-production]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: platform, member: frank}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: platform, member: alice}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: oncall, member: bob}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: oncall, member: carol, expires: "2026-11-21T11:00:00Z"}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: oncall, member: dan, expires: "2026-11-21T15:00:00Z"}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: everyone, member: oncall, member_kind: list}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: everyone, member: erin}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: everyone, member: platform, member_kind: list, expires: "2026-11-22T00:00:00Z"}
+`), t0)
+	// "On call" grants no assignments: no group. Its users reach Everyone through nesting.
+	if _, ok := d.Groups["On call"]; ok {
+		t.Fatal("a list granting no account assignments became a group")
+	}
+	// alice lacks the team trait Platform requires: kept out of Platform, and so out of Everyone
+	// through Platform (she is not a direct member of Everyone).
+	eq(t, "Platform members", d.Groups["Platform"].Members, []string{"frank"})
+	// carol expired; dan expires at 15:00; bob, erin, and frank through Platform.
+	eq(t, "Everyone members", d.Groups["Everyone"].Members, []string{"bob", "dan", "erin", "frank"})
+	eq(t, "assignments", assignments(d), []string{
+		"GROUP Everyone 058264527036 bb",
+		"GROUP Everyone 293847561029 bb", // Production denied by no-production
+		"GROUP Platform 058264527036 aa",
+		"GROUP Platform 058264527036 bb",
+		"GROUP Platform 293847561029 bb",
+		"GROUP Platform 637423191929 bb",
+	})
+	eq(t, "next change", next, time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
+
+	// At 15:00 dan is gone and the next change is Platform's expiry from Everyone at midnight.
+	d, next = policy.Compile(snap(t, users("alice", "bob", "carol", "dan", "erin")+roles+`
+---
+kind: access_list
+version: v1
+metadata: {name: oncall}
+spec: {title: On call, owners: [alice], grants: {roles: [read-everything]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: oncall, member: dan, expires: "2026-11-21T15:00:00Z"}
+`), time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
+	eq(t, "members at expiry", d.Groups["On call"].Members, []string{})
+	if !next.IsZero() {
+		t.Fatalf("next %v after the only expiry", next)
+	}
+}
+
+func TestUserAssignmentsRequestsAndOverlaps(t *testing.T) {
+	at := func(h int) string { return time.Date(2026, 11, 21, h, 0, 0, 0, time.UTC).Format(time.RFC3339) }
+	docs := users("bob") + roles + `
+---
+kind: user
+version: v1
+metadata: {name: alice}
+spec: {roles: [read-everything, no-production, requester]}
+---
+kind: access_request
+version: v1
+metadata: {name: r1}
+spec: {user: alice, roles: [staging-admin], state: APPROVED, start: "` + at(11) + `", end: "` + at(13) + `"}
+---
+kind: access_request
+version: v1
+metadata: {name: r2}
+spec: {user: alice, resources: [{account: Staging, permission_set: AdministratorAccess}], state: APPROVED, start: "` + at(10) + `", end: "` + at(16) + `"}
+---
+kind: access_request
+version: v1
+metadata: {name: r3}
+spec: {user: alice, resources: [{account: Staging, permission_set: ReadOnlyAccess}], state: APPROVED, start: "` + at(10) + `", end: "` + at(14) + `"}
+---
+kind: access_request
+version: v1
+metadata: {name: r4}
+spec: {user: bob, resources: [{account: Production, permission_set: PowerUserAccess}], state: APPROVED, start: "` + at(13) + `", end: "` + at(14) + `"}
+---
+kind: access_request
+version: v1
+metadata: {name: r5}
+spec: {user: bob, roles: [staging-admin], state: PENDING, start: "` + at(10) + `", end: "` + at(14) + `"}
+---
+kind: access_request
+version: v1
+metadata: {name: r6}
+spec: {user: alice, resources: [{account: Production, permission_set: AdministratorAccess}], state: APPROVED, start: "` + at(10) + `", end: "` + at(14) + `"}
+`
+	d, next := policy.Compile(snap(t, docs), t0)
+	eq(t, "at noon", assignments(d), []string{
+		// r1 and r2 overlap on Staging admin: one assignment, until the later end (16:00).
+		"USER alice 058264527036 aa until 16:00",
+		// Standing read-only on Staging, so r3's read-only adds no end.
+		"USER alice 058264527036 bb",
+		"USER alice 293847561029 bb",
+		// Production is denied by alice's standing no-production role: neither read-only nor r6.
+	})
+	eq(t, "next", next, time.Date(2026, 11, 21, 13, 0, 0, 0, time.UTC)) // r1 ends, r4 starts
+	d, next = policy.Compile(snap(t, docs), time.Date(2026, 11, 21, 13, 0, 0, 0, time.UTC))
+	eq(t, "at 13:00", assignments(d), []string{
+		"USER alice 058264527036 aa until 16:00", // r1 ended; r2 still holds it
+		"USER alice 058264527036 bb",
+		"USER alice 293847561029 bb",
+		"USER bob 637423191929 cc until 14:00",
+	})
+	eq(t, "next", next, time.Date(2026, 11, 21, 14, 0, 0, 0, time.UTC))
+	d, _ = policy.Compile(snap(t, docs), time.Date(2026, 11, 21, 16, 0, 0, 0, time.UTC))
+	eq(t, "at 16:00", assignments(d), []string{"USER alice 058264527036 bb", "USER alice 293847561029 bb"})
+}
+
+func TestCatalogPatternsAndProblems(t *testing.T) {
+	d, _ := policy.Compile(snap(t, users("alice")+`
+---
+kind: role
+version: v1
+metadata: {name: by-arn-and-glob}
+spec:
+  allow:
+    account_assignments:
+      - {account: "0582*", permission_set: "` + power + `"}
+      - {account: "Dev*", permission_set: "*Access"}
+      - {account: Nowhere, permission_set: ReadOnlyAccess}
+---
+kind: access_list
+version: v1
+metadata: {name: a}
+spec: {title: Same, owners: [alice], grants: {roles: [by-arn-and-glob]}}
+---
+kind: access_list
+version: v1
+metadata: {name: b}
+spec: {title: Same, owners: [alice], grants: {roles: [by-arn-and-glob]}}
+`), t0)
+	eq(t, "assignments", assignments(d), []string{
+		"GROUP Same 058264527036 cc",
+		"GROUP Same 293847561029 aa",
+		"GROUP Same 293847561029 bb",
+		"GROUP Same 293847561029 cc",
+	})
+	if len(d.Problems) != 2 {
+		t.Fatalf("problems: %+v", d.Problems)
+	}
+	if p := d.Problems; p[0].Kind != resource.KindRole || !strings.Contains(p[0].Message, `"Nowhere"`) ||
+		p[1].Kind != resource.KindAccessList || p[1].Name != "b" || !strings.Contains(p[1].Message, "unique") {
+		t.Fatalf("problems: %+v", d.Problems)
+	}
+}
+
+// Compile is deterministic: the same input gives the same answer.
+func TestDeterministic(t *testing.T) {
+	s := snap(t, users("a", "b", "c")+roles+`
+---
+kind: access_list
+version: v1
+metadata: {name: l}
+spec: {title: L, owners: [a], grants: {roles: [read-everything]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: l, member: c}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: l, member: a}
+`)
+	d1, n1 := policy.Compile(s, t0)
+	d2, n2 := policy.Compile(s, t0)
+	if !reflect.DeepEqual(d1, d2) || !n1.Equal(n2) {
+		t.Fatal("two compiles of one snapshot differ")
+	}
+	eq(t, "members sorted", d1.Groups["L"].Members, []string{"a", "c"})
+}
