@@ -97,6 +97,7 @@ func (d *Directory) createUser(u *user) error {
 	}
 	now := epoch(d.s.now())
 	u.IdentityStoreId, u.UserId, u.CreatedAt, u.UpdatedAt = st.Instance.IdentityStoreId, st.principalID(), now, now
+	u.UserArn, u.Revision = "arn:aws:identitystore:::user/"+u.UserId, "1"
 	if u.UserStatus == "" {
 		u.UserStatus = "ENABLED"
 	}
@@ -126,6 +127,9 @@ func checkUserAttributes(u *user) error {
 	}
 	if len(missing) > 0 {
 		return errValidation("Identity Center requires %s for a user", strings.Join(missing, ", "))
+	}
+	if reserved(u.UserName) {
+		return errValidation("%s is a reserved name and can't be used for a user", u.UserName)
 	}
 	if len(u.UserName) > 128 || strings.ContainsAny(u.UserName, " \t\n") {
 		return errValidation("1 validation error detected: Value '%s' at 'userName' failed to satisfy constraint: Member must be 1-128 characters without white space", u.UserName)
@@ -159,6 +163,9 @@ func (d *Directory) createGroup(g *group) error {
 	if len(g.DisplayName) > 1024 {
 		return errValidation("1 validation error detected: Value at 'displayName' failed to satisfy constraint: Member must have length less than or equal to 1024")
 	}
+	if reserved(g.DisplayName) {
+		return errValidation("%s is a reserved name and can't be used for a group", g.DisplayName)
+	}
 	if _, taken := st.groupByName[strings.ToLower(g.DisplayName)]; taken {
 		return errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Duplicate GroupDisplayName: a group named %s exists", g.DisplayName)
 	}
@@ -169,6 +176,7 @@ func (d *Directory) createGroup(g *group) error {
 	}
 	now := epoch(d.s.now())
 	g.IdentityStoreId, g.GroupId, g.CreatedAt, g.UpdatedAt = st.Instance.IdentityStoreId, st.principalID(), now, now
+	g.GroupArn, g.Revision = "arn:aws:identitystore:::group/"+g.GroupId, "1"
 	st.Groups[g.GroupId] = g
 	st.groupByName[strings.ToLower(g.DisplayName)] = g.GroupId
 	for _, e := range g.ExternalIds {
@@ -202,6 +210,7 @@ func (d *Directory) createMembership(groupID, userID string) (*membership, error
 		return nil, errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Member %s is already in group %s", userID, groupID)
 	}
 	m := &membership{IdentityStoreId: st.Instance.IdentityStoreId, MembershipId: st.principalID(), GroupId: groupID, MemberId: memberID{UserId: userID}}
+	m.MembershipArn = "arn:aws:identitystore:::membership/" + m.MembershipId
 	st.Memberships[m.MembershipId] = m
 	st.indexMembership(m)
 	return m, nil
@@ -234,6 +243,7 @@ func (d *Directory) DeleteUser(userID string) error {
 		d.deleteMembership(st.Memberships[mid])
 	}
 	delete(st.Users, userID)
+	delete(st.userGroups, userID)
 	delete(st.userByName, strings.ToLower(u.UserName))
 	for _, e := range u.ExternalIds {
 		delete(st.byExternalID, "user|"+e.Issuer+"|"+e.Id)
@@ -253,6 +263,7 @@ func (d *Directory) DeleteGroup(groupID string) error {
 		d.deleteMembership(st.Memberships[mid])
 	}
 	delete(st.Groups, groupID)
+	delete(st.groupMembers, groupID)
 	delete(st.groupByName, strings.ToLower(g.DisplayName))
 	for _, e := range g.ExternalIds {
 		delete(st.byExternalID, "group|"+e.Issuer+"|"+e.Id)
@@ -326,4 +337,9 @@ func (d *Directory) Counts() map[string]int {
 	st := d.s.st
 	return map[string]int{"accounts": len(st.Accounts), "permission_sets": len(st.PermissionSets), "users": len(st.Users),
 		"groups": len(st.Groups), "memberships": len(st.Memberships), "assignments": len(st.Assignments)}
+}
+
+// reserved names can't be used for users or groups (Identity Center's CreateUser/CreateGroup docs).
+func reserved(name string) bool {
+	return strings.EqualFold(name, "Administrator") || strings.EqualFold(name, "AWSAdministrators")
 }

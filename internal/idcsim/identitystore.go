@@ -3,14 +3,21 @@ package idcsim
 import (
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
 var identityStoreIDRE = regexp.MustCompile(`^d-[0-9a-f]{10}$|^[0-9a-f]{8}\b-[0-9a-f]{4}\b-[0-9a-f]{4}\b-[0-9a-f]{4}\b-[0-9a-f]{12}$`)
 
+// storeARNRE is an identity store's ARN, which AWS takes wherever it takes the id.
+var storeARNRE = regexp.MustCompile(`^arn:aws:identitystore::\d{12}:identitystore/(.+)$`)
+
 func (s *Sim) checkStore(id *string) error {
 	if id == nil || *id == "" {
 		return required("IdentityStoreId", id)
+	}
+	if m := storeARNRE.FindStringSubmatch(*id); m != nil {
+		*id = m[1]
 	}
 	if !identityStoreIDRE.MatchString(*id) {
 		return errValidation("1 validation error detected: Value '%s' at 'identityStoreId' failed to satisfy constraint: Member must satisfy regular expression pattern: d-[0-9a-f]{10}$|^[0-9a-f]{8}\\b-[0-9a-f]{4}\\b-[0-9a-f]{4}\\b-[0-9a-f]{4}\\b-[0-9a-f]{12}", *id)
@@ -21,9 +28,17 @@ func (s *Sim) checkStore(id *string) error {
 	return nil
 }
 
+// arnKinds: the resource an id field names, whose ARN (arn:aws:identitystore:::<kind>/<id>) AWS also takes.
+var arnKinds = map[string]string{"UserId": "user", "MemberId.UserId": "user", "GroupId": "group", "GroupIds": "group", "MembershipId": "membership"}
+
 func checkResourceID(field string, id *string) error {
 	if id == nil || *id == "" {
 		return required(field, id)
+	}
+	if kind := arnKinds[field]; kind != "" {
+		if bare, ok := strings.CutPrefix(*id, "arn:aws:identitystore:::"+kind+"/"); ok {
+			*id = bare
+		}
 	}
 	if !principalRE.MatchString(*id) {
 		return errValidation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$", *id, lowerFirst(field))
@@ -88,7 +103,7 @@ func init() {
 		if err := s.dir().createUser(&u); err != nil {
 			return nil, err
 		}
-		return map[string]any{"IdentityStoreId": u.IdentityStoreId, "UserId": u.UserId}, nil
+		return map[string]any{"IdentityStoreId": u.IdentityStoreId, "UserId": u.UserId, "UserArn": u.UserArn, "Revision": u.Revision}, nil
 	})
 	register(svcIdentityStore, "DescribeUser", func(s *Sim, in []byte) (any, error) {
 		var req struct{ IdentityStoreId, UserId *string }
@@ -132,8 +147,8 @@ func init() {
 	})
 	register(svcIdentityStore, "UpdateUser", func(s *Sim, in []byte) (any, error) {
 		var req struct {
-			IdentityStoreId, UserId *string
-			Operations              []attributeOp
+			IdentityStoreId, UserId, Revision *string
+			Operations                        []attributeOp
 		}
 		if err := decode(in, &req); err != nil {
 			return nil, err
@@ -147,6 +162,9 @@ func init() {
 		}
 		if len(req.Operations) == 0 || len(req.Operations) > 100 {
 			return nil, errValidation("1 validation error detected: Value at 'operations' failed to satisfy constraint: Member must have length between 1 and 100")
+		}
+		if err := checkRevision(req.Revision, u.Revision); err != nil {
+			return nil, err
 		}
 		if err := s.conflictOnRecentWrite("user:" + u.UserId); err != nil {
 			return nil, err
@@ -172,11 +190,12 @@ func init() {
 			s.st.userByName[strings.ToLower(c.UserName)] = c.UserId
 		}
 		c.UpdatedAt = epoch(s.now())
+		c.Revision = nextRevision(u.Revision)
 		*u = c
 		return struct{}{}, nil
 	})
 	register(svcIdentityStore, "DeleteUser", func(s *Sim, in []byte) (any, error) {
-		var req struct{ IdentityStoreId, UserId *string }
+		var req struct{ IdentityStoreId, UserId, Revision *string }
 		if err := decode(in, &req); err != nil {
 			return nil, err
 		}
@@ -185,6 +204,9 @@ func init() {
 		}
 		u, err := s.user(req.UserId)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkRevision(req.Revision, u.Revision); err != nil {
 			return nil, err
 		}
 		if err := s.conflictOnRecentWrite("user:" + u.UserId); err != nil {
@@ -228,7 +250,7 @@ func init() {
 		if err := s.dir().createGroup(g); err != nil {
 			return nil, err
 		}
-		return map[string]any{"IdentityStoreId": g.IdentityStoreId, "GroupId": g.GroupId}, nil
+		return map[string]any{"IdentityStoreId": g.IdentityStoreId, "GroupId": g.GroupId, "GroupArn": g.GroupArn, "Revision": g.Revision}, nil
 	})
 	register(svcIdentityStore, "DescribeGroup", func(s *Sim, in []byte) (any, error) {
 		var req struct{ IdentityStoreId, GroupId *string }
@@ -272,8 +294,8 @@ func init() {
 	})
 	register(svcIdentityStore, "UpdateGroup", func(s *Sim, in []byte) (any, error) {
 		var req struct {
-			IdentityStoreId, GroupId *string
-			Operations               []attributeOp
+			IdentityStoreId, GroupId, Revision *string
+			Operations                         []attributeOp
 		}
 		if err := decode(in, &req); err != nil {
 			return nil, err
@@ -287,6 +309,9 @@ func init() {
 		}
 		if len(req.Operations) == 0 || len(req.Operations) > 100 {
 			return nil, errValidation("1 validation error detected: Value at 'operations' failed to satisfy constraint: Member must have length between 1 and 100")
+		}
+		if err := checkRevision(req.Revision, g.Revision); err != nil {
+			return nil, err
 		}
 		if err := s.conflictOnRecentWrite("group:" + g.GroupId); err != nil {
 			return nil, err
@@ -318,11 +343,12 @@ func init() {
 			s.st.groupByName[strings.ToLower(c.DisplayName)] = c.GroupId
 		}
 		c.UpdatedAt = epoch(s.now())
+		c.Revision = nextRevision(g.Revision)
 		*g = c
 		return struct{}{}, nil
 	})
 	register(svcIdentityStore, "DeleteGroup", func(s *Sim, in []byte) (any, error) {
-		var req struct{ IdentityStoreId, GroupId *string }
+		var req struct{ IdentityStoreId, GroupId, Revision *string }
 		if err := decode(in, &req); err != nil {
 			return nil, err
 		}
@@ -331,6 +357,9 @@ func init() {
 		}
 		g, err := s.group(req.GroupId)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkRevision(req.Revision, g.Revision); err != nil {
 			return nil, err
 		}
 		if err := s.conflictOnRecentWrite("group:" + g.GroupId); err != nil {
@@ -384,7 +413,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"IdentityStoreId": m.IdentityStoreId, "MembershipId": m.MembershipId}, nil
+		return map[string]any{"IdentityStoreId": m.IdentityStoreId, "MembershipId": m.MembershipId, "MembershipArn": m.MembershipArn}, nil
 	})
 	register(svcIdentityStore, "GetGroupMembershipId", func(s *Sim, in []byte) (any, error) {
 		var req struct {
@@ -572,12 +601,26 @@ func (s *Sim) lookup(alt *alternateID, kind, attribute string, byName map[string
 		return id, nil
 	default:
 		path := deref(alt.UniqueAttribute.AttributePath)
-		if !strings.EqualFold(path, attribute) {
-			return "", errValidation("%q is not a unique attribute of a %s (use %s)", path, kind, attribute)
-		}
 		var v string
 		if err := json.Unmarshal(alt.UniqueAttribute.AttributeValue, &v); err != nil || v == "" {
 			return "", errValidation("AttributeValue must be a non-empty string")
+		}
+		if kind == "user" && strings.EqualFold(path, "emails.value") {
+			for _, id := range sortedKeys(s.st, "users", s.st.Users) {
+				for _, e := range s.st.Users[id].Emails {
+					if strings.EqualFold(e.Value, v) {
+						return id, nil
+					}
+				}
+			}
+			return "", errNotFound("USER", "", "No user with emails.value %s", v)
+		}
+		if !strings.EqualFold(path, attribute) {
+			valid := attribute
+			if kind == "user" {
+				valid += " or emails.value"
+			}
+			return "", errValidation("%q is not a unique attribute of a %s (use %s)", path, kind, valid)
 		}
 		id, ok := byName[strings.ToLower(v)]
 		if !ok {
@@ -680,4 +723,17 @@ func applyUserOp(u *user, op attributeOp) error {
 		return errValidation("Attribute path %q cannot be updated", path)
 	}
 	return err
+}
+
+// checkRevision applies an optional Revision precondition.
+func checkRevision(given *string, current string) error {
+	if given != nil && *given != current {
+		return errConflict("CONCURRENT_MODIFICATION", "The resource changed since revision %s (it is at %s)", *given, current)
+	}
+	return nil
+}
+
+func nextRevision(r string) string {
+	n, _ := strconv.Atoi(r)
+	return strconv.Itoa(n + 1)
 }

@@ -1,10 +1,29 @@
 package idcsim
 
-func orgInvalid(format string, args ...any) *apiError {
+import "regexp"
+
+// orgInvalid is Organizations' InvalidInputException, which names a Reason.
+func orgInvalid(reason, format string, args ...any) *apiError {
 	e := errValidation(format, args...)
 	e.code = "InvalidInputException"
+	e.extra = map[string]any{"Reason": reason}
 	return e
 }
+
+// orgPageSize checks MaxResults as Organizations does (1-20), with its reasons.
+func orgPageSize(max *int) (int, error) {
+	switch {
+	case max == nil:
+		return 20, nil
+	case *max < 1:
+		return 0, orgInvalid("MIN_VALUE_EXCEEDED", "You provided a value that is below the minimum: MaxResults must be at least 1")
+	case *max > 20:
+		return 0, orgInvalid("MAX_VALUE_EXCEEDED", "You provided a value that exceeds the maximum: MaxResults must be at most 20")
+	}
+	return *max, nil
+}
+
+var parentIDRE = regexp.MustCompile(`^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
 
 func init() {
 	register(svcOrganizations, "DescribeOrganization", func(s *Sim, in []byte) (any, error) {
@@ -15,13 +34,13 @@ func init() {
 		if err := decode(in, &req); err != nil {
 			return nil, err
 		}
-		if _, err := pageSize(req.MaxResults, 20, 20, "InvalidInputException"); err != nil {
+		if _, err := orgPageSize(req.MaxResults); err != nil {
 			return nil, err
 		}
 		return map[string]any{"Roots": []root{s.st.Root}}, nil
 	})
 	listAccounts := func(s *Sim, op, parent string, req pageIn) (any, error) {
-		size, err := pageSize(req.MaxResults, 20, 20, "InvalidInputException")
+		size, err := orgPageSize(req.MaxResults)
 		if err != nil {
 			return nil, err
 		}
@@ -37,9 +56,7 @@ func init() {
 		}
 		page, next, err := pageOf(keys, op, parent, req.NextToken, size)
 		if err != nil {
-			e := err.(*apiError)
-			e.code = "InvalidInputException"
-			return nil, e
+			return nil, orgInvalid("INVALID_NEXT_TOKEN", "The NextToken is not valid for this request")
 		}
 		out := []*account{}
 		for _, k := range page {
@@ -62,10 +79,8 @@ func init() {
 		if err := decode(in, &req); err != nil {
 			return nil, err
 		}
-		if err := required("ParentId", req.ParentId); err != nil {
-			e := err.(*apiError)
-			e.code = "InvalidInputException"
-			return nil, e
+		if req.ParentId == nil || !parentIDRE.MatchString(*req.ParentId) {
+			return nil, orgInvalid("INVALID_PATTERN", "You provided a value that does not match the required pattern: ParentId must be a root (r-...) or OU (ou-...) id")
 		}
 		if *req.ParentId != s.st.Root.Id {
 			return nil, &apiError{status: 400, code: "ParentNotFoundException", message: "We can't find a root or OU with the ParentId that you specified."}
@@ -78,7 +93,7 @@ func init() {
 			return nil, err
 		}
 		if req.AccountId == nil || !accountIDRE.MatchString(*req.AccountId) {
-			return nil, orgInvalid("You provided a value that does not match the required pattern: AccountId must be 12 digits")
+			return nil, orgInvalid("INVALID_PATTERN", "You provided a value that does not match the required pattern: AccountId must be 12 digits")
 		}
 		a := s.st.Accounts[*req.AccountId]
 		if a == nil {

@@ -178,10 +178,12 @@ func (s *Sim) Restore(b []byte) error {
 	if err := json.Unmarshal(b, st); err != nil {
 		return fmt.Errorf("idcsim: restoring state: %w", err)
 	}
-	st.rebuild()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	st.rng = s.rng // ids made after a restore follow Options.Seed too
+	st.rebuild()
 	s.st = st
+	s.recent = map[string]time.Time{}
 	return nil
 }
 
@@ -392,7 +394,7 @@ func decode(in []byte, v any) error {
 
 // required checks required string members; names are the model's member names.
 func required(pairs ...any) error {
-	var missing []string
+	var missing, empty []string
 	for i := 0; i+1 < len(pairs); i += 2 {
 		name := pairs[i].(string)
 		switch v := pairs[i+1].(type) {
@@ -403,6 +405,8 @@ func required(pairs ...any) error {
 		case *string:
 			if v == nil {
 				missing = append(missing, name)
+			} else if *v == "" {
+				empty = append(empty, name)
 			}
 		case bool:
 			if !v {
@@ -410,13 +414,17 @@ func required(pairs ...any) error {
 			}
 		}
 	}
-	if len(missing) == 0 {
+	if len(missing)+len(empty) == 0 {
 		return nil
 	}
 	sort.Strings(missing)
-	msgs := make([]string, len(missing))
-	for i, m := range missing {
-		msgs[i] = fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(m))
+	sort.Strings(empty)
+	var msgs []string
+	for _, m := range missing {
+		msgs = append(msgs, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(m)))
+	}
+	for _, m := range empty {
+		msgs = append(msgs, fmt.Sprintf("Value '' at '%s' failed to satisfy constraint: Member must have length greater than or equal to 1", lowerFirst(m)))
 	}
 	return errValidation("%d validation error(s) detected: %s", len(msgs), strings.Join(msgs, "; "))
 }

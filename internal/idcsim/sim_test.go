@@ -54,7 +54,7 @@ func TestProtocolErrors(t *testing.T) {
 		{"unknown operation", "SWBExternalService.LaunchRocket", `{}`, true, 400, "UnknownOperationException", "LaunchRocket"},
 		{"unknown service", "AmazonS3.ListBuckets", `{}`, true, 400, "UnknownOperationException", ""},
 		{"body not JSON", "SWBExternalService.ListInstances", `{"MaxResults": "ten"`, true, 400, "SerializationException", ""},
-		{"organizations MaxResults over 20", "AWSOrganizationsV20161128.ListAccounts", `{"MaxResults": 21}`, true, 400, "InvalidInputException", "between 1 and 20"},
+		{"organizations MaxResults over 20", "AWSOrganizationsV20161128.ListAccounts", `{"MaxResults": 21}`, true, 400, "InvalidInputException", "at most 20"},
 		{"garbage NextToken", "AWSIdentityStore.ListUsers", `{"IdentityStoreId":"` + sim.IdentityStoreID() + `","NextToken":"zzz"}`, true, 400, "ValidationException", "NextToken"},
 	}
 	for _, c := range cases {

@@ -38,6 +38,8 @@ type externalID struct {
 type user struct {
 	IdentityStoreId   string
 	UserId            string
+	UserArn           string
+	Revision          string
 	UserName          string
 	Name              *name            `json:",omitempty"`
 	DisplayName       string           `json:",omitempty"`
@@ -61,6 +63,8 @@ type user struct {
 type group struct {
 	IdentityStoreId string
 	GroupId         string
+	GroupArn        string
+	Revision        string
 	DisplayName     string
 	Description     string       `json:",omitempty"`
 	ExternalIds     []externalID `json:",omitempty"`
@@ -75,6 +79,7 @@ type memberID struct {
 type membership struct {
 	IdentityStoreId string
 	MembershipId    string
+	MembershipArn   string
 	GroupId         string
 	MemberId        memberID
 }
