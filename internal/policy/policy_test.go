@@ -300,7 +300,7 @@ metadata: {name: by-arn-and-glob}
 spec:
   allow:
     account_assignments:
-      - {account: "0582*", permission_set: "` + power + `"}
+      - {account: "0582*", permission_set: "`+power+`"}
       - {account: "Dev*", permission_set: "*Access"}
       - {account: Nowhere, permission_set: ReadOnlyAccess}
 ---
