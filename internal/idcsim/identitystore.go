@@ -87,14 +87,10 @@ type listFilter struct {
 }
 
 func init() {
-	register(svcIdentityStore, "CreateUser", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId *string
-			user
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "CreateUser", func(s *Sim, req *struct {
+		IdentityStoreId *string
+		user
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -105,25 +101,17 @@ func init() {
 		}
 		return map[string]any{"IdentityStoreId": u.IdentityStoreId, "UserId": u.UserId, "UserArn": u.UserArn, "Revision": u.Revision}, nil
 	})
-	register(svcIdentityStore, "DescribeUser", func(s *Sim, in []byte) (any, error) {
-		var req struct{ IdentityStoreId, UserId *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "DescribeUser", func(s *Sim, req *struct{ IdentityStoreId, UserId *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
 		return s.user(req.UserId)
 	})
-	register(svcIdentityStore, "ListUsers", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId *string
-			Filters         []listFilter
-			pageIn
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "ListUsers", func(s *Sim, req *struct {
+		IdentityStoreId *string
+		Filters         []listFilter
+		pageIn
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -145,14 +133,10 @@ func init() {
 		}
 		return map[string]any{"Users": out, "NextToken": next}, nil
 	})
-	register(svcIdentityStore, "UpdateUser", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId, UserId, Revision *string
-			Operations                        []attributeOp
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "UpdateUser", func(s *Sim, req *struct {
+		IdentityStoreId, UserId, Revision *string
+		Operations                        []attributeOp
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -194,11 +178,7 @@ func init() {
 		*u = c
 		return struct{}{}, nil
 	})
-	register(svcIdentityStore, "DeleteUser", func(s *Sim, in []byte) (any, error) {
-		var req struct{ IdentityStoreId, UserId, Revision *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "DeleteUser", func(s *Sim, req *struct{ IdentityStoreId, UserId, Revision *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -214,14 +194,10 @@ func init() {
 		}
 		return struct{}{}, s.dir().DeleteUser(u.UserId)
 	})
-	register(svcIdentityStore, "GetUserId", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId     *string
-			AlternateIdentifier *alternateID
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "GetUserId", func(s *Sim, req *struct {
+		IdentityStoreId     *string
+		AlternateIdentifier *alternateID
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -232,11 +208,7 @@ func init() {
 		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "UserId": id}, nil
 	})
 
-	register(svcIdentityStore, "CreateGroup", func(s *Sim, in []byte) (any, error) {
-		var req struct{ IdentityStoreId, DisplayName, Description *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "CreateGroup", func(s *Sim, req *struct{ IdentityStoreId, DisplayName, Description *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -252,25 +224,17 @@ func init() {
 		}
 		return map[string]any{"IdentityStoreId": g.IdentityStoreId, "GroupId": g.GroupId, "GroupArn": g.GroupArn, "Revision": g.Revision}, nil
 	})
-	register(svcIdentityStore, "DescribeGroup", func(s *Sim, in []byte) (any, error) {
-		var req struct{ IdentityStoreId, GroupId *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "DescribeGroup", func(s *Sim, req *struct{ IdentityStoreId, GroupId *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
 		return s.group(req.GroupId)
 	})
-	register(svcIdentityStore, "ListGroups", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId *string
-			Filters         []listFilter
-			pageIn
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "ListGroups", func(s *Sim, req *struct {
+		IdentityStoreId *string
+		Filters         []listFilter
+		pageIn
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -292,14 +256,10 @@ func init() {
 		}
 		return map[string]any{"Groups": out, "NextToken": next}, nil
 	})
-	register(svcIdentityStore, "UpdateGroup", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId, GroupId, Revision *string
-			Operations                         []attributeOp
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "UpdateGroup", func(s *Sim, req *struct {
+		IdentityStoreId, GroupId, Revision *string
+		Operations                         []attributeOp
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -347,11 +307,7 @@ func init() {
 		*g = c
 		return struct{}{}, nil
 	})
-	register(svcIdentityStore, "DeleteGroup", func(s *Sim, in []byte) (any, error) {
-		var req struct{ IdentityStoreId, GroupId, Revision *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "DeleteGroup", func(s *Sim, req *struct{ IdentityStoreId, GroupId, Revision *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -367,14 +323,10 @@ func init() {
 		}
 		return struct{}{}, s.dir().DeleteGroup(g.GroupId)
 	})
-	register(svcIdentityStore, "GetGroupId", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId     *string
-			AlternateIdentifier *alternateID
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "GetGroupId", func(s *Sim, req *struct {
+		IdentityStoreId     *string
+		AlternateIdentifier *alternateID
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -385,14 +337,10 @@ func init() {
 		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "GroupId": id}, nil
 	})
 
-	register(svcIdentityStore, "CreateGroupMembership", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId, GroupId *string
-			MemberId                 *memberID
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "CreateGroupMembership", func(s *Sim, req *struct {
+		IdentityStoreId, GroupId *string
+		MemberId                 *memberID
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -415,14 +363,10 @@ func init() {
 		}
 		return map[string]any{"IdentityStoreId": m.IdentityStoreId, "MembershipId": m.MembershipId, "MembershipArn": m.MembershipArn}, nil
 	})
-	register(svcIdentityStore, "GetGroupMembershipId", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId, GroupId *string
-			MemberId                 *memberID
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "GetGroupMembershipId", func(s *Sim, req *struct {
+		IdentityStoreId, GroupId *string
+		MemberId                 *memberID
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -440,11 +384,7 @@ func init() {
 		}
 		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "MembershipId": id}, nil
 	})
-	register(svcIdentityStore, "DescribeGroupMembership", func(s *Sim, in []byte) (any, error) {
-		var req struct{ IdentityStoreId, MembershipId *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "DescribeGroupMembership", func(s *Sim, req *struct{ IdentityStoreId, MembershipId *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -457,11 +397,7 @@ func init() {
 		}
 		return m, nil
 	})
-	register(svcIdentityStore, "DeleteGroupMembership", func(s *Sim, in []byte) (any, error) {
-		var req struct{ IdentityStoreId, MembershipId *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "DeleteGroupMembership", func(s *Sim, req *struct{ IdentityStoreId, MembershipId *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -478,14 +414,10 @@ func init() {
 		s.dir().deleteMembership(m)
 		return struct{}{}, nil
 	})
-	register(svcIdentityStore, "ListGroupMemberships", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId, GroupId *string
-			pageIn
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "ListGroupMemberships", func(s *Sim, req *struct {
+		IdentityStoreId, GroupId *string
+		pageIn
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -508,15 +440,11 @@ func init() {
 		}
 		return map[string]any{"GroupMemberships": out, "NextToken": next}, nil
 	})
-	register(svcIdentityStore, "ListGroupMembershipsForMember", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId *string
-			MemberId        *memberID
-			pageIn
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "ListGroupMembershipsForMember", func(s *Sim, req *struct {
+		IdentityStoreId *string
+		MemberId        *memberID
+		pageIn
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}
@@ -539,15 +467,11 @@ func init() {
 		}
 		return map[string]any{"GroupMemberships": out, "NextToken": next}, nil
 	})
-	register(svcIdentityStore, "IsMemberInGroups", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			IdentityStoreId *string
-			MemberId        *memberID
-			GroupIds        []string
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcIdentityStore, "IsMemberInGroups", func(s *Sim, req *struct {
+		IdentityStoreId *string
+		MemberId        *memberID
+		GroupIds        []string
+	}) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
 			return nil, err
 		}

@@ -29,11 +29,7 @@ func init() {
 	register(svcOrganizations, "DescribeOrganization", func(s *Sim, in []byte) (any, error) {
 		return map[string]any{"Organization": s.st.Organization}, nil
 	})
-	register(svcOrganizations, "ListRoots", func(s *Sim, in []byte) (any, error) {
-		var req pageIn
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcOrganizations, "ListRoots", func(s *Sim, req *pageIn) (any, error) {
 		if _, err := orgPageSize(req.MaxResults); err != nil {
 			return nil, err
 		}
@@ -64,21 +60,13 @@ func init() {
 		}
 		return map[string]any{"Accounts": out, "NextToken": next}, nil
 	}
-	register(svcOrganizations, "ListAccounts", func(s *Sim, in []byte) (any, error) {
-		var req pageIn
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
-		return listAccounts(s, "ListAccounts", "", req)
+	registerJSON(svcOrganizations, "ListAccounts", func(s *Sim, req *pageIn) (any, error) {
+		return listAccounts(s, "ListAccounts", "", *req)
 	})
-	register(svcOrganizations, "ListAccountsForParent", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			ParentId *string
-			pageIn
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcOrganizations, "ListAccountsForParent", func(s *Sim, req *struct {
+		ParentId *string
+		pageIn
+	}) (any, error) {
 		if req.ParentId == nil || !parentIDRE.MatchString(*req.ParentId) {
 			return nil, orgInvalid("INVALID_PATTERN", "You provided a value that does not match the required pattern: ParentId must be a root (r-...) or OU (ou-...) id")
 		}
@@ -87,11 +75,7 @@ func init() {
 		}
 		return listAccounts(s, "ListAccountsForParent", *req.ParentId, req.pageIn)
 	})
-	register(svcOrganizations, "DescribeAccount", func(s *Sim, in []byte) (any, error) {
-		var req struct{ AccountId *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcOrganizations, "DescribeAccount", func(s *Sim, req *struct{ AccountId *string }) (any, error) {
 		if req.AccountId == nil || !accountIDRE.MatchString(*req.AccountId) {
 			return nil, orgInvalid("INVALID_PATTERN", "You provided a value that does not match the required pattern: AccountId must be 12 digits")
 		}

@@ -435,3 +435,14 @@ func lowerFirst(s string) string {
 	}
 	return strings.ToLower(s[:1]) + s[1:]
 }
+
+// registerJSON registers an operation whose input decodes into In.
+func registerJSON[In any](service, op string, h func(s *Sim, req *In) (any, error)) {
+	register(service, op, func(s *Sim, in []byte) (any, error) {
+		req := new(In)
+		if err := decode(in, req); err != nil {
+			return nil, err
+		}
+		return h(s, req)
+	})
+}

@@ -63,11 +63,7 @@ type pageIn struct {
 }
 
 func init() {
-	register(svcSSOAdmin, "ListInstances", func(s *Sim, in []byte) (any, error) {
-		var req pageIn
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "ListInstances", func(s *Sim, req *pageIn) (any, error) {
 		size, err := pageSize(req.MaxResults, 100, 100, "")
 		if err != nil {
 			return nil, err
@@ -82,11 +78,7 @@ func init() {
 		}
 		return map[string]any{"Instances": out, "NextToken": next}, nil
 	})
-	register(svcSSOAdmin, "DescribeInstance", func(s *Sim, in []byte) (any, error) {
-		var req struct{ InstanceArn *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "DescribeInstance", func(s *Sim, req *struct{ InstanceArn *string }) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -94,14 +86,10 @@ func init() {
 	})
 
 	// ---- permission sets ----
-	register(svcSSOAdmin, "ListPermissionSets", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			InstanceArn *string
-			pageIn
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "ListPermissionSets", func(s *Sim, req *struct {
+		InstanceArn *string
+		pageIn
+	}) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -115,11 +103,7 @@ func init() {
 		}
 		return map[string]any{"PermissionSets": nonNil(keys), "NextToken": next}, nil
 	})
-	register(svcSSOAdmin, "DescribePermissionSet", func(s *Sim, in []byte) (any, error) {
-		var req struct{ InstanceArn, PermissionSetArn *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "DescribePermissionSet", func(s *Sim, req *struct{ InstanceArn, PermissionSetArn *string }) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -129,14 +113,10 @@ func init() {
 		}
 		return map[string]any{"PermissionSet": ps}, nil
 	})
-	register(svcSSOAdmin, "CreatePermissionSet", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			InstanceArn, Name, Description, SessionDuration, RelayState *string
-			Tags                                                        []map[string]string
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "CreatePermissionSet", func(s *Sim, req *struct {
+		InstanceArn, Name, Description, SessionDuration, RelayState *string
+		Tags                                                        []map[string]string
+	}) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -149,11 +129,7 @@ func init() {
 		}
 		return s.dir().createPermissionSet(ps)
 	})
-	register(svcSSOAdmin, "UpdatePermissionSet", func(s *Sim, in []byte) (any, error) {
-		var req struct{ InstanceArn, PermissionSetArn, Description, SessionDuration, RelayState *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "UpdatePermissionSet", func(s *Sim, req *struct{ InstanceArn, PermissionSetArn, Description, SessionDuration, RelayState *string }) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -171,11 +147,7 @@ func init() {
 		*ps = c
 		return struct{}{}, nil
 	})
-	register(svcSSOAdmin, "DeletePermissionSet", func(s *Sim, in []byte) (any, error) {
-		var req struct{ InstanceArn, PermissionSetArn *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "DeletePermissionSet", func(s *Sim, req *struct{ InstanceArn, PermissionSetArn *string }) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -192,11 +164,7 @@ func init() {
 		s.st.dirty("permission-sets")
 		return struct{}{}, nil
 	})
-	register(svcSSOAdmin, "PutInlinePolicyToPermissionSet", func(s *Sim, in []byte) (any, error) {
-		var req struct{ InstanceArn, PermissionSetArn, InlinePolicy *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "PutInlinePolicyToPermissionSet", func(s *Sim, req *struct{ InstanceArn, PermissionSetArn, InlinePolicy *string }) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -217,11 +185,7 @@ func init() {
 		ps.InlinePolicy = *req.InlinePolicy
 		return struct{}{}, nil
 	})
-	register(svcSSOAdmin, "GetInlinePolicyForPermissionSet", func(s *Sim, in []byte) (any, error) {
-		var req struct{ InstanceArn, PermissionSetArn *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "GetInlinePolicyForPermissionSet", func(s *Sim, req *struct{ InstanceArn, PermissionSetArn *string }) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -231,11 +195,7 @@ func init() {
 		}
 		return map[string]any{"InlinePolicy": ps.InlinePolicy}, nil
 	})
-	register(svcSSOAdmin, "AttachManagedPolicyToPermissionSet", func(s *Sim, in []byte) (any, error) {
-		var req struct{ InstanceArn, PermissionSetArn, ManagedPolicyArn *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "AttachManagedPolicyToPermissionSet", func(s *Sim, req *struct{ InstanceArn, PermissionSetArn, ManagedPolicyArn *string }) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -260,14 +220,10 @@ func init() {
 		ps.ManagedPolicies = append(ps.ManagedPolicies, managedPolicy{Arn: *req.ManagedPolicyArn, Name: (*req.ManagedPolicyArn)[strings.LastIndex(*req.ManagedPolicyArn, "/")+1:]})
 		return struct{}{}, nil
 	})
-	register(svcSSOAdmin, "ListManagedPoliciesInPermissionSet", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			InstanceArn, PermissionSetArn *string
-			pageIn
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "ListManagedPoliciesInPermissionSet", func(s *Sim, req *struct {
+		InstanceArn, PermissionSetArn *string
+		pageIn
+	}) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -296,11 +252,7 @@ func init() {
 		}
 		return map[string]any{"AttachedManagedPolicies": out, "NextToken": next}, nil
 	})
-	register(svcSSOAdmin, "ProvisionPermissionSet", func(s *Sim, in []byte) (any, error) {
-		var req struct{ InstanceArn, PermissionSetArn, TargetType, TargetId *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "ProvisionPermissionSet", func(s *Sim, req *struct{ InstanceArn, PermissionSetArn, TargetType, TargetId *string }) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -329,14 +281,10 @@ func init() {
 		}
 		return map[string]any{"PermissionSetProvisioningStatus": status}, nil
 	})
-	register(svcSSOAdmin, "ListPermissionSetsProvisionedToAccount", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			InstanceArn, AccountId, ProvisioningStatus *string
-			pageIn
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "ListPermissionSetsProvisionedToAccount", func(s *Sim, req *struct {
+		InstanceArn, AccountId, ProvisioningStatus *string
+		pageIn
+	}) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -354,14 +302,10 @@ func init() {
 		}
 		return map[string]any{"PermissionSets": nonNil(keys), "NextToken": next}, nil
 	})
-	register(svcSSOAdmin, "ListAccountsForProvisionedPermissionSet", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			InstanceArn, PermissionSetArn, ProvisioningStatus *string
-			pageIn
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "ListAccountsForProvisionedPermissionSet", func(s *Sim, req *struct {
+		InstanceArn, PermissionSetArn, ProvisioningStatus *string
+		pageIn
+	}) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -388,14 +332,10 @@ func init() {
 	})
 
 	// ---- assignments ----
-	register(svcSSOAdmin, "ListAccountAssignments", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			InstanceArn, AccountId, PermissionSetArn *string
-			pageIn
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "ListAccountAssignments", func(s *Sim, req *struct {
+		InstanceArn, AccountId, PermissionSetArn *string
+		pageIn
+	}) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -421,15 +361,11 @@ func init() {
 		}
 		return map[string]any{"AccountAssignments": out, "NextToken": next}, nil
 	})
-	register(svcSSOAdmin, "ListAccountAssignmentsForPrincipal", func(s *Sim, in []byte) (any, error) {
-		var req struct {
-			InstanceArn, PrincipalId, PrincipalType *string
-			Filter                                  *struct{ AccountId *string }
-			pageIn
-		}
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "ListAccountAssignmentsForPrincipal", func(s *Sim, req *struct {
+		InstanceArn, PrincipalId, PrincipalType *string
+		Filter                                  *struct{ AccountId *string }
+		pageIn
+	}) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
 		}
@@ -485,22 +421,14 @@ func init() {
 		}
 		return map[string]any{"AccountAssignmentDeletionStatus": op}, nil
 	})
-	register(svcSSOAdmin, "DescribeAccountAssignmentCreationStatus", func(s *Sim, in []byte) (any, error) {
-		var req struct{ InstanceArn, AccountAssignmentCreationRequestId *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "DescribeAccountAssignmentCreationStatus", func(s *Sim, req *struct{ InstanceArn, AccountAssignmentCreationRequestId *string }) (any, error) {
 		op, err := s.describeOp(req.InstanceArn, "AccountAssignmentCreationRequestId", req.AccountAssignmentCreationRequestId, opCreate)
 		if err != nil {
 			return nil, err
 		}
 		return map[string]any{"AccountAssignmentCreationStatus": op}, nil
 	})
-	register(svcSSOAdmin, "DescribeAccountAssignmentDeletionStatus", func(s *Sim, in []byte) (any, error) {
-		var req struct{ InstanceArn, AccountAssignmentDeletionRequestId *string }
-		if err := decode(in, &req); err != nil {
-			return nil, err
-		}
+	registerJSON(svcSSOAdmin, "DescribeAccountAssignmentDeletionStatus", func(s *Sim, req *struct{ InstanceArn, AccountAssignmentDeletionRequestId *string }) (any, error) {
 		op, err := s.describeOp(req.InstanceArn, "AccountAssignmentDeletionRequestId", req.AccountAssignmentDeletionRequestId, opDelete)
 		if err != nil {
 			return nil, err
