@@ -306,3 +306,37 @@ func (s *AccountSpec) index(*Metadata) []IndexEntry       { return nil }
 func (s *APITokenSpec) index(*Metadata) []IndexEntry {
 	return []IndexEntry{{IndexUser, s.User}, {"admin", strconv.FormatBool(s.Admin)}}
 }
+
+// Sync record types.
+const (
+	RecordUser       = "user"
+	RecordGroup      = "group"
+	RecordAssignment = "assignment"
+)
+
+// SyncRecordSpec is one thing warden owns in Identity Center. Its metadata.name is its key:
+// "user:<userName>", "group:<list>", or "assignment:<USER|GROUP>:<principal>:<account>:<permission set ARN>".
+type SyncRecordSpec struct {
+	Type string `json:"type"`
+	// IDCID is the Identity Center id (user or group id); for an assignment, its principal's id.
+	IDCID   string `json:"idc_id,omitempty"`
+	Adopted bool   `json:"adopted,omitempty"`
+	// Name is the user name, the group's display name, or the assignment's principal name.
+	Name             string `json:"name,omitempty"`
+	PrincipalType    string `json:"principal_type,omitempty"`
+	AccountID        string `json:"account_id,omitempty"`
+	PermissionSetARN string `json:"permission_set_arn,omitempty"`
+	// Until is when the grant behind an assignment ends (zero: standing).
+	Until time.Time `json:"until,omitzero"`
+	// Op is the operation in flight: "create" or "delete" (journaled before it is sent), with the
+	// RequestID AWS gave it once sent.
+	Op        string    `json:"op,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+	Attempts  int       `json:"attempts,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+	NotBefore time.Time `json:"not_before,omitzero"`
+}
+
+func (s *SyncRecordSpec) index(*Metadata) []IndexEntry {
+	return []IndexEntry{{"type", s.Type}}
+}

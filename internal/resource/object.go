@@ -30,6 +30,9 @@ const (
 
 	// KindAPIToken is internal: tokens are stored like resources but never served by the resource API.
 	KindAPIToken Kind = "api_token"
+	// KindSyncRecord is internal: something in Identity Center that warden created or adopted, with
+	// the state of the operation in flight on it (the sync engine's journal).
+	KindSyncRecord Kind = "sync_record"
 )
 
 // Version is the only resource version so far.
@@ -77,6 +80,7 @@ var kinds = map[Kind]kindInfo{
 	KindPermissionSet:    {func() Spec { return new(PermissionSetSpec) }, true},
 	KindAccount:          {func() Spec { return new(AccountSpec) }, true},
 	KindAPIToken:         {func() Spec { return new(APITokenSpec) }, false},
+	KindSyncRecord:       {func() Spec { return new(SyncRecordSpec) }, false},
 }
 
 // PublicKinds lists the kinds served by the resource API, in a stable order.

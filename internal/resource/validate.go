@@ -548,3 +548,10 @@ func MatchGlob(pattern, name string) bool {
 	}
 	return p == len(pattern)
 }
+
+func (s *SyncRecordSpec) validate(v *validator, m *Metadata) {
+	if m.Name == "" {
+		v.add("metadata.name", "required")
+	}
+	checkOneOf(v, "spec.type", s.Type, []string{RecordUser, RecordGroup, RecordAssignment})
+}

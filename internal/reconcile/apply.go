@@ -1,0 +1,383 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/policy"
+	"github.com/wardenhq/warden/internal/resource"
+)
+
+// maxOutstanding is Identity Center's quota of assignment operations in flight.
+const maxOutstanding = 10
+
+// applier runs one plan. Operations of one kind run together, kinds in plan order; a failed
+// operation is reported and the rest go on.
+type applier struct {
+	e   *Engine
+	ctx context.Context
+	mu  sync.Mutex // guards ids and records across workers
+	// ids resolved while applying: user name / access list -> Identity Center id
+	users  map[string]string
+	groups map[string]string
+	errs   []error
+	done   int
+}
+
+func (e *Engine) apply(ctx context.Context, p *Plan) (int, []error) {
+	ctx = idc.WithLane(ctx, idc.Priority)
+	a := &applier{e: e, ctx: ctx, users: map[string]string{}, groups: map[string]string{}}
+	for key, r := range e.records {
+		s := r.Spec.(*resource.SyncRecordSpec)
+		switch s.Type {
+		case resource.RecordUser:
+			a.users[s.Name] = s.IDCID
+		case resource.RecordGroup:
+			a.groups[key[len("group:"):]] = s.IDCID
+		}
+	}
+	for _, op := range p.Ops {
+		if op.ID == "" {
+			continue
+		}
+		switch op.Kind {
+		case AdoptUser, UpdateUser:
+			a.users[op.User] = op.ID
+		case AdoptGroup, RenameGroup:
+			a.groups[op.List] = op.ID
+		}
+	}
+	// Group the ops by kind, keeping plan order.
+	var batches [][]Op
+	for i, op := range p.Ops {
+		if i == 0 || op.Kind != p.Ops[i-1].Kind {
+			batches = append(batches, nil)
+		}
+		batches[len(batches)-1] = append(batches[len(batches)-1], op)
+	}
+	for _, batch := range batches {
+		workers := 4
+		if k := batch[0].Kind; k == CreateAssignment || k == DeleteAssignment {
+			workers = maxOutstanding
+		}
+		a.run(batch, workers)
+	}
+	return a.done, a.errs
+}
+
+func (a *applier) run(ops []Op, workers int) {
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for _, op := range ops {
+		if a.ctx.Err() != nil {
+			a.fail(op, a.ctx.Err())
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(op Op) {
+			defer func() { <-sem; wg.Done() }()
+			if err := a.one(op); err != nil {
+				a.fail(op, err)
+				return
+			}
+			a.mu.Lock()
+			a.done++
+			a.mu.Unlock()
+		}(op)
+	}
+	wg.Wait()
+}
+
+func (a *applier) fail(op Op, err error) {
+	a.mu.Lock()
+	a.errs = append(a.errs, fmt.Errorf("%s: %w", op, err))
+	a.mu.Unlock()
+}
+
+func (a *applier) userID(name string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.users[name]
+}
+
+func (a *applier) groupID(list string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.groups[list]
+}
+
+// record writes a sync record under the applier's lock (records are shared by the workers).
+func (a *applier) record(key string, spec *resource.SyncRecordSpec) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.e.putRecord(a.ctx, key, spec)
+}
+
+func (a *applier) forget(key string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.e.dropRecord(a.ctx, key)
+}
+
+func (a *applier) existing(key string) *resource.SyncRecordSpec {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r := a.e.records[key]; r != nil {
+		c := *r.Spec.(*resource.SyncRecordSpec)
+		return &c
+	}
+	return nil
+}
+
+func (a *applier) one(op Op) error {
+	ctx, c := a.ctx, a.e.idc
+	switch op.Kind {
+	case CreateUser:
+		u := op.Attributes
+		id, err := c.CreateUser(ctx, idc.User{UserName: u.UserName, DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email})
+		if err != nil {
+			if idc.ErrorCode(err) != "ConflictException" {
+				return err
+			}
+			// Made meanwhile (or by a crashed run): adopt it.
+			if id, err = c.UserID(ctx, u.UserName); err != nil || id == "" {
+				return fmt.Errorf("user exists but cannot be found: %v", err)
+			}
+		}
+		a.mu.Lock()
+		a.users[op.User] = id
+		a.mu.Unlock()
+		return a.record(userKey(op.User), &resource.SyncRecordSpec{Type: resource.RecordUser, IDCID: id, Name: op.User})
+	case AdoptUser:
+		return a.record(userKey(op.User), &resource.SyncRecordSpec{Type: resource.RecordUser, IDCID: op.ID, Name: op.User, Adopted: true})
+	case UpdateUser:
+		u := op.Attributes
+		return c.UpdateUser(ctx, op.ID, idc.User{DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email})
+	case DeleteUser:
+		if err := c.DeleteUser(ctx, op.ID); err != nil {
+			return err
+		}
+		return a.forget(userKey(op.User))
+	case CreateGroup:
+		id, err := c.CreateGroup(ctx, op.Title, "warden access list "+op.List)
+		if err != nil {
+			if idc.ErrorCode(err) != "ConflictException" {
+				return err
+			}
+			if id, err = c.GroupID(ctx, op.Title); err != nil || id == "" {
+				return fmt.Errorf("group exists but cannot be found: %v", err)
+			}
+		}
+		a.mu.Lock()
+		a.groups[op.List] = id
+		a.mu.Unlock()
+		return a.record(groupKey(op.List), &resource.SyncRecordSpec{Type: resource.RecordGroup, IDCID: id, Name: op.Title})
+	case AdoptGroup:
+		return a.record(groupKey(op.List), &resource.SyncRecordSpec{Type: resource.RecordGroup, IDCID: op.ID, Name: op.Title, Adopted: true})
+	case RenameGroup:
+		if _, err := c.IDS.UpdateGroup(ctx, renameGroupInput(c.IdentityStoreID, op.ID, op.Title)); err != nil {
+			return err
+		}
+		prev := a.existing(groupKey(op.List))
+		spec := &resource.SyncRecordSpec{Type: resource.RecordGroup, IDCID: op.ID, Name: op.Title}
+		if prev != nil {
+			spec.Adopted = prev.Adopted
+		}
+		return a.record(groupKey(op.List), spec)
+	case DeleteGroup:
+		if err := c.DeleteGroup(ctx, op.ID); err != nil {
+			return err
+		}
+		return a.forget(groupKey(op.List))
+	case AddMember:
+		gid, uid := a.groupID(op.List), a.userID(op.User)
+		if gid == "" || uid == "" {
+			return fmt.Errorf("the group or the user does not exist in Identity Center (an earlier operation failed)")
+		}
+		_, err := c.AddMember(ctx, gid, uid)
+		return err
+	case RemoveMember:
+		return c.RemoveMember(ctx, op.ID)
+	case CreateAssignment:
+		return a.createAssignment(op)
+	case DeleteAssignment:
+		return a.deleteAssignment(op)
+	case ForgetRecord:
+		return a.forget(op.Record)
+	}
+	return fmt.Errorf("unknown operation %d", op.Kind)
+}
+
+func (a *applier) principalID(x policy.Assignment, list string) string {
+	if x.PrincipalType == policy.PrincipalGroup {
+		return a.groupID(list)
+	}
+	return a.userID(x.Principal)
+}
+
+// retryDelay is how long a failed assignment operation waits before the next attempt.
+func retryDelay(attempts int) time.Duration {
+	d := 10 * time.Second << min(attempts-1, 6) // 10s, 20s, ... about 10 minutes
+	return min(d, 15*time.Minute)
+}
+
+func (a *applier) createAssignment(op Op) error {
+	x := op.Assignment
+	list := op.List
+	if x.PrincipalType == policy.PrincipalGroup && list == "" {
+		list = a.listOfGroup(x.Principal)
+	}
+	pid := a.principalID(x, list)
+	if pid == "" {
+		return fmt.Errorf("the principal does not exist in Identity Center (an earlier operation failed)")
+	}
+	key := assignmentKey(x)
+	spec := &resource.SyncRecordSpec{Type: resource.RecordAssignment, IDCID: pid, Name: x.Principal, PrincipalType: x.PrincipalType,
+		AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN, Until: op.Until}
+	if prev := a.existing(key); prev != nil {
+		spec.Attempts = prev.Attempts
+	}
+	if op.RecordOnly {
+		return a.record(key, spec)
+	}
+	// Journal first: from here on the assignment is on record as warden's, whatever happens.
+	spec.Op = "create"
+	if err := a.record(key, spec); err != nil {
+		return err
+	}
+	target := idc.Assignment{PrincipalType: x.PrincipalType, PrincipalID: pid, AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN}
+	res, err := a.e.idc.CreateAssignment(a.ctx, target)
+	if err == nil {
+		spec.RequestID = res.RequestID
+		if err = a.record(key, spec); err == nil {
+			res, err = a.e.poll(a.ctx, res, a.e.idc.CreationStatus)
+		}
+	}
+	return a.finish(key, spec, res, err)
+}
+
+// finish records the outcome of an assignment operation: done, or failed with a retry time.
+func (a *applier) finish(key string, spec *resource.SyncRecordSpec, res idc.Operation, err error) error {
+	if err == nil && res.Status == idc.Failed {
+		err = fmt.Errorf("FAILED: %s", res.FailureReason)
+	}
+	op := spec.Op
+	spec.Op, spec.RequestID = "", ""
+	if err != nil {
+		spec.Attempts++
+		spec.LastError = err.Error()
+		spec.NotBefore = a.e.now().Add(retryDelay(spec.Attempts))
+		if rerr := a.record(key, spec); rerr != nil {
+			return fmt.Errorf("%w (and recording it: %v)", err, rerr)
+		}
+		return err
+	}
+	if op == "delete" {
+		return a.forget(key)
+	}
+	spec.Attempts, spec.LastError, spec.NotBefore = 0, "", time.Time{}
+	return a.record(key, spec)
+}
+
+func (a *applier) deleteAssignment(op Op) error {
+	x := op.Assignment
+	pid := op.ID
+	key := assignmentKey(x)
+	spec := a.existing(key)
+	if spec == nil {
+		spec = &resource.SyncRecordSpec{Type: resource.RecordAssignment, IDCID: pid, Name: x.Principal, PrincipalType: x.PrincipalType,
+			AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN}
+	}
+	spec.Op = "delete"
+	if err := a.record(key, spec); err != nil {
+		return err
+	}
+	target := idc.Assignment{PrincipalType: x.PrincipalType, PrincipalID: pid, AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN}
+	res, err := a.e.idc.DeleteAssignment(a.ctx, target)
+	if err == nil {
+		spec.RequestID = res.RequestID
+		if err = a.record(key, spec); err == nil {
+			res, err = a.e.poll(a.ctx, res, a.e.idc.DeletionStatus)
+		}
+	}
+	return a.finish(key, spec, res, err)
+}
+
+func (a *applier) listOfGroup(title string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for key, r := range a.e.records {
+		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == resource.RecordGroup && s.Name == title {
+			return key[len("group:"):]
+		}
+	}
+	return ""
+}
+
+// poll waits for an assignment operation to end, spending as few calls as it can: the first look
+// comes when such operations usually finish (learned from the last ones), then backs off.
+func (e *Engine) poll(ctx context.Context, op idc.Operation, status func(context.Context, string) (idc.Operation, error)) (idc.Operation, error) {
+	start := e.now()
+	e.mu.Lock()
+	wait := e.provisioning
+	e.mu.Unlock()
+	for op.Status == idc.InProgress {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return op, ctx.Err()
+		case <-t.C:
+		}
+		next, err := status(ctx, op.RequestID)
+		if err != nil {
+			return op, err
+		}
+		op = next
+		wait = min(max(wait/2, 100*time.Millisecond), 5*time.Second)
+	}
+	// Learn: a moving average of how long operations took.
+	took := e.now().Sub(start)
+	e.mu.Lock()
+	e.provisioning = max(50*time.Millisecond, (e.provisioning*3+took)/4)
+	e.mu.Unlock()
+	return op, nil
+}
+
+// recover polls operations that a previous run sent but did not see end, and records how they ended.
+func (e *Engine) recover(ctx context.Context) error {
+	ctx = idc.WithLane(ctx, idc.Priority)
+	a := &applier{e: e, ctx: ctx}
+	var firstErr error
+	for _, key := range sortedKeys(e.records) {
+		r := e.records[key]
+		s := *r.Spec.(*resource.SyncRecordSpec)
+		if s.Op == "" {
+			continue
+		}
+		if s.RequestID == "" {
+			// Sent or not, nobody knows: clear the mark; the plan's observation decides.
+			s.Op = ""
+			if err := e.putRecord(ctx, key, &s); err != nil && firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		check := e.idc.CreationStatus
+		if s.Op == "delete" {
+			check = e.idc.DeletionStatus
+		}
+		res, err := e.poll(ctx, idc.Operation{RequestID: s.RequestID, Status: idc.InProgress}, func(ctx context.Context, id string) (idc.Operation, error) { return check(ctx, id) })
+		if err != nil && idc.IsNotFound(err) {
+			err, res = nil, idc.Operation{Status: idc.Succeeded} // unknown to AWS by now: let observation decide
+		}
+		if ferr := a.finish(key, &s, res, err); ferr != nil && firstErr == nil && err == nil {
+			firstErr = ferr
+		}
+	}
+	return firstErr
+}

@@ -1,0 +1,345 @@
+// Package reconcile keeps Identity Center equal to warden's store: compile the desired state
+// (package policy), observe what warden manages (package idc), plan the difference with ownership,
+// and apply it within AWS's quotas, journaling every assignment operation before it is sent.
+//
+// Ownership: warden keeps a sync_record for every Identity Center user and group it created or
+// adopted, and for every account assignment it created or adopted. It deletes only what it owns:
+// an owned group's members and assignments are all its own; on users, only the assignments it
+// recorded. A group or user of the same name that already exists is adopted, never duplicated.
+//
+// Crash safety: an assignment operation is recorded (its record's Op) before it is sent, and its
+// RequestId after; a restarted engine polls the outstanding ones and recomputes the plan, so a crash
+// at any point neither repeats an operation (creating an existing assignment is a no-op in Identity
+// Center) nor forgets one (an assignment warden may have made is always on record as warden's).
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/policy"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
+)
+
+// Engine syncs one store with one Identity Center.
+type Engine struct {
+	store store.Store
+	idc   *idc.Client
+	cfg   idc.Config
+	log   *slog.Logger
+	now   func() time.Time
+
+	run     sync.Mutex // one sync at a time
+	records map[string]*resource.Object
+	catalog *catalog
+	// provisioning estimates how long an assignment operation takes, to poll once, on time.
+	provisioning time.Duration
+
+	mu     sync.Mutex
+	status Status
+}
+
+// Status is what warden sync status shows.
+type Status struct {
+	LastRun      time.Time `json:"last_run,omitzero"`
+	LastFull     time.Time `json:"last_full,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+	LastChanges  int       `json:"last_changes"`
+	Applied      int       `json:"applied"`
+	Failed       []string  `json:"failed,omitempty"`
+	Pending      int       `json:"pending"`
+	Drift        int       `json:"drift"`
+	Brake        string    `json:"brake,omitempty"`
+	Calls        int       `json:"calls"`
+	NextChange   time.Time `json:"next_change,omitzero"`
+	Problems     []string  `json:"problems,omitempty"`
+	Provisioning string    `json:"provisioning_estimate"`
+}
+
+type catalog struct {
+	accounts []idc.Account
+	sets     []idc.PermissionSet
+	at       time.Time
+}
+
+// New returns an engine. cfg's filters decide which accounts and groups warden manages.
+func New(st store.Store, client *idc.Client, cfg idc.Config, log *slog.Logger) *Engine {
+	return &Engine{store: st, idc: client, cfg: cfg.WithDefaults(), log: log, now: time.Now, provisioning: time.Second}
+}
+
+// Status returns the engine's last results.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.status
+	s.Calls = e.idc.TotalCalls()
+	s.Provisioning = e.provisioning.String()
+	return s
+}
+
+// loadRecords reads warden's records once; afterwards the engine keeps its copy current.
+func (e *Engine) loadRecords(ctx context.Context) error {
+	if e.records != nil {
+		return nil
+	}
+	objs, err := e.store.List(ctx, resource.KindSyncRecord, store.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("reading sync records: %w", err)
+	}
+	e.records = make(map[string]*resource.Object, len(objs))
+	for _, o := range objs {
+		e.records[o.Metadata.Name] = o
+	}
+	return nil
+}
+
+// putRecord creates or replaces a record.
+func (e *Engine) putRecord(ctx context.Context, key string, spec *resource.SyncRecordSpec) error {
+	if cur := e.records[key]; cur != nil {
+		next := &resource.Object{Kind: resource.KindSyncRecord, Version: resource.Version, Metadata: cur.Metadata, Spec: spec}
+		if err := e.store.Update(ctx, next); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				delete(e.records, key)
+				return e.putRecord(ctx, key, spec)
+			}
+			return fmt.Errorf("recording %s: %w", key, err)
+		}
+		e.records[key] = next
+		return nil
+	}
+	o := &resource.Object{Kind: resource.KindSyncRecord, Version: resource.Version, Metadata: resource.Metadata{Name: key}, Spec: spec}
+	if err := e.store.Create(ctx, o); err != nil {
+		return fmt.Errorf("recording %s: %w", key, err)
+	}
+	e.records[key] = o
+	return nil
+}
+
+func (e *Engine) dropRecord(ctx context.Context, key string) error {
+	if e.records[key] == nil {
+		return nil
+	}
+	if _, err := e.store.Delete(ctx, resource.KindSyncRecord, key, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("forgetting %s: %w", key, err)
+	}
+	delete(e.records, key)
+	return nil
+}
+
+// snapshot reads warden's resources and the catalog.
+func (e *Engine) snapshot(ctx context.Context, refreshCatalog bool) (*policy.Snapshot, error) {
+	s := &policy.Snapshot{}
+	for k, dst := range map[resource.Kind]*[]*resource.Object{
+		resource.KindUser: &s.Users, resource.KindRole: &s.Roles, resource.KindAccessList: &s.AccessLists,
+		resource.KindAccessListMember: &s.Members,
+	} {
+		objs, err := e.store.List(ctx, k, store.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", k, err)
+		}
+		*dst = objs
+	}
+	reqs, err := e.store.List(ctx, resource.KindAccessRequest, store.ListOptions{Filters: store.Filter(resource.IndexState, resource.StateApproved)})
+	if err != nil {
+		return nil, fmt.Errorf("reading access requests: %w", err)
+	}
+	s.Requests = reqs
+	if e.catalog == nil || refreshCatalog {
+		cctx := idc.WithLane(ctx, idc.Background)
+		accounts, err := e.idc.Accounts(cctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading accounts: %w", err)
+		}
+		sets, err := e.idc.PermissionSets(cctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading permission sets: %w", err)
+		}
+		e.catalog = &catalog{accounts: e.filterAccounts(accounts), sets: sets, at: e.now()}
+	}
+	for _, a := range e.catalog.accounts {
+		s.Accounts = append(s.Accounts, policy.Account{ID: a.ID, Name: a.Name})
+	}
+	for _, p := range e.catalog.sets {
+		s.PermissionSets = append(s.PermissionSets, policy.PermissionSet{Name: p.Name, ARN: p.ARN})
+	}
+	return s, nil
+}
+
+func (e *Engine) filterAccounts(in []idc.Account) []idc.Account {
+	f, err := compileFilter(e.cfg.Accounts)
+	if err != nil {
+		return in
+	}
+	var out []idc.Account
+	for _, a := range in {
+		if f(a.ID) || f(a.Name) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// PlanOptions choose how a plan observes.
+type PlanOptions struct {
+	// Full lists every user and group afresh (drift made outside warden, deleted principals).
+	Full bool
+}
+
+// Plan compiles, observes and diffs, changing nothing.
+func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Desired, time.Time, error) {
+	e.run.Lock()
+	defer e.run.Unlock()
+	return e.plan(ctx, opts)
+}
+
+func (e *Engine) plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Desired, time.Time, error) {
+	if err := e.loadRecords(ctx); err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	snap, err := e.snapshot(ctx, opts.Full)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	now := e.now()
+	desired, next := policy.Compile(snap, now)
+	e.filterGroups(desired)
+	observed, err := e.observe(ctx, desired, e.records, opts.Full)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	p := makePlan(desired, observed, e.records, now, e.cfg.SafetyBrake)
+	return p, desired, next, nil
+}
+
+// filterGroups drops groups the configuration excludes (and their assignments).
+func (e *Engine) filterGroups(d *policy.Desired) {
+	if len(e.cfg.Groups.Include) == 0 && len(e.cfg.Groups.Exclude) == 0 {
+		return
+	}
+	f, err := compileFilter(e.cfg.Groups)
+	if err != nil {
+		return
+	}
+	for title := range d.Groups {
+		if !f(title) {
+			delete(d.Groups, title)
+		}
+	}
+	for a := range d.Assignments {
+		if a.PrincipalType == policy.PrincipalGroup && d.Groups[a.Principal] == nil {
+			delete(d.Assignments, a)
+		}
+	}
+}
+
+// Result is what one sync did.
+type Result struct {
+	Plan    *Plan
+	Applied int
+	Errors  []error
+}
+
+// ErrBrake: the plan deletes too much to be applied without force.
+var ErrBrake = errors.New("refused by the safety brake")
+
+// Sync plans and applies. With force, the safety brake is overridden.
+func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Result, error) {
+	e.run.Lock()
+	defer e.run.Unlock()
+	start := e.now()
+	if err := e.loadRecords(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.recover(ctx); err != nil {
+		e.log.Warn("sync: polling outstanding operations", "err", err)
+	}
+	p, desired, next, err := e.plan(ctx, opts)
+	if err != nil {
+		e.setStatus(func(s *Status) { s.LastRun, s.LastError = start, err.Error() })
+		return nil, err
+	}
+	res := &Result{Plan: p}
+	if p.Brake != "" && !force {
+		e.setStatus(func(s *Status) {
+			s.LastRun, s.Brake, s.LastError, s.LastChanges = start, p.Brake, "", p.Changes()
+		})
+		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
+	}
+	res.Applied, res.Errors = e.apply(ctx, p)
+	if !p.Wake.IsZero() && (next.IsZero() || p.Wake.Before(next)) {
+		next = p.Wake
+	}
+	var failed, problems []string
+	for _, err := range res.Errors {
+		failed = append(failed, err.Error())
+	}
+	for _, pr := range desired.Problems {
+		problems = append(problems, fmt.Sprintf("%s %q: %s", pr.Kind, pr.Name, pr.Message))
+	}
+	pending := 0
+	for _, r := range e.records {
+		if s := r.Spec.(*resource.SyncRecordSpec); s.Op != "" || !s.NotBefore.IsZero() {
+			pending++
+		}
+	}
+	e.setStatus(func(s *Status) {
+		s.LastRun, s.LastChanges, s.Applied, s.Failed, s.Brake, s.NextChange, s.Problems, s.Pending =
+			start, p.Changes(), res.Applied, failed, "", next, problems, pending
+		s.LastError = ""
+		if opts.Full {
+			s.LastFull = start
+			s.Drift = p.Changes()
+		}
+	})
+	if len(res.Errors) > 0 {
+		e.log.Warn("sync: some operations failed", "failed", len(res.Errors), "applied", res.Applied, "first", res.Errors[0])
+	} else if res.Applied > 0 {
+		e.log.Info("sync: applied", "operations", res.Applied)
+	}
+	return res, nil
+}
+
+func (e *Engine) setStatus(f func(*Status)) {
+	e.mu.Lock()
+	f(&e.status)
+	e.mu.Unlock()
+}
+
+// NextChange is when the desired state next changes by itself, as of the last sync.
+func (e *Engine) NextChange() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.status.NextChange
+}
+
+func compileFilter(f idc.Filter) (func(string) bool, error) {
+	inc, err := compileAll(f.Include)
+	if err != nil {
+		return nil, err
+	}
+	exc, err := compileAll(f.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	return func(s string) bool {
+		ok := len(inc) == 0
+		for _, re := range inc {
+			if re.MatchString(s) {
+				ok = true
+				break
+			}
+		}
+		for _, re := range exc {
+			if re.MatchString(s) {
+				return false
+			}
+		}
+		return ok
+	}, nil
+}

@@ -1,0 +1,381 @@
+package reconcile
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wardenhq/warden/internal/policy"
+	"github.com/wardenhq/warden/internal/resource"
+)
+
+// OpKind is one kind of change to Identity Center. Plans run them in this order.
+type OpKind int
+
+// Operation kinds, in the order a plan applies them.
+const (
+	CreateUser OpKind = iota
+	UpdateUser
+	AdoptUser
+	CreateGroup
+	RenameGroup
+	AdoptGroup
+	AddMember
+	CreateAssignment
+	DeleteAssignment
+	RemoveMember
+	DeleteGroup
+	DeleteUser
+	ForgetRecord // drop a record of something that no longer exists; no call to AWS
+)
+
+var opNames = map[OpKind]string{
+	CreateUser: "create user", UpdateUser: "update user", AdoptUser: "adopt user", CreateGroup: "create group",
+	RenameGroup: "rename group", AdoptGroup: "adopt group", AddMember: "add member", CreateAssignment: "create assignment",
+	DeleteAssignment: "delete assignment", RemoveMember: "remove member", DeleteGroup: "delete group", DeleteUser: "delete user",
+	ForgetRecord: "forget record",
+}
+
+func (k OpKind) String() string { return opNames[k] }
+
+// Op is one change. Principals are named (user name, access list) and resolved to ids when applied,
+// so that an operation may name a user or group created earlier in the same plan.
+type Op struct {
+	Kind OpKind
+	// User is a user name; List an access list; Title the group's display name.
+	User  string
+	List  string
+	Title string
+	// ID is the Identity Center id the op acts on when known (user, group or membership id).
+	ID         string
+	Attributes *policy.User
+	Assignment policy.Assignment
+	// Until is when the grant behind a created assignment ends (zero: standing).
+	Until time.Time
+	// Expired marks a deletion caused by a grant's end, which the safety brake never holds back.
+	Expired bool
+	// RecordOnly: the assignment exists already; only warden's record of it is written (adopting it,
+	// or noting a grant of another length).
+	RecordOnly bool
+	Record     string // the sync record a ForgetRecord drops
+}
+
+func (op Op) String() string {
+	switch op.Kind {
+	case CreateUser, UpdateUser, AdoptUser, DeleteUser:
+		return fmt.Sprintf("%s %s", op.Kind, op.User)
+	case CreateGroup, AdoptGroup, DeleteGroup:
+		return fmt.Sprintf("%s %q (access list %s)", op.Kind, op.Title, op.List)
+	case RenameGroup:
+		return fmt.Sprintf("%s of access list %s to %q", op.Kind, op.List, op.Title)
+	case AddMember, RemoveMember:
+		return fmt.Sprintf("%s %s to %q", op.Kind, op.User, op.Title)
+	case CreateAssignment, DeleteAssignment:
+		a := op.Assignment
+		s := fmt.Sprintf("%s %s %s on %s with %s", op.Kind, strings.ToLower(a.PrincipalType), a.Principal, a.AccountID, psName(a.PermissionSetARN))
+		if !op.Until.IsZero() {
+			s += " until " + op.Until.UTC().Format(time.RFC3339)
+		}
+		if op.Expired {
+			s += " (expired)"
+		}
+		if op.RecordOnly {
+			s += " (exists; recorded as warden's)"
+		}
+		return s
+	case ForgetRecord:
+		return fmt.Sprintf("%s %s", op.Kind, op.Record)
+	}
+	return op.Kind.String()
+}
+
+func psName(arn string) string {
+	if i := strings.LastIndex(arn, "/"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+// Plan is the ordered difference between desired and observed Identity Center state.
+type Plan struct {
+	Ops []Op
+	// Owned counts what warden owns now, the safety brake's denominators.
+	OwnedAssignments, OwnedMemberships int
+	// Brake, when set, says why the plan must not be applied without force.
+	Brake string
+	// Wake is the earliest time a held-back operation (a failed one waiting to retry) may go.
+	Wake time.Time
+}
+
+// Changes counts the operations that call AWS.
+func (p *Plan) Changes() int {
+	n := 0
+	for _, op := range p.Ops {
+		if op.Kind != ForgetRecord && op.Kind != AdoptUser && op.Kind != AdoptGroup && !op.RecordOnly {
+			n++
+		}
+	}
+	return n
+}
+
+// String prints the plan like terraform plan.
+func (p *Plan) String() string {
+	if p.Changes() == 0 && len(p.Ops) == 0 {
+		return "No changes. Identity Center matches warden.\n"
+	}
+	var b strings.Builder
+	counts := map[string]int{}
+	for _, op := range p.Ops {
+		sign := "~"
+		switch {
+		case op.RecordOnly || op.Kind == ForgetRecord || op.Kind == AdoptUser || op.Kind == AdoptGroup:
+			sign = " "
+			counts["record"]++
+			fmt.Fprintf(&b, "  %s %s\n", sign, op)
+			continue
+		}
+		switch op.Kind {
+		case CreateUser, CreateGroup, AddMember, CreateAssignment:
+			sign, counts["add"] = "+", counts["add"]+1
+		case DeleteAssignment, RemoveMember, DeleteGroup, DeleteUser:
+			sign, counts["destroy"] = "-", counts["destroy"]+1
+		default:
+			counts["change"]++
+		}
+		fmt.Fprintf(&b, "  %s %s\n", sign, op)
+	}
+	fmt.Fprintf(&b, "\nPlan: %d to add, %d to change, %d to destroy.\n", counts["add"], counts["change"], counts["destroy"])
+	if p.Brake != "" {
+		fmt.Fprintf(&b, "\nRefused by the safety brake: %s. Apply with --force if this is intended.\n", p.Brake)
+	}
+	return b.String()
+}
+
+// makePlan diffs desired against observed, given what warden owns (records), at now.
+func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Object, now time.Time, brake float64) *Plan {
+	p := &Plan{}
+	add := func(op Op) { p.Ops = append(p.Ops, op) }
+	rec := func(key string) *resource.SyncRecordSpec {
+		if r := records[key]; r != nil {
+			return r.Spec.(*resource.SyncRecordSpec)
+		}
+		return nil
+	}
+
+	// Users.
+	for _, name := range sortedKeys(d.Users) {
+		want := d.Users[name]
+		id := o.UserIDs[name]
+		switch {
+		case id == "":
+			add(Op{Kind: CreateUser, User: name, Attributes: want})
+		case rec(userKey(name)) == nil || rec(userKey(name)).IDCID != id:
+			add(Op{Kind: AdoptUser, User: name, ID: id})
+			if u, ok := o.Users[name]; ok && !sameUser(u.DisplayName, u.GivenName, u.FamilyName, u.Email, want) {
+				add(Op{Kind: UpdateUser, User: name, ID: id, Attributes: want})
+			}
+		default:
+			if u, ok := o.Users[name]; ok && !sameUser(u.DisplayName, u.GivenName, u.FamilyName, u.Email, want) {
+				add(Op{Kind: UpdateUser, User: name, ID: id, Attributes: want})
+			}
+		}
+	}
+
+	// Groups.
+	desiredLists := map[string]*policy.Group{}
+	for _, g := range d.Groups {
+		desiredLists[g.List] = g
+	}
+	for _, list := range sortedKeys(desiredLists) {
+		g := desiredLists[list]
+		id := o.GroupIDs[list]
+		r := rec(groupKey(list))
+		switch {
+		case id == "":
+			add(Op{Kind: CreateGroup, List: list, Title: g.DisplayName})
+		case r == nil || r.IDCID != id:
+			add(Op{Kind: AdoptGroup, List: list, Title: g.DisplayName, ID: id})
+		case r.Name != g.DisplayName:
+			add(Op{Kind: RenameGroup, List: list, Title: g.DisplayName, ID: id})
+		}
+	}
+
+	// Memberships of desired groups.
+	var removals []Op
+	for _, list := range sortedKeys(desiredLists) {
+		g := desiredLists[list]
+		gid := o.GroupIDs[list]
+		have := o.Members[gid]
+		want := map[string]bool{}
+		for _, u := range g.Members {
+			want[u] = true
+			if uid := o.UserIDs[u]; gid == "" || uid == "" || have[uid] == "" {
+				add(Op{Kind: AddMember, List: list, Title: g.DisplayName, User: u})
+			}
+		}
+		p.OwnedMemberships += len(have)
+		for uid, mid := range have {
+			name := o.UserNames[uid]
+			if name == "" || !want[name] {
+				if name == "" {
+					name = uid
+				}
+				removals = append(removals, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid})
+			}
+		}
+	}
+
+	// Assignments: desired ones that are missing, and owned ones that are not desired.
+	principalID := func(ptype, name string) string {
+		if ptype == policy.PrincipalGroup {
+			if g, ok := d.Groups[name]; ok {
+				return o.GroupIDs[g.List]
+			}
+			return ""
+		}
+		return o.UserIDs[name]
+	}
+	for _, a := range d.SortedAssignments() {
+		grant := d.Assignments[a]
+		pid := principalID(a.PrincipalType, a.Principal)
+		if pid != "" && o.Assignments[pid][target{a.AccountID, a.PermissionSetARN}] {
+			if r := rec(assignmentKey(a)); r == nil || !r.Until.Equal(grant.Until) || r.Op != "" {
+				// It exists: warden records it as its own (adopting it) or notes the grant's new end.
+				add(Op{Kind: CreateAssignment, Assignment: a, Until: grant.Until, RecordOnly: true})
+			}
+			continue
+		}
+		if r := rec(assignmentKey(a)); r != nil && r.NotBefore.After(now) {
+			p.wake(r.NotBefore) // failed before: wait for its backoff
+			continue
+		}
+		add(Op{Kind: CreateAssignment, Assignment: a, Until: grant.Until})
+	}
+	var deletes []Op
+	seen := map[string]bool{}
+	// Owned groups: every observed assignment not desired is removed.
+	for list, gid := range o.GroupIDs {
+		r := rec(groupKey(list))
+		if gid == "" || r == nil || r.IDCID != gid {
+			continue
+		}
+		title := r.Name
+		if g, ok := desiredLists[list]; ok {
+			title = g.DisplayName
+		}
+		for t := range o.Assignments[gid] {
+			p.OwnedAssignments++
+			a := policy.Assignment{PrincipalType: policy.PrincipalGroup, Principal: title, AccountID: t.account, PermissionSetARN: t.psARN}
+			seen[assignmentKey(a)] = true
+			if _, desired := d.Assignments[a]; !desired || desiredLists[list] == nil {
+				deletes = append(deletes, Op{Kind: DeleteAssignment, List: list, Assignment: a, ID: gid})
+			}
+		}
+	}
+	// Users: only assignments warden recorded as its own.
+	for key, r := range records {
+		s := r.Spec.(*resource.SyncRecordSpec)
+		if s.Type != resource.RecordAssignment {
+			continue
+		}
+		a := policy.Assignment{PrincipalType: s.PrincipalType, Principal: s.Name, AccountID: s.AccountID, PermissionSetARN: s.PermissionSetARN}
+		if s.PrincipalType == policy.PrincipalGroup {
+			if !seen[key] {
+				if _, desired := d.Assignments[a]; !desired {
+					add(Op{Kind: ForgetRecord, Record: key})
+				}
+			}
+			continue
+		}
+		pid := o.UserIDs[s.Name]
+		exists := pid != "" && o.Assignments[pid][target{a.AccountID, a.PermissionSetARN}]
+		if exists {
+			p.OwnedAssignments++
+		}
+		if _, desired := d.Assignments[a]; desired {
+			continue
+		}
+		if !exists {
+			add(Op{Kind: ForgetRecord, Record: key})
+			continue
+		}
+		expired := !s.Until.IsZero() && !s.Until.After(now)
+		deletes = append(deletes, Op{Kind: DeleteAssignment, User: s.Name, Assignment: a, ID: pid, Expired: expired})
+	}
+	sort.Slice(deletes, func(i, j int) bool { return deletes[i].String() < deletes[j].String() })
+	p.Ops = append(p.Ops, deletes...)
+	sort.Slice(removals, func(i, j int) bool { return removals[i].String() < removals[j].String() })
+	p.Ops = append(p.Ops, removals...)
+
+	// Owned groups and users no longer desired.
+	var groupDeletes, userDeletes []Op
+	for key, r := range records {
+		s := r.Spec.(*resource.SyncRecordSpec)
+		switch s.Type {
+		case resource.RecordGroup:
+			list := strings.TrimPrefix(key, "group:")
+			if desiredLists[list] != nil {
+				continue
+			}
+			if gid := o.GroupIDs[list]; gid == s.IDCID {
+				groupDeletes = append(groupDeletes, Op{Kind: DeleteGroup, List: list, Title: s.Name, ID: s.IDCID})
+			} else {
+				groupDeletes = append(groupDeletes, Op{Kind: ForgetRecord, Record: key})
+			}
+		case resource.RecordUser:
+			if _, desired := d.Users[s.Name]; desired {
+				continue
+			}
+			if id := o.UserIDs[s.Name]; id == s.IDCID {
+				userDeletes = append(userDeletes, Op{Kind: DeleteUser, User: s.Name, ID: s.IDCID})
+			} else {
+				userDeletes = append(userDeletes, Op{Kind: ForgetRecord, Record: key})
+			}
+		}
+	}
+	sort.Slice(groupDeletes, func(i, j int) bool { return groupDeletes[i].String() < groupDeletes[j].String() })
+	sort.Slice(userDeletes, func(i, j int) bool { return userDeletes[i].String() < userDeletes[j].String() })
+	p.Ops = append(p.Ops, groupDeletes...)
+	p.Ops = append(p.Ops, userDeletes...)
+	sort.SliceStable(p.Ops, func(i, j int) bool { return p.Ops[i].Kind < p.Ops[j].Kind })
+
+	// The safety brake: deleting more than a share of what warden owns needs force. Revoking expired
+	// grants never does: expired access must go.
+	del, rem := 0, 0
+	for _, op := range p.Ops {
+		switch {
+		case op.Kind == DeleteAssignment && !op.Expired:
+			del++
+		case op.Kind == RemoveMember:
+			rem++
+		}
+	}
+	const floor = 3 // a few deletions in a small organisation are no cause for alarm
+	switch {
+	case del > floor && float64(del) > brake*float64(p.OwnedAssignments):
+		p.Brake = fmt.Sprintf("it deletes %d of %d owned assignments (more than %.0f%%)", del, p.OwnedAssignments, brake*100)
+	case rem > floor && float64(rem) > brake*float64(p.OwnedMemberships):
+		p.Brake = fmt.Sprintf("it removes %d of %d group memberships (more than %.0f%%)", rem, p.OwnedMemberships, brake*100)
+	}
+	return p
+}
+
+func (p *Plan) wake(t time.Time) {
+	if p.Wake.IsZero() || t.Before(p.Wake) {
+		p.Wake = t
+	}
+}
+
+func sameUser(display, given, family, email string, want *policy.User) bool {
+	return display == want.DisplayName && given == want.GivenName && family == want.FamilyName && (want.Email == "" || email == want.Email)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
