@@ -19,7 +19,9 @@ const (
 type laneKey struct{}
 
 // WithLane marks the calls made with ctx as belonging to a lane (Background when unmarked).
-func WithLane(ctx context.Context, l Lane) context.Context { return context.WithValue(ctx, laneKey{}, l) }
+func WithLane(ctx context.Context, l Lane) context.Context {
+	return context.WithValue(ctx, laneKey{}, l)
+}
 
 func laneOf(ctx context.Context) Lane {
 	if l, ok := ctx.Value(laneKey{}).(Lane); ok {
