@@ -16,6 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/wardenhq/warden/internal/config"
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/server"
 	"github.com/wardenhq/warden/internal/store"
 	"github.com/wardenhq/warden/internal/store/postgres"
@@ -118,6 +120,19 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		log.Info("using the admin API token", "file", tokenPath)
 	}
 
+	var engine *reconcile.Engine
+	if cfg.IdentityCenter != nil {
+		client, err := idc.New(ctx, *cfg.IdentityCenter)
+		if err != nil {
+			return err
+		}
+		engine = reconcile.New(st, client, *cfg.IdentityCenter, log)
+		srv.SetSync(engine)
+		log.Info("Identity Center sync is on", "instance", client.InstanceARN, "identity_store", client.IdentityStoreID, "region", cfg.IdentityCenter.Region)
+	} else {
+		log.Warn("Identity Center sync is off: the config file has no identity_center section")
+	}
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -128,9 +143,14 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	go func() { errc <- httpSrv.Serve(ln) }()
 	addr := "http://" + ln.Addr().String()
 	log.Info("warden is serving", "addr", addr, "store", where)
-	log.Warn("Identity Center sync is off: this version keeps warden's own state only")
 
 	go compactLoop(ctx, st, log)
+	engineDone := make(chan struct{})
+	if engine != nil {
+		go func() { engine.Run(ctx); close(engineDone) }()
+	} else {
+		close(engineDone)
+	}
 
 	if ready != nil {
 		if err := ready(addr, srv); err != nil {
@@ -148,6 +168,10 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	defer cancel()
 	if err := httpSrv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	select { // let a sync in progress stop before the store closes
+	case <-engineDone:
+	case <-sctx.Done():
 	}
 	log.Info("stopped")
 	return nil

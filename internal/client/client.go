@@ -198,3 +198,27 @@ func (c *Client) WhoAmI(ctx context.Context) (map[string]any, error) {
 	err := c.do(ctx, http.MethodGet, "/v1/whoami", nil, &out)
 	return out, err
 }
+
+// SyncPlan asks the server for a sync plan (observing Identity Center afresh).
+func (c *Client) SyncPlan(ctx context.Context) (*server.SyncPlanResponse, error) {
+	var out server.SyncPlanResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/sync/plan", map[string]any{}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SyncApply plans and applies; force overrides the safety brake. A plan the brake refuses comes
+// back with the error (status 409) and the plan.
+func (c *Client) SyncApply(ctx context.Context, force bool) (*server.SyncPlanResponse, error) {
+	var out server.SyncPlanResponse
+	err := c.do(ctx, http.MethodPost, "/v1/sync/apply", map[string]any{"force": force}, &out)
+	return &out, err
+}
+
+// SyncStatus reads the sync engine's status.
+func (c *Client) SyncStatus(ctx context.Context) (map[string]any, error) {
+	var out map[string]any
+	err := c.do(ctx, http.MethodGet, "/v1/sync/status", nil, &out)
+	return out, err
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/wardenhq/warden/internal/idc"
 )
 
 // DefaultListen is where warden serves unless told otherwise: loopback only, so that a first start
@@ -28,6 +30,8 @@ type Config struct {
 	Store string `yaml:"store"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// IdentityCenter turns sync on; without it warden keeps its own state only.
+	IdentityCenter *idc.Config `yaml:"identity_center"`
 }
 
 // Defaults returns the built-in settings.
@@ -92,6 +96,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Store == "" && c.DataDir == "" {
 		return errors.New("data_dir: required when the store is SQLite")
+	}
+	if c.IdentityCenter != nil {
+		if err := c.IdentityCenter.Validate(); err != nil {
+			return err
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/manage"
+	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
 )
@@ -49,6 +50,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	metrics *metrics
+	sync    *reconcile.Engine
 }
 
 // New builds the server's handler around a store.
@@ -135,6 +137,7 @@ func (s *Server) routes() {
 	}))
 	s.handle("POST /v1/tokens", s.authed(s.createToken))
 	s.handle("POST /v1/batch", s.authed(s.batch))
+	s.syncRoutes()
 	s.handle("GET /v1/{kind}", s.authed(s.list))
 	s.handle("POST /v1/{kind}", s.authed(s.create))
 	s.handle("GET /v1/{kind}/{name...}", s.authed(s.get))

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// simState reads the simulator's state through its introspection endpoint.
+type simSnapshot struct {
+	Users       map[string]struct{ UserName string }
+	Groups      map[string]struct{ DisplayName string }
+	Memberships map[string]struct {
+		GroupId  string
+		MemberId struct{ UserId string }
+	}
+	Assignments map[string]struct {
+		AccountId, PermissionSetArn, PrincipalType, PrincipalId string
+	}
+}
+
+func readSim(t *testing.T, ep string) *simSnapshot {
+	t.Helper()
+	resp, err := http.Get(ep + "/_sim/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s simSnapshot
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+// members lists a group's user names, sorted, by display name.
+func (s *simSnapshot) members(group string) []string {
+	var gid string
+	for id, g := range s.Groups {
+		if g.DisplayName == group {
+			gid = id
+		}
+	}
+	var out []string
+	for _, m := range s.Memberships {
+		if m.GroupId == gid && gid != "" {
+			out = append(out, s.Users[m.MemberId.UserId].UserName)
+		}
+	}
+	sortStrings(out)
+	return out
+}
+
+func (s *simSnapshot) assignmentsOf(principal string) int {
+	ids := map[string]bool{}
+	for id, u := range s.Users {
+		if u.UserName == principal {
+			ids[id] = true
+		}
+	}
+	for id, g := range s.Groups {
+		if g.DisplayName == principal {
+			ids[id] = true
+		}
+	}
+	n := 0
+	for _, a := range s.Assignments {
+		if ids[a.PrincipalId] {
+			n++
+		}
+	}
+	return n
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+func simStats(t *testing.T, ep string) map[string]any {
+	t.Helper()
+	v, err := httpGetJSON(ep + "/_sim/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func syncEnv(t *testing.T, simURL string) ([]string, string) {
+	cfg := writeFile(t, t.TempDir(), "warden.yaml", "identity_center:\n  region: us-east-1\n  retry_max_backoff: 100ms\n")
+	return cleanEnv(t, "AWS_ENDPOINT_URL="+simURL, "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"), cfg
+}
+
+const syncOrg = `
+kind: user
+version: v1
+metadata: {name: zoe@example.com}
+spec: {given_name: Zoe, family_name: Park, email: zoe@example.com}
+---
+kind: role
+version: v1
+metadata: {name: platform-access}
+spec:
+  allow:
+    account_assignments:
+      - {account: Staging, permission_set: AdministratorAccess}
+      - {account: Development, permission_set: PowerUserAccess}
+      - {account: "*", permission_set: ReadOnlyAccess}
+---
+kind: access_list
+version: v1
+metadata: {name: platform}
+spec: {title: Platform, owners: [zoe@example.com], grants: {roles: [platform-access]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: platform, member: zoe@example.com}
+`
+
+// warden serve with an identity_center section syncs a change made with warden create into the
+// simulator, and warden sync plan then reports nothing to do.
+func TestServeSyncsToIdentityCenter(t *testing.T) {
+	simURL, _, _ := startSim(t, "--seed", "demo")
+	env, cfg := syncEnv(t, simURL)
+	dataDir := t.TempDir()
+	srv := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
+	if !strings.Contains(srv.log(), "Identity Center sync is on") {
+		t.Fatalf("sync not on:\n%s", srv.log())
+	}
+	cli := append(env, "WARDEN_ADDR="+srv.addr, "WARDEN_DATA_DIR="+dataDir)
+	mustRun(t, cli, syncOrg, "create", "-f", "-")
+	waitFor(t, func() bool { return strings.Join(readSim(t, simURL).members("Platform"), ",") == "zoe@example.com" }, "Platform to appear in Identity Center with zoe")
+	waitFor(t, func() bool { return readSim(t, simURL).assignmentsOf("Platform") == 8 }, "Platform's 8 assignments (6 accounts read-only, 2 more)")
+	// A member added with warden create shows up in the group.
+	mustRun(t, cli, `{"kind": "user", "version": "v1", "metadata": {"name": "yuri@example.com"}, "spec": {"display_name": "Yuri Ito"}}`, "create", "-f", "-")
+	mustRun(t, cli, `{"kind": "access_list_member", "version": "v1", "metadata": {}, "spec": {"list": "platform", "member": "yuri@example.com"}}`, "create", "-f", "-")
+	waitFor(t, func() bool {
+		return strings.Join(readSim(t, simURL).members("Platform"), ",") == "yuri@example.com,zoe@example.com"
+	}, "yuri to join Platform")
+	// The demo's own groups are not warden's: untouched.
+	if got := strings.Join(readSim(t, simURL).members("DevOps"), ","); got != "alice@example.com,bob@example.com,carol@example.com" {
+		t.Fatalf("a group warden does not own changed: %s", got)
+	}
+	r := run(t, cli, "", "sync", "plan")
+	if r.code != 0 || !strings.Contains(r.out, "No changes") {
+		t.Fatalf("sync plan after convergence: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	// A change behind warden's back is a pending change (exit 2), and apply corrects it.
+	mustRun(t, cli, "", "delete", "member", "platform/yuri@example.com")
+	waitFor(t, func() bool { return strings.Join(readSim(t, simURL).members("Platform"), ",") == "zoe@example.com" }, "yuri to leave Platform")
+	if out := mustRun(t, cli, "", "sync", "status"); !strings.Contains(out, `"last_run"`) || !strings.Contains(out, `"calls"`) {
+		t.Fatalf("sync status: %s", out)
+	}
+	srv.stop(t)
+
+	// Without the section, sync commands say that sync is off.
+	srv = startServe(t, cleanEnv(t), "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	r = run(t, append(cleanEnv(t), "WARDEN_ADDR="+srv.addr, "WARDEN_DATA_DIR="+dataDir), "", "sync", "plan")
+	if r.code != 1 || !strings.Contains(r.err, "sync is off") {
+		t.Fatalf("sync plan with sync off: exit %d %s", r.code, r.err)
+	}
+	srv.stop(t)
+}
+
+// Killed between sending assignment creations and seeing them end, a restarted warden neither sends
+// them again nor forgets them.
+func TestCrashBetweenCreateAndPoll(t *testing.T) {
+	simURL, _, _ := startSim(t, "--seed", "demo", "--provisioning-delay", "3s")
+	env, cfg := syncEnv(t, simURL)
+	dataDir := t.TempDir()
+	srv := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
+	cli := append(env, "WARDEN_ADDR="+srv.addr, "WARDEN_DATA_DIR="+dataDir)
+	mustRun(t, cli, syncOrg, "create", "-f", "-")
+	waitFor(t, func() bool {
+		out, _ := simStats(t, simURL)["outstanding"].(float64)
+		return out >= 8
+	}, "the 8 assignment creations to be in flight")
+	time.Sleep(300 * time.Millisecond) // their RequestIds are on record by now
+	srv.cmd.Process.Signal(syscall.SIGKILL)
+	<-srv.done
+
+	srv = startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
+	waitFor(t, func() bool { return readSim(t, simURL).assignmentsOf("Platform") == 8 }, "the 8 assignments after the restart")
+	cli = append(env, "WARDEN_ADDR="+srv.addr, "WARDEN_DATA_DIR="+dataDir)
+	waitFor(t, func() bool { return run(t, cli, "", "sync", "plan").code == 0 }, "a plan with no changes")
+	calls := simStats(t, simURL)["calls"].(map[string]any)
+	if n := calls["sso-admin:CreateAccountAssignment"].(float64); n != 8 {
+		t.Fatalf("CreateAccountAssignment called %v times for 8 assignments: an operation was repeated", n)
+	}
+	srv.stop(t)
+}

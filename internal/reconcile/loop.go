@@ -1,0 +1,84 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/wardenhq/warden/internal/resource"
+)
+
+// Debounce is how long the loop waits after a store change for more changes before syncing.
+const Debounce = 200 * time.Millisecond
+
+// Run keeps Identity Center in sync until ctx ends. A change in the store wakes it (debounced), a
+// timer wakes it at the next instant the desired state changes by itself (an expiry, a start), and a
+// full observation every SyncInterval corrects drift made outside warden. A failing sync is retried
+// after a pause; the loop itself never stops for one.
+func (e *Engine) Run(ctx context.Context) {
+	full := true // the first pass looks at everything
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	due := time.Now()
+	wakeAt := func(t time.Time) {
+		if t.IsZero() || (!due.IsZero() && !t.Before(due)) {
+			return
+		}
+		due = t
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(max(0, time.Until(t)))
+	}
+	ticker := time.NewTicker(e.cfg.SyncInterval)
+	defer ticker.Stop()
+
+	rev, _ := e.store.Revision(ctx)
+	watch := e.store.Watch(ctx, rev+1)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-watch.Events:
+			if !ok {
+				if ctx.Err() != nil {
+					return
+				}
+				if err := watch.Err(); err != nil {
+					e.log.Warn("sync: store watch ended; restarting it", "err", err)
+				}
+				rev, _ = e.store.Revision(ctx)
+				watch = e.store.Watch(ctx, rev+1)
+				wakeAt(time.Now().Add(Debounce))
+				continue
+			}
+			switch ev.Object.Kind {
+			case resource.KindSyncRecord, resource.KindAPIToken:
+				continue // the engine's own journal, and logins, change nothing desired
+			}
+			wakeAt(time.Now().Add(Debounce))
+		case <-ticker.C:
+			full = true
+			wakeAt(time.Now())
+		case <-timer.C:
+			due = time.Time{}
+			_, err := e.Sync(ctx, PlanOptions{Full: full}, false)
+			switch {
+			case err == nil:
+				full = false
+			case errors.Is(err, ErrBrake):
+				e.log.Warn("sync: plan refused by the safety brake; run warden sync apply --force if it is intended", "reason", err)
+				full = false
+			case ctx.Err() != nil:
+				return
+			default:
+				e.log.Error("sync failed; retrying", "err", err)
+				wakeAt(time.Now().Add(30 * time.Second))
+			}
+			wakeAt(e.NextChange())
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/reconcile"
+)
+
+// SetSync attaches the sync engine (nil: sync is off).
+func (s *Server) SetSync(e *reconcile.Engine) { s.sync = e }
+
+var errSyncOff = errors.New("Identity Center sync is off: the config file has no identity_center section")
+
+// SyncPlanResponse is a plan as the API answers it.
+type SyncPlanResponse struct {
+	Plan    string   `json:"plan"`
+	Changes int      `json:"changes"`
+	Brake   string   `json:"brake,omitempty"`
+	Applied int      `json:"applied,omitempty"`
+	Errors  []string `json:"errors,omitempty"`
+}
+
+func (s *Server) syncRoutes() {
+	s.handle("POST /v1/sync/plan", s.authed(s.syncPlan))
+	s.handle("POST /v1/sync/apply", s.authed(s.syncApply))
+	s.handle("GET /v1/sync/status", s.authed(s.syncStatus))
+}
+
+func (s *Server) syncReady(w http.ResponseWriter, r *http.Request, p *auth.Principal) bool {
+	if !p.Admin {
+		s.fail(w, r, fmt.Errorf("only administrators run sync: %w", errForbidden))
+		return false
+	}
+	if s.sync == nil {
+		writeError(w, http.StatusServiceUnavailable, errSyncOff)
+		return false
+	}
+	return true
+}
+
+func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !s.syncReady(w, r, p) {
+		return
+	}
+	plan, _, _, err := s.sync.Plan(r.Context(), reconcile.PlanOptions{Full: true})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, SyncPlanResponse{Plan: plan.String(), Changes: plan.Changes(), Brake: plan.Brake})
+}
+
+func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !s.syncReady(w, r, p) {
+		return
+	}
+	var req struct {
+		Force bool `json:"force"`
+	}
+	if b, err := readBody(r, MaxObjectBody); err != nil {
+		s.fail(w, r, err)
+		return
+	} else if len(b) > 0 {
+		if err := json.Unmarshal(b, &req); err != nil {
+			s.fail(w, r, badRequest{fmt.Errorf("sync apply takes {\"force\": true|false}: %w", err)})
+			return
+		}
+	}
+	res, err := s.sync.Sync(r.Context(), reconcile.PlanOptions{Full: true}, req.Force)
+	if res == nil && err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := SyncPlanResponse{Plan: res.Plan.String(), Changes: res.Plan.Changes(), Brake: res.Plan.Brake, Applied: res.Applied}
+	for _, e := range res.Errors {
+		out.Errors = append(out.Errors, e.Error())
+	}
+	code := http.StatusOK
+	if errors.Is(err, reconcile.ErrBrake) {
+		code = http.StatusConflict
+	}
+	writeJSON(w, code, out)
+}
+
+func (s *Server) syncStatus(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !s.syncReady(w, r, p) {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.sync.Status())
+}
