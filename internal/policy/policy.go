@@ -152,6 +152,11 @@ type compiler struct {
 	denied   map[string]map[target]bool // role -> denied targets
 	flat     map[string][]string        // list -> eligible flattened user names (memo)
 	patterns map[resource.AccountAssignment][]target
+
+	accountIDs   map[string]struct{}
+	accountNames map[string][]string
+	psNames      map[string]string
+	psARNs       map[string]bool
 }
 
 // Compile computes the desired Identity Center state at now, and the next instant after now at which
@@ -430,21 +435,41 @@ func (c *compiler) deniedBy(role string) map[target]bool {
 	return out
 }
 
-// resolve turns an account × permission set pattern into catalog targets.
+// resolve turns an account × permission set pattern into catalog targets. Exact ids, names and
+// ARNs are map lookups; only globs scan the catalog.
 func (c *compiler) resolve(aa resource.AccountAssignment) []target {
 	if out, ok := c.patterns[aa]; ok {
 		return out
 	}
+	c.indexCatalog()
 	var accounts []string
-	for _, a := range c.accounts {
-		if matchAccount(aa.Account, a) {
-			accounts = append(accounts, a.ID)
+	if resource.IsGlob(aa.Account) {
+		for _, a := range c.accounts {
+			if resource.MatchGlob(aa.Account, a.ID) || resource.MatchGlob(aa.Account, a.Name) {
+				accounts = append(accounts, a.ID)
+			}
 		}
+	} else {
+		if _, ok := c.accountIDs[aa.Account]; ok {
+			accounts = append(accounts, aa.Account)
+		}
+		accounts = append(accounts, c.accountNames[aa.Account]...)
 	}
 	var sets []string
-	for _, p := range c.psets {
-		if matchPermissionSet(aa.PermissionSet, p) {
-			sets = append(sets, p.ARN)
+	switch {
+	case strings.HasPrefix(aa.PermissionSet, "arn:"):
+		if c.psARNs[aa.PermissionSet] {
+			sets = append(sets, aa.PermissionSet)
+		}
+	case resource.IsGlob(aa.PermissionSet):
+		for _, p := range c.psets {
+			if resource.MatchGlob(aa.PermissionSet, p.Name) {
+				sets = append(sets, p.ARN)
+			}
+		}
+	default:
+		if arn, ok := c.psNames[aa.PermissionSet]; ok {
+			sets = append(sets, arn)
 		}
 	}
 	out := make([]target, 0, len(accounts)*len(sets))
@@ -457,21 +482,22 @@ func (c *compiler) resolve(aa resource.AccountAssignment) []target {
 	return out
 }
 
-func matchAccount(pattern string, a Account) bool {
-	if resource.IsGlob(pattern) {
-		return resource.MatchGlob(pattern, a.ID) || resource.MatchGlob(pattern, a.Name)
+// indexCatalog builds the catalog's lookup maps once.
+func (c *compiler) indexCatalog() {
+	if c.accountIDs != nil {
+		return
 	}
-	return pattern == a.ID || pattern == a.Name
-}
-
-func matchPermissionSet(pattern string, p PermissionSet) bool {
-	if strings.HasPrefix(pattern, "arn:") {
-		return pattern == p.ARN
+	c.accountIDs, c.accountNames = map[string]struct{}{}, map[string][]string{}
+	for _, a := range c.accounts {
+		c.accountIDs[a.ID] = struct{}{}
+		if a.Name != a.ID {
+			c.accountNames[a.Name] = append(c.accountNames[a.Name], a.ID)
+		}
 	}
-	if resource.IsGlob(pattern) {
-		return resource.MatchGlob(pattern, p.Name)
+	c.psNames, c.psARNs = map[string]string{}, map[string]bool{}
+	for _, p := range c.psets {
+		c.psNames[p.Name], c.psARNs[p.ARN] = p.ARN, true
 	}
-	return pattern == p.Name
 }
 
 // desiredUser maps a warden user to the attributes Identity Center requires.

@@ -232,3 +232,7 @@ func groupKey(list string) string { return "group:" + list }
 func assignmentKey(a policy.Assignment) string {
 	return "assignment:" + a.PrincipalType + ":" + a.Principal + ":" + a.AccountID + ":" + a.PermissionSetARN
 }
+
+func toIDCUser(id string, u *policy.User) idc.User {
+	return idc.User{ID: id, UserName: u.UserName, DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email}
+}

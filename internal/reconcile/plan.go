@@ -90,6 +90,17 @@ func (op Op) String() string {
 	return op.Kind.String()
 }
 
+// sortKey orders operations of one kind.
+func (op Op) sortKey() string {
+	switch op.Kind {
+	case CreateAssignment, DeleteAssignment:
+		return assignmentKey(op.Assignment)
+	case ForgetRecord:
+		return op.Record
+	}
+	return op.List + "\x00" + op.User
+}
+
 func psName(arn string) string {
 	if i := strings.LastIndex(arn, "/"); i >= 0 {
 		return arn[i+1:]
@@ -236,12 +247,14 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		}
 		return o.UserIDs[name]
 	}
-	for _, a := range d.SortedAssignments() {
-		grant := d.Assignments[a]
+	for a, grant := range d.Assignments {
 		pid := principalID(a.PrincipalType, a.Principal)
 		if pid != "" && o.Assignments[pid][target{a.AccountID, a.PermissionSetARN}] {
-			if r := rec(assignmentKey(a)); r == nil || !r.Until.Equal(grant.Until) || r.Op != "" {
-				// It exists: warden records it as its own (adopting it) or notes the grant's new end.
+			// It exists. A user's assignment must be on record as warden's (adopting it, or noting
+			// its grant's new end); a group's belongs to warden with the group, so its record is
+			// only a journal entry to close.
+			r := rec(assignmentKey(a))
+			if (a.PrincipalType == policy.PrincipalUser && (r == nil || !r.Until.Equal(grant.Until))) || (r != nil && r.Op != "") {
 				add(Op{Kind: CreateAssignment, Assignment: a, Until: grant.Until, RecordOnly: true})
 			}
 			continue
@@ -303,9 +316,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		expired := !s.Until.IsZero() && !s.Until.After(now)
 		deletes = append(deletes, Op{Kind: DeleteAssignment, User: s.Name, Assignment: a, ID: pid, Expired: expired})
 	}
-	sort.Slice(deletes, func(i, j int) bool { return deletes[i].String() < deletes[j].String() })
 	p.Ops = append(p.Ops, deletes...)
-	sort.Slice(removals, func(i, j int) bool { return removals[i].String() < removals[j].String() })
 	p.Ops = append(p.Ops, removals...)
 
 	// Owned groups and users no longer desired.
@@ -334,11 +345,14 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 			}
 		}
 	}
-	sort.Slice(groupDeletes, func(i, j int) bool { return groupDeletes[i].String() < groupDeletes[j].String() })
-	sort.Slice(userDeletes, func(i, j int) bool { return userDeletes[i].String() < userDeletes[j].String() })
 	p.Ops = append(p.Ops, groupDeletes...)
 	p.Ops = append(p.Ops, userDeletes...)
-	sort.SliceStable(p.Ops, func(i, j int) bool { return p.Ops[i].Kind < p.Ops[j].Kind })
+	sort.SliceStable(p.Ops, func(i, j int) bool {
+		if p.Ops[i].Kind != p.Ops[j].Kind {
+			return p.Ops[i].Kind < p.Ops[j].Kind
+		}
+		return p.Ops[i].sortKey() < p.Ops[j].sortKey()
+	})
 
 	// The safety brake: deleting more than a share of what warden owns needs force. Revoking expired
 	// grants never does: expired access must go.
