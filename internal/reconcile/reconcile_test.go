@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -426,4 +427,71 @@ func TestConvergesUnderThrottlingAndFailures(t *testing.T) {
 		t.Fatal("no throttling happened: the test proves nothing")
 	}
 	_ = assigns
+}
+
+// BenchmarkAssignmentCreations: 500 user assignment creations against the simulator with AWS's
+// quotas (20 calls per second collectively, 10 outstanding creations, 1 s provisioning). The lower
+// bound: each creation is one CreateAccountAssignment and at least one status poll, so 1,000 calls
+// at 20/s = 50 s; and 500 / 10 outstanding × 1 s = 50 s. Reported: wall seconds, calls, and the ratio
+// to the bound (target within 1.2).
+func BenchmarkAssignmentCreations(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		e := newBenchEnv(b)
+		var docs strings.Builder
+		for j := 0; j < 500; j++ {
+			fmt.Fprintf(&docs, "---\nkind: user\nversion: v1\nmetadata: {name: u%03d@example.com}\nspec: {display_name: U %d, roles: [r%03d]}\n", j, j, j%50)
+		}
+		accounts := []string{"637423191929", "058264527036", "293847561029"}
+		for r := 0; r < 50; r++ {
+			fmt.Fprintf(&docs, "---\nkind: role\nversion: v1\nmetadata: {name: r%03d}\nspec: {allow: {account_assignments: [{account: \"%s\", permission_set: AdministratorAccess}]}}\n", r, accounts[r%3])
+		}
+		e.apply(docs.String())
+		// Users first (not part of the measure): one sync with the assignment roles emptied would
+		// also do, but creating users is identitystore work the bound does not count.
+		e.sim.ResetStats()
+		start := time.Now()
+		res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
+		if err != nil || len(res.Errors) > 0 {
+			b.Fatalf("sync: %v %v", err, res.Errors)
+		}
+		wall := time.Since(start)
+		st := e.sim.Stats()
+		creates := st.Calls["sso-admin:CreateAccountAssignment"]
+		polls := st.Calls["sso-admin:DescribeAccountAssignmentCreationStatus"]
+		if creates < 500 {
+			b.Fatalf("%d creations", creates)
+		}
+		userCalls := st.Calls["identitystore:CreateUser"] + st.Calls["identitystore:GetUserId"] + st.Calls["identitystore:ListUsers"]
+		bound := 50.0 + float64(userCalls)/20
+		b.ReportMetric(wall.Seconds(), "wall-s")
+		b.ReportMetric(float64(creates), "creates")
+		b.ReportMetric(float64(polls), "polls")
+		b.ReportMetric(float64(st.TotalCalls()), "calls")
+		b.ReportMetric(float64(st.Throttled), "throttled")
+		b.ReportMetric(wall.Seconds()/bound, "x-bound")
+	}
+}
+
+func newBenchEnv(b *testing.B) *env {
+	t := &testing.T{}
+	sim := idcsim.New(idcsim.AWSQuotas(idcsim.Options{Seed: 9}))
+	arn := map[string]string{}
+	sim.Update(func(d *idcsim.Directory) error {
+		for id, name := range map[string]string{"637423191929": "Production", "058264527036": "Staging", "293847561029": "Development"} {
+			d.AddAccount(id, name, name+"@example.com")
+		}
+		a, _ := d.CreatePermissionSet("AdministratorAccess", "", "PT1H")
+		arn["AdministratorAccess"] = a
+		return nil
+	})
+	hs := httptest.NewServer(sim)
+	b.Cleanup(hs.Close)
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "w.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	e := &env{t: t, ctx: context.Background(), sim: sim, store: st, writer: manage.New(st), arn: arn}
+	e.client, e.engine = e.newEngine(hs.URL, idc.Config{Region: "us-east-1", RetryMaxBackoff: 2 * time.Second})
+	return e
 }
