@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -147,7 +148,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	go compactLoop(ctx, st, log)
 	engineDone := make(chan struct{})
 	if engine != nil {
-		go func() { engine.Run(ctx); close(engineDone) }()
+		go func() { engine.RunLeader(ctx, leaseHolder()); close(engineDone) }()
 	} else {
 		close(engineDone)
 	}
@@ -197,4 +198,12 @@ func compactLoop(ctx context.Context, st store.Store, log *slog.Logger) {
 			log.Warn("compacting the change feed failed", "err", err)
 		}
 	}
+}
+
+// leaseHolder names this process among replicas: host, process id and a random suffix.
+func leaseHolder() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wardenhq/warden/internal/store/postgres/pgtest"
 )
 
 // simState reads the simulator's state through its introspection endpoint.
@@ -196,4 +198,31 @@ func TestCrashBetweenCreateAndPoll(t *testing.T) {
 		t.Fatalf("CreateAccountAssignment called %v times for 8 assignments: an operation was repeated", n)
 	}
 	srv.stop(t)
+}
+
+// Two replicas on one PostgreSQL database: one leads the sync; when it dies, the other takes over.
+func TestSyncLeaderFailover(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	simURL, _, _ := startSim(t, "--seed", "demo")
+	env, _ := syncEnv(t, simURL)
+	cfg := writeFile(t, t.TempDir(), "warden.yaml", "identity_center:\n  region: us-east-1\n  retry_max_backoff: 100ms\n  lease_ttl: 2s\n")
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dirA, "--store", dsn, "--config", cfg)
+	waitFor(t, func() bool { return strings.Contains(a.log(), "this replica leads") }, "replica a to lead")
+	b := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dirB, "--store", dsn, "--config", cfg)
+	cliB := append(env, "WARDEN_ADDR="+b.addr, "WARDEN_DATA_DIR="+dirB)
+	mustRun(t, cliB, syncOrg, "create", "-f", "-")
+	waitFor(t, func() bool { return strings.Join(readSim(t, simURL).members("Platform"), ",") == "zoe@example.com" }, "the leader to sync a change made through the other replica")
+	if strings.Contains(b.log(), "this replica leads") {
+		t.Fatal("both replicas lead")
+	}
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.done
+	waitFor(t, func() bool { return strings.Contains(b.log(), "this replica leads") }, "replica b to take over")
+	mustRun(t, cliB, `{"kind": "user", "version": "v1", "metadata": {"name": "yuri@example.com"}, "spec": {"display_name": "Yuri Ito"}}`, "create", "-f", "-")
+	mustRun(t, cliB, `{"kind": "access_list_member", "version": "v1", "metadata": {}, "spec": {"list": "platform", "member": "yuri@example.com"}}`, "create", "-f", "-")
+	waitFor(t, func() bool {
+		return strings.Join(readSim(t, simURL).members("Platform"), ",") == "yuri@example.com,zoe@example.com"
+	}, "the new leader to sync")
+	b.stop(t)
 }

@@ -47,6 +47,8 @@ type Config struct {
 	Groups          Filter  `yaml:"groups"`
 	// SyncInterval is how often a full observation looks for drift (default 10m).
 	SyncInterval time.Duration `yaml:"sync_interval"`
+	// LeaseTTL is how long a replica's sync leadership lasts without renewal (default 15s).
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 	// RetryMaxBackoff caps the wait between retries of a throttled or conflicting call (default 20s).
 	RetryMaxBackoff time.Duration `yaml:"retry_max_backoff"`
 	// SafetyBrake is the largest share of owned assignments or memberships one plan may delete
@@ -99,6 +101,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.SafetyBrake == 0 {
 		c.SafetyBrake = 0.1
+	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = 15 * time.Second
 	}
 	if c.RetryMaxBackoff == 0 {
 		c.RetryMaxBackoff = 20 * time.Second

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
 )
 
 // Debounce is how long the loop waits after a store change for more changes before syncing.
@@ -79,6 +80,58 @@ func (e *Engine) Run(ctx context.Context) {
 				wakeAt(time.Now().Add(30 * time.Second))
 			}
 			wakeAt(e.NextChange())
+		}
+	}
+}
+
+// RunLeader runs the loop only while this process holds the sync lease in the store, so that of
+// several replicas sharing a database exactly one applies. holder names this process.
+func (e *Engine) RunLeader(ctx context.Context, holder string) {
+	leaser, ok := e.store.(store.Leaser)
+	if !ok {
+		e.Run(ctx)
+		return
+	}
+	for ctx.Err() == nil {
+		got, err := leaser.AcquireLease(ctx, "sync", holder, e.cfg.LeaseTTL)
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("sync: taking the lease", "err", err)
+		}
+		if !got {
+			select {
+			case <-ctx.Done():
+			case <-time.After(e.cfg.LeaseTTL / 3):
+			}
+			continue
+		}
+		e.log.Info("sync: this replica leads", "holder", holder)
+		e.run.Lock()
+		e.records = nil // another replica may have written them: read afresh
+		e.run.Unlock()
+		lctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { e.Run(lctx); close(done) }()
+		renew := time.NewTicker(e.cfg.LeaseTTL / 3)
+		for lctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-renew.C:
+				if ok, err := leaser.AcquireLease(ctx, "sync", holder, e.cfg.LeaseTTL); !ok || err != nil {
+					e.log.Warn("sync: lost the lease; stepping down", "err", err)
+					cancel()
+				}
+			}
+			if ctx.Err() != nil {
+				cancel()
+			}
+		}
+		renew.Stop()
+		cancel()
+		<-done
+		if ctx.Err() != nil {
+			rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
+			leaser.ReleaseLease(rctx, "sync", holder)
+			rcancel()
 		}
 	}
 }

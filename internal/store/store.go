@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/wardenhq/warden/internal/resource"
 )
@@ -148,4 +149,14 @@ func NewWatch(run func(events chan<- Event) error) *Watch {
 func (w *Watch) Err() error {
 	<-w.done
 	return w.err
+}
+
+// Leaser elects one holder of a named lease among processes sharing a store (the sync engine's
+// leader among replicas).
+type Leaser interface {
+	// AcquireLease takes or renews the lease for holder until now+ttl. It reports false, without
+	// error, while another holder's lease has not expired.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// ReleaseLease gives the lease up if holder has it.
+	ReleaseLease(ctx context.Context, name, holder string) error
 }

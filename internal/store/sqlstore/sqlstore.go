@@ -679,3 +679,27 @@ func (t *tx) Delete(ctx context.Context, k resource.Kind, name string, revision 
 	}
 	return old, nil
 }
+
+// AcquireLease takes or renews a lease (see store.Leaser). Expiry is judged by the caller's clock;
+// replicas' clocks must agree to well within the lease's length.
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	now := s.now()
+	var got string
+	err := s.write.QueryRowContext(ctx, s.q(`INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+WHERE leases.holder = excluded.holder OR leases.expires_at < ?
+RETURNING holder`), name, holder, now.Add(ttl).UnixNano(), now.UnixNano()).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", name, err)
+	}
+	return got == holder, nil
+}
+
+// ReleaseLease gives a lease up if holder has it.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	_, err := s.write.ExecContext(ctx, s.q(`DELETE FROM leases WHERE name = ? AND holder = ?`), name, holder)
+	return err
+}

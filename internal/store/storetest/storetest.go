@@ -44,6 +44,7 @@ func Run(t *testing.T, newDB Factory) {
 		{"WatchFallsBehindCompaction", testWatchBehindCompaction},
 		{"CompactOnlyRises", testCompactOnlyRises},
 		{"FailedWriteInTxnChangesNothing", testFailedWriteInTxn},
+		{"LeaseHasOneHolder", testLease},
 		{"ListTenThousandMembers", testTenThousandMembers},
 		{"ListHundredThousandUsers", testHundredThousandUsers},
 	}
@@ -741,5 +742,59 @@ func testFailedWriteInTxn(t *testing.T, open Opener) {
 		if ev.Revision != int64(i+1) {
 			t.Fatalf("event %d has revision %d: the feed has gaps", i, ev.Revision)
 		}
+	}
+}
+
+// testLease: of two replicas, one holds the lease; it renews it; the other takes it once it expires
+// or is released.
+func testLease(t *testing.T, open Opener) {
+	a, b, ctx := openT(t, open), openT(t, open), ctxT(t)
+	la, ok := a.(store.Leaser)
+	if !ok {
+		t.Fatal("the store does not implement store.Leaser")
+	}
+	lb := b.(store.Leaser)
+	got, err := la.AcquireLease(ctx, "sync", "a", time.Hour)
+	if err != nil || !got {
+		t.Fatalf("a acquiring a free lease: %v %v", got, err)
+	}
+	if got, err := lb.AcquireLease(ctx, "sync", "b", time.Hour); err != nil || got {
+		t.Fatalf("b acquiring a held lease: %v %v", got, err)
+	}
+	if got, err := la.AcquireLease(ctx, "sync", "a", 50*time.Millisecond); err != nil || !got {
+		t.Fatalf("a renewing: %v %v", got, err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if got, err := lb.AcquireLease(ctx, "sync", "b", time.Hour); err != nil || !got {
+		t.Fatalf("b taking an expired lease: %v %v", got, err)
+	}
+	if got, _ := la.AcquireLease(ctx, "sync", "a", time.Hour); got {
+		t.Fatal("a took the lease back from b")
+	}
+	if err := lb.ReleaseLease(ctx, "sync", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := la.AcquireLease(ctx, "sync", "a", time.Hour); err != nil || !got {
+		t.Fatalf("a after b released: %v %v", got, err)
+	}
+	// Races: of many replicas trying at once, exactly one wins.
+	wins := make(chan bool, 8)
+	for i := 0; i < 8; i++ {
+		go func(i int) {
+			got, err := lb.AcquireLease(ctx, "race", fmt.Sprintf("r%d", i), time.Hour)
+			if err != nil {
+				t.Error(err)
+			}
+			wins <- got
+		}(i)
+	}
+	n := 0
+	for i := 0; i < 8; i++ {
+		if <-wins {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d replicas won the race, want 1", n)
 	}
 }
