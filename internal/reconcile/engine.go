@@ -40,6 +40,11 @@ type Engine struct {
 	catalog *catalog
 	// provisioning estimates how long an assignment operation takes, to poll once, on time.
 	provisioning time.Duration
+	// cache is the last observation and last the desired state it was planned against; dirty holds
+	// principals the last apply touched. An incremental sync observes only what changed since.
+	cache *Observed
+	last  *policy.Desired
+	dirty *scope
 
 	mu     sync.Mutex
 	status Status
@@ -209,10 +214,26 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Des
 	now := e.now()
 	desired, next := policy.Compile(snap, now)
 	e.filterGroups(desired)
-	observed, err := e.observe(ctx, desired, e.records, opts.Full)
+	var observed *Observed
+	if opts.Full || e.cache == nil || e.last == nil {
+		observed, err = e.observe(ctx, desired, e.records, opts.Full)
+	} else {
+		sc := touched(e.last, desired)
+		if e.dirty != nil {
+			for u := range e.dirty.users {
+				sc.users[u] = true
+			}
+			for l := range e.dirty.lists {
+				sc.lists[l] = true
+			}
+		}
+		observed, err = e.observeScope(ctx, e.cache, desired, sc, e.records)
+	}
 	if err != nil {
+		e.cache = nil // observe afresh next time
 		return nil, nil, time.Time{}, err
 	}
+	e.cache, e.last, e.dirty = observed, desired, nil
 	p := makePlan(desired, observed, e.records, now, e.cfg.SafetyBrake)
 	return p, desired, next, nil
 }
@@ -272,6 +293,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
 	}
 	res.Applied, res.Errors = e.apply(ctx, p)
+	e.dirty = opScope(p)
 	if !p.Wake.IsZero() && (next.IsZero() || p.Wake.Before(next)) {
 		next = p.Wake
 	}

@@ -106,6 +106,9 @@ func (e *Engine) RunLeader(ctx context.Context, holder string) {
 		}
 		e.log.Info("sync: this replica leads", "holder", holder)
 		e.run.Lock()
+		e.records, e.cache, e.last = nil, nil, nil // another replica may have changed things: read afresh
+		e.run.Unlock()
+		e.run.Lock()
 		e.records = nil // another replica may have written them: read afresh
 		e.run.Unlock()
 		lctx, cancel := context.WithCancel(ctx)

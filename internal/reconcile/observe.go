@@ -189,9 +189,13 @@ func (e *Engine) resolveUsers(ctx context.Context, o *Observed, want map[string]
 // looking the title up. A full observation lists every group.
 func (e *Engine) resolveGroups(ctx context.Context, o *Observed, want map[string]string, records map[string]*resource.Object, full bool) error {
 	var unknown []string
-	for list := range want {
+	for list, title := range want {
 		if r := records[groupKey(list)]; r != nil && !full {
 			o.GroupIDs[list] = r.Spec.(*resource.SyncRecordSpec).IDCID
+			continue
+		}
+		if title == "" { // neither desired nor on record: nothing to look for
+			o.GroupIDs[list] = ""
 			continue
 		}
 		unknown = append(unknown, list)

@@ -249,13 +249,17 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 	}
 	for a, grant := range d.Assignments {
 		pid := principalID(a.PrincipalType, a.Principal)
+		list := ""
+		if a.PrincipalType == policy.PrincipalGroup {
+			list = d.Groups[a.Principal].List
+		}
 		if pid != "" && o.Assignments[pid][target{a.AccountID, a.PermissionSetARN}] {
 			// It exists. A user's assignment must be on record as warden's (adopting it, or noting
 			// its grant's new end); a group's belongs to warden with the group, so its record is
 			// only a journal entry to close.
 			r := rec(assignmentKey(a))
 			if (a.PrincipalType == policy.PrincipalUser && (r == nil || !r.Until.Equal(grant.Until))) || (r != nil && r.Op != "") {
-				add(Op{Kind: CreateAssignment, Assignment: a, Until: grant.Until, RecordOnly: true})
+				add(Op{Kind: CreateAssignment, List: list, Assignment: a, Until: grant.Until, RecordOnly: true})
 			}
 			continue
 		}
@@ -263,7 +267,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 			p.wake(r.NotBefore) // failed before: wait for its backoff
 			continue
 		}
-		add(Op{Kind: CreateAssignment, Assignment: a, Until: grant.Until})
+		add(Op{Kind: CreateAssignment, List: list, Assignment: a, Until: grant.Until})
 	}
 	var deletes []Op
 	seen := map[string]bool{}

@@ -264,6 +264,22 @@ func TestConvergeFromEmptyThenNothingToDo(t *testing.T) {
 	if writes != 0 {
 		t.Fatalf("a converged re-sync made %d writes: %v", writes, e.sim.Stats().Calls)
 	}
+	// One change is observed incrementally: only the list it touches is read again.
+	e.sim.ResetStats()
+	e.apply("kind: access_list_member\nversion: v1\nmetadata: {}\nspec: {list: platform, member: carol@example.com}\n")
+	e.sync(false)
+	calls := e.sim.Stats().Calls
+	if calls["identitystore:CreateGroupMembership"] != 1 {
+		t.Fatalf("adding one member: %v", calls)
+	}
+	reads := e.sim.Stats().TotalCalls() - 1
+	if reads > 3 || calls["identitystore:ListUsers"]+calls["identitystore:ListGroups"] > 0 {
+		t.Fatalf("one membership change cost %d reads: %v", reads, calls)
+	}
+	groups, _ = e.state()
+	if strings.Join(groups["Platform"], ",") != "alice@example.com,bob@example.com,carol@example.com" {
+		t.Fatalf("Platform: %v", groups["Platform"])
+	}
 }
 
 func TestDriftIsCorrectedAndUnownedIsLeftAlone(t *testing.T) {
