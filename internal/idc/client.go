@@ -49,6 +49,9 @@ type Config struct {
 	SyncInterval time.Duration `yaml:"sync_interval"`
 	// LeaseTTL is how long a replica's sync leadership lasts without renewal (default 15s).
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// RetryFailedAfter is the first wait before a FAILED assignment operation is tried again; it
+	// doubles with each failure, up to 15 minutes (default 10s).
+	RetryFailedAfter time.Duration `yaml:"retry_failed_after"`
 	// RetryMaxBackoff caps the wait between retries of a throttled or conflicting call (default 20s).
 	RetryMaxBackoff time.Duration `yaml:"retry_max_backoff"`
 	// SafetyBrake is the largest share of owned assignments or memberships one plan may delete
@@ -101,6 +104,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.SafetyBrake == 0 {
 		c.SafetyBrake = 0.1
+	}
+	if c.RetryFailedAfter == 0 {
+		c.RetryFailedAfter = 10 * time.Second
 	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = 15 * time.Second
@@ -192,6 +198,9 @@ func (c *Client) middleware(stack *middleware.Stack) error {
 			return next.HandleFinalize(ctx, in)
 		}), middleware.After)
 }
+
+// Endpoint is the base endpoint the clients were built with ("" for AWS's own).
+func (c *Client) Endpoint() string { return aws.ToString(c.SSO.Options().BaseEndpoint) }
 
 // Calls returns how many calls (attempts) were made per "service:operation".
 func (c *Client) Calls() map[string]int {

@@ -220,8 +220,8 @@ func (a *applier) principalID(x policy.Assignment, list string) string {
 }
 
 // retryDelay is how long a failed assignment operation waits before the next attempt.
-func retryDelay(attempts int) time.Duration {
-	d := 10 * time.Second << min(attempts-1, 6) // 10s, 20s, ... about 10 minutes
+func retryDelay(base time.Duration, attempts int) time.Duration {
+	d := base << min(attempts-1, 7) // 10s, 20s, ... about 20 minutes
 	return min(d, 15*time.Minute)
 }
 
@@ -270,7 +270,7 @@ func (a *applier) finish(key string, spec *resource.SyncRecordSpec, res idc.Oper
 	if err != nil {
 		spec.Attempts++
 		spec.LastError = err.Error()
-		spec.NotBefore = a.e.now().Add(retryDelay(spec.Attempts))
+		spec.NotBefore = a.e.now().Add(retryDelay(a.e.cfg.RetryFailedAfter, spec.Attempts))
 		if rerr := a.record(key, spec); rerr != nil {
 			return fmt.Errorf("%w (and recording it: %v)", err, rerr)
 		}
@@ -319,12 +319,14 @@ func (a *applier) listOfGroup(title string) string {
 }
 
 // poll waits for an assignment operation to end, spending as few calls as it can: the first look
-// comes when such operations usually finish (learned from the last ones), then backs off.
+// comes when such operations usually finish, learned from the last ones (found done at the first look:
+// look a little sooner next time; not done: wait about as long as it took), then backs off.
 func (e *Engine) poll(ctx context.Context, op idc.Operation, status func(context.Context, string) (idc.Operation, error)) (idc.Operation, error) {
 	start := e.now()
 	e.mu.Lock()
 	wait := e.provisioning
 	e.mu.Unlock()
+	polls := 0
 	for op.Status == idc.InProgress {
 		t := time.NewTimer(wait)
 		select {
@@ -338,13 +340,19 @@ func (e *Engine) poll(ctx context.Context, op idc.Operation, status func(context
 			return op, err
 		}
 		op = next
+		polls++
 		wait = min(max(wait/2, 100*time.Millisecond), 5*time.Second)
 	}
-	// Learn: a moving average of how long operations took.
-	took := e.now().Sub(start)
-	e.mu.Lock()
-	e.provisioning = max(50*time.Millisecond, (e.provisioning*3+took)/4)
-	e.mu.Unlock()
+	if polls > 0 {
+		took := e.now().Sub(start)
+		e.mu.Lock()
+		if polls == 1 {
+			e.provisioning = max(20*time.Millisecond, e.provisioning*7/8)
+		} else {
+			e.provisioning = min((e.provisioning+took)/2, 30*time.Second)
+		}
+		e.mu.Unlock()
+	}
 	return op, nil
 }
 

@@ -78,6 +78,9 @@ func New(st store.Store, client *idc.Client, cfg idc.Config, log *slog.Logger) *
 	return &Engine{store: st, idc: client, cfg: cfg.WithDefaults(), log: log, now: time.Now, provisioning: time.Second}
 }
 
+// Endpoint is the sso-admin endpoint the engine's client uses (tests build a second engine on it).
+func (e *Engine) Endpoint() string { return e.idc.Endpoint() }
+
 // Status returns the engine's last results.
 func (e *Engine) Status() Status {
 	e.mu.Lock()
