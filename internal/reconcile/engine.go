@@ -40,6 +40,7 @@ type Engine struct {
 	catalog *catalog
 	// provisioning estimates how long an assignment operation takes, to poll once, on time.
 	provisioning time.Duration
+	probes       int // operations polled, counting to the next early look
 	// cache is the last observation and last the desired state it was planned against; dirty holds
 	// principals the last apply touched. An incremental sync observes only what changed since.
 	cache *Observed
