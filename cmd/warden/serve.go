@@ -128,6 +128,9 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 			return err
 		}
 		engine = reconcile.New(st, client, *cfg.IdentityCenter, log)
+		if err := engine.RegisterMetrics(srv.Registry()); err != nil {
+			return err
+		}
 		srv.SetSync(engine)
 		log.Info("Identity Center sync is on", "instance", client.InstanceARN, "identity_store", client.IdentityStoreID, "region", cfg.IdentityCenter.Region)
 	} else {

@@ -23,11 +23,11 @@ type applier struct {
 	// ids resolved while applying: user name / access list -> Identity Center id
 	users  map[string]string
 	groups map[string]string
-	errs   []error
+	errs   []opError
 	done   int
 }
 
-func (e *Engine) apply(ctx context.Context, p *Plan) (int, []error) {
+func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
 	ctx = idc.WithLane(ctx, idc.Priority)
 	a := &applier{e: e, ctx: ctx, users: map[string]string{}, groups: map[string]string{}}
 	for key, r := range e.records {
@@ -94,7 +94,7 @@ func (a *applier) run(ops []Op, workers int) {
 
 func (a *applier) fail(op Op, err error) {
 	a.mu.Lock()
-	a.errs = append(a.errs, fmt.Errorf("%s: %w", op, err))
+	a.errs = append(a.errs, opError{op, err})
 	a.mu.Unlock()
 }
 

@@ -47,8 +47,11 @@ type Engine struct {
 	last  *policy.Desired
 	dirty *scope
 
-	mu     sync.Mutex
-	status Status
+	mu      sync.Mutex
+	status  Status
+	own     map[int64]bool      // store revisions the engine wrote itself
+	inError map[subjectKey]bool // resources whose status says error
+	metrics *metrics
 }
 
 // Status is what warden sync status shows.
@@ -120,6 +123,7 @@ func (e *Engine) putRecord(ctx context.Context, key string, spec *resource.SyncR
 			return fmt.Errorf("recording %s: %w", key, err)
 		}
 		e.records[key] = next
+		e.markOwn(next.Metadata.Revision)
 		return nil
 	}
 	o := &resource.Object{Kind: resource.KindSyncRecord, Version: resource.Version, Metadata: resource.Metadata{Name: key}, Spec: spec}
@@ -127,6 +131,7 @@ func (e *Engine) putRecord(ctx context.Context, key string, spec *resource.SyncR
 		return fmt.Errorf("recording %s: %w", key, err)
 	}
 	e.records[key] = o
+	e.markOwn(o.Metadata.Revision)
 	return nil
 }
 
@@ -287,6 +292,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	p, desired, next, err := e.plan(ctx, opts)
 	if err != nil {
 		e.setStatus(func(s *Status) { s.LastRun, s.LastError = start, err.Error() })
+		e.observeRun("error", nil, nil, 0)
 		return nil, err
 	}
 	res := &Result{Plan: p}
@@ -294,10 +300,16 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 		e.setStatus(func(s *Status) {
 			s.LastRun, s.Brake, s.LastError, s.LastChanges = start, p.Brake, "", p.Changes()
 		})
+		e.observeRun("brake", nil, nil, 0)
 		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
 	}
-	res.Applied, res.Errors = e.apply(ctx, p)
+	var failedOps []opError
+	res.Applied, failedOps = e.apply(ctx, p)
+	for _, f := range failedOps {
+		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
+	}
 	e.dirty = opScope(p)
+	e.writeStatuses(ctx, failedOps, desired.Problems)
 	if !p.Wake.IsZero() && (next.IsZero() || p.Wake.Before(next)) {
 		next = p.Wake
 	}
@@ -323,6 +335,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 			s.Drift = p.Changes()
 		}
 	})
+	e.observeRun("ok", p, failedOps, pending)
 	if len(res.Errors) > 0 {
 		e.log.Warn("sync: some operations failed", "failed", len(res.Errors), "applied", res.Applied, "first", res.Errors[0])
 	} else if res.Applied > 0 {

@@ -60,6 +60,9 @@ func (e *Engine) Run(ctx context.Context) {
 			case resource.KindSyncRecord, resource.KindAPIToken:
 				continue // the engine's own journal, and logins, change nothing desired
 			}
+			if e.isOwn(ev.Revision) {
+				continue // a status the engine wrote
+			}
 			wakeAt(time.Now().Add(Debounce))
 		case <-ticker.C:
 			full = true

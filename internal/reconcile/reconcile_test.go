@@ -536,3 +536,53 @@ func newBenchEnv(b *testing.B) *env {
 	e.client, e.engine = e.newEngine(hs.URL, idc.Config{Region: "us-east-1", RetryMaxBackoff: 2 * time.Second})
 	return e
 }
+
+// Errors stay on the resource they concern, visible in its status, until they are gone.
+func TestErrorsOnResources(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 6, FailRate: 1})
+	_, e.engine = e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 2 * time.Millisecond})
+	e.apply(org + `
+---
+kind: role
+version: v1
+metadata: {name: nowhere}
+spec: {allow: {account_assignments: [{account: Nowhere, permission_set: ReadOnlyAccess}]}}
+---
+kind: user
+version: v1
+metadata: {name: dan@example.com}
+spec: {display_name: Dan Silva, roles: [staging-admin, nowhere]}
+`)
+	res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) == 0 {
+		t.Fatal("FailRate 1 failed nothing")
+	}
+	status := func(k resource.Kind, name string) string {
+		o, err := e.store.Get(e.ctx, k, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(o.Status)
+	}
+	if s := status(resource.KindUser, "dan@example.com"); !strings.Contains(s, `"state":"error"`) || !strings.Contains(s, "FAILED") {
+		t.Fatalf("dan's status: %s", s)
+	}
+	if s := status(resource.KindAccessList, "platform"); !strings.Contains(s, `"state":"error"`) {
+		t.Fatalf("platform's status: %s", s)
+	}
+	if s := status(resource.KindRole, "nowhere"); !strings.Contains(s, "matches nothing") {
+		t.Fatalf("the role matching nothing: %s", s)
+	}
+	// dan loses the roles: nothing of his is in error any more.
+	e.apply("kind: user\nversion: v1\nmetadata: {name: dan@example.com}\nspec: {display_name: Dan Silva}\n")
+	e.del(resource.KindRole, "nowhere")
+	if _, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(resource.KindUser, "dan@example.com"); !strings.Contains(s, `"state":"ok"`) {
+		t.Fatalf("dan's status after the fix: %s", s)
+	}
+}

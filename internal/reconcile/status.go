@@ -1,0 +1,201 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wardenhq/warden/internal/policy"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
+)
+
+// SyncStatus is what a resource's status.sync says: whether its part of Identity Center is in sync,
+// and if not, why.
+type SyncStatus struct {
+	State  string   `json:"state"` // ok or error
+	Errors []string `json:"errors,omitempty"`
+}
+
+type resourceStatus struct {
+	Sync *SyncStatus `json:"sync,omitempty"`
+}
+
+// subject names the resource a failed operation or a compile problem concerns.
+func subject(op Op) (resource.Kind, string) {
+	switch op.Kind {
+	case CreateUser, UpdateUser, AdoptUser, DeleteUser:
+		return resource.KindUser, op.User
+	case CreateGroup, RenameGroup, AdoptGroup, AddMember, RemoveMember, DeleteGroup:
+		return resource.KindAccessList, op.List
+	case CreateAssignment, DeleteAssignment:
+		if op.Assignment.PrincipalType == policy.PrincipalUser {
+			return resource.KindUser, op.Assignment.Principal
+		}
+		return resource.KindAccessList, op.List
+	}
+	return "", ""
+}
+
+type subjectKey struct {
+	kind resource.Kind
+	name string
+}
+
+// writeStatuses records on each resource whether its sync is in error, writing only what changed
+// (the previous run's errors are remembered, so resources that recovered are set back to ok).
+func (e *Engine) writeStatuses(ctx context.Context, failed []opError, problems []policy.Problem) {
+	now := map[subjectKey][]string{}
+	for _, f := range failed {
+		if k, n := subject(f.op); k != "" && n != "" {
+			now[subjectKey{k, n}] = append(now[subjectKey{k, n}], f.err.Error())
+		}
+	}
+	for _, p := range problems {
+		now[subjectKey{p.Kind, p.Name}] = append(now[subjectKey{p.Kind, p.Name}], p.Message)
+	}
+	for key := range e.inError {
+		if _, still := now[key]; !still {
+			now[key] = nil // back to ok
+		}
+	}
+	next := map[subjectKey]bool{}
+	for key, errs := range now {
+		sort.Strings(errs)
+		st := &SyncStatus{State: "ok"}
+		if len(errs) > 0 {
+			st.State, st.Errors = "error", errs
+			next[key] = true
+		}
+		if err := e.setResourceStatus(ctx, key, st); err != nil {
+			e.log.Warn("sync: writing status", "kind", key.kind, "name", key.name, "err", err)
+			if len(errs) > 0 {
+				next[key] = true
+			}
+		}
+	}
+	e.inError = next
+}
+
+func (e *Engine) setResourceStatus(ctx context.Context, key subjectKey, st *SyncStatus) error {
+	for attempt := 0; attempt < 3; attempt++ {
+		o, err := e.store.Get(ctx, key.kind, key.name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var cur resourceStatus
+		if len(o.Status) > 0 {
+			json.Unmarshal(o.Status, &cur)
+		}
+		if cur.Sync != nil && cur.Sync.State == st.State && strings.Join(cur.Sync.Errors, "\n") == strings.Join(st.Errors, "\n") {
+			return nil
+		}
+		if cur.Sync == nil && st.State == "ok" {
+			return nil
+		}
+		cur.Sync = st
+		b, _ := json.Marshal(cur)
+		o.Status = b
+		if err := e.store.Update(ctx, o); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				continue
+			}
+			return err
+		}
+		e.markOwn(o.Metadata.Revision)
+		return nil
+	}
+	return nil
+}
+
+// markOwn remembers a revision the engine wrote, so that the loop does not wake for it.
+func (e *Engine) markOwn(rev int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.own == nil || len(e.own) > 100_000 {
+		e.own = map[int64]bool{}
+	}
+	e.own[rev] = true
+}
+
+func (e *Engine) isOwn(rev int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.own[rev] {
+		delete(e.own, rev)
+		return true
+	}
+	return false
+}
+
+type opError struct {
+	op  Op
+	err error
+}
+
+// metrics are the engine's Prometheus series.
+type metrics struct {
+	runs       *prometheus.CounterVec
+	operations *prometheus.CounterVec
+	lastOK     prometheus.Gauge
+	pending    prometheus.Gauge
+	calls      prometheus.CounterFunc
+}
+
+// RegisterMetrics adds the sync engine's series to reg.
+func (e *Engine) RegisterMetrics(reg prometheus.Registerer) error {
+	m := &metrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "warden_sync_runs_total",
+			Help: "Sync runs, by result (ok, error, brake)."}, []string{"result"}),
+		operations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "warden_sync_operations_total",
+			Help: "Identity Center operations applied, by kind and result."}, []string{"kind", "result"}),
+		lastOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "warden_sync_last_success_timestamp_seconds",
+			Help: "When the last sync run without errors ended."}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "warden_sync_pending_operations",
+			Help: "Assignment operations in flight or waiting to be retried."}),
+		calls: prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "warden_identity_center_calls_total",
+			Help: "Calls made to Identity Center APIs (every attempt)."}, func() float64 { return float64(e.idc.TotalCalls()) }),
+	}
+	for _, c := range []prometheus.Collector{m.runs, m.operations, m.lastOK, m.pending, m.calls} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	e.metrics = m
+	return nil
+}
+
+func (e *Engine) observeRun(result string, p *Plan, failed []opError, pending int) {
+	m := e.metrics
+	if m == nil {
+		return
+	}
+	m.runs.WithLabelValues(result).Inc()
+	if result == "ok" && len(failed) == 0 {
+		m.lastOK.Set(float64(time.Now().Unix()))
+	}
+	m.pending.Set(float64(pending))
+	if p == nil {
+		return
+	}
+	bad := map[string]int{}
+	for _, f := range failed {
+		bad[f.op.Kind.String()]++
+	}
+	total := map[string]int{}
+	for _, op := range p.Ops {
+		total[op.Kind.String()]++
+	}
+	for kind, n := range total {
+		m.operations.WithLabelValues(kind, "failed").Add(float64(bad[kind]))
+		m.operations.WithLabelValues(kind, "ok").Add(float64(n - bad[kind]))
+	}
+}
