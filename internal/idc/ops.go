@@ -369,3 +369,36 @@ func (c *Client) DeletionStatus(ctx context.Context, requestID string) (Operatio
 	}
 	return toOperation(out.AccountAssignmentDeletionStatus), nil
 }
+
+// ProvisionedPermissionSets lists the permission sets provisioned to an account (100 per call).
+func (c *Client) ProvisionedPermissionSets(ctx context.Context, accountID string) ([]string, error) {
+	var out []string
+	p := ssoadmin.NewListPermissionSetsProvisionedToAccountPaginator(c.SSO, &ssoadmin.ListPermissionSetsProvisionedToAccountInput{
+		InstanceArn: &c.InstanceARN, AccountId: aws.String(accountID), MaxResults: aws.Int32(100)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.PermissionSets...)
+	}
+	return out, nil
+}
+
+// AccountAssignments lists every principal's assignments of one permission set on one account.
+func (c *Client) AccountAssignments(ctx context.Context, accountID, permissionSetARN string) ([]Assignment, error) {
+	var out []Assignment
+	p := ssoadmin.NewListAccountAssignmentsPaginator(c.SSO, &ssoadmin.ListAccountAssignmentsInput{InstanceArn: &c.InstanceARN,
+		AccountId: aws.String(accountID), PermissionSetArn: aws.String(permissionSetARN), MaxResults: aws.Int32(100)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range page.AccountAssignments {
+			out = append(out, Assignment{PrincipalType: string(a.PrincipalType), PrincipalID: aws.ToString(a.PrincipalId),
+				AccountID: aws.ToString(a.AccountId), PermissionSetARN: aws.ToString(a.PermissionSetArn)})
+		}
+	}
+	return out, nil
+}

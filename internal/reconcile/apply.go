@@ -320,14 +320,15 @@ func (a *applier) listOfGroup(title string) string {
 
 // poll waits for an assignment operation to end, spending as few calls as it can. The first look
 // comes when such operations usually finish: a moving average of how long they took to be seen done.
-// Every 16th operation also takes an early look at half that wait, so that a wait far too long
-// (provisioning got faster) halves quickly, at the price of one call in 16.
+// The first 8 operations and every 16th after also take an early look at half that wait, so that a
+// wait far too long (provisioning is faster than thought) halves quickly, at the price of one call
+// in 16.
 func (e *Engine) poll(ctx context.Context, op idc.Operation, status func(context.Context, string) (idc.Operation, error)) (idc.Operation, error) {
 	start := e.now()
 	e.mu.Lock()
 	estimate := e.provisioning
 	e.probes++
-	probe := e.probes%16 == 0
+	probe := e.probes%16 == 0 || e.probes <= 8 // an unproven estimate is probed more at first
 	e.mu.Unlock()
 	wait := estimate
 	if probe {
@@ -360,9 +361,12 @@ func (e *Engine) poll(ctx context.Context, op idc.Operation, status func(context
 	if polls > 0 {
 		took := e.now().Sub(start)
 		e.mu.Lock()
-		if probe && polls == 1 {
-			e.provisioning = max(20*time.Millisecond, estimate/2)
-		} else {
+		switch {
+		case probe && polls == 1:
+			e.provisioning = max(20*time.Millisecond, min(e.provisioning, estimate/2))
+		case polls == 1: // done by the first look: a hit never lengthens the wait
+			e.provisioning = min(e.provisioning, (e.provisioning*3+took)/4)
+		default:
 			e.provisioning = min((e.provisioning*3+took)/4, 30*time.Second)
 		}
 		e.mu.Unlock()

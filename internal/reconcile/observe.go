@@ -46,8 +46,14 @@ const lookupThreshold = 50
 //	             or ListUsers); a full observation lists all users (ceil(U_idc/100)) to compare attributes
 //	groups:      the same with GetGroupId / ListGroups
 //	memberships: sum over managed groups g of max(1, ceil(members_g/100))   (ListGroupMemberships)
-//	assignments: sum over managed principals p of max(1, ceil(assignments_p/100))
-//	             (ListAccountAssignmentsForPrincipal)
+//	assignments: the cheaper of
+//	             by principal: sum over managed principals p of max(1, ceil(assignments_p/100))
+//	                           (ListAccountAssignmentsForPrincipal)
+//	             by pair:      sum over managed accounts a of ceil(provisioned_a/100)
+//	                           (ListPermissionSetsProvisionedToAccount) + sum over provisioned pairs
+//	                           (a, ps) of max(1, ceil(assignments_(a,ps)/100)) (ListAccountAssignments)
+//	             estimating the pairs by those in use. Many users with few assignments each favour
+//	             pairs; few principals over many accounts favour principals.
 //
 // It never lists accounts × permission sets. Principals are "managed" when desired or owned.
 func (e *Engine) observe(ctx context.Context, d *policy.Desired, records map[string]*resource.Object, full bool) (*Observed, error) {
@@ -97,19 +103,55 @@ func (e *Engine) observe(ctx context.Context, d *policy.Desired, records map[str
 		}
 		o.Members[gid] = m
 	}
-	observe := func(ptype, id string) error {
-		as, err := e.idc.AssignmentsForPrincipal(ctx, ptype, id)
-		if err != nil {
-			return fmt.Errorf("observing assignments of %s %s: %w", ptype, id, err)
+	// Which principals' assignments to read: groups warden manages, and users with desired or owned
+	// assignments.
+	principals := map[string]string{} // id -> USER or GROUP
+	perPrincipal := map[string]int{}  // id -> expected assignments, for the cost estimate
+	for name := range usersWithAssignments(d, records) {
+		if id := o.UserIDs[name]; id != "" {
+			principals[id] = policy.PrincipalUser
 		}
-		set := map[target]bool{}
-		for _, a := range as {
-			set[target{a.AccountID, a.PermissionSetARN}] = true
-		}
-		o.Assignments[id] = set
-		return nil
 	}
-	// Users: those with desired or owned assignments.
+	for _, gid := range o.GroupIDs {
+		if gid != "" {
+			principals[gid] = policy.PrincipalGroup
+		}
+	}
+	pairs := map[target]bool{}
+	for a := range d.Assignments {
+		pairs[target{a.AccountID, a.PermissionSetARN}] = true
+		var id string
+		if a.PrincipalType == policy.PrincipalUser {
+			id = o.UserIDs[a.Principal]
+		} else if g := d.Groups[a.Principal]; g != nil {
+			id = o.GroupIDs[g.List]
+		}
+		perPrincipal[id]++
+	}
+	byPrincipal := 0
+	for id := range principals {
+		byPrincipal += max(1, (perPrincipal[id]+99)/100)
+	}
+	// Reading by (account, permission set) costs a ListPermissionSetsProvisionedToAccount per account
+	// and a ListAccountAssignments per provisioned pair; the pairs that matter are at least those in
+	// use, so their count estimates it.
+	byPair := len(e.catalogAccounts()) + len(pairs)
+	if e.catalog != nil && byPair < byPrincipal {
+		if err := e.observeByPair(ctx, o, principals); err != nil {
+			return nil, err
+		}
+		return o, nil
+	}
+	for id, ptype := range principals {
+		if err := e.observeAssignments(ctx, o, ptype, id); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// usersWithAssignments names the users holding desired or owned assignments.
+func usersWithAssignments(d *policy.Desired, records map[string]*resource.Object) map[string]bool {
 	users := map[string]bool{}
 	for a := range d.Assignments {
 		if a.PrincipalType == policy.PrincipalUser {
@@ -121,21 +163,40 @@ func (e *Engine) observe(ctx context.Context, d *policy.Desired, records map[str
 			users[s.Name] = true
 		}
 	}
-	for name := range users {
-		if id := o.UserIDs[name]; id != "" {
-			if err := observe(policy.PrincipalUser, id); err != nil {
-				return nil, err
+	return users
+}
+
+func (e *Engine) catalogAccounts() []idc.Account {
+	if e.catalog == nil {
+		return nil
+	}
+	return e.catalog.accounts
+}
+
+// observeByPair reads every provisioned (account, permission set) pair of the managed accounts and
+// keeps the assignments of the given principals.
+func (e *Engine) observeByPair(ctx context.Context, o *Observed, principals map[string]string) error {
+	for id := range principals {
+		o.Assignments[id] = map[target]bool{}
+	}
+	for _, acct := range e.catalog.accounts {
+		sets, err := e.idc.ProvisionedPermissionSets(ctx, acct.ID)
+		if err != nil {
+			return fmt.Errorf("observing permission sets provisioned to %s: %w", acct.ID, err)
+		}
+		for _, ps := range sets {
+			as, err := e.idc.AccountAssignments(ctx, acct.ID, ps)
+			if err != nil {
+				return fmt.Errorf("observing assignments of %s on %s: %w", ps, acct.ID, err)
+			}
+			for _, a := range as {
+				if _, managed := principals[a.PrincipalID]; managed {
+					o.Assignments[a.PrincipalID][target{a.AccountID, a.PermissionSetARN}] = true
+				}
 			}
 		}
 	}
-	for _, gid := range o.GroupIDs {
-		if gid != "" {
-			if err := observe(policy.PrincipalGroup, gid); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return o, nil
+	return nil
 }
 
 // resolveUsers finds the ids of the wanted user names: from warden's records, or by lookup. A full

@@ -115,7 +115,8 @@ type Plan struct {
 	OwnedAssignments, OwnedMemberships int
 	// Brake, when set, says why the plan must not be applied without force.
 	Brake string
-	// Wake is the earliest time a held-back operation (a failed one waiting to retry) may go.
+	// Held counts operations waiting to be retried after failing; Wake is when the first may go.
+	Held int
 	Wake time.Time
 }
 
@@ -132,7 +133,7 @@ func (p *Plan) Changes() int {
 
 // String prints the plan like terraform plan.
 func (p *Plan) String() string {
-	if p.Changes() == 0 && len(p.Ops) == 0 {
+	if p.Changes() == 0 && len(p.Ops) == 0 && p.Held == 0 {
 		return "No changes. Identity Center matches warden.\n"
 	}
 	var b strings.Builder
@@ -157,6 +158,9 @@ func (p *Plan) String() string {
 		fmt.Fprintf(&b, "  %s %s\n", sign, op)
 	}
 	fmt.Fprintf(&b, "\nPlan: %d to add, %d to change, %d to destroy.\n", counts["add"], counts["change"], counts["destroy"])
+	if p.Held > 0 {
+		fmt.Fprintf(&b, "%d failed assignment operations wait to be retried, the first at %s.\n", p.Held, p.Wake.UTC().Format(time.RFC3339))
+	}
 	if p.Brake != "" {
 		fmt.Fprintf(&b, "\nRefused by the safety brake: %s. Apply with --force if this is intended.\n", p.Brake)
 	}
@@ -264,6 +268,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 			continue
 		}
 		if r := rec(assignmentKey(a)); r != nil && r.NotBefore.After(now) {
+			p.Held++
 			p.wake(r.NotBefore) // failed before: wait for its backoff
 			continue
 		}

@@ -434,7 +434,7 @@ func TestConvergesUnderThrottlingAndFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		converged = res.Plan.Changes() == 0 && len(res.Errors) == 0
+		converged = res.Plan.Changes() == 0 && res.Plan.Held == 0 && len(res.Errors) == 0
 		if !converged {
 			time.Sleep(10 * time.Millisecond) // let failed operations' backoff pass
 		}
@@ -465,7 +465,7 @@ func TestConvergesUnderThrottlingAndFailures(t *testing.T) {
 		t.Fatalf("%d assignments in Identity Center, want %d", total, want)
 	}
 	p, _, _, err := e.engine.Plan(e.ctx, reconcile.PlanOptions{Full: true})
-	if err != nil || p.Changes() != 0 {
+	if err != nil || p.Changes() != 0 || p.Held != 0 {
 		t.Fatalf("final full plan: %v\n%s", err, p)
 	}
 }
@@ -584,5 +584,47 @@ spec: {display_name: Dan Silva, roles: [staging-admin, nowhere]}
 	}
 	if s := status(resource.KindUser, "dan@example.com"); !strings.Contains(s, `"state":"ok"`) {
 		t.Fatalf("dan's status after the fix: %s", s)
+	}
+}
+
+// A converged organisation re-synced in full makes no writes, and its reads are what the formula in
+// observe.go says: here 40 users with standing assignments make reading by (account, permission set)
+// cheaper than by principal (10 calls against 42).
+func TestConvergedFullResyncReadsMatchTheFormula(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 7})
+	var docs strings.Builder
+	docs.WriteString(org)
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&docs, "---\nkind: user\nversion: v1\nmetadata: {name: u%02d@example.com}\nspec: {display_name: U %d, roles: [staging-admin, read-all]}\n", i, i)
+	}
+	e.apply(docs.String())
+	e.sync(false)
+	e.sim.ResetStats()
+	res := e.sync(true)
+	if res.Plan.Changes() != 0 {
+		t.Fatalf("converged full re-sync plans changes:\n%s", res.Plan)
+	}
+	got := e.sim.Stats().Calls
+	want := map[string]int{
+		"organizations:ListAccounts":                       1, // ceil(4 accounts / 20)
+		"sso-admin:ListPermissionSets":                     1, // ceil(2 / 100)
+		"sso-admin:DescribePermissionSet":                  2, // one per permission set
+		"identitystore:ListUsers":                          1, // ceil(44 users / 100)
+		"identitystore:ListGroups":                         1, // ceil(3 groups / 100)
+		"identitystore:ListGroupMemberships":               2, // 2 managed groups, under 100 members each
+		"sso-admin:ListPermissionSetsProvisionedToAccount": 4, // one per account
+		"sso-admin:ListAccountAssignments":                 6, // one per provisioned pair
+	}
+	for op, n := range want {
+		if got[op] != n {
+			t.Errorf("%s: %d calls, want %d", op, got[op], n)
+		}
+	}
+	total := 0
+	for _, n := range want {
+		total += n
+	}
+	if e.sim.Stats().TotalCalls() != total {
+		t.Errorf("%d calls in all, want %d: %v", e.sim.Stats().TotalCalls(), total, got)
 	}
 }

@@ -51,7 +51,7 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SyncPlanResponse{Plan: plan.String(), Changes: plan.Changes(), Brake: plan.Brake})
+	writeJSON(w, http.StatusOK, SyncPlanResponse{Plan: plan.String(), Changes: plan.Changes() + plan.Held, Brake: plan.Brake})
 }
 
 func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
