@@ -143,7 +143,8 @@ type compiler struct {
 	users    map[string]*resource.UserSpec
 	roles    map[string]*resource.RoleSpec
 	lists    map[string]*resource.AccessListSpec
-	members  map[string][]*resource.AccessListMemberSpec // by list
+	members  map[string]map[string]*resource.AccessListMemberSpec // list -> record name -> member
+	parents  map[string]map[string]bool                          // list -> lists it is a member of
 	accounts []Account
 	psets    []PermissionSet
 	problems []Problem
@@ -162,9 +163,106 @@ type compiler struct {
 // Compile computes the desired Identity Center state at now, and the next instant after now at which
 // it changes by itself (zero when nothing is scheduled).
 func Compile(s *Snapshot, now time.Time) (*Desired, time.Time) {
+	k := NewCompiler(s, now)
+	return k.desired, k.c.next
+}
+
+// Compiler is a compile kept in memory, so that a change to list membership updates the desired
+// state of just the groups it touches instead of compiling everything again.
+type Compiler struct {
+	c       *compiler
+	desired *Desired
+	byList  map[string]*Group
+}
+
+// Desired is the current desired state (updated in place by Recompute).
+func (k *Compiler) Desired() *Desired { return k.desired }
+
+// Next is the next instant the desired state changes by itself.
+func (k *Compiler) Next() time.Time { return k.c.next }
+
+// PutMember adds or replaces a member record; DeleteMember removes one. Call Recompute with the
+// member's list afterwards.
+func (k *Compiler) PutMember(o *resource.Object) { k.c.putMember(o) }
+
+// DeleteMember removes a member record.
+func (k *Compiler) DeleteMember(o *resource.Object) {
+	m := o.Spec.(*resource.AccessListMemberSpec)
+	delete(k.c.members[m.List], o.Metadata.Name)
+	if m.Kind() == resource.MemberList {
+		delete(k.c.parents[m.Member], m.List)
+	}
+}
+
+// Recompute updates the members of the given lists' groups, and of every list they are nested in,
+// and returns the lists whose groups changed.
+func (k *Compiler) Recompute(lists []string) []string {
+	c := k.c
+	affected := map[string]bool{}
+	var walk func(string)
+	walk = func(l string) {
+		if affected[l] {
+			return
+		}
+		affected[l] = true
+		for p := range c.parents[l] {
+			walk(p)
+		}
+	}
+	for _, l := range lists {
+		walk(l)
+	}
+	for l := range affected {
+		delete(c.flat, l)
+	}
+	var changed []string
+	for l := range affected {
+		g := k.byList[l]
+		if g == nil {
+			continue
+		}
+		members := c.flatten(l, map[string]bool{})
+		if !slicesEqual(members, g.Members) {
+			g.Members = members
+			changed = append(changed, l)
+		}
+	}
+	sort.Strings(changed)
+	return changed
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *compiler) putMember(o *resource.Object) {
+	m := o.Spec.(*resource.AccessListMemberSpec)
+	if c.members[m.List] == nil {
+		c.members[m.List] = map[string]*resource.AccessListMemberSpec{}
+	}
+	c.members[m.List][o.Metadata.Name] = m
+	if m.Kind() == resource.MemberList {
+		if c.parents[m.Member] == nil {
+			c.parents[m.Member] = map[string]bool{}
+		}
+		c.parents[m.Member][m.List] = true
+	}
+}
+
+// NewCompiler compiles s at now and keeps what it needs to recompute membership changes.
+func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 	c := &compiler{
 		now: now, users: map[string]*resource.UserSpec{}, roles: map[string]*resource.RoleSpec{},
-		lists: map[string]*resource.AccessListSpec{}, members: map[string][]*resource.AccessListMemberSpec{},
+		lists: map[string]*resource.AccessListSpec{}, members: map[string]map[string]*resource.AccessListMemberSpec{},
+		parents: map[string]map[string]bool{},
 		accounts: s.Accounts, psets: s.PermissionSets,
 		resolved: map[string]map[target]bool{}, denied: map[string]map[target]bool{},
 		flat: map[string][]string{}, patterns: map[resource.AccountAssignment][]target{},
@@ -179,8 +277,7 @@ func Compile(s *Snapshot, now time.Time) (*Desired, time.Time) {
 		c.lists[o.Metadata.Name] = o.Spec.(*resource.AccessListSpec)
 	}
 	for _, o := range s.Members {
-		m := o.Spec.(*resource.AccessListMemberSpec)
-		c.members[m.List] = append(c.members[m.List], m)
+		c.putMember(o)
 	}
 	d := &Desired{Users: map[string]*User{}, Groups: map[string]*Group{}, Assignments: map[Assignment]Grant{}}
 
@@ -245,7 +342,11 @@ func Compile(s *Snapshot, now time.Time) (*Desired, time.Time) {
 		c.request(o, d)
 	}
 	d.Problems = c.problems
-	return d, c.next
+	k := &Compiler{c: c, desired: d, byList: map[string]*Group{}}
+	for _, g := range d.Groups {
+		k.byList[g.List] = g
+	}
+	return k
 }
 
 // request adds an approved request's assignments while its window holds now.

@@ -355,3 +355,45 @@ spec: {list: l, member: a}
 	}
 	eq(t, "members sorted", d1.Groups["L"].Members, []string{"a", "c"})
 }
+
+// A membership change applied to a Compiler gives the same groups as compiling everything again.
+func TestCompilerRecomputeMatchesFullCompile(t *testing.T) {
+	base := users("a", "b", "c", "d") + roles + `
+---
+kind: access_list
+version: v1
+metadata: {name: inner}
+spec: {title: Inner, owners: [a], grants: {roles: [staging-admin]}}
+---
+kind: access_list
+version: v1
+metadata: {name: outer}
+spec: {title: Outer, owners: [a], grants: {roles: [read-everything]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: outer, member: inner, member_kind: list}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: inner, member: a}
+`
+	s := snap(t, base)
+	k := policy.NewCompiler(s, t0)
+	added, err := resource.DecodeAll("m.yaml", []byte("kind: access_list_member\nversion: v1\nmetadata: {}\nspec: {list: inner, member: c}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.PutMember(added[0])
+	changed := k.Recompute([]string{"inner"})
+	eq(t, "changed lists", changed, []string{"inner", "outer"})
+	full, _ := policy.Compile(snap(t, base+"---\nkind: access_list_member\nversion: v1\nmetadata: {}\nspec: {list: inner, member: c}\n"), t0)
+	for title, g := range full.Groups {
+		eq(t, "members of "+title, k.Desired().Groups[title].Members, g.Members)
+	}
+	k.DeleteMember(s.Members[1]) // inner/a
+	eq(t, "after removing a", k.Recompute([]string{"inner"}), []string{"inner", "outer"})
+	eq(t, "Outer members", k.Desired().Groups["Outer"].Members, []string{"c"})
+}

@@ -43,9 +43,10 @@ type Engine struct {
 	probes       int // operations polled, counting to the next early look
 	// cache is the last observation and last the desired state it was planned against; dirty holds
 	// principals the last apply touched. An incremental sync observes only what changed since.
-	cache *Observed
-	last  *policy.Desired
-	dirty *scope
+	cache    *Observed
+	last     *policy.Desired
+	dirty    *scope
+	compiler *policy.Compiler // the last full compile, kept for incremental membership changes
 
 	mu      sync.Mutex
 	status  Status
@@ -221,7 +222,8 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Des
 		return nil, nil, time.Time{}, err
 	}
 	now := e.now()
-	desired, next := policy.Compile(snap, now)
+	e.compiler = policy.NewCompiler(snap, now)
+	desired, next := e.compiler.Desired(), e.compiler.Next()
 	e.filterGroups(desired)
 	var observed *Observed
 	if opts.Full || e.cache == nil || e.last == nil {

@@ -124,6 +124,16 @@ func (e *Engine) observeScope(ctx context.Context, base *Observed, d *policy.Des
 	if err := e.resolveGroups(ctx, o, lists, records, false); err != nil {
 		return nil, fmt.Errorf("observing groups: %w", err)
 	}
+	// Members are named by warden's records of the users it knows, so that a member created since
+	// the cached observation is not taken for a stranger.
+	for _, r := range records {
+		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == resource.RecordUser && o.UserNames[s.IDCID] == "" {
+			o.UserNames[s.IDCID] = s.Name
+			if o.UserIDs[s.Name] == "" {
+				o.UserIDs[s.Name] = s.IDCID
+			}
+		}
+	}
 	for list := range sc.lists {
 		gid := o.GroupIDs[list]
 		if gid == "" {

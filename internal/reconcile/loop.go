@@ -39,6 +39,7 @@ func (e *Engine) Run(ctx context.Context) {
 
 	rev, _ := e.store.Revision(ctx)
 	watch := e.store.Watch(ctx, rev+1)
+	var events []store.Event // changes since the last sync
 	for {
 		select {
 		case <-ctx.Done():
@@ -63,13 +64,22 @@ func (e *Engine) Run(ctx context.Context) {
 			if e.isOwn(ev.Revision) {
 				continue // a status the engine wrote
 			}
+			events = append(events, ev)
 			wakeAt(time.Now().Add(Debounce))
 		case <-ticker.C:
 			full = true
 			wakeAt(time.Now())
 		case <-timer.C:
 			due = time.Time{}
-			_, err := e.Sync(ctx, PlanOptions{Full: full}, false)
+			var err error
+			next := e.NextChange()
+			timeDue := !next.IsZero() && !time.Now().Before(next)
+			if !full && !timeDue && memberOnly(events) {
+				_, err = e.syncMembers(ctx, events) // only memberships changed: incrementally
+			} else {
+				_, err = e.Sync(ctx, PlanOptions{Full: full}, false)
+			}
+			events = events[:0]
 			switch {
 			case err == nil:
 				full = false

@@ -356,12 +356,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 	}
 	p.Ops = append(p.Ops, groupDeletes...)
 	p.Ops = append(p.Ops, userDeletes...)
-	sort.SliceStable(p.Ops, func(i, j int) bool {
-		if p.Ops[i].Kind != p.Ops[j].Kind {
-			return p.Ops[i].Kind < p.Ops[j].Kind
-		}
-		return p.Ops[i].sortKey() < p.Ops[j].sortKey()
-	})
+	sortOps(p.Ops)
 
 	// The safety brake: deleting more than a share of what warden owns needs force. Revoking expired
 	// grants never does: expired access must go.
@@ -374,14 +369,26 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 			rem++
 		}
 	}
-	const floor = 3 // a few deletions in a small organisation are no cause for alarm
 	switch {
-	case del > floor && float64(del) > brake*float64(p.OwnedAssignments):
+	case del > brakeFloor && float64(del) > brake*float64(p.OwnedAssignments):
 		p.Brake = fmt.Sprintf("it deletes %d of %d owned assignments (more than %.0f%%)", del, p.OwnedAssignments, brake*100)
-	case rem > floor && float64(rem) > brake*float64(p.OwnedMemberships):
+	case rem > brakeFloor && float64(rem) > brake*float64(p.OwnedMemberships):
 		p.Brake = fmt.Sprintf("it removes %d of %d group memberships (more than %.0f%%)", rem, p.OwnedMemberships, brake*100)
 	}
 	return p
+}
+
+// brakeFloor: a few deletions in a small organisation are no cause for alarm.
+const brakeFloor = 3
+
+// sortOps puts operations in plan order: by kind, then by what they act on.
+func sortOps(ops []Op) {
+	sort.SliceStable(ops, func(i, j int) bool {
+		if ops[i].Kind != ops[j].Kind {
+			return ops[i].Kind < ops[j].Kind
+		}
+		return ops[i].sortKey() < ops[j].sortKey()
+	})
 }
 
 func (p *Plan) wake(t time.Time) {

@@ -99,7 +99,7 @@ func (e *env) newEngine(url string, cfg idc.Config) (*idc.Client, *reconcile.Eng
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return c, reconcile.New(e.store, c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return c, reconcile.New(e.store, c, cfg, slog.New(slog.NewTextHandler(testLogOut, &slog.HandlerOptions{Level: slog.LevelDebug})))
 }
 
 func (e *env) apply(docs string) {
@@ -628,3 +628,37 @@ func TestConvergedFullResyncReadsMatchTheFormula(t *testing.T) {
 		t.Errorf("%d calls in all, want %d: %v", e.sim.Stats().TotalCalls(), total, got)
 	}
 }
+
+// The loop applies a membership change incrementally: the member joins the group, with only the
+// touched group observed again.
+func TestLoopAppliesMembershipChanges(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 8})
+	e.apply(org)
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() { e.engine.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitUntil("the first sync", func() bool { g, _ := e.state(); return len(g["Platform"]) == 2 })
+	time.Sleep(300 * time.Millisecond)
+	e.sim.ResetStats()
+	e.apply("kind: access_list_member\nversion: v1\nmetadata: {}\nspec: {list: platform, member: carol@example.com}\n")
+	waitUntil("carol in Platform", func() bool { g, _ := e.state(); return len(g["Platform"]) == 3 })
+	calls := e.sim.Stats().Calls
+	if calls["identitystore:ListUsers"]+calls["identitystore:ListGroups"]+calls["organizations:ListAccounts"] > 0 {
+		t.Fatalf("a membership change re-read the directory: %v", calls)
+	}
+	e.del(resource.KindAccessListMember, "platform/carol@example.com")
+	waitUntil("carol out of Platform", func() bool { g, _ := e.state(); return len(g["Platform"]) == 2 })
+}
+
+var testLogOut io.Writer = io.Discard

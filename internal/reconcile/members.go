@@ -1,0 +1,136 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/wardenhq/warden/internal/policy"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
+)
+
+// planMembers plans what a change of list membership needs: members to add to and remove from the
+// groups of the given lists (and users to create for new members), from the cached observation.
+// It looks at nothing else, so that one membership change plans in microseconds at any scale.
+func planMembers(d *policy.Desired, o *Observed, lists []string, records map[string]*resource.Object, brake float64) *Plan {
+	p := &Plan{}
+	byList := map[string]*policy.Group{}
+	for _, g := range d.Groups {
+		byList[g.List] = g
+	}
+	newUsers := map[string]bool{}
+	for _, list := range lists {
+		g := byList[list]
+		if g == nil {
+			continue
+		}
+		gid := o.GroupIDs[list]
+		have := o.Members[gid]
+		p.OwnedMemberships += len(have)
+		want := map[string]bool{}
+		for _, u := range g.Members {
+			want[u] = true
+			uid := o.UserIDs[u]
+			if uid == "" && records[userKey(u)] == nil && !newUsers[u] {
+				if du := d.Users[u]; du != nil {
+					newUsers[u] = true
+					p.Ops = append(p.Ops, Op{Kind: CreateUser, User: u, Attributes: du})
+				}
+			}
+			if gid == "" || uid == "" || have[uid] == "" {
+				p.Ops = append(p.Ops, Op{Kind: AddMember, List: list, Title: g.DisplayName, User: u})
+			}
+		}
+		for uid, mid := range have {
+			if name := o.UserNames[uid]; name == "" || !want[name] {
+				if name == "" {
+					name = uid
+				}
+				p.Ops = append(p.Ops, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid})
+			}
+		}
+	}
+	sortOps(p.Ops)
+	rem := 0
+	for _, op := range p.Ops {
+		if op.Kind == RemoveMember {
+			rem++
+		}
+	}
+	if rem > brakeFloor && float64(rem) > brake*float64(p.OwnedMemberships) {
+		p.Brake = fmt.Sprintf("it removes %d of %d group memberships (more than %.0f%%)", rem, p.OwnedMemberships, brake*100)
+	}
+	return p
+}
+
+// memberOnly reports whether every event is a change of list membership.
+func memberOnly(events []store.Event) bool {
+	for _, ev := range events {
+		if ev.Object.Kind != resource.KindAccessListMember {
+			return false
+		}
+	}
+	return len(events) > 0
+}
+
+// syncMembers applies membership changes incrementally: the kept compile is updated with the changed
+// member records, the groups whose members changed are observed afresh, and only their differences
+// are applied. It falls back to a whole sync when it cannot.
+func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result, error) {
+	e.run.Lock()
+	if e.compiler == nil || e.cache == nil || e.records == nil || !memberOnly(events) {
+		e.run.Unlock()
+		return e.Sync(ctx, PlanOptions{}, false)
+	}
+	defer e.run.Unlock()
+	var lists []string
+	for _, ev := range events {
+		m := ev.Object.Spec.(*resource.AccessListMemberSpec)
+		if ev.Type == store.Delete {
+			e.compiler.DeleteMember(ev.Object)
+		} else {
+			e.compiler.PutMember(ev.Object)
+		}
+		lists = append(lists, m.List)
+	}
+	changed := e.compiler.Recompute(lists)
+	e.log.Debug("sync: membership change", "lists", lists, "changed", changed)
+	d := e.compiler.Desired()
+	sc := newScope()
+	for _, l := range changed {
+		sc.lists[l] = true
+	}
+	if e.dirty != nil { // what the last apply touched is read again too
+		for u := range e.dirty.users {
+			sc.users[u] = true
+		}
+		for l := range e.dirty.lists {
+			sc.lists[l] = true
+		}
+	}
+	o, err := e.observeScope(ctx, e.cache, d, sc, e.records)
+	if err != nil {
+		e.cache = nil
+		return nil, err
+	}
+	e.cache, e.last, e.dirty = o, d, nil
+	p := planMembers(d, o, changed, e.records, e.cfg.SafetyBrake)
+	res := &Result{Plan: p}
+	if p.Brake != "" {
+		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
+	}
+	var failed []opError
+	res.Applied, failed = e.apply(ctx, p)
+	for _, f := range failed {
+		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
+	}
+	e.dirty = opScope(p)
+	e.writeStatuses(ctx, failed, d.Problems)
+	e.observeRun("ok", p, failed, 0)
+	e.setStatus(func(s *Status) { s.LastRun, s.LastChanges, s.Applied = time.Now(), p.Changes(), res.Applied })
+	if res.Applied > 0 || len(failed) > 0 {
+		e.log.Info("sync: applied a membership change", "operations", res.Applied, "failed", len(failed))
+	}
+	return res, nil
+}
