@@ -144,7 +144,7 @@ type compiler struct {
 	roles    map[string]*resource.RoleSpec
 	lists    map[string]*resource.AccessListSpec
 	members  map[string]map[string]*resource.AccessListMemberSpec // list -> record name -> member
-	parents  map[string]map[string]bool                          // list -> lists it is a member of
+	parents  map[string]map[string]bool                           // list -> lists it is a member of
 	accounts []Account
 	psets    []PermissionSet
 	problems []Problem
@@ -262,7 +262,7 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 	c := &compiler{
 		now: now, users: map[string]*resource.UserSpec{}, roles: map[string]*resource.RoleSpec{},
 		lists: map[string]*resource.AccessListSpec{}, members: map[string]map[string]*resource.AccessListMemberSpec{},
-		parents: map[string]map[string]bool{},
+		parents:  map[string]map[string]bool{},
 		accounts: s.Accounts, psets: s.PermissionSets,
 		resolved: map[string]map[target]bool{}, denied: map[string]map[target]bool{},
 		flat: map[string][]string{}, patterns: map[resource.AccountAssignment][]target{},
