@@ -106,6 +106,9 @@ type Desired struct {
 	// Assignments maps each desired assignment to how long it lasts (zero: no end).
 	Assignments map[Assignment]Grant
 	Problems    []Problem
+	// Expired names, per access list, the users whose membership has expired (directly or through
+	// an expired nested list), so that their removal is known for an expiry.
+	Expired map[string]map[string]bool
 }
 
 // SortedAssignments lists the assignments in a stable order.
@@ -152,6 +155,7 @@ type compiler struct {
 	resolved map[string]map[target]bool // role -> allowed targets (minus its own denies)
 	denied   map[string]map[target]bool // role -> denied targets
 	flat     map[string][]string        // list -> eligible flattened user names (memo)
+	expired  map[string]map[string]bool // list -> users whose membership expired
 	patterns map[resource.AccountAssignment][]target
 
 	accountIDs   map[string]struct{}
@@ -180,6 +184,9 @@ func (k *Compiler) Desired() *Desired { return k.desired }
 
 // Next is the next instant the desired state changes by itself.
 func (k *Compiler) Next() time.Time { return k.c.next }
+
+// SetNow moves the compile's clock (for membership expiry in Recompute).
+func (k *Compiler) SetNow(now time.Time) { k.c.now = now }
 
 // PutMember adds or replaces a member record; DeleteMember removes one. Call Recompute with the
 // member's list afterwards.
@@ -214,6 +221,7 @@ func (k *Compiler) Recompute(lists []string) []string {
 	}
 	for l := range affected {
 		delete(c.flat, l)
+		delete(c.expired, l)
 	}
 	var changed []string
 	for l := range affected {
@@ -265,7 +273,7 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 		parents:  map[string]map[string]bool{},
 		accounts: s.Accounts, psets: s.PermissionSets,
 		resolved: map[string]map[target]bool{}, denied: map[string]map[target]bool{},
-		flat: map[string][]string{}, patterns: map[resource.AccountAssignment][]target{},
+		flat: map[string][]string{}, patterns: map[resource.AccountAssignment][]target{}, expired: map[string]map[string]bool{},
 	}
 	for _, o := range s.Users {
 		c.users[o.Metadata.Name] = o.Spec.(*resource.UserSpec)
@@ -286,10 +294,20 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 		userNames = append(userNames, name)
 	}
 	sort.Strings(userNames)
+	folded := map[string]string{}
 	for _, name := range userNames {
+		// Identity Center compares user names without case: two warden users that differ only in
+		// case would be one Identity Center user. The first keeps it; the other is not synced.
+		if other, taken := folded[strings.ToLower(name)]; taken {
+			c.problem(resource.KindUser, name, "its name differs from user %q only in case; Identity Center would take them for one user, so only %q is synced", other, other)
+			delete(c.users, name)
+			continue
+		}
+		folded[strings.ToLower(name)] = name
 		d.Users[name] = desiredUser(name, c.users[name])
 	}
 
+	titles := map[string]string{} // lower-cased title -> list
 	listNames := make([]string, 0, len(c.lists))
 	for name := range c.lists {
 		listNames = append(listNames, name)
@@ -300,11 +318,12 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 		if !c.grantsAssignments(l) {
 			continue
 		}
-		g := &Group{DisplayName: l.Title, List: name, Members: c.flatten(name, map[string]bool{})}
-		if other, taken := d.Groups[l.Title]; taken {
-			c.problem(resource.KindAccessList, name, "its title %q is also the title of access list %q; Identity Center group names are unique, so only %q is synced", l.Title, other.List, other.List)
+		if other, taken := titles[strings.ToLower(l.Title)]; taken {
+			c.problem(resource.KindAccessList, name, "its title %q is also the title of access list %q (Identity Center group names are unique, whatever their case); only %q is synced", l.Title, other, other)
 			continue
 		}
+		titles[strings.ToLower(l.Title)] = name
+		g := &Group{DisplayName: l.Title, List: name, Members: c.flatten(name, map[string]bool{})}
 		d.Groups[l.Title] = g
 		allowed, denied := map[target]bool{}, map[target]bool{}
 		for _, r := range l.Grants.Roles {
@@ -324,6 +343,9 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 
 	for _, name := range userNames {
 		u := c.users[name]
+		if u == nil {
+			continue // not synced (its name collides with another's)
+		}
 		denied := map[target]bool{}
 		for _, r := range u.Roles {
 			for t := range c.deniedBy(r) {
@@ -342,6 +364,7 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 		c.request(o, d)
 	}
 	d.Problems = c.problems
+	d.Expired = c.expired
 	k := &Compiler{c: c, desired: d, byList: map[string]*Group{}}
 	for _, g := range d.Groups {
 		k.byList[g.List] = g
@@ -438,6 +461,7 @@ func (c *compiler) flatten(list string, visiting map[string]bool) []string {
 	for _, m := range c.members[list] {
 		if m.Expires != nil {
 			if !c.now.Before(*m.Expires) {
+				c.expire(list, m)
 				continue
 			}
 			c.wake(*m.Expires)
@@ -459,6 +483,21 @@ func (c *compiler) flatten(list string, visiting map[string]bool) []string {
 	sort.Strings(out)
 	c.flat[list] = out
 	return out
+}
+
+// expire notes the users an expired member record takes out of a list, so that removing them is
+// known to be an expiry (which the sync engine's safety brake never holds back).
+func (c *compiler) expire(list string, m *resource.AccessListMemberSpec) {
+	if c.expired[list] == nil {
+		c.expired[list] = map[string]bool{}
+	}
+	if m.Kind() == resource.MemberList {
+		for _, u := range c.flatten(m.Member, map[string]bool{}) {
+			c.expired[list][u] = true
+		}
+		return
+	}
+	c.expired[list][m.Member] = true
 }
 
 // eligible: does user meet the list's membership requirements?

@@ -143,9 +143,12 @@ func (a *applier) one(op Op) error {
 			if idc.ErrorCode(err) != "ConflictException" {
 				return err
 			}
-			// Made meanwhile (or by a crashed run): adopt it.
+			// Made meanwhile (or by a crashed run): adopt it, unless warden holds it for another user.
 			if id, err = c.UserID(ctx, u.UserName); err != nil || id == "" {
 				return fmt.Errorf("user exists but cannot be found: %v", err)
+			}
+			if other := a.ownerOf(resource.RecordUser, id); other != "" && other != userKey(op.User) {
+				return fmt.Errorf("Identity Center user %s (matched without case) is already warden's %s", id, other)
 			}
 		}
 		a.mu.Lock()
@@ -170,6 +173,9 @@ func (a *applier) one(op Op) error {
 			}
 			if id, err = c.GroupID(ctx, op.Title); err != nil || id == "" {
 				return fmt.Errorf("group exists but cannot be found: %v", err)
+			}
+			if other := a.ownerOf(resource.RecordGroup, id); other != "" && other != groupKey(op.List) {
+				return fmt.Errorf("Identity Center group %s (matched without case) is already warden's %s", id, other)
 			}
 		}
 		a.mu.Lock()
@@ -238,10 +244,14 @@ func (a *applier) createAssignment(op Op) error {
 	key := assignmentKey(x)
 	spec := &resource.SyncRecordSpec{Type: resource.RecordAssignment, IDCID: pid, Name: x.Principal, PrincipalType: x.PrincipalType,
 		AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN, Until: op.Until}
-	if prev := a.existing(key); prev != nil {
+	prev := a.existing(key)
+	if prev != nil {
 		spec.Attempts = prev.Attempts
 	}
 	if op.RecordOnly {
+		// Taking over an assignment that already existed for a temporary grant: it is adopted, and
+		// the grant's end will not delete it. A standing grant governs it fully.
+		spec.Adopted = !op.Until.IsZero() && (prev == nil || prev.Adopted)
 		return a.record(key, spec)
 	}
 	// Journal first: from here on the assignment is on record as warden's, whatever happens.
@@ -266,6 +276,16 @@ func (a *applier) finish(key string, spec *resource.SyncRecordSpec, res idc.Oper
 		err = fmt.Errorf("FAILED: %s", res.FailureReason)
 	}
 	op := spec.Op
+	if err != nil && spec.RequestID != "" && res.Status != idc.Failed {
+		// Sent, but its end was not seen (a poll failed): keep it journaled for the next run to poll.
+		spec.Attempts++
+		spec.LastError = err.Error()
+		spec.NotBefore = a.e.now().Add(retryDelay(a.e.cfg.RetryFailedAfter, spec.Attempts))
+		if rerr := a.record(key, spec); rerr != nil {
+			return fmt.Errorf("%w (and recording it: %v)", err, rerr)
+		}
+		return err
+	}
 	spec.Op, spec.RequestID = "", ""
 	if err != nil {
 		spec.Attempts++
@@ -305,6 +325,18 @@ func (a *applier) deleteAssignment(op Op) error {
 		}
 	}
 	return a.finish(key, spec, res, err)
+}
+
+// ownerOf names the record that holds an Identity Center user or group id, if any.
+func (a *applier) ownerOf(typ, id string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for key, r := range a.e.records {
+		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == typ && s.IDCID == id {
+			return key
+		}
+	}
+	return ""
 }
 
 func (a *applier) listOfGroup(title string) string {
@@ -386,11 +418,8 @@ func (e *Engine) recover(ctx context.Context) error {
 			continue
 		}
 		if s.RequestID == "" {
-			// Sent or not, nobody knows: clear the mark; the plan's observation decides.
-			s.Op = ""
-			if err := e.putRecord(ctx, key, &s); err != nil && firstErr == nil {
-				firstErr = err
-			}
+			// Sent or not, nobody knows: it stays journaled, so the plan treats the assignment as
+			// warden's (deleted if not wanted, created again if wanted: both harmless if redundant).
 			continue
 		}
 		check := e.idc.CreationStatus

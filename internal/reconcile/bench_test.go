@@ -136,7 +136,7 @@ func BenchmarkPlanAfterOneMembershipChange(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		k.PutMember(m)
 		changed := k.Recompute([]string{"list0042"})
-		p := planMembers(d, o, changed, records, 0.1)
+		p := planMembers(d, o, changed, records, 0.1, 500000)
 		if p.Changes() != 1 || p.Ops[0].Kind != AddMember {
 			b.Fatalf("plan: %s", p)
 		}

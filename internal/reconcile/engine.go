@@ -18,7 +18,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wardenhq/warden/internal/idc"
@@ -43,10 +45,12 @@ type Engine struct {
 	probes       int // operations polled, counting to the next early look
 	// cache is the last observation and last the desired state it was planned against; dirty holds
 	// principals the last apply touched. An incremental sync observes only what changed since.
-	cache    *Observed
-	last     *policy.Desired
-	dirty    *scope
-	compiler *policy.Compiler // the last full compile, kept for incremental membership changes
+	cache            *Observed
+	last             *policy.Desired
+	dirty            *scope
+	compiler         *policy.Compiler // the last full compile, kept for incremental membership changes
+	ownedMemberships int              // from the last full plan, the brake's denominator for membership changes
+	leading          atomic.Bool
 
 	mu      sync.Mutex
 	status  Status
@@ -187,13 +191,23 @@ func (e *Engine) snapshot(ctx context.Context, refreshCatalog bool) (*policy.Sna
 }
 
 func (e *Engine) filterAccounts(in []idc.Account) []idc.Account {
-	f, err := compileFilter(e.cfg.Accounts)
-	if err != nil {
+	inc, err1 := compileAll(e.cfg.Accounts.Include)
+	exc, err2 := compileAll(e.cfg.Accounts.Exclude)
+	if err1 != nil || err2 != nil {
 		return in
+	}
+	matches := func(res []*regexp.Regexp, a idc.Account) bool {
+		for _, re := range res {
+			if re.MatchString(a.ID) || re.MatchString(a.Name) {
+				return true
+			}
+		}
+		return false
 	}
 	var out []idc.Account
 	for _, a := range in {
-		if f(a.ID) || f(a.Name) {
+		// An account is managed when its id or name is included (or nothing is) and neither is excluded.
+		if (len(inc) == 0 || matches(inc, a)) && !matches(exc, a) {
 			out = append(out, a)
 		}
 	}
@@ -206,11 +220,28 @@ type PlanOptions struct {
 	Full bool
 }
 
+// ErrNotLeader: another replica leads the sync; only it applies.
+var ErrNotLeader = errors.New("this replica does not lead the sync; the leader applies")
+
+// Leading reports whether this engine leads the sync (always, without several replicas).
+func (e *Engine) Leading() bool { return e.leading.Load() }
+
 // Plan compiles, observes and diffs, changing nothing.
 func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Desired, time.Time, error) {
 	e.run.Lock()
 	defer e.run.Unlock()
+	if !e.leading.Load() {
+		e.records = nil // the leader writes them: read afresh
+	}
 	return e.plan(ctx, opts)
+}
+
+// Apply plans and applies on behalf of an operator; only the leading replica may.
+func (e *Engine) Apply(ctx context.Context, opts PlanOptions, force bool) (*Result, error) {
+	if !e.leading.Load() {
+		return nil, ErrNotLeader
+	}
+	return e.Sync(ctx, opts, force)
 }
 
 func (e *Engine) plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Desired, time.Time, error) {
@@ -220,6 +251,9 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Des
 	snap, err := e.snapshot(ctx, opts.Full)
 	if err != nil {
 		return nil, nil, time.Time{}, err
+	}
+	if e.inError == nil {
+		e.inError = statusErrors(snap)
 	}
 	now := e.now()
 	e.compiler = policy.NewCompiler(snap, now)
@@ -299,22 +333,41 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	}
 	res := &Result{Plan: p}
 	if p.Brake != "" && !force {
+		// The brake holds back the plan, but never an expiry: expired access goes regardless.
+		expired := &Plan{}
+		for _, op := range p.Ops {
+			if op.Expired {
+				expired.Ops = append(expired.Ops, op)
+			}
+		}
+		var failed []opError
+		res.Applied, failed = e.apply(ctx, expired)
+		for _, f := range failed {
+			res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
+		}
+		e.dirty = opScope(expired)
+		next = earliest(next, e.nextRetry())
 		e.setStatus(func(s *Status) {
-			s.LastRun, s.Brake, s.LastError, s.LastChanges = start, p.Brake, "", p.Changes()
+			s.LastRun, s.Brake, s.LastError, s.LastChanges, s.NextChange = start, p.Brake, "", p.Changes(), next
 		})
-		e.observeRun("brake", nil, nil, 0)
+		e.observeRun("brake", expired, failed, 0)
 		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
 	}
 	var failedOps []opError
 	res.Applied, failedOps = e.apply(ctx, p)
 	for _, f := range failedOps {
+		if idc.IsNotFound(f.err) {
+			e.cache = nil // something vanished behind warden's back: observe everything next time
+			break
+		}
+	}
+	next = earliest(next, e.nextRetry())
+	for _, f := range failedOps {
 		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
 	}
 	e.dirty = opScope(p)
 	e.writeStatuses(ctx, failedOps, desired.Problems)
-	if !p.Wake.IsZero() && (next.IsZero() || p.Wake.Before(next)) {
-		next = p.Wake
-	}
+	next = earliest(next, p.Wake)
 	var failed, problems []string
 	for _, err := range res.Errors {
 		failed = append(failed, err.Error())
@@ -350,6 +403,25 @@ func (e *Engine) setStatus(f func(*Status)) {
 	e.mu.Lock()
 	f(&e.status)
 	e.mu.Unlock()
+}
+
+// earliest of two instants, a zero one meaning none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// nextRetry is when the first failed assignment operation may be tried again.
+func (e *Engine) nextRetry() time.Time {
+	var t time.Time
+	for _, r := range e.records {
+		if nb := r.Spec.(*resource.SyncRecordSpec).NotBefore; !nb.IsZero() {
+			t = earliest(t, nb)
+		}
+	}
+	return t
 }
 
 // NextChange is when the desired state next changes by itself, as of the last sync.

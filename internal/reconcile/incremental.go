@@ -77,7 +77,7 @@ func touched(prev, next *policy.Desired) *scope {
 func (o *Observed) clone() *Observed {
 	c := &Observed{UserIDs: maps.Clone(o.UserIDs), GroupIDs: maps.Clone(o.GroupIDs), Users: maps.Clone(o.Users),
 		Members: make(map[string]map[string]string, len(o.Members)), Assignments: make(map[string]map[target]bool, len(o.Assignments)),
-		UserNames: maps.Clone(o.UserNames)}
+		UserNames: maps.Clone(o.UserNames), Accounts: maps.Clone(o.Accounts)}
 	for k, v := range o.Members {
 		c.Members[k] = maps.Clone(v)
 	}
@@ -140,7 +140,11 @@ func (e *Engine) observeScope(ctx context.Context, base *Observed, d *policy.Des
 			continue
 		}
 		m, err := e.idc.Memberships(ctx, gid)
-		if err != nil && !idc.IsNotFound(err) {
+		if idc.IsNotFound(err) { // deleted behind warden's back: it does not exist
+			o.GroupIDs[list] = ""
+			continue
+		}
+		if err != nil {
 			return nil, fmt.Errorf("observing members of group %s: %w", gid, err)
 		}
 		o.Members[gid] = m
@@ -149,10 +153,24 @@ func (e *Engine) observeScope(ctx context.Context, base *Observed, d *policy.Des
 		}
 	}
 	for name := range sc.users {
-		if id := o.UserIDs[name]; id != "" {
-			if err := e.observeAssignments(ctx, o, policy.PrincipalUser, id); err != nil {
-				return nil, err
+		id := o.UserIDs[name]
+		if id == "" {
+			continue
+		}
+		if _, desired := d.Users[name]; desired {
+			u, err := e.idc.DescribeUser(ctx, id)
+			if idc.IsNotFound(err) {
+				o.UserIDs[name] = "" // deleted behind warden's back
+				delete(o.Users, name)
+				continue
 			}
+			if err != nil {
+				return nil, fmt.Errorf("observing user %s: %w", name, err)
+			}
+			o.Users[name] = u
+		}
+		if err := e.observeAssignments(ctx, o, policy.PrincipalUser, id); err != nil {
+			return nil, err
 		}
 	}
 	return o, nil

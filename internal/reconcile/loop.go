@@ -17,6 +17,8 @@ const Debounce = 200 * time.Millisecond
 // full observation every SyncInterval corrects drift made outside warden. A failing sync is retried
 // after a pause; the loop itself never stops for one.
 func (e *Engine) Run(ctx context.Context) {
+	e.leading.Store(true)
+	defer e.leading.Store(false)
 	full := true // the first pass looks at everything
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -80,6 +82,10 @@ func (e *Engine) Run(ctx context.Context) {
 				_, err = e.Sync(ctx, PlanOptions{Full: full}, false)
 			}
 			events = events[:0]
+			if n := e.NextChange(); !n.IsZero() && !n.After(time.Now()) {
+				wakeAt(time.Now().Add(time.Second)) // due already (the run was long): soon, not at once
+				continue
+			}
 			switch {
 			case err == nil:
 				full = false

@@ -13,8 +13,8 @@ import (
 // planMembers plans what a change of list membership needs: members to add to and remove from the
 // groups of the given lists (and users to create for new members), from the cached observation.
 // It looks at nothing else, so that one membership change plans in microseconds at any scale.
-func planMembers(d *policy.Desired, o *Observed, lists []string, records map[string]*resource.Object, brake float64) *Plan {
-	p := &Plan{}
+func planMembers(d *policy.Desired, o *Observed, lists []string, records map[string]*resource.Object, brake float64, owned int) *Plan {
+	p := &Plan{OwnedMemberships: owned}
 	byList := map[string]*policy.Group{}
 	for _, g := range d.Groups {
 		byList[g.List] = g
@@ -27,7 +27,6 @@ func planMembers(d *policy.Desired, o *Observed, lists []string, records map[str
 		}
 		gid := o.GroupIDs[list]
 		have := o.Members[gid]
-		p.OwnedMemberships += len(have)
 		want := map[string]bool{}
 		for _, u := range g.Members {
 			want[u] = true
@@ -47,14 +46,14 @@ func planMembers(d *policy.Desired, o *Observed, lists []string, records map[str
 				if name == "" {
 					name = uid
 				}
-				p.Ops = append(p.Ops, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid})
+				p.Ops = append(p.Ops, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, Expired: d.Expired[list][name]})
 			}
 		}
 	}
 	sortOps(p.Ops)
 	rem := 0
 	for _, op := range p.Ops {
-		if op.Kind == RemoveMember {
+		if op.Kind == RemoveMember && !op.Expired {
 			rem++
 		}
 	}
@@ -79,7 +78,9 @@ func memberOnly(events []store.Event) bool {
 // are applied. It falls back to a whole sync when it cannot.
 func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result, error) {
 	e.run.Lock()
-	if e.compiler == nil || e.cache == nil || e.records == nil || !memberOnly(events) {
+	if next := e.compilerNext(); e.compiler == nil || e.cache == nil || e.records == nil || !memberOnly(events) ||
+		(!next.IsZero() && !e.now().Before(next)) {
+		// Something is due by time (an expiry, a start), or more than memberships changed: all of it.
 		e.run.Unlock()
 		return e.Sync(ctx, PlanOptions{}, false)
 	}
@@ -94,6 +95,7 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 		}
 		lists = append(lists, m.List)
 	}
+	e.compiler.SetNow(e.now())
 	changed := e.compiler.Recompute(lists)
 	e.log.Debug("sync: membership change", "lists", lists, "changed", changed)
 	d := e.compiler.Desired()
@@ -115,7 +117,11 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 		return nil, err
 	}
 	e.cache, e.last, e.dirty = o, d, nil
-	p := planMembers(d, o, changed, e.records, e.cfg.SafetyBrake)
+	owned := 0 // memberships of the groups warden manages, as last observed
+	for _, m := range o.Members {
+		owned += len(m)
+	}
+	p := planMembers(d, o, changed, e.records, e.cfg.SafetyBrake, owned)
 	res := &Result{Plan: p}
 	if p.Brake != "" {
 		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
@@ -128,9 +134,19 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	e.dirty = opScope(p)
 	e.writeStatuses(ctx, failed, d.Problems)
 	e.observeRun("ok", p, failed, 0)
-	e.setStatus(func(s *Status) { s.LastRun, s.LastChanges, s.Applied = time.Now(), p.Changes(), res.Applied })
+	next := earliest(e.compiler.Next(), e.nextRetry())
+	e.setStatus(func(s *Status) {
+		s.LastRun, s.LastChanges, s.Applied, s.NextChange = time.Now(), p.Changes(), res.Applied, next
+	})
 	if res.Applied > 0 || len(failed) > 0 {
 		e.log.Info("sync: applied a membership change", "operations", res.Applied, "failed", len(failed))
 	}
 	return res, nil
+}
+
+func (e *Engine) compilerNext() time.Time {
+	if e.compiler == nil {
+		return time.Time{}
+	}
+	return e.compiler.Next()
 }

@@ -24,6 +24,9 @@ type Observed struct {
 	Assignments map[string]map[target]bool
 	// UserNames maps user ids back to names (for members and assignments).
 	UserNames map[string]string
+	// Accounts, when set, are the only accounts whose assignments were read (observing by pair
+	// reads only the managed accounts); nil means every account.
+	Accounts map[string]bool
 }
 
 type target struct {
@@ -135,6 +138,11 @@ func (e *Engine) observe(ctx context.Context, d *policy.Desired, records map[str
 	// Reading by (account, permission set) costs a ListPermissionSetsProvisionedToAccount per account
 	// and a ListAccountAssignments per provisioned pair; the pairs that matter are at least those in
 	// use, so their count estimates it.
+	// Only the managed accounts' assignments count: what is on other accounts is left alone.
+	o.Accounts = map[string]bool{}
+	for _, a := range e.catalogAccounts() {
+		o.Accounts[a.ID] = true
+	}
 	byPair := len(e.catalogAccounts()) + len(pairs)
 	if e.catalog != nil && byPair < byPrincipal {
 		if err := e.observeByPair(ctx, o, principals); err != nil {
@@ -178,6 +186,10 @@ func (e *Engine) catalogAccounts() []idc.Account {
 func (e *Engine) observeByPair(ctx context.Context, o *Observed, principals map[string]string) error {
 	for id := range principals {
 		o.Assignments[id] = map[target]bool{}
+	}
+	o.Accounts = map[string]bool{}
+	for _, acct := range e.catalog.accounts {
+		o.Accounts[acct.ID] = true
 	}
 	for _, acct := range e.catalog.accounts {
 		sets, err := e.idc.ProvisionedPermissionSets(ctx, acct.ID)

@@ -236,7 +236,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 				if name == "" {
 					name = uid
 				}
-				removals = append(removals, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid})
+				removals = append(removals, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, Expired: d.Expired[list][name]})
 			}
 		}
 	}
@@ -274,6 +274,12 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		}
 		add(Op{Kind: CreateAssignment, List: list, Assignment: a, Until: grant.Until})
 	}
+	desiredGIDs := map[string]bool{}
+	for list := range desiredLists {
+		if gid := o.GroupIDs[list]; gid != "" {
+			desiredGIDs[gid] = true
+		}
+	}
 	var deletes []Op
 	seen := map[string]bool{}
 	// Owned groups: every observed assignment not desired is removed.
@@ -286,7 +292,13 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		if g, ok := desiredLists[list]; ok {
 			title = g.DisplayName
 		}
+		if desiredLists[list] == nil && desiredGIDs[gid] {
+			continue // the group now belongs to another list (same title): its assignments are that list's
+		}
 		for t := range o.Assignments[gid] {
+			if o.Accounts != nil && !o.Accounts[t.account] {
+				continue // an account outside the filter: not warden's to manage
+			}
 			p.OwnedAssignments++
 			a := policy.Assignment{PrincipalType: policy.PrincipalGroup, Principal: title, AccountID: t.account, PermissionSetARN: t.psARN}
 			seen[assignmentKey(a)] = true
@@ -311,6 +323,9 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 			continue
 		}
 		pid := o.UserIDs[s.Name]
+		if pid == "" {
+			pid = s.IDCID
+		}
 		exists := pid != "" && o.Assignments[pid][target{a.AccountID, a.PermissionSetARN}]
 		if exists {
 			p.OwnedAssignments++
@@ -318,12 +333,21 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		if _, desired := d.Assignments[a]; desired {
 			continue
 		}
-		if !exists {
-			add(Op{Kind: ForgetRecord, Record: key})
-			continue
+		if o.Accounts != nil && !o.Accounts[s.AccountID] {
+			continue // not observed this time (an account outside the filter): neither kept nor dropped
 		}
 		expired := !s.Until.IsZero() && !s.Until.After(now)
-		deletes = append(deletes, Op{Kind: DeleteAssignment, User: s.Name, Assignment: a, ID: pid, Expired: expired})
+		switch {
+		case s.Adopted && !s.Until.IsZero():
+			// It existed before a temporary grant adopted it: the grant's end does not take it away.
+			add(Op{Kind: ForgetRecord, Record: key})
+		case !exists && s.Op == "":
+			add(Op{Kind: ForgetRecord, Record: key})
+		default:
+			// Present, or perhaps created by an operation whose outcome was never seen: delete it
+			// (deleting an assignment that is not there is harmless).
+			deletes = append(deletes, Op{Kind: DeleteAssignment, User: s.Name, Assignment: a, ID: pid, Expired: expired})
+		}
 	}
 	p.Ops = append(p.Ops, deletes...)
 	p.Ops = append(p.Ops, removals...)
@@ -338,7 +362,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 			if desiredLists[list] != nil {
 				continue
 			}
-			if gid := o.GroupIDs[list]; gid == s.IDCID {
+			if gid := o.GroupIDs[list]; gid == s.IDCID && !desiredGIDs[gid] {
 				groupDeletes = append(groupDeletes, Op{Kind: DeleteGroup, List: list, Title: s.Name, ID: s.IDCID})
 			} else {
 				groupDeletes = append(groupDeletes, Op{Kind: ForgetRecord, Record: key})
@@ -365,7 +389,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		switch {
 		case op.Kind == DeleteAssignment && !op.Expired:
 			del++
-		case op.Kind == RemoveMember:
+		case op.Kind == RemoveMember && !op.Expired:
 			rem++
 		}
 	}

@@ -199,3 +199,21 @@ func (e *Engine) observeRun(result string, p *Plan, failed []opError, pending in
 		m.operations.WithLabelValues(kind, "ok").Add(float64(n - bad[kind]))
 	}
 }
+
+// statusErrors finds the resources whose status says their sync is in error (left by a previous
+// process), so that they are set back to ok once fixed.
+func statusErrors(s *policy.Snapshot) map[subjectKey]bool {
+	out := map[subjectKey]bool{}
+	for _, objs := range [][]*resource.Object{s.Users, s.Roles, s.AccessLists, s.Requests} {
+		for _, o := range objs {
+			if len(o.Status) == 0 {
+				continue
+			}
+			var st resourceStatus
+			if json.Unmarshal(o.Status, &st) == nil && st.Sync != nil && st.Sync.State == "error" {
+				out[subjectKey{o.Kind, o.Metadata.Name}] = true
+			}
+		}
+	}
+	return out
+}

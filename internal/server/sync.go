@@ -70,7 +70,11 @@ func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Princ
 			return
 		}
 	}
-	res, err := s.sync.Sync(r.Context(), reconcile.PlanOptions{Full: true}, req.Force)
+	res, err := s.sync.Apply(r.Context(), reconcile.PlanOptions{Full: true}, req.Force)
+	if errors.Is(err, reconcile.ErrNotLeader) {
+		writeError(w, http.StatusConflict, err)
+		return
+	}
 	if res == nil && err != nil {
 		s.fail(w, r, err)
 		return

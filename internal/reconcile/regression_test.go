@@ -1,0 +1,561 @@
+package reconcile_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/idcsim"
+	"github.com/wardenhq/warden/internal/reconcile"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
+)
+
+func member(list, user string, exp time.Time) string {
+	s := fmt.Sprintf("---\nkind: access_list_member\nversion: v1\nmetadata: {}\nspec: {list: %s, member: %s", list, user)
+	if !exp.IsZero() {
+		s += fmt.Sprintf(", expires: %q", exp.Format(time.RFC3339Nano))
+	}
+	return s + "}\n"
+}
+
+func userDoc(name string) string {
+	return fmt.Sprintf("---\nkind: user\nversion: v1\nmetadata: {name: %s}\nspec: {display_name: X %s}\n", name, strings.Split(name, "@")[0])
+}
+
+// R1: expired list memberships count toward the safety brake, so they are refused and stay granted;
+// and the loop then spins (NextChange is in the past, the brake path never updates it).
+func TestRegressionExpiredMembersHeldByBrake(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 11})
+	exp := time.Now().Add(1500 * time.Millisecond)
+	var docs strings.Builder
+	docs.WriteString(org)
+	for i := 0; i < 4; i++ {
+		n := fmt.Sprintf("temp%d@example.com", i)
+		docs.WriteString(userDoc(n))
+		docs.WriteString(member("platform", n, exp))
+	}
+	e.apply(docs.String())
+	e.sync(false)
+	if g, _ := e.state(); len(g["Platform"]) != 6 {
+		t.Fatalf("Platform: %v", g["Platform"])
+	}
+	time.Sleep(time.Until(exp.Add(100 * time.Millisecond)))
+	_, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
+	g, _ := e.state()
+	t.Logf("sync after expiry: err=%v; Platform members now %v", err, g["Platform"])
+	if errors.Is(err, reconcile.ErrBrake) && len(g["Platform"]) == 6 {
+		t.Errorf("BUG: expired memberships refused by the safety brake; expired access stays granted")
+	}
+	// The loop: count brake runs in one second.
+	reg := prometheus.NewRegistry()
+	e.engine.RegisterMetrics(reg)
+	t.Logf("NextChange=%v (now %v)", e.engine.NextChange(), time.Now())
+	ctx, cancel := context.WithTimeout(e.ctx, time.Second)
+	defer cancel()
+	e.engine.Run(ctx)
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "warden_sync_runs_total" {
+			for _, m := range mf.GetMetric() {
+				t.Logf("runs %v = %v", labels(m), m.GetCounter().GetValue())
+				if m.GetCounter().GetValue() > 50 {
+					t.Errorf("BUG: the loop spins: %v brake runs in 1s", m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+}
+
+func labels(m *dto.Metric) string {
+	var s []string
+	for _, l := range m.GetLabel() {
+		s = append(s, l.GetName()+"="+l.GetValue())
+	}
+	return strings.Join(s, ",")
+}
+
+// R2: a brake tripped by an unrelated change blocks the revocation of an expired request.
+func TestRegressionBrakeBlocksExpiredRequest(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 12})
+	e.apply(org)
+	e.sync(false)
+	end := time.Now().Add(1200 * time.Millisecond)
+	e.apply(`
+kind: access_request
+version: v1
+metadata: {name: r1}
+spec: {user: carol@example.com, resources: [{account: Production, permission_set: AdministratorAccess}], state: APPROVED, start: "` +
+		time.Now().Add(-time.Minute).Format(time.RFC3339) + `", end: "` + end.Format(time.RFC3339Nano) + `"}
+`)
+	e.sync(false)
+	time.Sleep(time.Until(end.Add(100 * time.Millisecond)))
+	// an unrelated, large revocation (to be reviewed by an admin)
+	e.apply(`
+kind: role
+version: v1
+metadata: {name: read-all}
+spec: {allow: {account_assignments: [{account: "*", permission_set: ReadOnlyAccess}]}, deny: {account_assignments: [{account: "*", permission_set: "*"}]}}
+`)
+	_, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
+	_, as := e.state()
+	t.Logf("err=%v carol admin on Production: %v", err, as["carol@example.com 637423191929 admin"])
+	if as["carol@example.com 637423191929 admin"] {
+		t.Errorf("BUG: expired request still granted because the brake refused the whole plan")
+	}
+}
+
+// R3: a FAILED creation or deletion is not scheduled for retry: NextChange stays zero.
+func TestRegressionFailedOpsNotScheduled(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 13, FailRate: 1})
+	_, e.engine = e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 2 * time.Millisecond})
+	e.apply(org)
+	res, _ := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
+	t.Logf("errors: %d; NextChange after FAILED creations: %v", len(res.Errors), e.engine.NextChange())
+	if e.engine.NextChange().IsZero() {
+		t.Errorf("BUG: failed creations (NotBefore in 10s) are not scheduled: the loop will not retry them until the next store change or full sync")
+	}
+	// A grant whose revocation FAILS: (assign by hand so the create does not fail, let warden adopt it)
+	end := time.Now().Add(1200 * time.Millisecond)
+	e.sim.Update(func(d *idcsim.Directory) error {
+		carol, _ := d.UserID("carol@example.com")
+		return d.Assign(idcsim.Assignment{AccountID: "637423191929", PermissionSetARN: e.arn["AdministratorAccess"], PrincipalType: "USER", PrincipalID: carol})
+	})
+	e.apply(`
+kind: access_request
+version: v1
+metadata: {name: r1}
+spec: {user: carol@example.com, resources: [{account: Production, permission_set: AdministratorAccess}], state: APPROVED, start: "` +
+		time.Now().Add(-time.Minute).Format(time.RFC3339) + `", end: "` + end.Format(time.RFC3339Nano) + `"}
+`)
+	e.engine.Sync(e.ctx, reconcile.PlanOptions{Full: true}, false)
+	time.Sleep(time.Until(end.Add(100 * time.Millisecond)))
+	res, _ = e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
+	for _, err := range res.Errors {
+		if strings.Contains(err.Error(), "delete assignment user carol") {
+			t.Logf("%v", err)
+		}
+	}
+	_, as := e.state()
+	t.Logf("carol still admin: %v; NextChange=%v", as["carol@example.com 637423191929 admin"], e.engine.NextChange())
+	if as["carol@example.com 637423191929 admin"] && e.engine.NextChange().IsZero() {
+		t.Errorf("BUG: a failed revocation of an expired grant is not retried until some other wake (up to sync_interval)")
+	}
+}
+
+// R4: incremental observation never refreshes user attributes: once a user is updated, every
+// later incremental sync sends UpdateUser again, until the next full observation.
+func TestRegressionRepeatedUpdateUser(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 14})
+	e.apply(org)
+	e.sync(true)
+	e.apply("kind: user\nversion: v1\nmetadata: {name: bob@example.com}\nspec: {display_name: Bob Renamed, email: bob@example.com}\n")
+	for i := 0; i < 3; i++ {
+		e.sim.ResetStats()
+		res := e.sync(false)
+		t.Logf("sync %d: UpdateUser calls %d, plan:\n%s", i, e.sim.Stats().Calls["identitystore:UpdateUser"], res.Plan)
+		if i > 0 && e.sim.Stats().Calls["identitystore:UpdateUser"] > 0 {
+			t.Errorf("BUG: sync %d repeats UpdateUser for a user already updated", i)
+		}
+	}
+}
+
+// R5: an access list replaced by another of the same title (metadata.name changed) in one change:
+// the new list adopts the group and the old list's deletion deletes that same group.
+func TestRegressionSameTitleReplacement(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 15})
+	e.apply(org)
+	e.sync(false)
+	e.del(resource.KindAccessListMember, "everyone/list:platform")
+	e.del(resource.KindAccessListMember, "platform/alice@example.com")
+	e.del(resource.KindAccessListMember, "platform/bob@example.com")
+	e.del(resource.KindAccessList, "platform")
+	e.apply(`
+kind: access_list
+version: v1
+metadata: {name: platform-team}
+spec: {title: Platform, owners: [alice@example.com], grants: {roles: [staging-admin]}}
+` + member("platform-team", "alice@example.com", time.Time{}) + member("platform-team", "bob@example.com", time.Time{}) +
+		member("everyone", "list:x", time.Time{})[:0])
+	res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
+	t.Logf("err=%v plan:\n%s errors=%v", err, res.Plan, res.Errors)
+	g, as := e.state()
+	t.Logf("Platform=%v exists=%v, Platform admin on Staging=%v", g["Platform"], g["Platform"] != nil, as["Platform 058264527036 admin"])
+	if _, ok := g["Platform"]; !ok || !as["Platform 058264527036 admin"] {
+		t.Errorf("BUG: the group the new list adopted was deleted (or lost its assignment) in the same plan")
+	}
+	res, err = e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
+	t.Logf("next incremental sync: err=%v errors=%v\n%s", err, res.Errors, res.Plan)
+}
+
+
+
+// R8: with an account filter and observation by (account, permission set), a recorded user
+// assignment on an account outside the filter is not observed, so its record is forgotten.
+func TestRegressionByPairForgetsRecords(t *testing.T) {
+	for _, EXCL := range []string{"^Production$", "^(Production|637423191929)$"} {
+		t.Run(EXCL, func(t *testing.T) {
+			e := newEnv(t, idcsim.Options{Seed: 18})
+			var docs strings.Builder
+			docs.WriteString(org)
+			for i := 0; i < 40; i++ {
+				fmt.Fprintf(&docs, "---\nkind: user\nversion: v1\nmetadata: {name: u%02d@example.com}\nspec: {display_name: U %d, roles: [staging-admin]}\n", i, i)
+			}
+			docs.WriteString(`---
+kind: role
+version: v1
+metadata: {name: prod-admin}
+spec: {allow: {account_assignments: [{account: Production, permission_set: AdministratorAccess}]}}
+---
+kind: user
+version: v1
+metadata: {name: dan@example.com}
+spec: {display_name: Dan Silva, roles: [prod-admin]}
+`)
+			e.apply(docs.String())
+			e.sync(true)
+			// Production is taken out of warden's management.
+			_, filtered := e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond,
+				Accounts: idc.Filter{Exclude: []string{EXCL}}})
+			res, err := filtered.Sync(e.ctx, reconcile.PlanOptions{Full: true}, false)
+			t.Logf("err=%v\n%s", err, res.Plan)
+			if _, err := e.store.Get(e.ctx, resource.KindSyncRecord, "assignment:USER:dan@example.com:637423191929:"+e.arn["AdministratorAccess"]); err != nil {
+				_, as := e.state()
+				t.Errorf("BUG: ownership record of dan's Production assignment forgotten (%v) while it still exists: %v", err, as["dan@example.com 637423191929 admin"])
+			}
+		})
+	}
+}
+
+func TestRegressionUserAttributes(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 19})
+	e.apply(org)
+	e.sync(true)
+	e.apply("kind: user\nversion: v1\nmetadata: {name: bob@example.com}\nspec: {display_name: Bob Renamed, email: bob@example.com}\n")
+	e.sim.ResetStats()
+	res := e.sync(false)
+	t.Logf("incremental after a rename (user created by warden, no full observation since): UpdateUser=%d\n%s", e.sim.Stats().Calls["identitystore:UpdateUser"], res.Plan)
+	if e.sim.Stats().Calls["identitystore:UpdateUser"] == 0 {
+		t.Errorf("BUG: a warden user's new attributes are not synced by the incremental sync the change wakes")
+	}
+	e.sync(true) // now a full observation caches attributes
+	e.apply("kind: user\nversion: v1\nmetadata: {name: bob@example.com}\nspec: {display_name: Bob Again, email: bob@example.com}\n")
+	for i := 0; i < 3; i++ {
+		e.sim.ResetStats()
+		e.sync(false)
+		n := e.sim.Stats().Calls["identitystore:UpdateUser"]
+		t.Logf("incremental sync %d: UpdateUser=%d", i, n)
+		if i > 0 && n > 0 {
+			t.Errorf("BUG: sync %d repeats UpdateUser", i)
+		}
+	}
+}
+
+
+func TestRegressionFilterByPrincipal(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 21})
+	e.apply(org + `---
+kind: role
+version: v1
+metadata: {name: prod-admin}
+spec: {allow: {account_assignments: [{account: Production, permission_set: AdministratorAccess}]}}
+---
+kind: user
+version: v1
+metadata: {name: dan@example.com}
+spec: {display_name: Dan Silva, roles: [prod-admin]}
+`)
+	e.sync(true)
+	_, filtered := e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond,
+		Accounts: idc.Filter{Exclude: []string{"^(Production|637423191929)$"}}})
+	res, err := filtered.Sync(e.ctx, reconcile.PlanOptions{Full: true}, false)
+	t.Logf("by principal, small org: err=%v\n%s", err, res.Plan)
+	kept := false
+	e.sim.Update(func(d *idcsim.Directory) error {
+		dan, _ := d.UserID("dan@example.com")
+		for _, a := range d.Assignments() {
+			if a.PrincipalID == dan && a.AccountID == "637423191929" {
+				kept = true
+			}
+		}
+		return nil
+	})
+	if !kept {
+		t.Error("an assignment on an account outside the filter was deleted")
+	}
+}
+
+func TestRegressionByPairExists(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 18})
+	var docs strings.Builder
+	docs.WriteString(org)
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&docs, "---\nkind: user\nversion: v1\nmetadata: {name: u%02d@example.com}\nspec: {display_name: U %d, roles: [staging-admin]}\n", i, i)
+	}
+	docs.WriteString("---\nkind: user\nversion: v1\nmetadata: {name: dan@example.com}\nspec: {display_name: Dan Silva}\n---\nkind: access_request\nversion: v1\nmetadata: {name: r1}\nspec: {user: dan@example.com, resources: [{account: Production, permission_set: AdministratorAccess}], state: APPROVED, start: \"" +
+		time.Now().Add(-time.Minute).Format(time.RFC3339) + "\", end: \"" + time.Now().Add(2*time.Second).Format(time.RFC3339Nano) + "\"}\n")
+	e.apply(docs.String())
+	e.sync(true)
+	_, filtered := e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond,
+		Accounts: idc.Filter{Exclude: []string{"^(Production|637423191929)$"}}})
+	res, _ := filtered.Sync(e.ctx, reconcile.PlanOptions{Full: true}, false)
+	t.Logf("filtered:\n%s", res.Plan)
+	time.Sleep(2100 * time.Millisecond)
+	// the filter is lifted again (back to the normal engine, records reloaded)
+	_, normal := e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond})
+	res, _ = normal.Sync(e.ctx, reconcile.PlanOptions{Full: true}, false)
+	t.Logf("after the request ended, filter lifted:\n%s", res.Plan)
+	var still bool
+	e.sim.Update(func(d *idcsim.Directory) error {
+		dan, _ := d.UserID("dan@example.com")
+		for _, a := range d.Assignments() {
+			if a.PrincipalID == dan && a.AccountID == "637423191929" {
+				still = true
+			}
+		}
+		return nil
+	})
+	if still {
+		t.Errorf("BUG: dan's expired JIT assignment on Production stays forever: its ownership record was forgotten")
+	}
+}
+
+
+// R10: titles that differ only in case are two desired groups, but Identity Center's display names
+// are unique without regard to case: both lists end up owning one group and fight over it.
+func TestRegressionCaseInsensitiveTitles(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 23})
+	e.apply(org + `---
+kind: access_list
+version: v1
+metadata: {name: platform-ro}
+spec: {title: PLATFORM, owners: [alice@example.com], grants: {roles: [read-all]}}
+` + member("platform-ro", "carol@example.com", time.Time{}))
+	for i := 0; i < 3; i++ {
+		res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{Full: i > 0}, false)
+		if err != nil {
+			t.Logf("sync %d: %v", i, err)
+		}
+		t.Logf("sync %d: errors=%v\n%s", i, res.Errors, res.Plan)
+	}
+	g, as := e.state()
+	t.Logf("group Platform members=%v; Platform admin on Staging=%v", g["Platform"], as["Platform 058264527036 admin"])
+	if strings.Join(g["Platform"], ",") != "alice@example.com,bob@example.com" {
+		t.Errorf("a list titled PLATFORM changed the members of the group Platform: %v", g["Platform"])
+	}
+	recs, _ := e.store.List(e.ctx, resource.KindSyncRecord, storeListAll())
+	for _, r := range recs {
+		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == resource.RecordGroup {
+			t.Logf("record %s -> %s", r.Metadata.Name, s.IDCID)
+		}
+	}
+}
+
+func storeListAll() store.ListOptions { return store.ListOptions{} }
+
+// R11: error statuses written before a restart (or by another leader) are never cleared.
+func TestRegressionStaleErrorStatusAfterRestart(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 24})
+	e.apply(org + `---
+kind: role
+version: v1
+metadata: {name: nowhere}
+spec: {allow: {account_assignments: [{account: Nowhere, permission_set: ReadOnlyAccess}]}}
+`)
+	e.sync(false)
+	_, e.engine = e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond}) // restart
+	e.apply("kind: role\nversion: v1\nmetadata: {name: nowhere}\nspec: {allow: {account_assignments: [{account: Production, permission_set: ReadOnlyAccess}]}}\n")
+	e.sync(false)
+	o, _ := e.store.Get(e.ctx, resource.KindRole, "nowhere")
+	t.Logf("status after the fix: %s", o.Status)
+	if strings.Contains(string(o.Status), `"error"`) {
+		t.Errorf("BUG: the role's error status outlives the fix after a restart")
+	}
+}
+
+func TestRegressionStaleErrorStatusAfterRestart2(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 25})
+	e.apply(org + `---
+kind: role
+version: v1
+metadata: {name: newacct}
+spec: {allow: {account_assignments: [{account: Sandbox, permission_set: ReadOnlyAccess}]}}
+---
+kind: user
+version: v1
+metadata: {name: dan@example.com}
+spec: {display_name: Dan Silva, roles: [newacct]}
+`)
+	e.sync(false)
+	o, _ := e.store.Get(e.ctx, resource.KindRole, "newacct")
+	t.Logf("status before: %s", o.Status)
+	_, e.engine = e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond}) // restart
+	e.sim.Update(func(d *idcsim.Directory) error { return d.AddAccount("111122223333", "Sandbox", "sandbox@example.com") })
+	e.sync(true)
+	o, _ = e.store.Get(e.ctx, resource.KindRole, "newacct")
+	t.Logf("status after the account exists: %s", o.Status)
+	if strings.Contains(string(o.Status), `"error"`) {
+		t.Errorf("BUG: the role's error status outlives the fix after a restart")
+	}
+}
+
+func TestRegressionCaseInsensitiveUserNames(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 26})
+	e.apply(org + `---
+kind: user
+version: v1
+metadata: {name: Carol@example.com}
+spec: {display_name: Other Carol, roles: [staging-admin]}
+`)
+	res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
+	t.Logf("err=%v errors=%v\n%s", err, res.Errors, res.Plan)
+	_, as := e.state()
+	t.Logf("carol@example.com (no admin role in warden) admin on Staging in IdC: %v", as["carol@example.com 058264527036 admin"])
+	// Identity Center sees one user for both names: only one of them may be synced, and the other
+	// is reported as a problem.
+	n := 0
+	recsAll, _ := e.store.List(e.ctx, resource.KindSyncRecord, storeListAll())
+	for _, r := range recsAll {
+		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == resource.RecordUser && strings.EqualFold(s.Name, "carol@example.com") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d warden users hold the one Identity Center user carol@example.com", n)
+	}
+	if !strings.Contains(e.engine.Status().Problems[0], "only in case") {
+		t.Errorf("no problem reported for the colliding names: %v", e.engine.Status().Problems)
+	}
+	recs, _ := e.store.List(e.ctx, resource.KindSyncRecord, storeListAll())
+	for _, r := range recs {
+		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == resource.RecordUser && strings.Contains(strings.ToLower(s.Name), "carol") {
+			t.Logf("record %s -> %s", r.Metadata.Name, s.IDCID)
+		}
+	}
+}
+
+// R12: killed after CreateAccountAssignment was sent but before its RequestId was recorded; the
+// grant ends before the restart. The restarted engine clears the journal mark, does not see the
+// assignment (still IN_PROGRESS), forgets the record; the creation then succeeds: never revoked.
+func TestRegressionCrashBeforeRequestIDLeaks(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 27, ProvisioningDelay: 2 * time.Second})
+	e.apply(org)
+	e.sync(false)
+	time.Sleep(2100 * time.Millisecond)
+	var carol string
+	e.sim.Update(func(d *idcsim.Directory) error { carol, _ = d.UserID("carol@example.com"); return nil })
+	ps := e.arn["AdministratorAccess"]
+	// the journal entry as createAssignment writes it before sending (grant ended meanwhile)
+	key := "assignment:USER:carol@example.com:637423191929:" + ps
+	if err := e.store.Create(e.ctx, &resource.Object{Kind: resource.KindSyncRecord, Version: resource.Version, Metadata: resource.Metadata{Name: key},
+		Spec: &resource.SyncRecordSpec{Type: resource.RecordAssignment, IDCID: carol, Name: "carol@example.com", PrincipalType: "USER",
+			AccountID: "637423191929", PermissionSetARN: ps, Until: time.Now().Add(-time.Second), Op: "create"}}); err != nil {
+		t.Fatal(err)
+	}
+	// ... and the request that reached AWS
+	if _, err := e.client.CreateAssignment(e.ctx, idc.Assignment{PrincipalType: "USER", PrincipalID: carol, AccountID: "637423191929", PermissionSetARN: ps}); err != nil {
+		t.Fatal(err)
+	}
+	_, restarted := e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond})
+	res, err := restarted.Sync(e.ctx, reconcile.PlanOptions{Full: true}, false)
+	t.Logf("restart: err=%v\n%s", err, res.Plan)
+	time.Sleep(2100 * time.Millisecond)
+	res, _ = restarted.Sync(e.ctx, reconcile.PlanOptions{Full: true}, false)
+	t.Logf("later full sync:\n%s", res.Plan)
+	if _, as := e.state(); as["carol@example.com 637423191929 admin"] {
+		t.Errorf("BUG: an expired grant created by warden stays, no longer on record")
+	}
+}
+
+// R13 (HEAD): a member added with an expiry through the membership-only path never expires: the
+// kept compile's wake-up time is not passed to NextChange, and its clock is the last full compile's.
+func TestRegressionMemberPathExpiry(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 28})
+	e.apply(org)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	go e.engine.Run(ctx)
+	waitUntil := func(f func() bool) bool {
+		for i := 0; i < 100; i++ {
+			if f() {
+				return true
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return false
+	}
+	if !waitUntil(func() bool { g, _ := e.state(); return len(g["Platform"]) == 2 }) {
+		t.Fatal("no convergence")
+	}
+	time.Sleep(500 * time.Millisecond)
+	exp := time.Now().Add(1500 * time.Millisecond)
+	e.apply(member("platform", "carol@example.com", exp))
+	if !waitUntil(func() bool { g, _ := e.state(); return len(g["Platform"]) == 3 }) {
+		t.Fatal("carol not added")
+	}
+	t.Logf("carol added; NextChange=%v expiry=%v", e.engine.NextChange(), exp)
+	time.Sleep(time.Until(exp.Add(2 * time.Second)))
+	g0, _ := e.state()
+	t.Logf("Platform 2s after carol's membership expired, no other change: %v", g0["Platform"])
+	// another membership-only change after the expiry
+	e.apply(member("everyone", "alice@example.com", time.Time{}))
+	time.Sleep(time.Second)
+	g, _ := e.state()
+	t.Logf("Platform 3.5s after carol's membership expired: %v", g["Platform"])
+	if len(g["Platform"]) == 3 {
+		t.Errorf("BUG: expired membership still granted")
+	}
+}
+
+// R14 (HEAD): the membership-only path brakes on the changed lists' memberships alone; the refused
+// removal is then consumed (kept compile updated in place) and never retried by that path.
+func TestRegressionMemberPathBrake(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 29})
+	var docs strings.Builder
+	docs.WriteString(org)
+	docs.WriteString("---\nkind: access_list\nversion: v1\nmetadata: {name: big}\nspec: {title: Big, owners: [alice@example.com], grants: {roles: [read-all]}}\n")
+	docs.WriteString("---\nkind: access_list\nversion: v1\nmetadata: {name: small}\nspec: {title: Small, owners: [alice@example.com], grants: {roles: [read-all]}}\n")
+	for i := 0; i < 100; i++ {
+		n := fmt.Sprintf("u%03d@example.com", i)
+		docs.WriteString(userDoc(n))
+		docs.WriteString(member("big", n, time.Time{}))
+		if i < 20 {
+			docs.WriteString(member("small", n, time.Time{}))
+		}
+	}
+	e.apply(docs.String())
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	go e.engine.Run(ctx)
+	count := func() int {
+		n := 0
+		e.sim.Update(func(d *idcsim.Directory) error {
+			id, _ := d.GroupID("Small")
+			n = len(d.GroupMembers(id))
+			return nil
+		})
+		return n
+	}
+	for i := 0; i < 200 && count() != 20; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	for i := 0; i < 4; i++ { // 4 of ~150 memberships: under the 10% brake
+		e.del(resource.KindAccessListMember, fmt.Sprintf("small/u%03d@example.com", i))
+	}
+	time.Sleep(time.Second)
+	t.Logf("Small after removing 4 members: %d members in Identity Center", count())
+	e.apply(member("small", "alice@example.com", time.Time{})) // another membership change
+	time.Sleep(time.Second)
+	t.Logf("after another membership change: %d (want 17)", count())
+	if count() != 17 {
+		t.Errorf("BUG: removed members keep their group membership (refused by the member-path brake, never retried)")
+	}
+}
