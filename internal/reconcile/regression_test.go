@@ -195,8 +195,6 @@ spec: {title: Platform, owners: [alice@example.com], grants: {roles: [staging-ad
 	t.Logf("next incremental sync: err=%v errors=%v\n%s", err, res.Errors, res.Plan)
 }
 
-
-
 // R8: with an account filter and observation by (account, permission set), a recorded user
 // assignment on an account outside the filter is not observed, so its record is forgotten.
 func TestRegressionByPairForgetsRecords(t *testing.T) {
@@ -257,7 +255,6 @@ func TestRegressionUserAttributes(t *testing.T) {
 		}
 	}
 }
-
 
 func TestRegressionFilterByPrincipal(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 21})
@@ -326,7 +323,6 @@ func TestRegressionByPairExists(t *testing.T) {
 		t.Errorf("BUG: dan's expired JIT assignment on Production stays forever: its ownership record was forgotten")
 	}
 }
-
 
 // R10: titles that differ only in case are two desired groups, but Identity Center's display names
 // are unique without regard to case: both lists end up owning one group and fight over it.
