@@ -132,8 +132,9 @@ type Client struct {
 	InstanceARN     string
 	IdentityStoreID string
 
-	mu    sync.Mutex
-	calls map[string]int
+	mu      sync.Mutex
+	calls   map[string]int
+	psNames map[string]string // permission set ARN -> name
 }
 
 // New builds a client from cfg and the standard AWS chain, discovering the instance and identity
@@ -158,7 +159,7 @@ func New(ctx context.Context, cfg Config, optFns ...func(*awsconfig.LoadOptions)
 // NewFromConfig builds a client from an AWS config (tests build one pointing at the simulator).
 func NewFromConfig(ctx context.Context, awsCfg aws.Config, cfg Config) (*Client, error) {
 	cfg = cfg.WithDefaults()
-	c := &Client{limit: NewLimiter(cfg.RateLimit, max(1, int(cfg.RateLimit))), calls: map[string]int{}}
+	c := &Client{limit: NewLimiter(cfg.RateLimit, max(1, int(cfg.RateLimit))), calls: map[string]int{}, psNames: map[string]string{}}
 	awsCfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 10

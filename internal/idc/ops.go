@@ -86,7 +86,9 @@ func (c *Client) Accounts(ctx context.Context) ([]Account, error) {
 	return out, nil
 }
 
-// PermissionSets lists the instance's permission sets with their names (one Describe per set).
+// PermissionSets lists the instance's permission sets with their names. A name is described once
+// per ARN and remembered (permission set names do not change), so a full sync that finds no new
+// permission set spends ceil(P/100) calls, not P more.
 func (c *Client) PermissionSets(ctx context.Context) ([]PermissionSet, error) {
 	var arns []string
 	p := ssoadmin.NewListPermissionSetsPaginator(c.SSO, &ssoadmin.ListPermissionSetsInput{InstanceArn: &c.InstanceARN, MaxResults: aws.Int32(100)})
@@ -99,11 +101,20 @@ func (c *Client) PermissionSets(ctx context.Context) ([]PermissionSet, error) {
 	}
 	out := make([]PermissionSet, 0, len(arns))
 	for _, arn := range arns {
-		d, err := c.SSO.DescribePermissionSet(ctx, &ssoadmin.DescribePermissionSetInput{InstanceArn: &c.InstanceARN, PermissionSetArn: aws.String(arn)})
-		if err != nil {
-			return nil, err
+		c.mu.Lock()
+		name, known := c.psNames[arn]
+		c.mu.Unlock()
+		if !known {
+			d, err := c.SSO.DescribePermissionSet(ctx, &ssoadmin.DescribePermissionSetInput{InstanceArn: &c.InstanceARN, PermissionSetArn: aws.String(arn)})
+			if err != nil {
+				return nil, err
+			}
+			name = aws.ToString(d.PermissionSet.Name)
+			c.mu.Lock()
+			c.psNames[arn] = name
+			c.mu.Unlock()
 		}
-		out = append(out, PermissionSet{Name: aws.ToString(d.PermissionSet.Name), ARN: arn})
+		out = append(out, PermissionSet{Name: name, ARN: arn})
 	}
 	return out, nil
 }

@@ -138,7 +138,10 @@ func (e *Engine) RunLeader(ctx context.Context, holder string) {
 			select {
 			case <-ctx.Done():
 			case <-renew.C:
-				if ok, err := leaser.AcquireLease(ctx, "sync", holder, e.cfg.LeaseTTL); !ok || err != nil {
+				rctx, rcancel := context.WithTimeout(ctx, e.cfg.LeaseTTL/3) // renew in time or step down
+				ok, err := leaser.AcquireLease(rctx, "sync", holder, e.cfg.LeaseTTL)
+				rcancel()
+				if !ok || err != nil {
 					e.log.Warn("sync: lost the lease; stepping down", "err", err)
 					cancel()
 				}

@@ -43,7 +43,9 @@ func newObserved() *Observed {
 // (ListUsers returns 100 a call; GetUserId resolves one).
 const lookupThreshold = 50
 
-// observe reads what warden manages, with the fewest calls:
+// observe reads what warden manages, with the fewest calls (a full sync also reads the catalog:
+// ceil(accounts/20) ListAccounts + ceil(permission sets/100) ListPermissionSets + one
+// DescribePermissionSet per permission set not seen before):
 //
 //	users:       min(U_unknown, ceil(U_idc/100)) to resolve names warden has no id for (GetUserId each,
 //	             or ListUsers); a full observation lists all users (ceil(U_idc/100)) to compare attributes

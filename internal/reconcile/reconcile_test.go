@@ -608,7 +608,7 @@ func TestConvergedFullResyncReadsMatchTheFormula(t *testing.T) {
 	want := map[string]int{
 		"organizations:ListAccounts":                       1, // ceil(4 accounts / 20)
 		"sso-admin:ListPermissionSets":                     1, // ceil(2 / 100)
-		"sso-admin:DescribePermissionSet":                  2, // one per permission set
+		"sso-admin:DescribePermissionSet":                  0, // names are remembered from the first sync
 		"identitystore:ListUsers":                          1, // ceil(44 users / 100)
 		"identitystore:ListGroups":                         1, // ceil(3 groups / 100)
 		"identitystore:ListGroupMemberships":               2, // 2 managed groups, under 100 members each
