@@ -154,16 +154,25 @@ func (a *applier) one(op Op) error {
 		a.mu.Lock()
 		a.users[op.User] = id
 		a.mu.Unlock()
+		a.seen(func(o *Observed) {
+			o.UserIDs[op.User], o.UserNames[id] = id, op.User
+			o.Users[op.User] = toIDCUser(id, u)
+		})
 		return a.record(userKey(op.User), &resource.SyncRecordSpec{Type: resource.RecordUser, IDCID: id, Name: op.User})
 	case AdoptUser:
 		return a.record(userKey(op.User), &resource.SyncRecordSpec{Type: resource.RecordUser, IDCID: op.ID, Name: op.User, Adopted: true})
 	case UpdateUser:
 		u := op.Attributes
-		return c.UpdateUser(ctx, op.ID, idc.User{DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email})
+		if err := c.UpdateUser(ctx, op.ID, idc.User{DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email}); err != nil {
+			return err
+		}
+		a.seen(func(o *Observed) { o.Users[op.User] = toIDCUser(op.ID, u) })
+		return nil
 	case DeleteUser:
 		if err := c.DeleteUser(ctx, op.ID); err != nil {
 			return err
 		}
+		a.seen(func(o *Observed) { o.UserIDs[op.User] = ""; delete(o.Users, op.User); delete(o.Assignments, op.ID) })
 		return a.forget(userKey(op.User))
 	case CreateGroup:
 		id, err := c.CreateGroup(ctx, op.Title, "warden access list "+op.List)
@@ -181,6 +190,15 @@ func (a *applier) one(op Op) error {
 		a.mu.Lock()
 		a.groups[op.List] = id
 		a.mu.Unlock()
+		a.seen(func(o *Observed) {
+			o.GroupIDs[op.List] = id
+			if o.Members[id] == nil {
+				o.Members[id] = map[string]string{}
+			}
+			if o.Assignments[id] == nil {
+				o.Assignments[id] = map[target]bool{}
+			}
+		})
 		return a.record(groupKey(op.List), &resource.SyncRecordSpec{Type: resource.RecordGroup, IDCID: id, Name: op.Title})
 	case AdoptGroup:
 		return a.record(groupKey(op.List), &resource.SyncRecordSpec{Type: resource.RecordGroup, IDCID: op.ID, Name: op.Title, Adopted: true})
@@ -198,16 +216,38 @@ func (a *applier) one(op Op) error {
 		if err := c.DeleteGroup(ctx, op.ID); err != nil {
 			return err
 		}
+		a.seen(func(o *Observed) { o.GroupIDs[op.List] = ""; delete(o.Members, op.ID); delete(o.Assignments, op.ID) })
 		return a.forget(groupKey(op.List))
 	case AddMember:
 		gid, uid := a.groupID(op.List), a.userID(op.User)
 		if gid == "" || uid == "" {
 			return fmt.Errorf("the group or the user does not exist in Identity Center (an earlier operation failed)")
 		}
-		_, err := c.AddMember(ctx, gid, uid)
-		return err
+		mid, err := c.AddMember(ctx, gid, uid)
+		if err != nil {
+			return err
+		}
+		a.seen(func(o *Observed) {
+			if o.Members[gid] == nil {
+				o.Members[gid] = map[string]string{}
+			}
+			o.Members[gid][uid] = mid
+			o.UserNames[uid] = op.User
+		})
+		return nil
 	case RemoveMember:
-		return c.RemoveMember(ctx, op.ID)
+		if err := c.RemoveMember(ctx, op.ID); err != nil {
+			return err
+		}
+		a.seen(func(o *Observed) {
+			gid := o.GroupIDs[op.List]
+			for uid, mid := range o.Members[gid] {
+				if mid == op.ID {
+					delete(o.Members[gid], uid)
+				}
+			}
+		})
+		return nil
 	case CreateAssignment:
 		return a.createAssignment(op)
 	case DeleteAssignment:
@@ -296,9 +336,17 @@ func (a *applier) finish(key string, spec *resource.SyncRecordSpec, res idc.Oper
 		}
 		return err
 	}
+	t := target{spec.AccountID, spec.PermissionSetARN}
 	if op == "delete" {
+		a.seen(func(o *Observed) { delete(o.Assignments[spec.IDCID], t) })
 		return a.forget(key)
 	}
+	a.seen(func(o *Observed) {
+		if o.Assignments[spec.IDCID] == nil {
+			o.Assignments[spec.IDCID] = map[target]bool{}
+		}
+		o.Assignments[spec.IDCID][t] = true
+	})
 	spec.Attempts, spec.LastError, spec.NotBefore = 0, "", time.Time{}
 	return a.record(key, spec)
 }
@@ -325,6 +373,16 @@ func (a *applier) deleteAssignment(op Op) error {
 		}
 	}
 	return a.finish(key, spec, res, err)
+}
+
+// seen updates the engine's cached observation with what an operation just did, so that the next
+// incremental sync need not read it back.
+func (a *applier) seen(f func(*Observed)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.e.cache != nil {
+		f(a.e.cache)
+	}
 }
 
 // ownerOf names the record that holds an Identity Center user or group id, if any.

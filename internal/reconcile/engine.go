@@ -275,7 +275,9 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Des
 		observed, err = e.observeScope(ctx, e.cache, desired, sc, e.records)
 	}
 	if err != nil {
-		e.cache = nil // observe afresh next time
+		if !errors.Is(err, context.Canceled) {
+			e.cache = nil // observe afresh next time (an interrupted run leaves the last one good)
+		}
 		return nil, nil, time.Time{}, err
 	}
 	e.cache, e.last, e.dirty = observed, desired, nil
@@ -345,7 +347,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 		for _, f := range failed {
 			res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
 		}
-		e.dirty = opScope(expired)
+		e.dirty = failedScope(failed)
 		next = earliest(next, e.nextRetry())
 		e.setStatus(func(s *Status) {
 			s.LastRun, s.Brake, s.LastError, s.LastChanges, s.NextChange = start, p.Brake, "", p.Changes(), next
@@ -365,7 +367,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	for _, f := range failedOps {
 		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
 	}
-	e.dirty = opScope(p)
+	e.dirty = failedScope(failedOps) // what succeeded is in the cache already
 	e.writeStatuses(ctx, failedOps, desired.Problems)
 	next = earliest(next, p.Wake)
 	var failed, problems []string

@@ -211,3 +211,13 @@ func opScope(p *Plan) *scope {
 	}
 	return sc
 }
+
+// failedScope is the set of principals whose operations failed: their state is unknown, so the
+// next incremental sync reads them again.
+func failedScope(failed []opError) *scope {
+	p := &Plan{}
+	for _, f := range failed {
+		p.Ops = append(p.Ops, f.op)
+	}
+	return opScope(p)
+}

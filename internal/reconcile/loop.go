@@ -39,6 +39,39 @@ func (e *Engine) Run(ctx context.Context) {
 	ticker := time.NewTicker(e.cfg.SyncInterval)
 	defer ticker.Stop()
 
+	// A full sync (observing everything) runs in the background, so that an expiry falling due
+	// meanwhile interrupts it rather than waiting for it: its operations are journaled, so an
+	// interrupted run loses nothing, and it runs again right after. After a few interruptions in a
+	// row it is let finish, so that drift is still corrected when expiries are frequent.
+	var (
+		fullCancel  context.CancelFunc
+		fullDone    = make(chan error, 1)
+		fullRunning bool
+		aborts      int
+	)
+	defer func() {
+		if fullRunning {
+			fullCancel()
+			<-fullDone
+		}
+	}()
+	handled := func(err error, what string) {
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrBrake):
+			e.log.Warn("sync: plan refused by the safety brake; run warden sync apply --force if it is intended", "reason", err)
+		case ctx.Err() != nil:
+		default:
+			e.log.Error("sync failed; retrying", "run", what, "err", err)
+			wakeAt(time.Now().Add(30 * time.Second))
+		}
+		if n := e.NextChange(); !n.IsZero() && !n.After(time.Now()) {
+			wakeAt(time.Now().Add(time.Second)) // due already (the run was long): soon, not at once
+		} else {
+			wakeAt(n)
+		}
+	}
+
 	rev, _ := e.store.Revision(ctx)
 	watch := e.store.Watch(ctx, rev+1)
 	var events []store.Event // changes since the last sync
@@ -71,34 +104,59 @@ func (e *Engine) Run(ctx context.Context) {
 		case <-ticker.C:
 			full = true
 			wakeAt(time.Now())
-		case <-timer.C:
-			due = time.Time{}
-			var err error
-			next := e.NextChange()
-			timeDue := !next.IsZero() && !time.Now().Before(next)
-			if !full && !timeDue && memberOnly(events) {
-				_, err = e.syncMembers(ctx, events) // only memberships changed: incrementally
-			} else {
-				_, err = e.Sync(ctx, PlanOptions{Full: full}, false)
-			}
-			events = events[:0]
-			if n := e.NextChange(); !n.IsZero() && !n.After(time.Now()) {
-				wakeAt(time.Now().Add(time.Second)) // due already (the run was long): soon, not at once
+		case err := <-fullDone:
+			fullRunning = false
+			if errors.Is(err, context.Canceled) && ctx.Err() == nil {
+				full = true // interrupted by an expiry: again, right after
+				wakeAt(time.Now().Add(Debounce))
 				continue
 			}
-			switch {
-			case err == nil:
-				full = false
-			case errors.Is(err, ErrBrake):
-				e.log.Warn("sync: plan refused by the safety brake; run warden sync apply --force if it is intended", "reason", err)
-				full = false
-			case ctx.Err() != nil:
-				return
-			default:
-				e.log.Error("sync failed; retrying", "err", err)
-				wakeAt(time.Now().Add(30 * time.Second))
+			if err == nil || errors.Is(err, ErrBrake) {
+				full, aborts = false, 0
 			}
-			wakeAt(e.NextChange())
+			handled(err, "full")
+			if len(events) > 0 {
+				wakeAt(time.Now()) // changes made while it ran
+			}
+		case <-timer.C:
+			due = time.Time{}
+			next := e.NextChange()
+			timeDue := !next.IsZero() && !time.Now().Before(next)
+			if fullRunning {
+				if !timeDue || aborts >= 3 {
+					continue // the full sync will pick these changes up, or run again after
+				}
+				e.log.Debug("sync: interrupting the full sync for a due change")
+				fullCancel() // an expiry is due: it goes first
+				<-fullDone
+				e.log.Debug("sync: full sync interrupted")
+				fullRunning = false
+				aborts++
+				full = true
+			} else if full {
+				fctx, cancel := context.WithCancel(ctx)
+				fullCancel, fullRunning = cancel, true
+				go func() {
+					_, err := e.Sync(fctx, PlanOptions{Full: true}, false)
+					cancel()
+					fullDone <- err
+				}()
+				events = events[:0]
+				wakeAt(e.NextChange()) // an expiry falling due meanwhile interrupts it
+				e.log.Debug("sync: full sync started", "next_change", e.NextChange(), "due", due)
+				continue
+			}
+			var err error
+			if !timeDue && memberOnly(events) {
+				_, err = e.syncMembers(ctx, events) // only memberships changed: incrementally
+			} else {
+				_, err = e.Sync(ctx, PlanOptions{}, false)
+			}
+			events = events[:0]
+			handled(err, "incremental")
+			if full && !fullRunning {
+				wakeAt(time.Now().Add(Debounce)) // the interrupted full sync, again
+			}
 		}
 	}
 }

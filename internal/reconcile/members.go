@@ -131,7 +131,7 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	for _, f := range failed {
 		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
 	}
-	e.dirty = opScope(p)
+	e.dirty = failedScope(failed)
 	e.writeStatuses(ctx, failed, d.Problems)
 	e.observeRun("ok", p, failed, 0)
 	next := earliest(e.compiler.Next(), e.nextRetry())

@@ -555,3 +555,45 @@ func TestRegressionMemberPathBrake(t *testing.T) {
 		t.Errorf("BUG: removed members keep their group membership (refused by the member-path brake, never retried)")
 	}
 }
+
+// An expiry falling due while a long full observation runs is not kept waiting for it: the full
+// sync is interrupted and runs again after the revocation.
+func TestRegressionExpiryDuringFullObservation(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 22, CallLatency: 25 * time.Millisecond})
+	var docs strings.Builder
+	docs.WriteString(org)
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&docs, "---\nkind: access_list\nversion: v1\nmetadata: {name: l%03d}\nspec: {title: L%03d, owners: [alice@example.com], grants: {roles: [staging-admin]}}\n", i, i)
+		docs.WriteString(member(fmt.Sprintf("l%03d", i), "alice@example.com", time.Time{}))
+	}
+	e.apply(docs.String())
+	e.sync(false)
+	end := time.Now().Add(1500 * time.Millisecond)
+	e.apply(`
+kind: access_request
+version: v1
+metadata: {name: r1}
+spec: {user: carol@example.com, resources: [{account: Production, permission_set: AdministratorAccess}], state: APPROVED, start: "` +
+		time.Now().Add(-time.Minute).Format(time.RFC3339) + `", end: "` + end.Format(time.RFC3339Nano) + `"}
+`)
+	e.sync(false)
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() { e.engine.Run(ctx); close(done) }() // its first pass is a full observation, as every sync_interval
+	defer func() { cancel(); <-done }()
+	for {
+		_, as := e.state()
+		if !as["carol@example.com 637423191929 admin"] {
+			break
+		}
+		if time.Since(end) > 30*time.Second {
+			t.Fatal("the grant was never revoked")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	late := time.Since(end)
+	t.Logf("expired grant revoked %v after its end", late)
+	if late > 2*time.Second {
+		t.Errorf("expiry delayed by the full observation: %v", late)
+	}
+}
