@@ -90,6 +90,9 @@ type Assignment struct {
 // Grant says why a user assignment exists and until when (zero: standing).
 type Grant struct {
 	Until time.Time
+	// Requests names the approved access requests behind it (an error on the assignment is shown on
+	// them too).
+	Requests []string
 }
 
 // Problem is something in warden's resources that could not be turned into Identity Center state.
@@ -403,13 +406,16 @@ func (c *compiler) request(o *resource.Object, d *Desired) {
 		}
 		a := Assignment{PrincipalUser, r.User, t.account, t.psARN}
 		cur, exists := d.Assignments[a]
+		reqs := append(append([]string{}, cur.Requests...), o.Metadata.Name)
 		switch {
 		case !exists:
-			d.Assignments[a] = Grant{Until: *r.End}
+			d.Assignments[a] = Grant{Until: *r.End, Requests: reqs}
 		case cur.Until.IsZero():
-			// standing: lasts longer than any request
+			d.Assignments[a] = Grant{Requests: reqs} // standing: lasts longer than any request
 		case r.End.After(cur.Until):
-			d.Assignments[a] = Grant{Until: *r.End}
+			d.Assignments[a] = Grant{Until: *r.End, Requests: reqs}
+		default:
+			d.Assignments[a] = Grant{Until: cur.Until, Requests: reqs}
 		}
 	}
 	for _, role := range r.Roles {

@@ -61,7 +61,7 @@ func touched(prev, next *policy.Desired) *scope {
 		}
 	}
 	for a, g := range next.Assignments {
-		if pg, ok := prev.Assignments[a]; !ok || !pg.Until.Equal(g.Until) {
+		if pg, ok := prev.Assignments[a]; !ok || !pg.Until.Equal(g.Until) || !slices.Equal(pg.Requests, g.Requests) {
 			mark(next, a)
 		}
 	}

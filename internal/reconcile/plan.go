@@ -55,6 +55,8 @@ type Op struct {
 	Until time.Time
 	// Expired marks a deletion caused by a grant's end, which the safety brake never holds back.
 	Expired bool
+	// Requests are the access requests behind a created assignment.
+	Requests []string
 	// RecordOnly: the assignment exists already; only warden's record of it is written (adopting it,
 	// or noting a grant of another length).
 	RecordOnly bool
@@ -272,7 +274,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 			p.wake(r.NotBefore) // failed before: wait for its backoff
 			continue
 		}
-		add(Op{Kind: CreateAssignment, List: list, Assignment: a, Until: grant.Until})
+		add(Op{Kind: CreateAssignment, List: list, Assignment: a, Until: grant.Until, Requests: grant.Requests})
 	}
 	desiredGIDs := map[string]bool{}
 	for list := range desiredLists {

@@ -552,6 +552,12 @@ kind: user
 version: v1
 metadata: {name: dan@example.com}
 spec: {display_name: Dan Silva, roles: [staging-admin, nowhere]}
+---
+kind: access_request
+version: v1
+metadata: {name: dan-prod}
+spec: {user: dan@example.com, resources: [{account: Production, permission_set: AdministratorAccess}], state: APPROVED, start: "` +
+		time.Now().Add(-time.Minute).UTC().Format(time.RFC3339) + `", end: "` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}
 `)
 	res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
 	if err != nil {
@@ -575,6 +581,9 @@ spec: {display_name: Dan Silva, roles: [staging-admin, nowhere]}
 	}
 	if s := status(resource.KindRole, "nowhere"); !strings.Contains(s, "matches nothing") {
 		t.Fatalf("the role matching nothing: %s", s)
+	}
+	if s := status(resource.KindAccessRequest, "dan-prod"); !strings.Contains(s, `"state":"error"`) || !strings.Contains(s, "637423191929") {
+		t.Fatalf("the request whose assignment failed: %s", s)
 	}
 	// dan loses the roles: nothing of his is in error any more.
 	e.apply("kind: user\nversion: v1\nmetadata: {name: dan@example.com}\nspec: {display_name: Dan Silva}\n")

@@ -52,8 +52,12 @@ type subjectKey struct {
 func (e *Engine) writeStatuses(ctx context.Context, failed []opError, problems []policy.Problem) {
 	now := map[subjectKey][]string{}
 	for _, f := range failed {
+		msg := f.op.String() + ": " + f.err.Error()
 		if k, n := subject(f.op); k != "" && n != "" {
-			now[subjectKey{k, n}] = append(now[subjectKey{k, n}], f.err.Error())
+			now[subjectKey{k, n}] = append(now[subjectKey{k, n}], msg)
+		}
+		for _, r := range f.op.Requests { // a request's assignment that failed shows on the request too
+			now[subjectKey{resource.KindAccessRequest, r}] = append(now[subjectKey{resource.KindAccessRequest, r}], msg)
 		}
 	}
 	for _, p := range problems {
