@@ -38,7 +38,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCmd(), newDemoCmd(), newCreateCmd(), newApplyCmd(), newGetCmd(), newDeleteCmd(),
-		newTokenCmd(), newSimCmd(), newSyncCmd(), newVersionCmd())
+		newTokenCmd(), newSimCmd(), newSyncCmd(), newIntegrationCmd(), newVersionCmd())
 	return root
 }
 

@@ -996,7 +996,7 @@ func TestIdentityStoreGroupMemberships(t *testing.T) {
 }
 
 func TestIdentityStorePaginationOverAThousandUsers(t *testing.T) {
-	e := newTestSim(t, idcsim.Options{Seed: 22})
+	e := newTestSim(t, idcsim.Options{Seed: 22}, withRetryMaxAttempts(1)) // every call counted is a page
 	ctx := testContext(t)
 	store := aws.String(e.IdentityStoreID)
 	want := map[string]bool{}

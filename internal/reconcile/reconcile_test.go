@@ -18,6 +18,7 @@ import (
 
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/idcsim"
+	"github.com/wardenhq/warden/internal/integration"
 	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
@@ -671,3 +672,27 @@ func TestLoopAppliesMembershipChanges(t *testing.T) {
 }
 
 var testLogOut io.Writer = io.Discard
+
+// Every Identity Center call a sync makes is allowed by the IAM policy warden prints.
+func TestSyncCallsAreInThePolicy(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 11})
+	var docs strings.Builder
+	docs.WriteString(org)
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&docs, "---\nkind: user\nversion: v1\nmetadata: {name: u%02d@example.com}\nspec: {display_name: U %d, roles: [read-all]}\n", i, i)
+	}
+	e.apply(docs.String())
+	e.sync(false)
+	e.del(resource.KindAccessListMember, "platform/bob@example.com")
+	e.apply("kind: user\nversion: v1\nmetadata: {name: bob@example.com}\nspec: {display_name: Robert Okafor}\n")
+	e.sync(true)
+	service := map[string]string{"SSO Admin": "sso", "identitystore": "identitystore", "Organizations": "organizations"}
+	allowed := integration.Actions()
+	for call := range e.client.Calls() {
+		svc, op, _ := strings.Cut(call, ":")
+		action := service[svc] + ":" + op
+		if !allowed[action] {
+			t.Errorf("sync calls %s, which the printed IAM policy does not allow", action)
+		}
+	}
+}
