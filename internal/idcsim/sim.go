@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -301,9 +302,18 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAWSError(w, err)
 		return
 	}
+	// Encoded under the lock (outputs point into the state) and sent with a Content-Length, as AWS does.
+	s.mu.Lock()
+	b, err := json.Marshal(out)
+	s.mu.Unlock()
+	if err != nil {
+		writeAWSError(w, err)
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Requestid", newUUID(nil))
-	json.NewEncoder(w).Encode(out)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
 }
 
 // admit counts the call, applies latency, the collective rate and injected throttling.
