@@ -1,0 +1,277 @@
+// Package importer turns an existing Identity Center into warden's resources: users, one access
+// list per group (its members, the default owners), and roles named
+// "<permission-set>-on-<account-name>" granting exactly that account × permission set, granted to the
+// lists by their groups' assignments. User-level assignments become the user's standing roles, so
+// nothing is dropped. It records what it takes over as warden's own, so that the first sync plan
+// after an import has nothing to change; importing again picks up what changed and duplicates nothing.
+//
+// Role names: the permission set's name, "-on-", and the account's name made a slug (lower case;
+// every run of characters other than letters, digits, '.', '_', '@' and '+' becomes one '-'; no '-'
+// at either end). An account whose slug another account also has is named by its 12-digit id
+// instead. List names are the group's display name made a slug the same way (a clash gets "-2", "-3").
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/manage"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
+)
+
+// Source is what an import reads from Identity Center.
+type Source struct {
+	Accounts       []idc.Account
+	PermissionSets []idc.PermissionSet
+	Users          []idc.User
+	Groups         []idc.Group
+	// Members: group id -> user ids; Assignments: principal id -> its assignments.
+	Members     map[string][]string
+	Assignments map[string][]idc.Assignment
+}
+
+// Read reads the source with the fewest calls: catalog, users, groups, each group's members and
+// assignments, and the users' assignments by provisioned (account, permission set) pair.
+func Read(ctx context.Context, c *idc.Client) (*Source, error) {
+	ctx = idc.WithLane(ctx, idc.Background)
+	s := &Source{Members: map[string][]string{}, Assignments: map[string][]idc.Assignment{}}
+	var err error
+	if s.Accounts, err = c.Accounts(ctx); err != nil {
+		return nil, fmt.Errorf("reading accounts: %w", err)
+	}
+	if s.PermissionSets, err = c.PermissionSets(ctx); err != nil {
+		return nil, fmt.Errorf("reading permission sets: %w", err)
+	}
+	if s.Users, err = c.Users(ctx); err != nil {
+		return nil, fmt.Errorf("reading users: %w", err)
+	}
+	if s.Groups, err = c.Groups(ctx); err != nil {
+		return nil, fmt.Errorf("reading groups: %w", err)
+	}
+	for _, g := range s.Groups {
+		m, err := c.Memberships(ctx, g.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reading members of %s: %w", g.DisplayName, err)
+		}
+		for uid := range m {
+			s.Members[g.ID] = append(s.Members[g.ID], uid)
+		}
+		sort.Strings(s.Members[g.ID])
+	}
+	for _, a := range s.Accounts {
+		sets, err := c.ProvisionedPermissionSets(ctx, a.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reading permission sets of %s: %w", a.ID, err)
+		}
+		for _, ps := range sets {
+			as, err := c.AccountAssignments(ctx, a.ID, ps)
+			if err != nil {
+				return nil, fmt.Errorf("reading assignments of %s on %s: %w", ps, a.ID, err)
+			}
+			for _, x := range as {
+				s.Assignments[x.PrincipalID] = append(s.Assignments[x.PrincipalID], x)
+			}
+		}
+	}
+	return s, nil
+}
+
+var slugRun = regexp.MustCompile(`[^a-z0-9._@+]+`)
+
+// Slug is the name rule of imported roles and lists.
+func Slug(s string) string {
+	return strings.Trim(slugRun.ReplaceAllString(strings.ToLower(s), "-"), "-.")
+}
+
+// Result is the resources an import makes, and what it takes over in Identity Center.
+type Result struct {
+	Objects []*resource.Object
+	// Owned maps sync record names ("user:alice", "group:devops", "assignment:...") to the Identity
+	// Center id (of the principal, for assignments), for what the import takes over.
+	Owned   map[string]*resource.SyncRecordSpec
+	Skipped []string // what could not be imported, and why
+}
+
+// Build turns a source into warden resources. owners are the default owners of every list.
+func Build(s *Source, owners []string) *Result {
+	r := &Result{Owned: map[string]*resource.SyncRecordSpec{}}
+	psName := map[string]string{}
+	for _, p := range s.PermissionSets {
+		psName[p.ARN] = p.Name
+	}
+	slugCount := map[string]int{}
+	for _, a := range s.Accounts {
+		slugCount[Slug(a.Name)]++
+	}
+	accountPart := map[string]string{}
+	for _, a := range s.Accounts {
+		part := Slug(a.Name)
+		if part == "" || slugCount[part] > 1 {
+			part = a.ID
+		}
+		accountPart[a.ID] = part
+	}
+	roles := map[string]*resource.Object{}
+	roleFor := func(x idc.Assignment) string {
+		ps := psName[x.PermissionSetARN]
+		part := accountPart[x.AccountID]
+		if ps == "" || part == "" {
+			return ""
+		}
+		name := ps + "-on-" + part
+		if _, ok := roles[name]; !ok {
+			o := resource.New(resource.KindRole, name)
+			o.Metadata.Description = fmt.Sprintf("%s on account %s (imported from Identity Center)", ps, x.AccountID)
+			o.Spec = &resource.RoleSpec{Allow: resource.RoleConditions{AccountAssignments: []resource.AccountAssignment{{Account: x.AccountID, PermissionSet: ps}}}}
+			roles[name] = o
+		}
+		return name
+	}
+	userNames := map[string]string{} // id -> name
+	users := map[string]*resource.Object{}
+	for _, u := range s.Users {
+		o := resource.New(resource.KindUser, u.UserName)
+		spec := &resource.UserSpec{DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email, Origin: "identity_center"}
+		o.Spec = spec
+		if err := resource.Validate(o); err != nil {
+			r.Skipped = append(r.Skipped, fmt.Sprintf("user %q: %v", u.UserName, err))
+			continue
+		}
+		for _, x := range s.Assignments[u.ID] {
+			if name := roleFor(x); name != "" {
+				spec.Roles = append(spec.Roles, name)
+				a := "assignment:USER:" + u.UserName + ":" + x.AccountID + ":" + x.PermissionSetARN
+				r.Owned[a] = &resource.SyncRecordSpec{Type: resource.RecordAssignment, IDCID: u.ID, Name: u.UserName,
+					PrincipalType: "USER", AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN, Adopted: true}
+			}
+		}
+		sort.Strings(spec.Roles)
+		spec.Roles = dedupe(spec.Roles)
+		users[u.ID], userNames[u.ID] = o, u.UserName
+		r.Owned["user:"+u.UserName] = &resource.SyncRecordSpec{Type: resource.RecordUser, IDCID: u.ID, Name: u.UserName, Adopted: true}
+	}
+	listNames := map[string]bool{}
+	var lists, members []*resource.Object
+	for _, g := range s.Groups {
+		name := Slug(g.DisplayName)
+		if name == "" {
+			name = "group"
+		}
+		for base, i := name, 2; listNames[name]; i++ {
+			name = fmt.Sprintf("%s-%d", base, i)
+		}
+		listNames[name] = true
+		spec := &resource.AccessListSpec{Title: g.DisplayName, Owners: owners, Origin: "identity_center"}
+		for _, x := range s.Assignments[g.ID] {
+			if role := roleFor(x); role != "" {
+				spec.Grants.Roles = append(spec.Grants.Roles, role)
+			}
+		}
+		sort.Strings(spec.Grants.Roles)
+		spec.Grants.Roles = dedupe(spec.Grants.Roles)
+		o := resource.New(resource.KindAccessList, name)
+		o.Spec = spec
+		lists = append(lists, o)
+		if len(spec.Grants.Roles) > 0 {
+			r.Owned["group:"+name] = &resource.SyncRecordSpec{Type: resource.RecordGroup, IDCID: g.ID, Name: g.DisplayName, Adopted: true}
+		}
+		for _, uid := range s.Members[g.ID] {
+			un := userNames[uid]
+			if un == "" {
+				continue
+			}
+			m := resource.New(resource.KindAccessListMember, "")
+			m.Spec = &resource.AccessListMemberSpec{List: name, Member: un, Reason: "imported from Identity Center"}
+			resource.Normalize(m)
+			members = append(members, m)
+		}
+	}
+	// Roles first, then users, lists and members: the order references need.
+	for _, name := range sortedKeys(roles) {
+		r.Objects = append(r.Objects, roles[name])
+	}
+	ids := make([]string, 0, len(users))
+	for id := range users {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return users[ids[i]].Metadata.Name < users[ids[j]].Metadata.Name })
+	for _, id := range ids {
+		r.Objects = append(r.Objects, users[id])
+	}
+	r.Objects = append(r.Objects, lists...)
+	r.Objects = append(r.Objects, members...)
+	return r
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Stats says what an import did.
+type Stats struct {
+	Created, Existing, Recorded int
+	Skipped                     []string
+}
+
+// Import reads Identity Center and creates in the store what is not there yet (all in one
+// transaction), then records what it took over as warden's. Objects that exist already are left as
+// they are (owners and edits made in warden stay); picking up later changes in AWS is for a future
+// re-import mode.
+func Import(ctx context.Context, st store.Store, c *idc.Client, owners []string) (*Stats, error) {
+	if len(owners) == 0 {
+		return nil, fmt.Errorf("--default-owner: at least one owner for the imported access lists")
+	}
+	src, err := Read(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	res := Build(src, owners)
+	stats := &Stats{Skipped: res.Skipped}
+	var missing []*resource.Object
+	for _, o := range res.Objects {
+		if _, err := st.Get(ctx, o.Kind, o.Metadata.Name); err == nil {
+			stats.Existing++
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		missing = append(missing, o)
+	}
+	if _, err := manage.New(st).Create(ctx, manage.Actor{User: resource.BootstrapAdmin, Admin: true}, missing); err != nil {
+		return nil, fmt.Errorf("importing: %w", err)
+	}
+	stats.Created = len(missing)
+	for _, key := range sortedKeys(res.Owned) {
+		spec := res.Owned[key]
+		if _, err := st.Get(ctx, resource.KindSyncRecord, key); err == nil {
+			continue
+		}
+		o := &resource.Object{Kind: resource.KindSyncRecord, Version: resource.Version, Metadata: resource.Metadata{Name: key}, Spec: spec}
+		if err := st.Create(ctx, o); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+			return nil, fmt.Errorf("recording %s: %w", key, err)
+		}
+		stats.Recorded++
+	}
+	return stats, nil
+}

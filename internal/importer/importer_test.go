@@ -1,0 +1,90 @@
+package importer_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/idcsim"
+	"github.com/wardenhq/warden/internal/importer"
+	"github.com/wardenhq/warden/internal/reconcile"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
+	"github.com/wardenhq/warden/internal/store/sqlite"
+)
+
+func TestSlug(t *testing.T) {
+	for in, want := range map[string]string{"Production": "production", "Shared Services": "shared-services",
+		"  Data / ML (EU) ": "data-ml-eu", "a.b_c@d+e": "a.b_c@d+e", "---": ""} {
+		if got := importer.Slug(in); got != want {
+			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The demo organisation imported: the first sync plan after it has nothing to change.
+func TestImportThenNothingToSync(t *testing.T) {
+	ctx := context.Background()
+	sim := idcsim.New(idcsim.Options{Seed: 3})
+	if err := sim.Update(idcsim.SeedDemo); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(sim)
+	defer hs.Close()
+	cfg := idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond}
+	c, err := idc.NewFromConfig(ctx, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""), BaseEndpoint: aws.String(hs.URL)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := importer.Import(ctx, st, c, nil); err == nil {
+		t.Fatal("an import without default owners was accepted")
+	}
+	stats, err := importer.Import(ctx, st, c, []string{"alice@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Created == 0 || len(stats.Skipped) != 0 {
+		t.Fatalf("import: %+v", stats)
+	}
+	role, err := st.Get(ctx, resource.KindRole, "AdministratorAccess-on-staging")
+	if err != nil {
+		t.Fatalf("role named <permission-set>-on-<account-name>: %v", err)
+	}
+	if aa := role.Spec.(*resource.RoleSpec).Allow.AccountAssignments; len(aa) != 1 || aa[0].Account != "058264527036" {
+		t.Fatalf("role grants %+v", aa)
+	}
+	kemi, err := st.Get(ctx, resource.KindUser, "kemi@example.com")
+	if err != nil || len(kemi.Spec.(*resource.UserSpec).Roles) != 1 {
+		t.Fatalf("a user-level assignment became a standing role: %+v %v", kemi, err)
+	}
+	members, _ := st.List(ctx, resource.KindAccessListMember, store.ListOptions{Filters: store.Filter(resource.IndexList, "everyone")})
+	if len(members) != 12 {
+		t.Fatalf("Everyone imported with %d members, want 12", len(members))
+	}
+	engine := reconcile.New(st, c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, _, _, err := engine.Plan(ctx, reconcile.PlanOptions{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Changes() != 0 {
+		t.Fatalf("the first plan after an import has changes:\n%s", p)
+	}
+	// Importing again duplicates nothing.
+	again, err := importer.Import(ctx, st, c, []string{"alice@example.com"})
+	if err != nil || again.Created != 0 || again.Recorded != 0 {
+		t.Fatalf("re-import: %+v %v", again, err)
+	}
+}
