@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -55,6 +56,67 @@ identity_center.role_arn to the role's ARN.`,
 	policy.Flags().StringVar(&format, "format", "json", "json, explained, trust, terraform or cloudshell")
 	policy.Flags().StringVar(&role, "role-name", "warden-identity-center", "the IAM role's name")
 	policy.Flags().StringVar(&principal, "trust", "", "who may assume the role: an account id, or a role or user ARN")
-	cmd.AddCommand(policy)
+	var pf clientFlags
+	preview := &cobra.Command{
+		Use:   "preview",
+		Short: "Show what an import from Identity Center would bring (accounts, permission sets, groups, lists, roles, users)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := pf.client()
+			if err != nil {
+				return err
+			}
+			p, err := c.Preview(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%d accounts, %d permission sets, %d users, %d groups, %d user-level assignments\n\n",
+				p.Accounts, p.PermissionSets, p.Users, len(p.Groups), p.UserAssigned)
+			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "GROUP\tMEMBERS\tACCESS LIST\tROLES")
+			for _, g := range p.Groups {
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", g.DisplayName, g.Members, g.List, join(g.Roles))
+			}
+			tw.Flush()
+			roles := 0
+			for _, o := range p.Objects {
+				if o.Kind == "role" {
+					roles++
+				}
+			}
+			fmt.Fprintf(out, "\nAn import creates %d roles, %d users and %d access lists.\n", roles, p.Users, len(p.Groups))
+			for _, s := range p.Skipped {
+				fmt.Fprintf(out, "skipped: %s\n", s)
+			}
+			return nil
+		},
+	}
+	pf.register(preview)
+	var imf clientFlags
+	var owners []string
+	imp := &cobra.Command{
+		Use:   "import --default-owner NAME [--default-owner NAME...]",
+		Short: "Import Identity Center: users, one access list per group, roles <permission-set>-on-<account-name>",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(owners) == 0 {
+				return fmt.Errorf("--default-owner is required: the owners of the imported access lists")
+			}
+			c, err := imf.client()
+			if err != nil {
+				return err
+			}
+			st, err := c.Import(cmd.Context(), owners)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "imported: %v created, %v already there, %v taken over in Identity Center\n", st["Created"], st["Existing"], st["Recorded"])
+			return nil
+		},
+	}
+	imp.Flags().StringArrayVar(&owners, "default-owner", nil, "owner of every imported access list (a user name); repeatable")
+	imf.register(imp)
+	cmd.AddCommand(policy, preview, imp)
 	return cmd
 }

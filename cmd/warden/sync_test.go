@@ -226,3 +226,34 @@ func TestSyncLeaderFailover(t *testing.T) {
 	}, "the new leader to sync")
 	b.stop(t)
 }
+
+// An existing Identity Center is previewed and imported through the CLI; the plan after it is empty.
+func TestPreviewAndImport(t *testing.T) {
+	simURL, _, _ := startSim(t, "--seed", "demo")
+	env, cfg := syncEnv(t, simURL)
+	dataDir := t.TempDir()
+	srv := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
+	cli := append(env, "WARDEN_ADDR="+srv.addr, "WARDEN_DATA_DIR="+dataDir)
+	out := mustRun(t, cli, "", "integration", "preview")
+	for _, want := range []string{"6 accounts, 5 permission sets, 12 users, 4 groups, 2 user-level assignments", "DevOps", "AdministratorAccess-on-staging"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("preview lacks %q:\n%s", want, out)
+		}
+	}
+	if r := run(t, cli, "", "integration", "import"); r.code == 0 || !strings.Contains(r.err, "--default-owner") {
+		t.Fatalf("import without owners: exit %d %s", r.code, r.err)
+	}
+	if r := run(t, cli, "", "integration", "import", "--default-owner", "nobody@example.com"); r.code == 0 || !strings.Contains(r.err, `user "nobody@example.com" does not exist`) {
+		t.Fatalf("import with an unknown owner: exit %d %s", r.code, r.err)
+	}
+	mustRun(t, cli, "", "integration", "import", "--default-owner", "alice@example.com")
+	if out := mustRun(t, cli, "", "get", "list"); !strings.Contains(out, "devops") || !strings.Contains(out, "alice@example.com") {
+		t.Fatalf("lists after import:\n%s", out)
+	}
+	waitFor(t, func() bool { return run(t, cli, "", "sync", "plan").code == 0 }, "an empty plan after the import")
+	// The loop did not change the demo's groups: DevOps keeps its members.
+	if got := strings.Join(readSim(t, simURL).members("DevOps"), ","); got != "alice@example.com,bob@example.com,carol@example.com" {
+		t.Fatalf("DevOps after import: %s", got)
+	}
+	srv.stop(t)
+}

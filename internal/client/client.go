@@ -222,3 +222,17 @@ func (c *Client) SyncStatus(ctx context.Context) (map[string]any, error) {
 	err := c.do(ctx, http.MethodGet, "/v1/sync/status", nil, &out)
 	return out, err
 }
+
+// Preview says what an import from Identity Center would bring.
+func (c *Client) Preview(ctx context.Context) (*server.PreviewResponse, error) {
+	var out server.PreviewResponse
+	err := c.do(ctx, http.MethodGet, "/v1/integration/preview", nil, &out)
+	return &out, err
+}
+
+// Import imports Identity Center with the given default owners.
+func (c *Client) Import(ctx context.Context, owners []string) (map[string]any, error) {
+	var out map[string]any
+	err := c.do(ctx, http.MethodPost, "/v1/integration/import", server.ImportRequest{DefaultOwners: owners}, &out)
+	return out, err
+}

@@ -458,3 +458,6 @@ func compileFilter(f idc.Filter) (func(string) bool, error) {
 		return ok
 	}, nil
 }
+
+// Client is the engine's Identity Center client (import and preview use it too).
+func (e *Engine) Client() *idc.Client { return e.idc }

@@ -1,0 +1,97 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/importer"
+	"github.com/wardenhq/warden/internal/resource"
+)
+
+// PreviewResponse is what an import would bring.
+type PreviewResponse struct {
+	Accounts       int                `json:"accounts"`
+	PermissionSets int                `json:"permission_sets"`
+	Users          int                `json:"users"`
+	Groups         []PreviewGroup     `json:"groups"`
+	UserAssigned   int                `json:"user_assignments"`
+	Objects        []*resource.Object `json:"objects"`
+	Skipped        []string           `json:"skipped,omitempty"`
+}
+
+// PreviewGroup is one group and the access list it would become.
+type PreviewGroup struct {
+	DisplayName string   `json:"display_name"`
+	Members     int      `json:"members"`
+	List        string   `json:"list"`
+	Roles       []string `json:"roles"`
+}
+
+// ImportRequest names the default owners of the imported access lists.
+type ImportRequest struct {
+	DefaultOwners []string `json:"default_owners"`
+}
+
+func (s *Server) integrationRoutes() {
+	s.handle("GET /v1/integration/preview", s.authed(s.preview))
+	s.handle("POST /v1/integration/import", s.authed(s.importIC))
+}
+
+func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !s.syncReady(w, r, p) {
+		return
+	}
+	src, err := importer.Read(r.Context(), s.sync.Client())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res := importer.Build(src, []string{"(default owner)"})
+	out := PreviewResponse{Accounts: len(src.Accounts), PermissionSets: len(src.PermissionSets), Users: len(src.Users), Objects: res.Objects, Skipped: res.Skipped}
+	lists := map[string]*resource.AccessListSpec{}
+	names := map[string]string{}
+	for _, o := range res.Objects {
+		if l, ok := o.Spec.(*resource.AccessListSpec); ok {
+			lists[l.Title], names[l.Title] = l, o.Metadata.Name
+		}
+	}
+	for _, g := range src.Groups {
+		pg := PreviewGroup{DisplayName: g.DisplayName, Members: len(src.Members[g.ID]), List: names[g.DisplayName]}
+		if l := lists[g.DisplayName]; l != nil {
+			pg.Roles = l.Grants.Roles
+		}
+		out.Groups = append(out.Groups, pg)
+	}
+	for _, u := range src.Users {
+		out.UserAssigned += len(src.Assignments[u.ID])
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) importIC(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !s.syncReady(w, r, p) {
+		return
+	}
+	b, err := readBody(r, MaxObjectBody)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req ImportRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		s.fail(w, r, badRequest{fmt.Errorf("import takes {\"default_owners\": [...]}: %w", err)})
+		return
+	}
+	if len(req.DefaultOwners) == 0 {
+		s.fail(w, r, &resource.FieldError{Field: "default_owners", Message: "required: at least one owner for the imported access lists"})
+		return
+	}
+	stats, err := importer.Import(r.Context(), s.store, s.sync.Client(), req.DefaultOwners)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, stats)
+}
