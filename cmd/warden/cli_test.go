@@ -510,22 +510,28 @@ func TestServeOnPostgres(t *testing.T) {
 	b.stop(t)
 }
 
-var demoRE = regexp.MustCompile(`warden demo is running at (\S+)`)
+var (
+	demoRE    = regexp.MustCompile(`warden demo is running at (\S+)`)
+	demoSimRE = regexp.MustCompile(`simulated Identity Center at (\S+)\.`)
+)
 
+// warden demo runs everything embedded; a change made with warden create shows up in the simulated
+// Identity Center; a second run reuses the data.
 func TestDemo(t *testing.T) {
 	dataDir := t.TempDir()
 	env := cleanEnv(t)
 	d := startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
-	waitFor(t, func() bool { return demoRE.MatchString(d.stdout.String()) }, "the demo's instructions")
+	waitFor(t, func() bool { return demoSimRE.MatchString(d.stdout.String()) }, "the demo's instructions")
 	out := d.stdout.String()
-	for _, want := range []string{"admin.token", "warden get access_list"} {
+	for _, want := range []string{"admin.token", "warden get access_list", "--endpoint-url"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("demo instructions lack %q:\n%s", want, out)
 		}
 	}
+	simURL := demoSimRE.FindStringSubmatch(out)[1]
 	cli := append(env, "WARDEN_ADDR="+d.addr, "WARDEN_DATA_DIR="+dataDir)
 	lists := mustRun(t, cli, "", "get", "access_list")
-	for _, want := range []string{"devops", "developers", "billing-admin", "everyone"} {
+	for _, want := range []string{"devops", "developers", "billingadmin", "everyone", "alice@example.com"} {
 		if !strings.Contains(lists, want) {
 			t.Fatalf("demo lists lack %s:\n%s", want, lists)
 		}
@@ -535,18 +541,38 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo accounts:\n%s", accounts)
 	}
 	mustRun(t, cli, `{"kind": "access_list_member", "version": "v1", "metadata": {}, "spec": {"list": "developers", "member": "kemi@example.com"}}`, "create", "-f", "-")
+	waitFor(t, func() bool {
+		return strings.Contains(strings.Join(readSim(t, simURL).members("Developers"), ","), "kemi@example.com")
+	}, "kemi to join the Developers group in the simulated Identity Center")
 	d.cmd.Process.Signal(os.Interrupt)
 	if err := <-d.done; err != nil {
 		t.Fatalf("demo exited with %v after Ctrl-C:\n%s", err, d.log())
 	}
-	// A second run reuses the data, the new member included, and does not load the sample again.
+	// A second run reuses the data, the new member included, and does not import again.
 	d = startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
-	waitFor(t, func() bool { return demoRE.MatchString(d.stdout.String()) }, "the demo's instructions")
+	waitFor(t, func() bool { return demoSimRE.MatchString(d.stdout.String()) }, "the demo's instructions")
+	simURL = demoSimRE.FindStringSubmatch(d.stdout.String())[1]
 	cli = append(env, "WARDEN_ADDR="+d.addr, "WARDEN_DATA_DIR="+dataDir)
 	if out := mustRun(t, cli, "", "get", "member", "--list", "developers"); !strings.Contains(out, "kemi@example.com") {
 		t.Fatalf("second run lost the member:\n%s", out)
 	}
+	if !strings.Contains(strings.Join(readSim(t, simURL).members("Developers"), ","), "kemi@example.com") {
+		t.Fatal("the simulator's state was not kept across runs")
+	}
 	d.stop(t)
+}
+
+// The example resources in examples/org.yaml stay valid and apply.
+func TestExampleApplies(t *testing.T) {
+	dataDir := t.TempDir()
+	env := cleanEnv(t, "WARDEN_DATA_DIR="+dataDir)
+	srv := startServe(t, env, "--listen", "127.0.0.1:0")
+	cli := append(env, "WARDEN_ADDR="+srv.addr)
+	out := mustRun(t, cli, "", "create", "-f", filepath.Join("..", "..", "examples", "org.yaml"))
+	if !strings.Contains(out, `access_list "everyone" created`) {
+		t.Fatalf("example: %s", out)
+	}
+	srv.stop(t)
 }
 
 func waitFor(t *testing.T, cond func() bool, what string) {

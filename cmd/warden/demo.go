@@ -2,57 +2,105 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/config"
-	"github.com/wardenhq/warden/internal/demo"
-	"github.com/wardenhq/warden/internal/manage"
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/idcsim"
+	"github.com/wardenhq/warden/internal/importer"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
 	"github.com/wardenhq/warden/internal/store"
 )
 
+// demoOwner is the demo organisation's person who owns the imported lists and administers warden.
+const demoOwner = "alice@example.com"
+
 func newDemoCmd() *cobra.Command {
 	var listen, dataDir string
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run warden with a sample organisation, nothing to set up",
-		Long: `Run warden on SQLite in a data directory of its own, loaded with a sample organisation
-(accounts, permission sets, roles, users and access lists), and print what to try next.
-Ctrl-C stops it; running it again reuses its data.`,
+		Short: "Run warden with a simulated Identity Center and a sample organisation, nothing to set up",
+		Long: `Run warden with everything embedded: an Identity Center simulator seeded with a sample
+organisation (five accounts, five permission sets, four groups, a dozen people), warden on SQLite in
+a data directory of its own, the organisation imported (alice@example.com owns the lists and is an
+administrator), and the sync running. It prints what to try next. Ctrl-C stops everything; running
+it again reuses its data, the simulator's included.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := config.Defaults()
 			cfg.Listen, cfg.DataDir = listen, dataDir
-			if err := cfg.Validate(); err != nil {
-				return err
+			if err := os.MkdirAll(dataDir, 0o700); err != nil {
+				return fmt.Errorf("--data-dir: %w", err)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+
+			// The simulator, its state kept beside warden's.
+			simState := filepath.Join(dataDir, "idcsim.json")
+			sim := idcsim.New(idcsim.Options{Seed: 1, ProvisioningDelay: 300 * time.Millisecond})
+			if b, err := os.ReadFile(simState); err == nil {
+				if err := sim.Restore(b); err != nil {
+					return fmt.Errorf("restoring the simulator from %s: %w", simState, err)
+				}
+			} else if err := sim.Update(idcsim.SeedDemo); err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			simURL := "http://" + ln.Addr().String()
+			simSrv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+			go simSrv.Serve(ln)
+			defer func() {
+				simSrv.Close()
+				if b, err := sim.Snapshot(); err == nil {
+					os.WriteFile(simState, b, 0o600)
+				}
+			}()
+
+			// warden, pointed at it the way it is pointed at AWS: the standard variables.
+			for k, v := range map[string]string{"AWS_ENDPOINT_URL": simURL, "AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo",
+				"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull} {
+				os.Setenv(k, v)
+			}
+			cfg.IdentityCenter = &idc.Config{Region: "us-east-1", SyncInterval: time.Minute}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			return serve(ctx, cfg, cmd.ErrOrStderr(), func(addr string, srv *server.Server) error {
-				if err := loadDemo(ctx, srv); err != nil {
+				if err := importDemo(ctx, srv); err != nil {
 					return err
 				}
 				tokenFile := filepath.Join(cfg.DataDir, "admin.token")
 				fmt.Fprintf(out, `
-warden demo is running at %[1]s (data in %[2]s).
+warden demo is running at %[1]s (data in %[2]s),
+syncing with a simulated Identity Center at %[4]s.
 
 Try, in another terminal:
   export WARDEN_ADDR=%[1]s WARDEN_TOKEN=$(cat %[3]s)
   warden get access_list
   warden get member --list developers
-  warden get role AdministratorAccess-on-staging -o yaml
+  echo '{"kind": "access_list_member", "version": "v1", "metadata": {}, "spec": {"list": "developers", "member": "kemi@example.com"}}' | warden create -f -
+  warden sync status
+
+and see Identity Center change with the AWS CLI:
+  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws --region us-east-1 --endpoint-url %[4]s identitystore list-groups --identity-store-id %[5]s
 
 Press Ctrl-C to stop.
-`, addr, cfg.DataDir, tokenFile)
+`, addr, cfg.DataDir, tokenFile, simURL, sim.IdentityStoreID())
 				return nil
 			})
 		},
@@ -62,19 +110,24 @@ Press Ctrl-C to stop.
 	return cmd
 }
 
-// loadDemo loads the sample organisation into an empty store. A store that already holds users is
-// left as it is, so that a second run keeps whatever was changed in the first.
-func loadDemo(ctx context.Context, srv *server.Server) error {
+// importDemo imports the simulated organisation into an empty store and makes its owner an
+// administrator. A store that already holds users is left as it is, so that a second run keeps
+// whatever was changed in the first.
+func importDemo(ctx context.Context, srv *server.Server) error {
 	existing, err := srv.Store().List(ctx, resource.KindUser, store.ListOptions{Limit: 1})
 	if err != nil || len(existing) > 0 {
 		return err
 	}
-	objs, err := demo.Organisation()
+	if srv.Sync() == nil {
+		return errors.New("demo: sync is off")
+	}
+	if _, err := importer.Import(ctx, srv.Store(), srv.Sync().Client(), []string{demoOwner}); err != nil {
+		return fmt.Errorf("importing the demo organisation: %w", err)
+	}
+	owner, err := srv.Store().Get(ctx, resource.KindUser, demoOwner)
 	if err != nil {
 		return err
 	}
-	if _, err := srv.Manage().Create(ctx, manage.Actor{User: auth.BootstrapUser, Admin: true}, objs); err != nil {
-		return fmt.Errorf("loading the demo organisation: %w", err)
-	}
-	return nil
+	owner.Spec.(*resource.UserSpec).Admin = true
+	return srv.Store().Update(ctx, owner)
 }

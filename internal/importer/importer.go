@@ -192,7 +192,22 @@ func Build(s *Source, owners []string) *Result {
 			members = append(members, m)
 		}
 	}
-	// Roles first, then users, lists and members: the order references need.
+	// The catalog first (accounts and permission sets, as warden caches them), then roles, users,
+	// lists and members: the order references need.
+	for _, a := range s.Accounts {
+		o := resource.New(resource.KindAccount, a.ID)
+		o.Spec = &resource.AccountSpec{Name: a.Name, Status: "ACTIVE"}
+		if resource.Validate(o) == nil {
+			r.Objects = append(r.Objects, o)
+		}
+	}
+	for _, p := range s.PermissionSets {
+		o := resource.New(resource.KindPermissionSet, p.Name)
+		o.Spec = &resource.PermissionSetSpec{ARN: p.ARN}
+		if resource.Validate(o) == nil {
+			r.Objects = append(r.Objects, o)
+		}
+	}
 	for _, name := range sortedKeys(roles) {
 		r.Objects = append(r.Objects, roles[name])
 	}

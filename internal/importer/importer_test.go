@@ -88,3 +88,43 @@ func TestImportThenNothingToSync(t *testing.T) {
 		t.Fatalf("re-import: %+v %v", again, err)
 	}
 }
+
+// A running sync engine that read its records before an import must take over the records the
+// import wrote, not fail on them (seen in `warden demo`, which imports while the sync runs).
+func TestImportWhileTheEngineRuns(t *testing.T) {
+	ctx := context.Background()
+	sim := idcsim.New(idcsim.Options{Seed: 3})
+	if err := sim.Update(idcsim.SeedDemo); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(sim)
+	defer hs.Close()
+	cfg := idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond}
+	c, err := idc.NewFromConfig(ctx, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""), BaseEndpoint: aws.String(hs.URL)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	engine := reconcile.New(st, c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if res, err := engine.Sync(ctx, reconcile.PlanOptions{Full: true}, false); err != nil || len(res.Errors) != 0 {
+		t.Fatalf("sync of an empty warden: %v %v", err, res)
+	}
+	if _, err := importer.Import(ctx, st, c, []string{"alice@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := engine.Sync(ctx, reconcile.PlanOptions{Full: true}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) != 0 {
+		t.Fatalf("sync after the import failed %d operations, first: %v", len(res.Errors), res.Errors[0])
+	}
+	p, _, _, err := engine.Plan(ctx, reconcile.PlanOptions{Full: true})
+	if err != nil || p.Changes() != 0 {
+		t.Fatalf("not converged after the import: %v\n%s", err, p)
+	}
+}

@@ -39,7 +39,9 @@ type Engine struct {
 
 	run     sync.Mutex // one sync at a time
 	records map[string]*resource.Object
-	catalog *catalog
+	// recordsStale: someone else (an import, another replica) wrote a sync record; read them afresh.
+	recordsStale atomic.Bool
+	catalog      *catalog
 	// provisioning estimates how long an assignment operation takes, to poll once, on time.
 	provisioning time.Duration
 	probes       int // operations polled, counting to the next early look
@@ -102,6 +104,9 @@ func (e *Engine) Status() Status {
 
 // loadRecords reads warden's records once; afterwards the engine keeps its copy current.
 func (e *Engine) loadRecords(ctx context.Context) error {
+	if e.recordsStale.Swap(false) {
+		e.records = nil
+	}
 	if e.records != nil {
 		return nil
 	}
@@ -133,6 +138,13 @@ func (e *Engine) putRecord(ctx context.Context, key string, spec *resource.SyncR
 	}
 	o := &resource.Object{Kind: resource.KindSyncRecord, Version: resource.Version, Metadata: resource.Metadata{Name: key}, Spec: spec}
 	if err := e.store.Create(ctx, o); err != nil {
+		if errors.Is(err, store.ErrAlreadyExists) { // written meanwhile by an import: take it over
+			cur, gerr := e.store.Get(ctx, resource.KindSyncRecord, key)
+			if gerr == nil {
+				e.records[key] = cur
+				return e.putRecord(ctx, key, spec)
+			}
+		}
 		return fmt.Errorf("recording %s: %w", key, err)
 	}
 	e.records[key] = o

@@ -93,8 +93,13 @@ func (e *Engine) Run(ctx context.Context) {
 				continue
 			}
 			switch ev.Object.Kind {
-			case resource.KindSyncRecord, resource.KindAPIToken:
-				continue // the engine's own journal, and logins, change nothing desired
+			case resource.KindSyncRecord:
+				if !e.isOwn(ev.Revision) {
+					e.recordsStale.Store(true) // an import recorded what it adopted
+				}
+				continue // the engine's journal changes nothing desired
+			case resource.KindAPIToken:
+				continue // logins change nothing desired
 			}
 			if e.isOwn(ev.Revision) {
 				continue // a status the engine wrote

@@ -96,3 +96,6 @@ func (s *Server) syncStatus(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	writeJSON(w, http.StatusOK, s.sync.Status())
 }
+
+// Sync is the attached sync engine, or nil when sync is off.
+func (s *Server) Sync() *reconcile.Engine { return s.sync }
