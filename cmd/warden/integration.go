@@ -111,7 +111,7 @@ identity_center.role_arn to the role's ARN.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported: %v created, %v already there, %v taken over in Identity Center\n", st["Created"], st["Existing"], st["Recorded"])
+			fmt.Fprintf(cmd.OutOrStdout(), "imported: %v created, %v already there (%v given what appeared in AWS since), %v taken over in Identity Center\n", st["Created"], st["Existing"], st["Updated"], st["Recorded"])
 			return nil
 		},
 	}

@@ -245,17 +245,17 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // Stats says what an import did.
 type Stats struct {
-	Created, Existing, Recorded int
-	Skipped                     []string
+	Created, Existing, Updated, Recorded int
+	Skipped                              []string
 }
 
-// Import reads Identity Center and creates in the store what is not there yet (all in one
-// transaction), then records what it took over as warden's. Objects that exist already are left as
-// they are (owners and edits made in warden stay); picking up later changes in AWS is for a future
-// re-import mode.
+// Import reads Identity Center and creates in the store what is not there yet, and adds to existing
+// access lists and users the grants and standing roles that appeared in AWS since (all in one
+// transaction), then records what it took over as warden's. Nothing is removed from existing objects:
+// after the first import warden is the source of truth, and owners and edits made in warden stay.
 func Import(ctx context.Context, st store.Store, c *idc.Client, owners []string) (*Stats, error) {
 	if len(owners) == 0 {
-		return nil, fmt.Errorf("--default-owner: at least one owner for the imported access lists")
+		return nil, errors.New("--default-owner: at least one is required: every imported access list needs an owner")
 	}
 	src, err := Read(ctx, c)
 	if err != nil {
@@ -263,19 +263,24 @@ func Import(ctx context.Context, st store.Store, c *idc.Client, owners []string)
 	}
 	res := Build(src, owners)
 	stats := &Stats{Skipped: res.Skipped}
-	var missing []*resource.Object
+	var missing, grown []*resource.Object
 	for _, o := range res.Objects {
-		if _, err := st.Get(ctx, o.Kind, o.Metadata.Name); err == nil {
-			stats.Existing++
+		cur, err := st.Get(ctx, o.Kind, o.Metadata.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			missing = append(missing, o)
 			continue
-		} else if !errors.Is(err, store.ErrNotFound) {
+		} else if err != nil {
 			return nil, err
 		}
-		missing = append(missing, o)
+		stats.Existing++
+		if next := merged(cur, o); next != nil {
+			grown = append(grown, next)
+		}
 	}
-	if _, err := manage.New(st).Create(ctx, manage.Actor{User: resource.BootstrapAdmin, Admin: true}, missing); err != nil {
+	if _, err := manage.New(st).Apply(ctx, manage.Actor{User: resource.BootstrapAdmin, Admin: true}, append(missing, grown...)); err != nil {
 		return nil, fmt.Errorf("importing: %w", err)
 	}
+	stats.Updated = len(grown)
 	stats.Created = len(missing)
 	for _, key := range sortedKeys(res.Owned) {
 		spec := res.Owned[key]
@@ -289,4 +294,46 @@ func Import(ctx context.Context, st store.Store, c *idc.Client, owners []string)
 		stats.Recorded++
 	}
 	return stats, nil
+}
+
+// merged is cur with what imp adds to it (an access list's grants, a user's standing roles), or nil
+// when imp adds nothing.
+func merged(cur, imp *resource.Object) *resource.Object {
+	union := func(have, add []string) ([]string, bool) {
+		seen := make(map[string]bool, len(have))
+		for _, h := range have {
+			seen[h] = true
+		}
+		out, grew := append([]string(nil), have...), false
+		for _, a := range add {
+			if !seen[a] {
+				out, grew = append(out, a), true
+				seen[a] = true
+			}
+		}
+		return out, grew
+	}
+	switch spec := cur.Spec.(type) {
+	case *resource.AccessListSpec:
+		roles, grew := union(spec.Grants.Roles, imp.Spec.(*resource.AccessListSpec).Grants.Roles)
+		if !grew {
+			return nil
+		}
+		next := *spec
+		next.Grants.Roles = roles
+		o := *cur
+		o.Spec = &next
+		return &o
+	case *resource.UserSpec:
+		roles, grew := union(spec.Roles, imp.Spec.(*resource.UserSpec).Roles)
+		if !grew {
+			return nil
+		}
+		next := *spec
+		next.Roles = roles
+		o := *cur
+		o.Spec = &next
+		return &o
+	}
+	return nil
 }

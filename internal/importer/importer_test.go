@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -84,8 +85,71 @@ func TestImportThenNothingToSync(t *testing.T) {
 	}
 	// Importing again duplicates nothing.
 	again, err := importer.Import(ctx, st, c, []string{"alice@example.com"})
-	if err != nil || again.Created != 0 || again.Recorded != 0 {
+	if err != nil || again.Created != 0 || again.Recorded != 0 || again.Updated != 0 {
 		t.Fatalf("re-import: %+v %v", again, err)
+	}
+
+	// Changes made in AWS before warden took over are picked up by a re-import: a new group with a
+	// member, a new member of an imported group, a new grant to it, a new user-level assignment.
+	err = sim.Update(func(d *idcsim.Directory) error {
+		sre, err := d.CreateGroup("SRE", "On call")
+		if err != nil {
+			return err
+		}
+		kemiID, _ := d.UserID("kemi@example.com")
+		if _, err := d.AddMember(sre, kemiID); err != nil {
+			return err
+		}
+		devs, _ := d.GroupID("Developers")
+		if _, err := d.AddMember(devs, kemiID); err != nil {
+			return err
+		}
+		admin, _ := d.PermissionSetARN("AdministratorAccess")
+		if err := d.Assign(idcsim.Assignment{AccountID: "293847561029", PermissionSetARN: admin, PrincipalType: "GROUP", PrincipalID: devs}); err != nil {
+			return err
+		}
+		lenaID, _ := d.UserID("lena@example.com")
+		return d.Assign(idcsim.Assignment{AccountID: "637423191929", PermissionSetARN: admin, PrincipalType: "USER", PrincipalID: lenaID})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An edit made in warden since the import survives the re-import.
+	devs, _ := st.Get(ctx, resource.KindAccessList, "developers")
+	devs.Spec.(*resource.AccessListSpec).Owners = []string{"bob@example.com"}
+	if err := st.Update(ctx, devs); err != nil {
+		t.Fatal(err)
+	}
+	third, err := importer.Import(ctx, st, c, []string{"alice@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Created: list sre, members kemi@sre and kemi@developers, roles AdministratorAccess-on-development
+	// and AdministratorAccess-on-production already exists; updated: developers' grants and lena's roles.
+	if third.Created != 4 || third.Updated != 2 {
+		t.Fatalf("re-import after changes: %+v", third)
+	}
+	devs, _ = st.Get(ctx, resource.KindAccessList, "developers")
+	ds := devs.Spec.(*resource.AccessListSpec)
+	if !slices.Contains(ds.Grants.Roles, "AdministratorAccess-on-development") || !slices.Contains(ds.Grants.Roles, "PowerUserAccess-on-development") {
+		t.Fatalf("developers' grants after re-import: %v", ds.Grants.Roles)
+	}
+	if !slices.Equal(ds.Owners, []string{"bob@example.com"}) {
+		t.Fatalf("re-import overwrote the owners edited in warden: %v", ds.Owners)
+	}
+	lena, _ := st.Get(ctx, resource.KindUser, "lena@example.com")
+	if !slices.Contains(lena.Spec.(*resource.UserSpec).Roles, "AdministratorAccess-on-production") {
+		t.Fatalf("lena's new user-level assignment was not picked up: %v", lena.Spec.(*resource.UserSpec).Roles)
+	}
+	if _, err := st.Get(ctx, resource.KindAccessList, "sre"); err != nil {
+		t.Fatalf("new group not imported: %v", err)
+	}
+	p, _, _, err = engine.Plan(ctx, reconcile.PlanOptions{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Changes() != 0 {
+		t.Fatalf("the plan after a re-import has changes:\n%s", p)
 	}
 }
 
