@@ -18,6 +18,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/manage"
@@ -35,6 +38,9 @@ type Source struct {
 	Members     map[string][]string
 	Assignments map[string][]idc.Assignment
 }
+
+// readers is how many reads an import has in flight.
+const readers = 4
 
 // Read reads the source with the fewest calls: catalog, users, groups, each group's members and
 // assignments, and the users' assignments by provisioned (account, permission set) pair.
@@ -54,30 +60,58 @@ func Read(ctx context.Context, c *idc.Client) (*Source, error) {
 	if s.Groups, err = c.Groups(ctx); err != nil {
 		return nil, fmt.Errorf("reading groups: %w", err)
 	}
-	for _, g := range s.Groups {
-		m, err := c.Memberships(ctx, g.ID)
-		if err != nil {
-			return nil, fmt.Errorf("reading members of %s: %w", g.DisplayName, err)
-		}
-		for uid := range m {
-			s.Members[g.ID] = append(s.Members[g.ID], uid)
-		}
-		sort.Strings(s.Members[g.ID])
+	// The reads per group and per account are independent: a few at a time keep the rate limiter,
+	// not the round trip, the bound.
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readers)
+	for _, grp := range s.Groups {
+		g.Go(func() error {
+			m, err := c.Memberships(gctx, grp.ID)
+			if err != nil {
+				return fmt.Errorf("reading members of %s: %w", grp.DisplayName, err)
+			}
+			ids := make([]string, 0, len(m))
+			for uid := range m {
+				ids = append(ids, uid)
+			}
+			sort.Strings(ids)
+			mu.Lock()
+			s.Members[grp.ID] = ids
+			mu.Unlock()
+			return nil
+		})
 	}
 	for _, a := range s.Accounts {
-		sets, err := c.ProvisionedPermissionSets(ctx, a.ID)
-		if err != nil {
-			return nil, fmt.Errorf("reading permission sets of %s: %w", a.ID, err)
-		}
-		for _, ps := range sets {
-			as, err := c.AccountAssignments(ctx, a.ID, ps)
+		g.Go(func() error {
+			sets, err := c.ProvisionedPermissionSets(gctx, a.ID)
 			if err != nil {
-				return nil, fmt.Errorf("reading assignments of %s on %s: %w", ps, a.ID, err)
+				return fmt.Errorf("reading permission sets of %s: %w", a.ID, err)
 			}
-			for _, x := range as {
-				s.Assignments[x.PrincipalID] = append(s.Assignments[x.PrincipalID], x)
+			for _, ps := range sets {
+				as, err := c.AccountAssignments(gctx, a.ID, ps)
+				if err != nil {
+					return fmt.Errorf("reading assignments of %s on %s: %w", ps, a.ID, err)
+				}
+				mu.Lock()
+				for _, x := range as {
+					s.Assignments[x.PrincipalID] = append(s.Assignments[x.PrincipalID], x)
+				}
+				mu.Unlock()
 			}
-		}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, as := range s.Assignments { // the same source reads the same, whatever the order of replies
+		sort.Slice(as, func(i, j int) bool {
+			if as[i].AccountID != as[j].AccountID {
+				return as[i].AccountID < as[j].AccountID
+			}
+			return as[i].PermissionSetARN < as[j].PermissionSetARN
+		})
 	}
 	return s, nil
 }
