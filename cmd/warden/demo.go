@@ -121,7 +121,7 @@ func importDemo(ctx context.Context, srv *server.Server) error {
 	if srv.Sync() == nil {
 		return errors.New("demo: sync is off")
 	}
-	if _, err := importer.Import(ctx, srv.Store(), srv.Sync().Client(), []string{demoOwner}); err != nil {
+	if _, err := importer.Import(ctx, srv.Store(), srv.Sync().Client(), importer.Scope{}, []string{demoOwner}); err != nil {
 		return fmt.Errorf("importing the demo organisation: %w", err)
 	}
 	owner, err := srv.Store().Get(ctx, resource.KindUser, demoOwner)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -88,6 +89,9 @@ identity_center.role_arn to the role's ARN.`,
 			fmt.Fprintf(out, "\nAn import creates %d roles, %d users and %d access lists.\n", roles, p.Users, len(p.Groups))
 			for _, s := range p.Skipped {
 				fmt.Fprintf(out, "skipped: %s\n", s)
+			}
+			if len(p.OutOfScope) > 0 {
+				fmt.Fprintf(out, "\nLeft out by the identity_center accounts and groups filters (neither imported nor synced): %s\n", strings.Join(p.OutOfScope, ", "))
 			}
 			return nil
 		},

@@ -65,6 +65,44 @@ type Filter struct {
 	Exclude []string `yaml:"exclude"`
 }
 
+// Compile returns the filter as a test of a thing known by one or more names (an account by id and
+// name): it is kept when some name matches an Include pattern (or there are none) and no name
+// matches an Exclude pattern.
+func (f Filter) Compile() (func(names ...string) bool, error) {
+	compile := func(patterns []string) ([]*regexp.Regexp, error) {
+		out := make([]*regexp.Regexp, 0, len(patterns))
+		for _, p := range patterns {
+			re, err := regexp.Compile(p)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a regular expression: %v", p, err)
+			}
+			out = append(out, re)
+		}
+		return out, nil
+	}
+	inc, err := compile(f.Include)
+	if err != nil {
+		return nil, err
+	}
+	exc, err := compile(f.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	any := func(res []*regexp.Regexp, names []string) bool {
+		for _, re := range res {
+			for _, n := range names {
+				if re.MatchString(n) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return func(names ...string) bool {
+		return (len(inc) == 0 || any(inc, names)) && !any(exc, names)
+	}, nil
+}
+
 // Validate checks the section, naming the field at fault.
 func (c *Config) Validate() error {
 	if c.Region == "" {
@@ -83,12 +121,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("identity_center.safety_brake: %v is not a share between 0 and 1", c.SafetyBrake)
 	}
 	for name, f := range map[string]Filter{"accounts": c.Accounts, "groups": c.Groups} {
-		for _, list := range [][]string{f.Include, f.Exclude} {
-			for _, p := range list {
-				if _, err := regexp.Compile(p); err != nil {
-					return fmt.Errorf("identity_center.%s: %q is not a regular expression: %v", name, p, err)
-				}
-			}
+		if _, err := f.Compile(); err != nil {
+			return fmt.Errorf("identity_center.%s: %v", name, err)
 		}
 	}
 	return nil

@@ -78,13 +78,13 @@ func BenchmarkImportGenerated(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		stats, err := importer.Import(ctx, st, c, []string{"user000000@example.com"})
+		stats, err := importer.Import(ctx, st, c, importer.Scope{}, []string{"user000000@example.com"})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
 		calls := sim.Stats().TotalCalls()
-		src, err := importer.Read(ctx, c)
+		src, err := importer.Read(ctx, c, importer.Scope{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -37,19 +37,43 @@ type Source struct {
 	// Members: group id -> user ids; Assignments: principal id -> its assignments.
 	Members     map[string][]string
 	Assignments map[string][]idc.Assignment
+	// OutOfScope names the accounts and groups the filters leave out.
+	OutOfScope []string
 }
 
 // readers is how many reads an import has in flight.
 const readers = 4
 
+// Scope is the part of Identity Center warden manages: the identity_center section's account
+// filter (on id or name) and group filter (on display name), the same the sync uses.
+type Scope struct {
+	Accounts, Groups idc.Filter
+}
+
 // Read reads the source with the fewest calls: catalog, users, groups, each group's members and
-// assignments, and the users' assignments by provisioned (account, permission set) pair.
-func Read(ctx context.Context, c *idc.Client) (*Source, error) {
+// assignments, and the users' assignments by provisioned (account, permission set) pair. Accounts
+// and groups outside scope are left out, and not read further.
+func Read(ctx context.Context, c *idc.Client, scope Scope) (*Source, error) {
+	keepAccount, err := scope.Accounts.Compile()
+	if err != nil {
+		return nil, fmt.Errorf("identity_center.accounts: %w", err)
+	}
+	keepGroup, err := scope.Groups.Compile()
+	if err != nil {
+		return nil, fmt.Errorf("identity_center.groups: %w", err)
+	}
 	ctx = idc.WithLane(ctx, idc.Background)
 	s := &Source{Members: map[string][]string{}, Assignments: map[string][]idc.Assignment{}}
-	var err error
-	if s.Accounts, err = c.Accounts(ctx); err != nil {
+	accounts, err := c.Accounts(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("reading accounts: %w", err)
+	}
+	for _, a := range accounts {
+		if keepAccount(a.ID, a.Name) {
+			s.Accounts = append(s.Accounts, a)
+		} else {
+			s.OutOfScope = append(s.OutOfScope, fmt.Sprintf("account %s (%s)", a.Name, a.ID))
+		}
 	}
 	if s.PermissionSets, err = c.PermissionSets(ctx); err != nil {
 		return nil, fmt.Errorf("reading permission sets: %w", err)
@@ -57,8 +81,18 @@ func Read(ctx context.Context, c *idc.Client) (*Source, error) {
 	if s.Users, err = c.Users(ctx); err != nil {
 		return nil, fmt.Errorf("reading users: %w", err)
 	}
-	if s.Groups, err = c.Groups(ctx); err != nil {
+	groups, err := c.Groups(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("reading groups: %w", err)
+	}
+	inScope := map[string]bool{}
+	for _, g := range groups {
+		if keepGroup(g.DisplayName) {
+			s.Groups = append(s.Groups, g)
+			inScope[g.ID] = true
+		} else {
+			s.OutOfScope = append(s.OutOfScope, fmt.Sprintf("group %s", g.DisplayName))
+		}
 	}
 	// The reads per group and per account are independent: a few at a time keep the rate limiter,
 	// not the round trip, the bound.
@@ -95,6 +129,9 @@ func Read(ctx context.Context, c *idc.Client) (*Source, error) {
 				}
 				mu.Lock()
 				for _, x := range as {
+					if x.PrincipalType == "GROUP" && !inScope[x.PrincipalID] {
+						continue
+					}
 					s.Assignments[x.PrincipalID] = append(s.Assignments[x.PrincipalID], x)
 				}
 				mu.Unlock()
@@ -281,22 +318,23 @@ func sortedKeys[V any](m map[string]V) []string {
 type Stats struct {
 	Created, Existing, Updated, Recorded int
 	Skipped                              []string
+	OutOfScope                           []string
 }
 
 // Import reads Identity Center and creates in the store what is not there yet, and adds to existing
 // access lists and users the grants and standing roles that appeared in AWS since (all in one
 // transaction), then records what it took over as warden's. Nothing is removed from existing objects:
 // after the first import warden is the source of truth, and owners and edits made in warden stay.
-func Import(ctx context.Context, st store.Store, c *idc.Client, owners []string) (*Stats, error) {
+func Import(ctx context.Context, st store.Store, c *idc.Client, scope Scope, owners []string) (*Stats, error) {
 	if len(owners) == 0 {
 		return nil, errors.New("--default-owner: at least one is required: every imported access list needs an owner")
 	}
-	src, err := Read(ctx, c)
+	src, err := Read(ctx, c, scope)
 	if err != nil {
 		return nil, err
 	}
 	res := Build(src, owners)
-	stats := &Stats{Skipped: res.Skipped}
+	stats := &Stats{Skipped: res.Skipped, OutOfScope: src.OutOfScope}
 	var missing, grown []*resource.Object
 	for _, o := range res.Objects {
 		cur, err := st.Get(ctx, o.Kind, o.Metadata.Name)

@@ -50,10 +50,10 @@ func TestImportThenNothingToSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := importer.Import(ctx, st, c, nil); err == nil {
+	if _, err := importer.Import(ctx, st, c, importer.Scope{}, nil); err == nil {
 		t.Fatal("an import without default owners was accepted")
 	}
-	stats, err := importer.Import(ctx, st, c, []string{"alice@example.com"})
+	stats, err := importer.Import(ctx, st, c, importer.Scope{}, []string{"alice@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestImportThenNothingToSync(t *testing.T) {
 		t.Fatalf("the first plan after an import has changes:\n%s", p)
 	}
 	// Importing again duplicates nothing.
-	again, err := importer.Import(ctx, st, c, []string{"alice@example.com"})
+	again, err := importer.Import(ctx, st, c, importer.Scope{}, []string{"alice@example.com"})
 	if err != nil || again.Created != 0 || again.Recorded != 0 || again.Updated != 0 {
 		t.Fatalf("re-import: %+v %v", again, err)
 	}
@@ -120,7 +120,7 @@ func TestImportThenNothingToSync(t *testing.T) {
 	if err := st.Update(ctx, devs); err != nil {
 		t.Fatal(err)
 	}
-	third, err := importer.Import(ctx, st, c, []string{"alice@example.com"})
+	third, err := importer.Import(ctx, st, c, importer.Scope{}, []string{"alice@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestImportWhileTheEngineRuns(t *testing.T) {
 	if res, err := engine.Sync(ctx, reconcile.PlanOptions{Full: true}, false); err != nil || len(res.Errors) != 0 {
 		t.Fatalf("sync of an empty warden: %v %v", err, res)
 	}
-	if _, err := importer.Import(ctx, st, c, []string{"alice@example.com"}); err != nil {
+	if _, err := importer.Import(ctx, st, c, importer.Scope{}, []string{"alice@example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := engine.Sync(ctx, reconcile.PlanOptions{Full: true}, false)
@@ -190,5 +190,63 @@ func TestImportWhileTheEngineRuns(t *testing.T) {
 	p, _, _, err := engine.Plan(ctx, reconcile.PlanOptions{Full: true})
 	if err != nil || p.Changes() != 0 {
 		t.Fatalf("not converged after the import: %v\n%s", err, p)
+	}
+}
+
+// The identity_center filters scope import the way they scope the sync: what they leave out is not
+// imported, and the sync, with the same filters, has nothing to do after the import.
+func TestImportKeepsToTheFilters(t *testing.T) {
+	ctx := context.Background()
+	sim := idcsim.New(idcsim.Options{Seed: 3})
+	if err := sim.Update(idcsim.SeedDemo); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(sim)
+	defer hs.Close()
+	scope := importer.Scope{
+		Accounts: idc.Filter{Exclude: []string{"^Staging$"}},                        // by name
+		Groups:   idc.Filter{Include: []string{"."}, Exclude: []string{"^Billing"}}, // by display name
+	}
+	cfg := idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond, Accounts: scope.Accounts, Groups: scope.Groups}
+	c, err := idc.NewFromConfig(ctx, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""), BaseEndpoint: aws.String(hs.URL)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stats, err := importer.Import(ctx, st, c, scope, []string{"alice@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(stats.OutOfScope, "account Staging (058264527036)") || !slices.Contains(stats.OutOfScope, "group BillingAdmin") || len(stats.OutOfScope) != 2 {
+		t.Fatalf("out of scope: %q", stats.OutOfScope)
+	}
+	roles, _ := st.List(ctx, resource.KindRole, store.ListOptions{})
+	for _, r := range roles {
+		for _, a := range r.Spec.(*resource.RoleSpec).Allow.AccountAssignments {
+			if a.Account == "058264527036" {
+				t.Errorf("role %s grants the excluded account", r.Metadata.Name)
+			}
+		}
+	}
+	if len(roles) == 0 {
+		t.Fatal("no roles imported")
+	}
+	if _, err := st.Get(ctx, resource.KindAccessList, "billingadmin"); err == nil {
+		t.Error("the excluded group BillingAdmin became an access list")
+	}
+	if _, err := st.Get(ctx, resource.KindAccessList, "devops"); err != nil {
+		t.Errorf("the included group DevOps: %v", err)
+	}
+	engine := reconcile.New(st, c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, _, _, err := engine.Plan(ctx, reconcile.PlanOptions{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Changes() != 0 {
+		t.Fatalf("the first plan after a filtered import has changes:\n%s", p)
 	}
 }

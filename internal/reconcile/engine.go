@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -203,23 +202,13 @@ func (e *Engine) snapshot(ctx context.Context, refreshCatalog bool) (*policy.Sna
 }
 
 func (e *Engine) filterAccounts(in []idc.Account) []idc.Account {
-	inc, err1 := compileAll(e.cfg.Accounts.Include)
-	exc, err2 := compileAll(e.cfg.Accounts.Exclude)
-	if err1 != nil || err2 != nil {
-		return in
-	}
-	matches := func(res []*regexp.Regexp, a idc.Account) bool {
-		for _, re := range res {
-			if re.MatchString(a.ID) || re.MatchString(a.Name) {
-				return true
-			}
-		}
-		return false
+	keep, err := e.cfg.Accounts.Compile()
+	if err != nil {
+		return in // Validate rejected it already
 	}
 	var out []idc.Account
 	for _, a := range in {
-		// An account is managed when its id or name is included (or nothing is) and neither is excluded.
-		if (len(inc) == 0 || matches(inc, a)) && !matches(exc, a) {
+		if keep(a.ID, a.Name) {
 			out = append(out, a)
 		}
 	}
@@ -302,7 +291,7 @@ func (e *Engine) filterGroups(d *policy.Desired) {
 	if len(e.cfg.Groups.Include) == 0 && len(e.cfg.Groups.Exclude) == 0 {
 		return
 	}
-	f, err := compileFilter(e.cfg.Groups)
+	f, err := e.cfg.Groups.Compile()
 	if err != nil {
 		return
 	}
@@ -445,31 +434,8 @@ func (e *Engine) NextChange() time.Time {
 	return e.status.NextChange
 }
 
-func compileFilter(f idc.Filter) (func(string) bool, error) {
-	inc, err := compileAll(f.Include)
-	if err != nil {
-		return nil, err
-	}
-	exc, err := compileAll(f.Exclude)
-	if err != nil {
-		return nil, err
-	}
-	return func(s string) bool {
-		ok := len(inc) == 0
-		for _, re := range inc {
-			if re.MatchString(s) {
-				ok = true
-				break
-			}
-		}
-		for _, re := range exc {
-			if re.MatchString(s) {
-				return false
-			}
-		}
-		return ok
-	}, nil
-}
+// Config is the engine's identity_center section, defaults filled in.
+func (e *Engine) Config() idc.Config { return e.cfg }
 
 // Client is the engine's Identity Center client (import and preview use it too).
 func (e *Engine) Client() *idc.Client { return e.idc }

@@ -19,6 +19,8 @@ type PreviewResponse struct {
 	UserAssigned   int                `json:"user_assignments"`
 	Objects        []*resource.Object `json:"objects"`
 	Skipped        []string           `json:"skipped,omitempty"`
+	// OutOfScope: the accounts and groups the identity_center filters leave out.
+	OutOfScope []string `json:"out_of_scope,omitempty"`
 }
 
 // PreviewGroup is one group and the access list it would become.
@@ -43,13 +45,13 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if !s.syncReady(w, r, p) {
 		return
 	}
-	src, err := importer.Read(r.Context(), s.sync.Client())
+	src, err := importer.Read(r.Context(), s.sync.Client(), s.scope())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	res := importer.Build(src, []string{"(default owner)"})
-	out := PreviewResponse{Accounts: len(src.Accounts), PermissionSets: len(src.PermissionSets), Users: len(src.Users), Objects: res.Objects, Skipped: res.Skipped}
+	out := PreviewResponse{Accounts: len(src.Accounts), PermissionSets: len(src.PermissionSets), Users: len(src.Users), Objects: res.Objects, Skipped: res.Skipped, OutOfScope: src.OutOfScope}
 	lists := map[string]*resource.AccessListSpec{}
 	names := map[string]string{}
 	for _, o := range res.Objects {
@@ -88,10 +90,16 @@ func (s *Server) importIC(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		s.fail(w, r, &resource.FieldError{Field: "default_owners", Message: "required: at least one owner for the imported access lists"})
 		return
 	}
-	stats, err := importer.Import(r.Context(), s.store, s.sync.Client(), req.DefaultOwners)
+	stats, err := importer.Import(r.Context(), s.store, s.sync.Client(), s.scope(), req.DefaultOwners)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, stats)
+}
+
+// scope is the part of Identity Center the sync manages, which preview and import keep to.
+func (s *Server) scope() importer.Scope {
+	cfg := s.sync.Config()
+	return importer.Scope{Accounts: cfg.Accounts, Groups: cfg.Groups}
 }
