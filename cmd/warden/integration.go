@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -121,6 +123,69 @@ identity_center.role_arn to the role's ARN.`,
 	}
 	imp.Flags().StringArrayVar(&owners, "default-owner", nil, "owner of every imported access list (a user name); repeatable")
 	imf.register(imp)
-	cmd.AddCommand(policy, preview, imp)
+	var uf clientFlags
+	var deleteGroups, yes bool
+	uninstall := &cobra.Command{
+		Use:   "uninstall [--delete-groups] [--yes]",
+		Short: "Remove the assignments warden made in Identity Center (and with --delete-groups its groups), and stop the sync",
+		Long: `uninstall shows its plan, asks (unless --yes), then deletes from Identity Center every account
+assignment warden created, for standing grants and access requests alike, and with --delete-groups the
+groups it created. What existed before warden (adopted groups, users and assignments) stays, and so do
+users. The sync stops, on every replica and across restarts, until an import takes it up again.
+Running it again finishes what a failure left.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := uf.client()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			plan, err := c.Uninstall(cmd.Context(), deleteGroups, true)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "Uninstalling deletes %d account assignments and %d groups from Identity Center:\n", len(plan.Assignments), len(plan.Groups))
+			for _, a := range plan.Assignments {
+				fmt.Fprintf(out, "  - assignment %s\n", a)
+			}
+			for _, g := range plan.Groups {
+				fmt.Fprintf(out, "  - group %s\n", g)
+			}
+			for _, k := range plan.Kept {
+				fmt.Fprintf(out, "  = keeps %s\n", k)
+			}
+			if !yes {
+				fmt.Fprint(out, "Type yes to go on: ")
+				line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+				if strings.TrimSpace(line) != "yes" {
+					return errors.New("uninstall: not confirmed; nothing was changed")
+				}
+			}
+			done, err := c.Uninstall(cmd.Context(), deleteGroups, false)
+			if err != nil {
+				return err
+			}
+			for _, e := range done.Errors {
+				fmt.Fprintf(cmd.ErrOrStderr(), "failed: %s\n", e)
+			}
+			if !done.Done {
+				return fmt.Errorf("uninstall: %d operations failed; the sync is stopped; run it again to finish", len(done.Errors))
+			}
+			fmt.Fprintf(out, `Done: %d assignments and %d groups deleted; the sync is stopped.
+
+Left to do in AWS:
+  1. Remove the identity_center section from warden's configuration (until then the sync stays
+     stopped; warden integration import would take it up again).
+  2. In IAM Identity Center, Settings: if warden was the identity provider, change the identity
+     source back; if provisioning used SCIM, delete warden's SCIM access token.
+  3. Delete the IAM role warden used (see warden integration aws-policy) and its policies.
+`, len(done.Assignments), len(done.Groups))
+			return nil
+		},
+	}
+	uninstall.Flags().BoolVar(&deleteGroups, "delete-groups", false, "also delete the groups warden created (with their memberships)")
+	uninstall.Flags().BoolVar(&yes, "yes", false, "do not ask")
+	uf.register(uninstall)
+	cmd.AddCommand(policy, preview, imp, uninstall)
 	return cmd
 }

@@ -257,3 +257,64 @@ func TestPreviewAndImport(t *testing.T) {
 	}
 	srv.stop(t)
 }
+
+// warden integration uninstall, driven by the CLI against the demo: it asks, deletes what warden
+// made (a group it created and that group's assignment), keeps what it imported, stops the sync,
+// and an import takes the sync up again.
+func TestUninstallCLI(t *testing.T) {
+	dataDir := t.TempDir()
+	env := cleanEnv(t)
+	d := startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	defer d.stop(t)
+	waitFor(t, func() bool { return demoSimRE.MatchString(d.stdout.String()) }, "the demo's instructions")
+	simURL := demoSimRE.FindStringSubmatch(d.stdout.String())[1]
+	cli := append(env, "WARDEN_ADDR="+d.addr, "WARDEN_DATA_DIR="+dataDir)
+	mustRun(t, cli, `
+kind: access_list
+version: v1
+metadata: {name: oncall}
+spec: {title: On call, owners: [alice@example.com], grants: {roles: [AdministratorAccess-on-production]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: oncall, member: kemi@example.com}
+`, "create", "-f", "-")
+	waitFor(t, func() bool { return readSim(t, simURL).assignmentsOf("On call") == 1 }, "the On call group and its assignment")
+	devs := readSim(t, simURL).assignmentsOf("Developers")
+
+	if r := run(t, cli, "no\n", "integration", "uninstall", "--delete-groups"); r.code == 0 || !strings.Contains(r.out, "assignment AdministratorAccess on Production (637423191929) for GROUP On call") ||
+		!strings.Contains(r.out, "group On call") || !strings.Contains(r.err, "not confirmed") {
+		t.Fatalf("unconfirmed uninstall: %+v", r)
+	}
+	if readSim(t, simURL).assignmentsOf("On call") != 1 {
+		t.Fatal("an unconfirmed uninstall changed Identity Center")
+	}
+	out := mustRun(t, cli, "", "integration", "uninstall", "--delete-groups", "--yes")
+	if !strings.Contains(out, "Done: 1 assignments and 1 groups deleted") || !strings.Contains(out, "Left to do in AWS") {
+		t.Fatalf("uninstall:\n%s", out)
+	}
+	after := readSim(t, simURL)
+	for _, g := range after.Groups {
+		if g.DisplayName == "On call" {
+			t.Fatal("the group warden created is still there")
+		}
+	}
+	if after.assignmentsOf("Developers") != devs || len(after.members("Developers")) == 0 {
+		t.Fatal("uninstall touched an imported group")
+	}
+	if r := run(t, cli, "", "sync", "plan"); r.code == 0 || !strings.Contains(r.err, "uninstalled") {
+		t.Fatalf("sync plan after uninstall: %+v", r)
+	}
+	// A change in warden reaches Identity Center no more...
+	mustRun(t, cli, `{"kind": "access_list_member", "version": "v1", "metadata": {}, "spec": {"list": "developers", "member": "lena@example.com"}}`, "create", "-f", "-")
+	if r := run(t, cli, "", "sync", "apply"); r.code == 0 || !strings.Contains(r.err, "uninstalled") {
+		t.Fatalf("sync apply after uninstall: %+v", r)
+	}
+	// ...until an import takes the integration up again; then the sync catches up.
+	mustRun(t, cli, "", "integration", "import", "--default-owner", "alice@example.com")
+	waitFor(t, func() bool {
+		s := readSim(t, simURL)
+		return s.assignmentsOf("On call") == 1 && strings.Contains(strings.Join(s.members("Developers"), ","), "lena@example.com")
+	}, "the sync to resume after the import")
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
 )
@@ -227,6 +228,13 @@ func (c *Client) SyncStatus(ctx context.Context) (map[string]any, error) {
 func (c *Client) Preview(ctx context.Context) (*server.PreviewResponse, error) {
 	var out server.PreviewResponse
 	err := c.do(ctx, http.MethodGet, "/v1/integration/preview", nil, &out)
+	return &out, err
+}
+
+// Uninstall removes what warden made in Identity Center and stops the sync (only the plan with dryRun).
+func (c *Client) Uninstall(ctx context.Context, deleteGroups, dryRun bool) (*reconcile.UninstallPlan, error) {
+	var out reconcile.UninstallPlan
+	err := c.do(ctx, http.MethodPost, "/v1/integration/uninstall", server.UninstallRequest{DeleteGroups: deleteGroups, DryRun: dryRun}, &out)
 	return &out, err
 }
 

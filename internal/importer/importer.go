@@ -365,6 +365,10 @@ func Import(ctx context.Context, st store.Store, c *idc.Client, scope Scope, own
 		}
 		stats.Recorded++
 	}
+	// After an uninstall, an import takes the integration up again: the sync resumes.
+	if _, err := st.Delete(ctx, resource.KindSyncRecord, resource.RecordUninstalled, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("resuming the sync: %w", err)
+	}
 	return stats, nil
 }
 

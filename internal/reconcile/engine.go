@@ -234,6 +234,12 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Des
 	if !e.leading.Load() {
 		e.records = nil // the leader writes them: read afresh
 	}
+	if err := e.loadRecords(ctx); err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	if e.uninstalled() {
+		return nil, nil, time.Time{}, ErrUninstalled
+	}
 	return e.plan(ctx, opts)
 }
 
@@ -324,6 +330,9 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	start := e.now()
 	if err := e.loadRecords(ctx); err != nil {
 		return nil, err
+	}
+	if e.uninstalled() {
+		return nil, ErrUninstalled
 	}
 	if err := e.recover(ctx); err != nil {
 		e.log.Warn("sync: polling outstanding operations", "err", err)

@@ -58,6 +58,8 @@ func (e *Engine) Run(ctx context.Context) {
 	handled := func(err error, what string) {
 		switch {
 		case err == nil:
+		case errors.Is(err, ErrUninstalled):
+			e.log.Debug("sync: uninstalled; nothing to do until an import")
 		case errors.Is(err, ErrBrake):
 			e.log.Warn("sync: plan refused by the safety brake; run warden sync apply --force if it is intended", "reason", err)
 		case ctx.Err() != nil:
@@ -95,9 +97,11 @@ func (e *Engine) Run(ctx context.Context) {
 			switch ev.Object.Kind {
 			case resource.KindSyncRecord:
 				if !e.isOwn(ev.Revision) {
-					e.recordsStale.Store(true) // an import recorded what it adopted
+					// An import recorded what it adopted, or took an uninstalled integration up again.
+					e.recordsStale.Store(true)
+					wakeAt(time.Now().Add(Debounce))
 				}
-				continue // the engine's journal changes nothing desired
+				continue
 			case resource.KindAPIToken:
 				continue // logins change nothing desired
 			}

@@ -78,7 +78,7 @@ func memberOnly(events []store.Event) bool {
 // are applied. It falls back to a whole sync when it cannot.
 func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result, error) {
 	e.run.Lock()
-	if next := e.compilerNext(); e.compiler == nil || e.cache == nil || e.records == nil || !memberOnly(events) ||
+	if next := e.compilerNext(); e.compiler == nil || e.cache == nil || e.records == nil || e.uninstalled() || e.recordsStale.Load() || !memberOnly(events) ||
 		(!next.IsZero() && !e.now().Before(next)) {
 		// Something is due by time (an expiry, a start), or more than memberships changed: all of it.
 		e.run.Unlock()

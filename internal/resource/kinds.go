@@ -312,6 +312,8 @@ const (
 	RecordUser       = "user"
 	RecordGroup      = "group"
 	RecordAssignment = "assignment"
+	// RecordUninstalled marks an uninstalled integration: the sync changes nothing until an import.
+	RecordUninstalled = "uninstalled"
 )
 
 // SyncRecordSpec is one thing warden owns in Identity Center. Its metadata.name is its key:

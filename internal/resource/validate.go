@@ -553,5 +553,5 @@ func (s *SyncRecordSpec) validate(v *validator, m *Metadata) {
 	if m.Name == "" {
 		v.add("metadata.name", "required")
 	}
-	checkOneOf(v, "spec.type", s.Type, []string{RecordUser, RecordGroup, RecordAssignment})
+	checkOneOf(v, "spec.type", s.Type, []string{RecordUser, RecordGroup, RecordAssignment, RecordUninstalled})
 }

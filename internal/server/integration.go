@@ -2,11 +2,13 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/importer"
+	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 )
 
@@ -31,6 +33,12 @@ type PreviewGroup struct {
 	Roles       []string `json:"roles"`
 }
 
+// UninstallRequest: with DryRun, only the plan; DeleteGroups also deletes the groups warden made.
+type UninstallRequest struct {
+	DeleteGroups bool `json:"delete_groups"`
+	DryRun       bool `json:"dry_run"`
+}
+
 // ImportRequest names the default owners of the imported access lists.
 type ImportRequest struct {
 	DefaultOwners []string `json:"default_owners"`
@@ -39,6 +47,7 @@ type ImportRequest struct {
 func (s *Server) integrationRoutes() {
 	s.handle("GET /v1/integration/preview", s.authed(s.preview))
 	s.handle("POST /v1/integration/import", s.authed(s.importIC))
+	s.handle("POST /v1/integration/uninstall", s.authed(s.uninstall))
 }
 
 func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -102,4 +111,30 @@ func (s *Server) importIC(w http.ResponseWriter, r *http.Request, p *auth.Princi
 func (s *Server) scope() importer.Scope {
 	cfg := s.sync.Config()
 	return importer.Scope{Accounts: cfg.Accounts, Groups: cfg.Groups}
+}
+
+func (s *Server) uninstall(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !s.syncReady(w, r, p) {
+		return
+	}
+	b, err := readBody(r, MaxObjectBody)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var req UninstallRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		s.fail(w, r, badRequest{fmt.Errorf("uninstall takes {\"delete_groups\": bool, \"dry_run\": bool}: %w", err)})
+		return
+	}
+	plan, err := s.sync.Uninstall(r.Context(), req.DeleteGroups, req.DryRun)
+	if errors.Is(err, reconcile.ErrNotLeader) {
+		writeError(w, http.StatusConflict, err)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, plan)
 }

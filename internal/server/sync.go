@@ -47,6 +47,10 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return
 	}
 	plan, _, _, err := s.sync.Plan(r.Context(), reconcile.PlanOptions{Full: true})
+	if errors.Is(err, reconcile.ErrUninstalled) {
+		writeError(w, http.StatusConflict, err)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -71,7 +75,7 @@ func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		}
 	}
 	res, err := s.sync.Apply(r.Context(), reconcile.PlanOptions{Full: true}, req.Force)
-	if errors.Is(err, reconcile.ErrNotLeader) {
+	if errors.Is(err, reconcile.ErrNotLeader) || errors.Is(err, reconcile.ErrUninstalled) {
 		writeError(w, http.StatusConflict, err)
 		return
 	}
