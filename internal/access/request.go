@@ -1,6 +1,6 @@
 // Package access holds the rules of warden's workflows: what a person may request, who may review
-// it, how reviews decide, and which state changes a request may go through. It is pure: callers
-// load the people's roles and the account catalog from the store and write the results back.
+// it, how reviews decide, and which state changes a request may go through. The rules are pure
+// functions over resources; Roles reads from the store the roles a person holds.
 //
 // Rules decided here (the seeds and the issue leave them open):
 //   - A request is allowed when, for every role and resource it asks for, some allow.request of the
