@@ -316,9 +316,10 @@ func Cancel(req *resource.AccessRequestSpec, now time.Time) error {
 			return fieldErr("spec.state", "the request's window ended already")
 		}
 		end := now.Truncate(time.Second)
-		req.End = &end
-		if req.Start != nil && req.Start.After(end) {
-			req.Start = &end
+		if req.Start != nil && !req.Start.Before(end) {
+			req.Start, req.End = nil, nil // it had not begun: no window at all
+		} else {
+			req.End = &end
 		}
 	default:
 		return fieldErr("spec.state", "the request is %s; only a PENDING or APPROVED request can be cancelled", req.State)

@@ -231,6 +231,65 @@ func (c *Client) Preview(ctx context.Context) (*server.PreviewResponse, error) {
 	return &out, err
 }
 
+// RequestCreate asks for access as the token's user.
+func (c *Client) RequestCreate(ctx context.Context, in server.RequestCreate) (*server.RequestResponse, error) {
+	var out server.RequestResponse
+	err := c.do(ctx, http.MethodPost, "/v1/requests", in, &out)
+	return &out, err
+}
+
+// RequestReview approves or denies a request.
+func (c *Client) RequestReview(ctx context.Context, id string, in server.RequestReview) (*server.RequestResponse, error) {
+	var out server.RequestResponse
+	err := c.do(ctx, http.MethodPost, "/v1/requests/"+url.PathEscape(id)+"/review", in, &out)
+	return &out, err
+}
+
+// RequestEnd cancels (as the requester) or revokes (as an administrator) a request: how is
+// "cancel" or "revoke".
+func (c *Client) RequestEnd(ctx context.Context, id, how string) (*server.RequestResponse, error) {
+	var out server.RequestResponse
+	err := c.do(ctx, http.MethodPost, "/v1/requests/"+url.PathEscape(id)+"/"+how, struct{}{}, &out)
+	return &out, err
+}
+
+// Requests lists requests: state filters by state; mine keeps the token user's own; toReview
+// keeps the pending ones the token's user may review.
+func (c *Client) Requests(ctx context.Context, state string, mine, toReview bool) ([]*resource.Object, error) {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", state)
+	}
+	if mine {
+		q.Set("mine", "true")
+	}
+	if toReview {
+		q.Set("to_review", "true")
+	}
+	var raw []json.RawMessage
+	if err := c.do(ctx, http.MethodGet, "/v1/requests?"+q.Encode(), nil, &raw); err != nil {
+		return nil, err
+	}
+	out := make([]*resource.Object, 0, len(raw))
+	for _, r := range raw {
+		o, err := resource.Decode(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// Request reads one request.
+func (c *Client) Request(ctx context.Context, id string) (*resource.Object, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodGet, "/v1/requests/"+url.PathEscape(id), nil, &raw); err != nil {
+		return nil, err
+	}
+	return resource.Decode(raw)
+}
+
 // Uninstall removes what warden made in Identity Center and stops the sync (only the plan with dryRun).
 func (c *Client) Uninstall(ctx context.Context, deleteGroups, dryRun bool) (*reconcile.UninstallPlan, error) {
 	var out reconcile.UninstallPlan

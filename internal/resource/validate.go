@@ -433,7 +433,9 @@ func (s *AccessRequestSpec) validate(v *validator, m *Metadata) {
 	authors := map[string]int{}
 	for i, r := range s.Reviews {
 		f := fmt.Sprintf("spec.reviews[%d]", i)
-		checkUserName(v, f+".author", r.Author)
+		if r.Author != BootstrapAdmin { // the bootstrap administrator reviews as itself
+			checkUserName(v, f+".author", r.Author)
+		}
 		if prev, dup := authors[r.Author]; dup && r.Author != "" {
 			v.add(f+".author", "%q already reviewed this request (at [%d]); a reviewer reviews once", r.Author, prev)
 		}

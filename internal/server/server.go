@@ -139,6 +139,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/batch", s.authed(s.batch))
 	s.syncRoutes()
 	s.integrationRoutes()
+	s.requestRoutes()
 	s.handle("GET /v1/{kind}", s.authed(s.list))
 	s.handle("POST /v1/{kind}", s.authed(s.create))
 	s.handle("GET /v1/{kind}/{name...}", s.authed(s.get))

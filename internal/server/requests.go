@@ -1,0 +1,309 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wardenhq/warden/internal/access"
+	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
+)
+
+// RequestCreate is what a person asks for: roles, or one account × permission set.
+type RequestCreate struct {
+	Roles     []string                     `json:"roles,omitempty"`
+	Resources []resource.AccountAssignment `json:"resources,omitempty"`
+	Reason    string                       `json:"reason,omitempty"`
+	Duration  string                       `json:"duration,omitempty"`
+	Start     *time.Time                   `json:"start,omitempty"`
+}
+
+// RequestReview is one reviewer's decision.
+type RequestReview struct {
+	Decision string `json:"decision"` // APPROVE or DENY
+	Reason   string `json:"reason,omitempty"`
+}
+
+// RequestResponse is a request and what warden has to say about it (a capped duration, say).
+type RequestResponse struct {
+	Request *resource.Object `json:"request"`
+	Notes   []string         `json:"notes,omitempty"`
+}
+
+func (s *Server) requestRoutes() {
+	s.handle("POST /v1/requests", s.authed(s.requestCreate))
+	s.handle("GET /v1/requests", s.authed(s.requestList))
+	s.handle("GET /v1/requests/{id}", s.authed(s.requestShow))
+	s.handle("POST /v1/requests/{id}/review", s.authed(s.requestReview))
+	s.handle("POST /v1/requests/{id}/cancel", s.authed(s.requestCancel))
+	s.handle("POST /v1/requests/{id}/revoke", s.authed(s.requestRevoke))
+}
+
+func (s *Server) now() time.Time { return time.Now() }
+
+// catalog is what the rules need to know about accounts and roles.
+func (s *Server) catalog(ctx context.Context) ([]access.Account, map[string]*resource.Object, error) {
+	accounts, err := s.store.List(ctx, resource.KindAccount, store.ListOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []access.Account
+	for _, a := range accounts {
+		out = append(out, access.Account{ID: a.Metadata.Name, Name: a.Spec.(*resource.AccountSpec).Name})
+	}
+	roles, err := s.store.List(ctx, resource.KindRole, store.ListOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	all := make(map[string]*resource.Object, len(roles))
+	for _, r := range roles {
+		all[r.Metadata.Name] = r
+	}
+	return out, all, nil
+}
+
+func rolesList(m map[string]*resource.Object) []*resource.Object {
+	out := make([]*resource.Object, 0, len(m))
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		out = append(out, m[n])
+	}
+	return out
+}
+
+// terms are the terms of a request, from its requester's roles now.
+func (s *Server) terms(ctx context.Context, req *resource.AccessRequestSpec) (*access.Terms, error) {
+	accounts, all, err := s.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	held, err := access.Roles(ctx, s.store, req.User, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return access.CheckRequest(req, rolesList(held), all, accounts)
+}
+
+func (s *Server) requestCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	b, err := readBody(r, MaxObjectBody)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var in RequestCreate
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		s.fail(w, r, badRequest{fmt.Errorf("a request is {\"roles\": [...]} or {\"resources\": [{\"account\", \"permission_set\"}]}, with reason, duration, start: %w", err)})
+		return
+	}
+	spec := &resource.AccessRequestSpec{User: p.User, Roles: in.Roles, Resources: in.Resources, Reason: in.Reason, Duration: in.Duration, State: resource.StatePending}
+	now := s.now()
+	if in.Start != nil && in.Start.Before(now.Add(-time.Minute)) {
+		s.fail(w, r, &resource.FieldError{Field: "spec.start", Message: "is in the past"})
+		return
+	}
+	spec.Start = in.Start
+	terms, err := s.terms(r.Context(), spec)
+	if err != nil {
+		s.fail(w, r, asBadRequest(err))
+		return
+	}
+	var notes []string
+	if _, _, capped, err := access.Window(spec, terms, now); err != nil {
+		s.fail(w, r, err)
+		return
+	} else if capped {
+		notes = append(notes, fmt.Sprintf("duration %s is capped at %s, the longest your roles allow", spec.Duration, terms.MaxDuration))
+		spec.Duration = terms.MaxDuration.String()
+	}
+	if spec.Duration == "" {
+		spec.Duration = terms.MaxDuration.String()
+	}
+	notes = append(notes, fmt.Sprintf("needs %d approval(s); %d denial(s) deny it", terms.Approvals, terms.Denials))
+	o := &resource.Object{Kind: resource.KindAccessRequest, Version: resource.Version, Spec: spec}
+	res, err := s.manage.Create(r.Context(), actor(p), []*resource.Object{o})
+	if err != nil {
+		s.fail(w, r, unwrapSingle(err))
+		return
+	}
+	writeJSON(w, http.StatusCreated, RequestResponse{Request: res[0].Object, Notes: notes})
+}
+
+// asBadRequest makes a user-lookup failure (no such user: the token's user was deleted) a 400.
+func asBadRequest(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return badRequest{err}
+	}
+	return err
+}
+
+// loadRequest reads a request, refreshing its state (a pending one past its TTL, an approved one past
+// its end, is EXPIRED).
+func (s *Server) loadRequest(ctx context.Context, id string) (*resource.Object, error) {
+	o, err := s.store.Get(ctx, resource.KindAccessRequest, id)
+	if err != nil {
+		return nil, err
+	}
+	if access.Expire(o.Spec.(*resource.AccessRequestSpec), o.Metadata.CreatedAt, access.DefaultPendingTTL, s.now()) {
+		if err := s.store.Update(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// mayReview says whether p may review the request.
+func (s *Server) mayReview(ctx context.Context, p *auth.Principal, req *resource.AccessRequestSpec) error {
+	accounts, all, err := s.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	held, err := access.Roles(ctx, s.store, p.User, s.now())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	err = access.CanReview(req, p.User, rolesList(held), all, accounts)
+	if err != nil && p.Admin && !strings.EqualFold(p.User, req.User) {
+		return nil // administrators may review any request but their own
+	}
+	return err
+}
+
+func (s *Server) requestShow(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	o, err := s.loadRequest(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req := o.Spec.(*resource.AccessRequestSpec)
+	if !p.Admin && req.User != p.User {
+		if err := s.mayReview(r.Context(), p, req); err != nil && len(req.Reviews) == 0 {
+			s.fail(w, r, forbidden("%s may not read request %s", p.User, o.Metadata.Name))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) requestList(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	q := r.URL.Query()
+	opts := store.ListOptions{}
+	if st := q.Get("state"); st != "" {
+		opts.Filters = append(opts.Filters, store.Filter(resource.IndexState, st)...)
+	}
+	toReview := q.Get("to_review") == "true"
+	if q.Get("mine") == "true" {
+		opts.Filters = append(opts.Filters, store.Filter(resource.IndexUser, p.User)...)
+	}
+	objs, err := s.store.List(r.Context(), resource.KindAccessRequest, opts)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []*resource.Object{}
+	for _, o := range objs {
+		req := o.Spec.(*resource.AccessRequestSpec)
+		access.Expire(req, o.Metadata.CreatedAt, access.DefaultPendingTTL, s.now()) // as shown; stored on the next write
+		switch {
+		case toReview:
+			if req.State != resource.StatePending || s.mayReview(r.Context(), p, req) != nil {
+				continue
+			}
+		case p.Admin || req.User == p.User:
+		default:
+			continue
+		}
+		out = append(out, o)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) requestReview(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	b, err := readBody(r, MaxObjectBody)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var in RequestReview
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		s.fail(w, r, badRequest{fmt.Errorf("a review is {\"decision\": \"APPROVE\"|\"DENY\", \"reason\": \"...\"}: %w", err)})
+		return
+	}
+	s.changeRequest(w, r, func(ctx context.Context, o *resource.Object) error {
+		req := o.Spec.(*resource.AccessRequestSpec)
+		if err := s.mayReview(ctx, p, req); err != nil {
+			return forbidden("%s", err.Error())
+		}
+		terms, err := s.terms(ctx, req)
+		if err != nil {
+			return fmt.Errorf("the requester may no longer make this request: %w", err)
+		}
+		_, err = access.Review(req, terms, resource.Review{Author: p.User, Decision: in.Decision, Reason: in.Reason}, s.now())
+		return err
+	})
+}
+
+func (s *Server) requestCancel(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	s.changeRequest(w, r, func(ctx context.Context, o *resource.Object) error {
+		req := o.Spec.(*resource.AccessRequestSpec)
+		if req.User != p.User && !p.Admin {
+			return forbidden("only %s (or an administrator) cancels this request", req.User)
+		}
+		return access.Cancel(req, s.now())
+	})
+}
+
+func (s *Server) requestRevoke(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	s.changeRequest(w, r, func(ctx context.Context, o *resource.Object) error {
+		if !p.Admin {
+			return forbidden("only administrators revoke requests")
+		}
+		return access.Cancel(o.Spec.(*resource.AccessRequestSpec), s.now())
+	})
+}
+
+// changeRequest reads a request, applies change, and writes it back if nobody changed it meanwhile
+// (a lost race is tried again: two reviewers at once are both counted).
+func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, change func(context.Context, *resource.Object) error) {
+	ctx := r.Context()
+	for attempt := 0; ; attempt++ {
+		o, err := s.loadRequest(ctx, r.PathValue("id"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := change(ctx, o); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := resource.Validate(o); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		err = s.store.Update(ctx, o)
+		if errors.Is(err, store.ErrConflict) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, RequestResponse{Request: o})
+		return
+	}
+}

@@ -1,0 +1,180 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardenhq/warden/internal/client"
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/server"
+)
+
+const requestOrg = `
+kind: account
+version: v1
+metadata: {name: "058264527036"}
+spec: {name: Staging}
+---
+kind: role
+version: v1
+metadata: {name: staging-admin}
+spec: {allow: {account_assignments: [{account: Staging, permission_set: AdministratorAccess}]}}
+---
+kind: role
+version: v1
+metadata: {name: developer}
+spec:
+  allow:
+    request:
+      roles: [staging-admin]
+      account_assignments: [{account: Staging, permission_set: ReadOnlyAccess}]
+      max_duration: 4h
+      reason: required
+      thresholds: [{approve: 2, deny: 1}]
+---
+kind: role
+version: v1
+metadata: {name: lead}
+spec: {allow: {review_requests: {roles: [staging-admin]}}}
+---
+kind: user
+version: v1
+metadata: {name: dan}
+spec: {roles: [developer]}
+---
+kind: user
+version: v1
+metadata: {name: erin}
+spec: {}
+---
+kind: access_list
+version: v1
+metadata: {name: leads}
+spec: {title: Leads, owners: [alice], grants: {roles: [lead]}}
+---
+kind: user
+version: v1
+metadata: {name: alice}
+spec: {}
+---
+kind: user
+version: v1
+metadata: {name: bob}
+spec: {}
+---
+kind: user
+version: v1
+metadata: {name: carol}
+spec: {}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: leads, member: alice}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: leads, member: bob}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: leads, member: carol}
+`
+
+// The request workflow through the API: what a role allows, the duration cap, who reviews, two
+// approvals, no self-review, one review each, checked transitions, cancel.
+func TestRequestWorkflow(t *testing.T) {
+	e := newEnv(t)
+	e.apply(requestOrg)
+	as := func(user string) *client.Client {
+		tok, err := e.admin.CreateToken(e.ctx, user, "1h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return client.New(e.url, tok.Token)
+	}
+	dan, erin, alice, bob, carol := as("dan"), as("erin"), as("alice"), as("bob"), as("carol")
+
+	if _, err := dan.RequestCreate(e.ctx, server.RequestCreate{Roles: []string{"staging-admin"}}); status(err) != 400 || !strings.Contains(err.Error(), "spec.reason") {
+		t.Fatalf("request without the required reason: %v", err)
+	}
+	if _, err := erin.RequestCreate(e.ctx, server.RequestCreate{Roles: []string{"staging-admin"}, Reason: "x"}); status(err) != 400 {
+		t.Fatalf("erin, who may request nothing: %v", err)
+	}
+	got, err := dan.RequestCreate(e.ctx, server.RequestCreate{Roles: []string{"staging-admin"}, Reason: "deploy", Duration: "8h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := got.Request.Metadata.Name
+	spec := got.Request.Spec.(*resource.AccessRequestSpec)
+	if spec.User != "dan" || spec.State != resource.StatePending || spec.Duration != "4h0m0s" || !strings.Contains(strings.Join(got.Notes, "; "), "capped at 4h") {
+		t.Fatalf("created: %+v notes %v", spec, got.Notes)
+	}
+	if rs, err := alice.Requests(e.ctx, "", false, true); err != nil || len(rs) != 1 || rs[0].Metadata.Name != id {
+		t.Fatalf("alice's requests to review: %v %v", rs, err)
+	}
+	if rs, err := erin.Requests(e.ctx, "", false, true); err != nil || len(rs) != 0 {
+		t.Fatalf("erin has requests to review: %v %v", rs, err)
+	}
+	if _, err := erin.Request(e.ctx, id); status(err) != 403 {
+		t.Fatalf("erin reading dan's request: %v", err)
+	}
+	if _, err := dan.RequestReview(e.ctx, id, server.RequestReview{Decision: "APPROVE"}); status(err) != 403 || !strings.Contains(err.Error(), "own request") {
+		t.Fatalf("dan approving his own request: %v", err)
+	}
+	if _, err := erin.RequestReview(e.ctx, id, server.RequestReview{Decision: "APPROVE"}); status(err) != 403 {
+		t.Fatalf("erin approving: %v", err)
+	}
+	if r, err := alice.RequestReview(e.ctx, id, server.RequestReview{Decision: "APPROVE", Reason: "ok"}); err != nil || r.Request.Spec.(*resource.AccessRequestSpec).State != resource.StatePending {
+		t.Fatalf("first approval: %v", err)
+	}
+	if _, err := alice.RequestReview(e.ctx, id, server.RequestReview{Decision: "APPROVE"}); status(err) != 403 || !strings.Contains(err.Error(), "already") {
+		t.Fatalf("alice approving twice: %v", err)
+	}
+	before := time.Now().Add(-time.Second)
+	r, err := bob.RequestReview(e.ctx, id, server.RequestReview{Decision: "APPROVE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec = r.Request.Spec.(*resource.AccessRequestSpec)
+	if spec.State != resource.StateApproved || spec.Start == nil || spec.Start.Before(before) || spec.End.Sub(*spec.Start) != 4*time.Hour {
+		t.Fatalf("after two approvals: %+v", spec)
+	}
+	if _, err := carol.RequestReview(e.ctx, id, server.RequestReview{Decision: "DENY"}); status(err) != 400 || !strings.Contains(err.Error(), "APPROVED") {
+		t.Fatalf("denying an approved request: %v", err)
+	}
+	if _, err := erin.RequestEnd(e.ctx, id, "cancel"); status(err) != 403 {
+		t.Fatalf("erin cancelling dan's request: %v", err)
+	}
+	if _, err := dan.RequestEnd(e.ctx, id, "revoke"); status(err) != 403 {
+		t.Fatalf("dan revoking: %v", err)
+	}
+	if r, err := dan.RequestEnd(e.ctx, id, "cancel"); err != nil || r.Request.Spec.(*resource.AccessRequestSpec).State != resource.StateCancelled {
+		t.Fatalf("dan cancelling: %v", err)
+	}
+
+	// A resource request, denied by one denial; and an administrator's revoke.
+	res, err := dan.RequestCreate(e.ctx, server.RequestCreate{Resources: []resource.AccountAssignment{{Account: "Staging", PermissionSet: "ReadOnlyAccess"}}, Reason: "debug"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dan.RequestCreate(e.ctx, server.RequestCreate{Resources: []resource.AccountAssignment{{Account: "Staging", PermissionSet: "AdministratorAccess"}}, Reason: "x"}); status(err) != 400 {
+		t.Fatalf("a resource request the role does not allow: %v", err)
+	}
+	// The leads review staging-admin, which grants Staging... but not ReadOnlyAccess: only an admin may.
+	if _, err := alice.RequestReview(e.ctx, res.Request.Metadata.Name, server.RequestReview{Decision: "DENY"}); status(err) != 403 {
+		t.Fatalf("a lead reviewing a resource no role of theirs covers: %v", err)
+	}
+	if r, err := e.admin.RequestReview(e.ctx, res.Request.Metadata.Name, server.RequestReview{Decision: "DENY", Reason: "no"}); err != nil || r.Request.Spec.(*resource.AccessRequestSpec).State != resource.StateDenied {
+		t.Fatalf("an administrator's denial: %v", err)
+	}
+	if mine, err := dan.Requests(e.ctx, "", true, false); err != nil || len(mine) != 2 {
+		t.Fatalf("dan's requests: %d %v", len(mine), err)
+	}
+	if denied, err := dan.Requests(e.ctx, resource.StateDenied, true, false); err != nil || len(denied) != 1 {
+		t.Fatalf("dan's denied requests: %d %v", len(denied), err)
+	}
+}
