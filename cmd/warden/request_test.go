@@ -1,0 +1,89 @@
+package main
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Just-in-time access end to end, through the CLI, the server and the simulated Identity Center:
+// kemi asks for administrator access to Staging for a few seconds, lena approves, the assignment
+// appears in Identity Center, and at the window's end it is gone and the request EXPIRED.
+func TestRequestEndToEnd(t *testing.T) {
+	dataDir := t.TempDir()
+	env := cleanEnv(t)
+	d := startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	defer d.stop(t)
+	waitFor(t, func() bool { return demoSimRE.MatchString(d.stdout.String()) }, "the demo's instructions")
+	simURL := demoSimRE.FindStringSubmatch(d.stdout.String())[1]
+	admin := append(slices.Clone(env), "WARDEN_ADDR="+d.addr, "WARDEN_DATA_DIR="+dataDir)
+	mustRun(t, admin, `
+kind: role
+version: v1
+metadata: {name: jit-production}
+spec: {allow: {request: {roles: [AdministratorAccess-on-staging], max_duration: 1h, reason: required}}}
+---
+kind: role
+version: v1
+metadata: {name: production-approver}
+spec: {allow: {review_requests: {roles: [AdministratorAccess-on-staging]}}}
+---
+kind: access_list
+version: v1
+metadata: {name: oncall}
+spec: {title: On call, owners: [alice@example.com], grants: {roles: [jit-production]}}
+---
+kind: access_list
+version: v1
+metadata: {name: approvers}
+spec: {title: Approvers, owners: [alice@example.com], grants: {roles: [production-approver]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: oncall, member: kemi@example.com}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: approvers, member: lena@example.com}
+`, "create", "-f", "-")
+	as := func(user string) []string {
+		tok := strings.TrimSpace(mustRun(t, admin, "", "token", "create", "--user", user, "--ttl", "1h"))
+		return append(slices.Clone(env), "WARDEN_ADDR="+d.addr, "WARDEN_TOKEN="+tok)
+	}
+	kemi, lena := as("kemi@example.com"), as("lena@example.com")
+	if n := readSim(t, simURL).assignmentsOf("kemi@example.com"); n != 1 { // her imported standing role
+		t.Fatalf("kemi starts with %d assignments", n)
+	}
+
+	if r := run(t, kemi, "", "request", "create", "--roles", "AdministratorAccess-on-staging"); r.code == 0 || !strings.Contains(r.err, "spec.reason") {
+		t.Fatalf("a request without the required reason: %+v", r)
+	}
+	r := run(t, kemi, "", "request", "create", "--roles", "AdministratorAccess-on-staging", "--reason", "incident 42", "--duration", "4s")
+	if r.code != 0 {
+		t.Fatalf("request create: %+v", r)
+	}
+	id := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f-]{27}`).FindString(r.out)
+	if id == "" || !strings.Contains(r.out, "PENDING") {
+		t.Fatalf("request create printed:\n%s", r.out)
+	}
+	if out := mustRun(t, lena, "", "request", "ls", "--to-review"); !strings.Contains(out, id) {
+		t.Fatalf("lena's requests to review:\n%s", out)
+	}
+	if r := run(t, kemi, "", "request", "review", id, "--approve"); r.code == 0 || !strings.Contains(r.err, "own request") {
+		t.Fatalf("kemi approving her own request: %+v", r)
+	}
+	if out := mustRun(t, lena, "", "request", "review", id, "--approve", "--reason", "go"); !strings.Contains(out, "APPROVED") {
+		t.Fatalf("approval:\n%s", out)
+	}
+	waitFor(t, func() bool { return readSim(t, simURL).assignmentsOf("kemi@example.com") == 2 }, "the approved assignment in Identity Center")
+	waitFor(t, func() bool { return readSim(t, simURL).assignmentsOf("kemi@example.com") == 1 }, "the assignment to go at the window's end")
+	show := mustRun(t, kemi, "", "request", "show", id)
+	for _, want := range []string{"state: EXPIRED", "author: lena@example.com", "reason: incident 42"} {
+		if !strings.Contains(show, want) {
+			t.Fatalf("request show lacks %q:\n%s", want, show)
+		}
+	}
+}
