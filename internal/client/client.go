@@ -231,6 +231,37 @@ func (c *Client) Preview(ctx context.Context) (*server.PreviewResponse, error) {
 	return &out, err
 }
 
+// MemberAdd adds a member to an access list (its owners and administrators may).
+func (c *Client) MemberAdd(ctx context.Context, list string, in server.MemberAdd) (*resource.Object, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodPost, "/v1/lists/"+url.PathEscape(list)+"/members", in, &raw); err != nil {
+		return nil, err
+	}
+	return resource.Decode(raw)
+}
+
+// MemberRemove removes a member (kind "user" or "list") from an access list.
+func (c *Client) MemberRemove(ctx context.Context, list, member, kind string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/lists/"+url.PathEscape(list)+"/members/"+url.PathEscape(member)+"?kind="+url.QueryEscape(kind), nil, nil)
+}
+
+// Members lists an access list's members.
+func (c *Client) Members(ctx context.Context, list string) ([]*resource.Object, error) {
+	var raw []json.RawMessage
+	if err := c.do(ctx, http.MethodGet, "/v1/lists/"+url.PathEscape(list)+"/members", nil, &raw); err != nil {
+		return nil, err
+	}
+	out := make([]*resource.Object, 0, len(raw))
+	for _, r := range raw {
+		o, err := resource.Decode(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
 // RequestCreate asks for access as the token's user.
 func (c *Client) RequestCreate(ctx context.Context, in server.RequestCreate) (*server.RequestResponse, error) {
 	var out server.RequestResponse
