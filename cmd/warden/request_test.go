@@ -86,4 +86,21 @@ spec: {list: approvers, member: lena@example.com}
 			t.Fatalf("request show lacks %q:\n%s", want, show)
 		}
 	}
+	// The audit log has the request's whole story, and its chain is intact.
+	log := mustRun(t, admin, "", "audit", "ls", "--kind", "access_request")
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`kemi@example.com\s+create\s+access_request\s+` + id),
+		regexp.MustCompile(`lena@example.com\s+review\s+access_request\s+` + id),
+		regexp.MustCompile(`warden\s+expire\s+access_request\s+` + id),
+	} {
+		if !want.MatchString(log) {
+			t.Fatalf("audit log lacks %s:\n%s", want, log)
+		}
+	}
+	if r := run(t, kemi, "", "audit", "ls"); r.code == 0 || !strings.Contains(r.err, "only administrators") {
+		t.Fatalf("a non-admin reading the audit log: %+v", r)
+	}
+	if out := mustRun(t, admin, "", "audit", "verify"); !strings.Contains(out, "audit log intact") {
+		t.Fatalf("audit verify: %s", out)
+	}
 }

@@ -231,6 +231,26 @@ func (c *Client) Preview(ctx context.Context) (*server.PreviewResponse, error) {
 	return &out, err
 }
 
+// Audit reads the audit log (administrators): entries since a time, by an actor, about a kind.
+func (c *Client) Audit(ctx context.Context, since, actor, kind string) ([]*resource.AuditEntrySpec, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"since": since, "actor": actor, "kind": kind} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var out []*resource.AuditEntrySpec
+	err := c.do(ctx, http.MethodGet, "/v1/audit?"+q.Encode(), nil, &out)
+	return out, err
+}
+
+// AuditVerify checks the audit log's hash chain.
+func (c *Client) AuditVerify(ctx context.Context) (*server.AuditVerifyResponse, error) {
+	var out server.AuditVerifyResponse
+	err := c.do(ctx, http.MethodGet, "/v1/audit/verify", nil, &out)
+	return &out, err
+}
+
 // MemberAdd adds a member to an access list (its owners and administrators may).
 func (c *Client) MemberAdd(ctx context.Context, list string, in server.MemberAdd) (*resource.Object, error) {
 	var raw json.RawMessage

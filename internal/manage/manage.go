@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
 )
@@ -91,7 +92,14 @@ func (m *Service) Create(ctx context.Context, actor Actor, objs []*resource.Obje
 		if err := tx.CreateMany(ctx, objs); err != nil {
 			return itemOf(objs, err)
 		}
-		return checkRefs(ctx, tx, objs)
+		if err := checkRefs(ctx, tx, objs); err != nil {
+			return err
+		}
+		entries := make([]audit.Entry, len(objs))
+		for i, o := range objs {
+			entries[i] = audit.Entry{Actor: actor.User, Action: "create", After: o}
+		}
+		return audit.Append(ctx, tx, entries...)
 	})
 	if err != nil {
 		return nil, err
@@ -141,6 +149,7 @@ func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Objec
 	out := make([]Result, len(objs))
 	err := m.store.Txn(ctx, func(tx store.Tx) error {
 		var changed []*resource.Object
+		var entries []audit.Entry
 		for i, o := range objs {
 			cur, err := tx.Get(ctx, o.Kind, o.Metadata.Name)
 			switch {
@@ -150,6 +159,7 @@ func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Objec
 				}
 				out[i] = Result{Created, o}
 				changed = append(changed, o)
+				entries = append(entries, audit.Entry{Actor: actor.User, Action: "create", After: o})
 				continue
 			case err != nil:
 				return err
@@ -166,8 +176,12 @@ func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Objec
 			}
 			out[i] = Result{Updated, o}
 			changed = append(changed, o)
+			entries = append(entries, audit.Entry{Actor: actor.User, Action: "update", Before: cur, After: o})
 		}
-		return checkRefsIndexed(ctx, tx, objs, changed)
+		if err := checkRefsIndexed(ctx, tx, objs, changed); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, entries...)
 	})
 	if err != nil {
 		return nil, err
@@ -215,6 +229,9 @@ func (m *Service) Update(ctx context.Context, actor Actor, o *resource.Object) e
 		if err := tx.Update(ctx, o); err != nil {
 			return err
 		}
+		if err := audit.Append(ctx, tx, audit.Entry{Actor: actor.User, Action: "update", Before: cur, After: o}); err != nil {
+			return err
+		}
 		return checkRefs(ctx, tx, []*resource.Object{o})
 	})
 }
@@ -246,8 +263,16 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 			if _, err := tx.Delete(ctx, c.Kind, c.Metadata.Name, 0); err != nil {
 				return err
 			}
+			if c.Kind != resource.KindAPIToken {
+				if err := audit.Append(ctx, tx, audit.Entry{Actor: actor.User, Action: "delete", Detail: "with " + name, Before: c}); err != nil {
+					return err
+				}
+			}
 		}
 		if _, err := tx.Delete(ctx, k, name, revision); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, audit.Entry{Actor: actor.User, Action: "delete", Before: old}); err != nil {
 			return err
 		}
 		return referrers(ctx, tx, k, name)

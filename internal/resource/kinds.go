@@ -342,3 +342,32 @@ type SyncRecordSpec struct {
 func (s *SyncRecordSpec) index(*Metadata) []IndexEntry {
 	return []IndexEntry{{"type", s.Type}}
 }
+
+// AuditEntrySpec is one entry of the audit log: who did what to which resource, when, with the
+// resource before and after. Entries are chained: Hash covers the entry and the previous Hash.
+type AuditEntrySpec struct {
+	Seq    int64           `json:"seq"`
+	Time   time.Time       `json:"time"`
+	Actor  string          `json:"actor"`
+	Action string          `json:"action"`
+	Kind   Kind            `json:"kind,omitempty"`
+	Name   string          `json:"name,omitempty"`
+	Detail string          `json:"detail,omitempty"`
+	Before json.RawMessage `json:"before,omitempty"`
+	After  json.RawMessage `json:"after,omitempty"`
+	Prev   string          `json:"prev"`
+	Hash   string          `json:"hash"`
+}
+
+func (s *AuditEntrySpec) index(*Metadata) []IndexEntry {
+	return []IndexEntry{{"actor", s.Actor}, {"kind", string(s.Kind)}}
+}
+
+func (s *AuditEntrySpec) validate(v *validator, m *Metadata) {
+	if m.Name == "" {
+		v.add("metadata.name", "required")
+	}
+	if s.Action == "" {
+		v.add("spec.action", "required")
+	}
+}

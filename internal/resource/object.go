@@ -33,6 +33,8 @@ const (
 	// KindSyncRecord is internal: something in Identity Center that warden created or adopted, with
 	// the state of the operation in flight on it (the sync engine's journal).
 	KindSyncRecord Kind = "sync_record"
+	// KindAuditEntry is internal: one entry of the hash-chained audit log (package audit).
+	KindAuditEntry Kind = "audit_entry"
 )
 
 // Version is the only resource version so far.
@@ -81,6 +83,7 @@ var kinds = map[Kind]kindInfo{
 	KindAccount:          {func() Spec { return new(AccountSpec) }, true},
 	KindAPIToken:         {func() Spec { return new(APITokenSpec) }, false},
 	KindSyncRecord:       {func() Spec { return new(SyncRecordSpec) }, false},
+	KindAuditEntry:       {func() Spec { return new(AuditEntrySpec) }, false},
 }
 
 // PublicKinds lists the kinds served by the resource API, in a stable order.

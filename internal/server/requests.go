@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/access"
+	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
@@ -157,8 +158,9 @@ func (s *Server) loadRequest(ctx context.Context, id string) (*resource.Object, 
 	if err != nil {
 		return nil, err
 	}
+	before := o.Clone()
 	if access.Expire(o.Spec.(*resource.AccessRequestSpec), o.Metadata.CreatedAt, access.DefaultPendingTTL, s.now()) {
-		if err := s.store.Update(ctx, o); err != nil {
+		if err := s.writeRequest(ctx, "warden", "expire", before, o); err != nil {
 			return nil, err
 		}
 	}
@@ -244,7 +246,7 @@ func (s *Server) requestReview(w http.ResponseWriter, r *http.Request, p *auth.P
 		s.fail(w, r, badRequest{fmt.Errorf("a review is {\"decision\": \"APPROVE\"|\"DENY\", \"reason\": \"...\"}: %w", err)})
 		return
 	}
-	s.changeRequest(w, r, func(ctx context.Context, o *resource.Object) error {
+	s.changeRequest(w, r, p, "review", func(ctx context.Context, o *resource.Object) error {
 		req := o.Spec.(*resource.AccessRequestSpec)
 		if err := s.mayReview(ctx, p, req); err != nil {
 			return forbidden("%s", err.Error())
@@ -259,7 +261,7 @@ func (s *Server) requestReview(w http.ResponseWriter, r *http.Request, p *auth.P
 }
 
 func (s *Server) requestCancel(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	s.changeRequest(w, r, func(ctx context.Context, o *resource.Object) error {
+	s.changeRequest(w, r, p, "cancel", func(ctx context.Context, o *resource.Object) error {
 		req := o.Spec.(*resource.AccessRequestSpec)
 		if req.User != p.User && !p.Admin {
 			return forbidden("only %s (or an administrator) cancels this request", req.User)
@@ -269,7 +271,7 @@ func (s *Server) requestCancel(w http.ResponseWriter, r *http.Request, p *auth.P
 }
 
 func (s *Server) requestRevoke(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	s.changeRequest(w, r, func(ctx context.Context, o *resource.Object) error {
+	s.changeRequest(w, r, p, "revoke", func(ctx context.Context, o *resource.Object) error {
 		if !p.Admin {
 			return forbidden("only administrators revoke requests")
 		}
@@ -279,7 +281,7 @@ func (s *Server) requestRevoke(w http.ResponseWriter, r *http.Request, p *auth.P
 
 // changeRequest reads a request, applies change, and writes it back if nobody changed it meanwhile
 // (a lost race is tried again: two reviewers at once are both counted).
-func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, change func(context.Context, *resource.Object) error) {
+func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, p *auth.Principal, action string, change func(context.Context, *resource.Object) error) {
 	ctx := r.Context()
 	for attempt := 0; ; attempt++ {
 		o, err := s.loadRequest(ctx, r.PathValue("id"))
@@ -287,6 +289,7 @@ func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, change fu
 			s.fail(w, r, err)
 			return
 		}
+		before := o.Clone()
 		if err := change(ctx, o); err != nil {
 			s.fail(w, r, err)
 			return
@@ -295,7 +298,7 @@ func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, change fu
 			s.fail(w, r, err)
 			return
 		}
-		err = s.store.Update(ctx, o)
+		err = s.writeRequest(ctx, p.User, action, before, o)
 		if errors.Is(err, store.ErrConflict) && attempt < 5 {
 			continue
 		}
@@ -306,4 +309,15 @@ func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, change fu
 		writeJSON(w, http.StatusOK, RequestResponse{Request: o})
 		return
 	}
+}
+
+// writeRequest stores a request's new state (if nobody changed it since it was read) with its audit
+// entry, in one transaction.
+func (s *Server) writeRequest(ctx context.Context, actor, action string, before, after *resource.Object) error {
+	return s.store.Txn(ctx, func(tx store.Tx) error {
+		if err := tx.Update(ctx, after); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: action, Before: before, After: after})
+	})
 }

@@ -141,6 +141,7 @@ func (s *Server) routes() {
 	s.integrationRoutes()
 	s.requestRoutes()
 	s.listRoutes()
+	s.auditRoutes()
 	s.handle("GET /v1/{kind}", s.authed(s.list))
 	s.handle("POST /v1/{kind}", s.authed(s.create))
 	s.handle("GET /v1/{kind}/{name...}", s.authed(s.get))
