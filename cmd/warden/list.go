@@ -11,7 +11,7 @@ import (
 )
 
 func newListCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "list", Short: "Access list governance: members (owners and administrators)"}
+	cmd := &cobra.Command{Use: "list", Short: "Access list governance: members and periodic reviews (owners and administrators)"}
 	members := &cobra.Command{Use: "members", Short: "Add, remove and list an access list's members"}
 
 	var af clientFlags
@@ -92,7 +92,55 @@ func newListCmd() *cobra.Command {
 	lf.register(ls)
 
 	members.AddCommand(add, remove, ls)
-	cmd.AddCommand(members)
+
+	var vf clientFlags
+	var removeMembers []string
+	var notes, vout string
+	review := &cobra.Command{
+		Use:   "review LIST [--remove MEMBER ...] --notes TEXT",
+		Short: "Record a periodic review: remove members, note what was found, move the next review date",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := vf.client()
+			if err != nil {
+				return err
+			}
+			o, err := c.ListReview(cmd.Context(), args[0], server.ListReview{Remove: removeMembers, Notes: notes})
+			if err != nil {
+				return err
+			}
+			return printObjects(cmd.OutOrStdout(), resource.KindAccessList, []*resource.Object{o}, vout, true)
+		},
+	}
+	review.Flags().StringArrayVar(&removeMembers, "remove", nil, "a member to remove (repeatable)")
+	review.Flags().StringVar(&notes, "notes", "", "what the review found (required)")
+	review.Flags().StringVarP(&vout, "output", "o", "table", "table, yaml or json")
+	vf.register(review)
+
+	var lsf clientFlags
+	var due bool
+	var lsout string
+	lists := &cobra.Command{
+		Use:   "ls [--review-due]",
+		Short: "List access lists; --review-due: those whose periodic review is due",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := lsf.client()
+			if err != nil {
+				return err
+			}
+			objs, err := c.Lists(cmd.Context(), due)
+			if err != nil {
+				return err
+			}
+			return printObjects(cmd.OutOrStdout(), resource.KindAccessList, objs, lsout, false)
+		},
+	}
+	lists.Flags().BoolVar(&due, "review-due", false, "only lists whose review is due")
+	lists.Flags().StringVarP(&lsout, "output", "o", "table", "table, yaml or json")
+	lsf.register(lists)
+
+	cmd.AddCommand(members, review, lists)
 	return cmd
 }
 

@@ -234,3 +234,24 @@ func TestCancelAndExpire(t *testing.T) {
 		t.Fatal("an approved request past its end did not expire")
 	}
 }
+
+func TestNextAudit(t *testing.T) {
+	from := time.Date(2026, 11, 21, 15, 4, 5, 0, time.UTC)
+	for _, c := range []struct {
+		freq int
+		day  resource.DayOfMonth
+		want string
+	}{
+		{1, "", "2026-12-01"}, {3, "15", "2027-02-15"}, {3, "last", "2027-02-28"}, {6, "1", "2027-05-01"},
+		{12, "last", "2027-11-30"}, {1, "last", "2026-12-31"},
+	} {
+		got := access.NextAudit(resource.Recurrence{Frequency: c.freq, DayOfMonth: c.day}, from)
+		if got.Format("2006-01-02") != c.want || got.Hour() != 0 {
+			t.Errorf("every %d months on %q after %s: %s, want %s", c.freq, c.day, from, got, c.want)
+		}
+	}
+	// From the 31st of January, a month later is in February, not March.
+	if got := access.NextAudit(resource.Recurrence{Frequency: 1, DayOfMonth: "last"}, time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)); got.Format("2006-01-02") != "2027-02-28" {
+		t.Errorf("last day after Jan 31: %s", got)
+	}
+}

@@ -251,6 +251,36 @@ func (c *Client) AuditVerify(ctx context.Context) (*server.AuditVerifyResponse, 
 	return &out, err
 }
 
+// ListReview records a periodic review of a list.
+func (c *Client) ListReview(ctx context.Context, list string, in server.ListReview) (*resource.Object, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, http.MethodPost, "/v1/lists/"+url.PathEscape(list)+"/review", in, &raw); err != nil {
+		return nil, err
+	}
+	return resource.Decode(raw)
+}
+
+// Lists lists access lists; reviewDue keeps those whose periodic review is due.
+func (c *Client) Lists(ctx context.Context, reviewDue bool) ([]*resource.Object, error) {
+	path := "/v1/lists"
+	if reviewDue {
+		path += "?review_due=true"
+	}
+	var raw []json.RawMessage
+	if err := c.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
+		return nil, err
+	}
+	out := make([]*resource.Object, 0, len(raw))
+	for _, r := range raw {
+		o, err := resource.Decode(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
 // MemberAdd adds a member to an access list (its owners and administrators may).
 func (c *Client) MemberAdd(ctx context.Context, list string, in server.MemberAdd) (*resource.Object, error) {
 	var raw json.RawMessage

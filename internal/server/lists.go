@@ -3,11 +3,15 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/wardenhq/warden/internal/access"
+	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
@@ -21,7 +25,15 @@ type MemberAdd struct {
 	Reason  string     `json:"reason,omitempty"`
 }
 
+// ListReview records a periodic review of a list: the members removed, and the reviewer's notes.
+type ListReview struct {
+	Remove []string `json:"remove,omitempty"`
+	Notes  string   `json:"notes"`
+}
+
 func (s *Server) listRoutes() {
+	s.handle("GET /v1/lists", s.authed(s.listsList))
+	s.handle("POST /v1/lists/{list}/review", s.authed(s.listReview))
 	s.handle("GET /v1/lists/{list}/members", s.authed(s.membersList))
 	s.handle("POST /v1/lists/{list}/members", s.authed(s.memberAdd))
 	s.handle("DELETE /v1/lists/{list}/members/{member...}", s.authed(s.memberRemove))
@@ -104,4 +116,90 @@ func (s *Server) memberRemove(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		return
 	}
 	writeJSON(w, http.StatusOK, o)
+}
+
+// listsList lists access lists; review_due=true keeps those whose periodic review is due.
+func (s *Server) listsList(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	objs, err := s.store.List(r.Context(), resource.KindAccessList, store.ListOptions{})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	due := r.URL.Query().Get("review_due") == "true"
+	out := []*resource.Object{}
+	for _, o := range objs {
+		if !due || access.ReviewDue(o.Spec.(*resource.AccessListSpec), time.Now()) {
+			out = append(out, o)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listReview records a periodic review: removes the named members, moves the next review date by
+// the list's recurrence, and logs the review with its notes, all in one transaction.
+func (s *Server) listReview(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	list := r.PathValue("list")
+	if err := s.mayGovern(r, p, list); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, err := readBody(r, MaxObjectBody)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var in ListReview
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		s.fail(w, r, badRequest{fmt.Errorf("a review is {\"remove\": [MEMBER...], \"notes\": TEXT}: %w", err)})
+		return
+	}
+	if strings.TrimSpace(in.Notes) == "" {
+		s.fail(w, r, &resource.FieldError{Field: "notes", Message: "required: what the review found"})
+		return
+	}
+	var updated *resource.Object
+	err = s.store.Txn(r.Context(), func(tx store.Tx) error {
+		lo, err := tx.Get(r.Context(), resource.KindAccessList, list)
+		if err != nil {
+			return err
+		}
+		before := lo.Clone()
+		l := lo.Spec.(*resource.AccessListSpec)
+		if l.Audit == nil {
+			return &resource.FieldError{Field: "spec.audit", Message: fmt.Sprintf("access list %q has no review schedule", list)}
+		}
+		var entries []audit.Entry
+		for i, m := range in.Remove {
+			name := resource.MemberName(list, m, resource.MemberUser)
+			old, err := tx.Get(r.Context(), resource.KindAccessListMember, name)
+			if errors.Is(err, store.ErrNotFound) {
+				if old, err = tx.Get(r.Context(), resource.KindAccessListMember, resource.MemberName(list, m, resource.MemberList)); errors.Is(err, store.ErrNotFound) {
+					return &resource.FieldError{Field: fmt.Sprintf("remove[%d]", i), Message: fmt.Sprintf("%q is not a member of %q", m, list)}
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Delete(r.Context(), old.Kind, old.Metadata.Name, 0); err != nil {
+				return err
+			}
+			entries = append(entries, audit.Entry{Actor: p.User, Action: "delete", Detail: "removed by the review of " + list, Before: old})
+		}
+		now := time.Now()
+		next := access.NextAudit(l.Audit.Recurrence, now)
+		l.Audit.NextAuditDate = &next
+		if err := tx.Update(r.Context(), lo); err != nil {
+			return err
+		}
+		entries = append(entries, audit.Entry{Actor: p.User, Action: "review", Detail: in.Notes, Before: before, After: lo})
+		updated = lo
+		return audit.Append(r.Context(), tx, entries...)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, updated)
 }
