@@ -106,6 +106,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	}
 	defer st.Close()
 	srv := server.New(st, log)
+	srv.SetPendingTTL(cfg.Requests.PendingTTL)
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)

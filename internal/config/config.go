@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -32,6 +33,14 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 	// IdentityCenter turns sync on; without it warden keeps its own state only.
 	IdentityCenter *idc.Config `yaml:"identity_center"`
+	// Requests holds the access request settings.
+	Requests Requests `yaml:"requests"`
+}
+
+// Requests are the access request settings.
+type Requests struct {
+	// PendingTTL is how long a request waits for its reviews before it expires (default 24h).
+	PendingTTL time.Duration `yaml:"pending_ttl"`
 }
 
 // Defaults returns the built-in settings.
@@ -101,6 +110,9 @@ func (c *Config) Validate() error {
 		if err := c.IdentityCenter.Validate(); err != nil {
 			return err
 		}
+	}
+	if c.Requests.PendingTTL < 0 {
+		return fmt.Errorf("requests.pending_ttl: %v must be positive", c.Requests.PendingTTL)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

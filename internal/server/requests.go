@@ -50,6 +50,16 @@ func (s *Server) requestRoutes() {
 
 func (s *Server) now() time.Time { return time.Now() }
 
+// SetPendingTTL sets how long a request waits for its reviews (zero: access.DefaultPendingTTL).
+func (s *Server) SetPendingTTL(d time.Duration) { s.pendingTTL = d }
+
+func (s *Server) pending() time.Duration {
+	if s.pendingTTL > 0 {
+		return s.pendingTTL
+	}
+	return access.DefaultPendingTTL
+}
+
 // catalog is what the rules need to know about accounts and roles.
 func (s *Server) catalog(ctx context.Context) ([]access.Account, map[string]*resource.Object, error) {
 	accounts, err := s.store.List(ctx, resource.KindAccount, store.ListOptions{})
@@ -159,7 +169,7 @@ func (s *Server) loadRequest(ctx context.Context, id string) (*resource.Object, 
 		return nil, err
 	}
 	before := o.Clone()
-	if access.Expire(o.Spec.(*resource.AccessRequestSpec), o.Metadata.CreatedAt, access.DefaultPendingTTL, s.now()) {
+	if access.Expire(o.Spec.(*resource.AccessRequestSpec), o.Metadata.CreatedAt, s.pending(), s.now()) {
 		if err := s.writeRequest(ctx, "warden", "expire", before, o); err != nil {
 			return nil, err
 		}
@@ -218,7 +228,7 @@ func (s *Server) requestList(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	out := []*resource.Object{}
 	for _, o := range objs {
 		req := o.Spec.(*resource.AccessRequestSpec)
-		access.Expire(req, o.Metadata.CreatedAt, access.DefaultPendingTTL, s.now()) // as shown; stored on the next write
+		access.Expire(req, o.Metadata.CreatedAt, s.pending(), s.now()) // as shown; stored on the next write
 		switch {
 		case toReview:
 			if req.State != resource.StatePending || s.mayReview(r.Context(), p, req) != nil {

@@ -178,3 +178,28 @@ func TestRequestWorkflow(t *testing.T) {
 		t.Fatalf("dan's denied requests: %d %v", len(denied), err)
 	}
 }
+
+// A request nobody reviews expires after the configured pending TTL, and cannot be approved then.
+func TestPendingRequestExpires(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetPendingTTL(time.Second)
+	e.apply(requestOrg)
+	tok, err := e.admin.CreateToken(e.ctx, "dan", "1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dan := client.New(e.url, tok.Token)
+	got, err := dan.RequestCreate(e.ctx, server.RequestCreate{Roles: []string{"staging-admin"}, Reason: "deploy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := got.Request.Metadata.Name
+	time.Sleep(1100 * time.Millisecond)
+	o, err := dan.Request(e.ctx, id)
+	if err != nil || o.Spec.(*resource.AccessRequestSpec).State != resource.StateExpired {
+		t.Fatalf("after its pending TTL: %v %v", o, err)
+	}
+	if _, err := e.admin.RequestReview(e.ctx, id, server.RequestReview{Decision: "APPROVE"}); status(err) != 400 || !strings.Contains(err.Error(), "EXPIRED") {
+		t.Fatalf("approving an expired request: %v", err)
+	}
+}

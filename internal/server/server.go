@@ -51,6 +51,8 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	sync    *reconcile.Engine
+	// pendingTTL is how long a request waits for its reviews (zero: the default).
+	pendingTTL time.Duration
 }
 
 // New builds the server's handler around a store.

@@ -27,6 +27,7 @@ type env struct {
 	store store.Store
 	admin *client.Client
 	ctx   context.Context
+	srv   *server.Server
 }
 
 // newEnv starts the real server over real HTTP on a real SQLite store.
@@ -49,7 +50,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, url: hs.URL, store: st, admin: client.New(hs.URL, token), ctx: ctx}
+	return &env{t: t, url: hs.URL, store: st, admin: client.New(hs.URL, token), ctx: ctx, srv: srv}
 }
 
 // raw sends a request and returns the status and decoded JSON error body (if any).
