@@ -253,76 +253,56 @@ func (c *Client) AuditVerify(ctx context.Context) (*server.AuditVerifyResponse, 
 
 // ListReview records a periodic review of a list.
 func (c *Client) ListReview(ctx context.Context, list string, in server.ListReview) (*resource.Object, error) {
-	var raw json.RawMessage
-	if err := c.do(ctx, http.MethodPost, "/v1/lists/"+url.PathEscape(list)+"/review", in, &raw); err != nil {
+	var out resource.Object
+	if err := c.do(ctx, http.MethodPost, "/v1/access/lists/"+url.PathEscape(list)+"/review", in, &out); err != nil {
 		return nil, err
 	}
-	return resource.Decode(raw)
+	return &out, nil
 }
 
 // Lists lists access lists; reviewDue keeps those whose periodic review is due.
 func (c *Client) Lists(ctx context.Context, reviewDue bool) ([]*resource.Object, error) {
-	path := "/v1/lists"
+	path := "/v1/access/lists"
 	if reviewDue {
 		path += "?review_due=true"
 	}
-	var raw []json.RawMessage
-	if err := c.do(ctx, http.MethodGet, path, nil, &raw); err != nil {
-		return nil, err
-	}
-	out := make([]*resource.Object, 0, len(raw))
-	for _, r := range raw {
-		o, err := resource.Decode(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, nil
+	var out []*resource.Object
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
 }
 
 // MemberAdd adds a member to an access list (its owners and administrators may).
 func (c *Client) MemberAdd(ctx context.Context, list string, in server.MemberAdd) (*resource.Object, error) {
-	var raw json.RawMessage
-	if err := c.do(ctx, http.MethodPost, "/v1/lists/"+url.PathEscape(list)+"/members", in, &raw); err != nil {
+	var out resource.Object
+	if err := c.do(ctx, http.MethodPost, "/v1/access/lists/"+url.PathEscape(list)+"/members", in, &out); err != nil {
 		return nil, err
 	}
-	return resource.Decode(raw)
+	return &out, nil
 }
 
 // MemberRemove removes a member (kind "user" or "list") from an access list.
 func (c *Client) MemberRemove(ctx context.Context, list, member, kind string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/lists/"+url.PathEscape(list)+"/members/"+url.PathEscape(member)+"?kind="+url.QueryEscape(kind), nil, nil)
+	return c.do(ctx, http.MethodDelete, "/v1/access/lists/"+url.PathEscape(list)+"/members/"+url.PathEscape(member)+"?kind="+url.QueryEscape(kind), nil, nil)
 }
 
 // Members lists an access list's members.
 func (c *Client) Members(ctx context.Context, list string) ([]*resource.Object, error) {
-	var raw []json.RawMessage
-	if err := c.do(ctx, http.MethodGet, "/v1/lists/"+url.PathEscape(list)+"/members", nil, &raw); err != nil {
-		return nil, err
-	}
-	out := make([]*resource.Object, 0, len(raw))
-	for _, r := range raw {
-		o, err := resource.Decode(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, nil
+	var out []*resource.Object
+	err := c.do(ctx, http.MethodGet, "/v1/access/lists/"+url.PathEscape(list)+"/members", nil, &out)
+	return out, err
 }
 
 // RequestCreate asks for access as the token's user.
 func (c *Client) RequestCreate(ctx context.Context, in server.RequestCreate) (*server.RequestResponse, error) {
 	var out server.RequestResponse
-	err := c.do(ctx, http.MethodPost, "/v1/requests", in, &out)
+	err := c.do(ctx, http.MethodPost, "/v1/access/requests", in, &out)
 	return &out, err
 }
 
 // RequestReview approves or denies a request.
 func (c *Client) RequestReview(ctx context.Context, id string, in server.RequestReview) (*server.RequestResponse, error) {
 	var out server.RequestResponse
-	err := c.do(ctx, http.MethodPost, "/v1/requests/"+url.PathEscape(id)+"/review", in, &out)
+	err := c.do(ctx, http.MethodPost, "/v1/access/requests/"+url.PathEscape(id)+"/review", in, &out)
 	return &out, err
 }
 
@@ -330,7 +310,7 @@ func (c *Client) RequestReview(ctx context.Context, id string, in server.Request
 // "cancel" or "revoke".
 func (c *Client) RequestEnd(ctx context.Context, id, how string) (*server.RequestResponse, error) {
 	var out server.RequestResponse
-	err := c.do(ctx, http.MethodPost, "/v1/requests/"+url.PathEscape(id)+"/"+how, struct{}{}, &out)
+	err := c.do(ctx, http.MethodPost, "/v1/access/requests/"+url.PathEscape(id)+"/"+how, struct{}{}, &out)
 	return &out, err
 }
 
@@ -347,28 +327,18 @@ func (c *Client) Requests(ctx context.Context, state string, mine, toReview bool
 	if toReview {
 		q.Set("to_review", "true")
 	}
-	var raw []json.RawMessage
-	if err := c.do(ctx, http.MethodGet, "/v1/requests?"+q.Encode(), nil, &raw); err != nil {
-		return nil, err
-	}
-	out := make([]*resource.Object, 0, len(raw))
-	for _, r := range raw {
-		o, err := resource.Decode(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, nil
+	var out []*resource.Object
+	err := c.do(ctx, http.MethodGet, "/v1/access/requests?"+q.Encode(), nil, &out)
+	return out, err
 }
 
 // Request reads one request.
 func (c *Client) Request(ctx context.Context, id string) (*resource.Object, error) {
-	var raw json.RawMessage
-	if err := c.do(ctx, http.MethodGet, "/v1/requests/"+url.PathEscape(id), nil, &raw); err != nil {
+	var out resource.Object
+	if err := c.do(ctx, http.MethodGet, "/v1/access/requests/"+url.PathEscape(id), nil, &out); err != nil {
 		return nil, err
 	}
-	return resource.Decode(raw)
+	return &out, nil
 }
 
 // Uninstall removes what warden made in Identity Center and stops the sync (only the plan with dryRun).

@@ -33,23 +33,8 @@ func TestSlug(t *testing.T) {
 
 // The demo organisation imported: the first sync plan after it has nothing to change.
 func TestImportThenNothingToSync(t *testing.T) {
-	ctx := context.Background()
-	sim := idcsim.New(idcsim.Options{Seed: 3})
-	if err := sim.Update(idcsim.SeedDemo); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(sim)
-	defer hs.Close()
 	cfg := idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond}
-	c, err := idc.NewFromConfig(ctx, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""), BaseEndpoint: aws.String(hs.URL)}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	ctx, sim, c, st := demo(t, cfg)
 	if _, err := importer.Import(ctx, st, c, importer.Scope{}, nil); err == nil {
 		t.Fatal("an import without default owners was accepted")
 	}
@@ -156,23 +141,8 @@ func TestImportThenNothingToSync(t *testing.T) {
 // A running sync engine that read its records before an import must take over the records the
 // import wrote, not fail on them (seen in `warden demo`, which imports while the sync runs).
 func TestImportWhileTheEngineRuns(t *testing.T) {
-	ctx := context.Background()
-	sim := idcsim.New(idcsim.Options{Seed: 3})
-	if err := sim.Update(idcsim.SeedDemo); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(sim)
-	defer hs.Close()
 	cfg := idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond}
-	c, err := idc.NewFromConfig(ctx, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""), BaseEndpoint: aws.String(hs.URL)}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	ctx, _, c, st := demo(t, cfg)
 	engine := reconcile.New(st, c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if res, err := engine.Sync(ctx, reconcile.PlanOptions{Full: true}, false); err != nil || len(res.Errors) != 0 {
 		t.Fatalf("sync of an empty warden: %v %v", err, res)
@@ -196,27 +166,12 @@ func TestImportWhileTheEngineRuns(t *testing.T) {
 // The identity_center filters scope import the way they scope the sync: what they leave out is not
 // imported, and the sync, with the same filters, has nothing to do after the import.
 func TestImportKeepsToTheFilters(t *testing.T) {
-	ctx := context.Background()
-	sim := idcsim.New(idcsim.Options{Seed: 3})
-	if err := sim.Update(idcsim.SeedDemo); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(sim)
-	defer hs.Close()
 	scope := importer.Scope{
 		Accounts: idc.Filter{Exclude: []string{"^Staging$"}},                        // by name
 		Groups:   idc.Filter{Include: []string{"."}, Exclude: []string{"^Billing"}}, // by display name
 	}
 	cfg := idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond, Accounts: scope.Accounts, Groups: scope.Groups}
-	c, err := idc.NewFromConfig(ctx, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""), BaseEndpoint: aws.String(hs.URL)}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	ctx, _, c, st := demo(t, cfg)
 	stats, err := importer.Import(ctx, st, c, scope, []string{"alice@example.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -249,4 +204,27 @@ func TestImportKeepsToTheFilters(t *testing.T) {
 	if p.Changes() != 0 {
 		t.Fatalf("the first plan after a filtered import has changes:\n%s", p)
 	}
+}
+
+// demo starts a simulator holding the demo organisation and returns a client for it (with cfg)
+// and an empty SQLite store.
+func demo(t *testing.T, cfg idc.Config) (context.Context, *idcsim.Sim, *idc.Client, store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	sim := idcsim.New(idcsim.Options{Seed: 3})
+	if err := sim.Update(idcsim.SeedDemo); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(sim)
+	t.Cleanup(hs.Close)
+	c, err := idc.NewFromConfig(ctx, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""), BaseEndpoint: aws.String(hs.URL)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return ctx, sim, c, st
 }

@@ -10,7 +10,7 @@ import (
 
 // The foundation's authorization: administrators may do everything. Everyone else may read the
 // catalog (roles, access lists and their members, permission sets, accounts, users), read their own
-// access requests; requests are made and reviewed through /v1/requests (requests.go), under the
+// access requests; requests are made and reviewed through /v1/access/requests (requests.go), under the
 // rules of package access. Finer rules (list owners) belong to the access workflows.
 
 type verb string
@@ -63,7 +63,7 @@ func authorizeWrite(p *auth.Principal, v verb, o *resource.Object) error {
 		return nil
 	}
 	if _, ok := o.Spec.(*resource.AccessRequestSpec); ok && v == verbCreate {
-		return forbidden("access requests are made with warden request create (POST /v1/requests), which checks what your roles allow")
+		return forbidden("access requests are made with warden request create (POST /v1/access/requests), which checks what your roles allow")
 	}
 	return forbidden("only administrators may %s %s resources", v, o.Kind)
 }

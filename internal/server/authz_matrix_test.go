@@ -130,22 +130,22 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, [7]int{201, 403, 403, 403, 403, 403, 401}},
 		{"add a member", func() (string, string, string) {
 			ensureMember("stranger", false)
-			return "POST", "/v1/lists/team/members", `{"member":"stranger"}`
+			return "POST", "/v1/access/lists/team/members", `{"member":"stranger"}`
 		}, [7]int{201, 201, 403, 403, 403, 403, 401}},
 		{"remove a member", func() (string, string, string) {
 			ensureMember("member", true)
-			return "DELETE", "/v1/lists/team/members/member", ""
+			return "DELETE", "/v1/access/lists/team/members/member", ""
 		}, [7]int{200, 200, 403, 403, 403, 403, 401}},
-		{"review a list", func() (string, string, string) { return "POST", "/v1/lists/team/review", `{"notes":"ok"}` }, [7]int{400, 400, 403, 403, 403, 403, 401}},
+		{"review a list", func() (string, string, string) { return "POST", "/v1/access/lists/team/review", `{"notes":"ok"}` }, [7]int{400, 400, 403, 403, 403, 403, 401}},
 		{"request a role", func() (string, string, string) {
-			return "POST", "/v1/requests", `{"roles":["staging-admin"],"reason":"x"}`
+			return "POST", "/v1/access/requests", `{"roles":["staging-admin"],"reason":"x"}`
 		}, [7]int{400, 400, 400, 201, 400, 400, 401}},
 		{"review a request", func() (string, string, string) {
-			return "POST", "/v1/requests/" + newRequest() + "/review", `{"decision":"APPROVE"}`
+			return "POST", "/v1/access/requests/" + newRequest() + "/review", `{"decision":"APPROVE"}`
 		}, [7]int{200, 403, 403, 403, 200, 403, 401}},
-		{"cancel a request", func() (string, string, string) { return "POST", "/v1/requests/" + newRequest() + "/cancel", "" }, [7]int{200, 403, 403, 200, 403, 403, 401}},
-		{"revoke a request", func() (string, string, string) { return "POST", "/v1/requests/" + newRequest() + "/revoke", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
-		{"read a request", func() (string, string, string) { return "GET", "/v1/requests/" + newRequest(), "" }, [7]int{200, 403, 403, 200, 200, 403, 401}},
+		{"cancel a request", func() (string, string, string) { return "POST", "/v1/access/requests/" + newRequest() + "/cancel", "" }, [7]int{200, 403, 403, 200, 403, 403, 401}},
+		{"revoke a request", func() (string, string, string) { return "POST", "/v1/access/requests/" + newRequest() + "/revoke", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
+		{"read a request", func() (string, string, string) { return "GET", "/v1/access/requests/" + newRequest(), "" }, [7]int{200, 403, 403, 200, 200, 403, 401}},
 		{"read a request through the generic API", func() (string, string, string) { return "GET", "/v1/access_request/" + newRequest(), "" }, [7]int{200, 403, 403, 200, 403, 403, 401}},
 		{"read the audit log", func() (string, string, string) { return "GET", "/v1/audit", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
 		{"verify the audit log", func() (string, string, string) { return "GET", "/v1/audit/verify", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
@@ -173,6 +173,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				t.Errorf("%s (%s %s) as %s: %d %v, want %d", c.name, method, path, label, code, msg, c.want[i])
 			}
+		}
+	}
+}
+
+// The workflow routes live under /v1/access/ and leave the kind aliases of the resource API alone:
+// /v1/requests and /v1/lists still list resources page by page.
+func TestWorkflowRoutesLeaveKindAliasesAlone(t *testing.T) {
+	e := newEnv(t)
+	e.apply(matrixOrg)
+	tok, err := e.admin.CreateToken(e.ctx, "adm", "1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/requests", "/v1/lists", "/v1/access_request", "/v1/access_list"} {
+		code, body := e.raw("GET", path, tok.Token, "")
+		if _, paged := body["items"]; code != 200 || !paged {
+			t.Errorf("GET %s: %d %v, want the paged resource listing", path, code, body)
 		}
 	}
 }

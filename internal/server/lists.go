@@ -1,8 +1,6 @@
 package server
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,11 +30,11 @@ type ListReview struct {
 }
 
 func (s *Server) listRoutes() {
-	s.handle("GET /v1/lists", s.authed(s.listsList))
-	s.handle("POST /v1/lists/{list}/review", s.authed(s.listReview))
-	s.handle("GET /v1/lists/{list}/members", s.authed(s.membersList))
-	s.handle("POST /v1/lists/{list}/members", s.authed(s.memberAdd))
-	s.handle("DELETE /v1/lists/{list}/members/{member...}", s.authed(s.memberRemove))
+	s.handle("GET /v1/access/lists", s.authed(s.listsList))
+	s.handle("POST /v1/access/lists/{list}/review", s.authed(s.listReview))
+	s.handle("GET /v1/access/lists/{list}/members", s.authed(s.membersList))
+	s.handle("POST /v1/access/lists/{list}/members", s.authed(s.memberAdd))
+	s.handle("DELETE /v1/access/lists/{list}/members/{member...}", s.authed(s.memberRemove))
 }
 
 // mayGovern: only a list's owners and administrators change its membership.
@@ -71,16 +69,9 @@ func (s *Server) memberAdd(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		s.fail(w, r, err)
 		return
 	}
-	b, err := readBody(r, MaxObjectBody)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var in MemberAdd
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		s.fail(w, r, badRequest{fmt.Errorf("a member is {\"member\": NAME, \"kind\": \"user\"|\"list\", \"expires\": TIME, \"reason\": TEXT}: %w", err)})
+	if err := decodeBody(r, &in, "{\"member\": NAME, \"kind\": \"user\"|\"list\", \"expires\": TIME, \"reason\": TEXT}"); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if in.Expires != nil && !in.Expires.After(time.Now()) {
@@ -143,16 +134,9 @@ func (s *Server) listReview(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		s.fail(w, r, err)
 		return
 	}
-	b, err := readBody(r, MaxObjectBody)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var in ListReview
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		s.fail(w, r, badRequest{fmt.Errorf("a review is {\"remove\": [MEMBER...], \"notes\": TEXT}: %w", err)})
+	if err := decodeBody(r, &in, "{\"remove\": [MEMBER...], \"notes\": TEXT}"); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if strings.TrimSpace(in.Notes) == "" {
@@ -160,7 +144,7 @@ func (s *Server) listReview(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return
 	}
 	var updated *resource.Object
-	err = s.store.Txn(r.Context(), func(tx store.Tx) error {
+	err := s.store.Txn(r.Context(), func(tx store.Tx) error {
 		lo, err := tx.Get(r.Context(), resource.KindAccessList, list)
 		if err != nil {
 			return err

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,12 +38,12 @@ type RequestResponse struct {
 }
 
 func (s *Server) requestRoutes() {
-	s.handle("POST /v1/requests", s.authed(s.requestCreate))
-	s.handle("GET /v1/requests", s.authed(s.requestList))
-	s.handle("GET /v1/requests/{id}", s.authed(s.requestShow))
-	s.handle("POST /v1/requests/{id}/review", s.authed(s.requestReview))
-	s.handle("POST /v1/requests/{id}/cancel", s.authed(s.requestCancel))
-	s.handle("POST /v1/requests/{id}/revoke", s.authed(s.requestRevoke))
+	s.handle("POST /v1/access/requests", s.authed(s.requestCreate))
+	s.handle("GET /v1/access/requests", s.authed(s.requestList))
+	s.handle("GET /v1/access/requests/{id}", s.authed(s.requestShow))
+	s.handle("POST /v1/access/requests/{id}/review", s.authed(s.requestReview))
+	s.handle("POST /v1/access/requests/{id}/cancel", s.authed(s.requestCancel))
+	s.handle("POST /v1/access/requests/{id}/revoke", s.authed(s.requestRevoke))
 }
 
 func (s *Server) now() time.Time { return time.Now() }
@@ -108,16 +106,9 @@ func (s *Server) terms(ctx context.Context, req *resource.AccessRequestSpec) (*a
 }
 
 func (s *Server) requestCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	b, err := readBody(r, MaxObjectBody)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var in RequestCreate
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		s.fail(w, r, badRequest{fmt.Errorf("a request is {\"roles\": [...]} or {\"resources\": [{\"account\", \"permission_set\"}]}, with reason, duration, start: %w", err)})
+	if err := decodeBody(r, &in, "{\"roles\": [...]} or {\"resources\": [{\"account\", \"permission_set\"}]}, with reason, duration, start"); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	spec := &resource.AccessRequestSpec{User: p.User, Roles: in.Roles, Resources: in.Resources, Reason: in.Reason, Duration: in.Duration, State: resource.StatePending}
@@ -177,21 +168,43 @@ func (s *Server) loadRequest(ctx context.Context, id string) (*resource.Object, 
 	return o, nil
 }
 
-// mayReview says whether p may review the request.
-func (s *Server) mayReview(ctx context.Context, p *auth.Principal, req *resource.AccessRequestSpec) error {
+// reviewer is what deciding whether someone may review needs: the catalog and their roles, read
+// once however many requests are judged.
+type reviewer struct {
+	p        *auth.Principal
+	accounts []access.Account
+	all      map[string]*resource.Object
+	held     []*resource.Object
+}
+
+func (s *Server) reviewer(ctx context.Context, p *auth.Principal) (*reviewer, error) {
 	accounts, all, err := s.catalog(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	held, err := access.Roles(ctx, s.store, p.User, s.now())
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+	if err != nil && !errors.Is(err, store.ErrNotFound) { // the bootstrap administrator is no user
+		return nil, err
 	}
-	err = access.CanReview(req, p.User, rolesList(held), all, accounts)
-	if err != nil && p.Admin && !strings.EqualFold(p.User, req.User) {
+	return &reviewer{p, accounts, all, rolesList(held)}, nil
+}
+
+// may says whether the reviewer may review the request.
+func (rv *reviewer) may(req *resource.AccessRequestSpec) error {
+	err := access.CanReview(req, rv.p.User, rv.held, rv.all, rv.accounts)
+	if err != nil && rv.p.Admin && !strings.EqualFold(rv.p.User, req.User) {
 		return nil // administrators may review any request but their own
 	}
 	return err
+}
+
+// mayReview says whether p may review the request.
+func (s *Server) mayReview(ctx context.Context, p *auth.Principal, req *resource.AccessRequestSpec) error {
+	rv, err := s.reviewer(ctx, p)
+	if err != nil {
+		return err
+	}
+	return rv.may(req)
 }
 
 func (s *Server) requestShow(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -217,6 +230,9 @@ func (s *Server) requestList(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		opts.Filters = append(opts.Filters, store.Filter(resource.IndexState, st)...)
 	}
 	toReview := q.Get("to_review") == "true"
+	if toReview && q.Get("state") == "" {
+		opts.Filters = append(opts.Filters, store.Filter(resource.IndexState, resource.StatePending)...) // only those are reviewed
+	}
 	if q.Get("mine") == "true" {
 		opts.Filters = append(opts.Filters, store.Filter(resource.IndexUser, p.User)...)
 	}
@@ -225,13 +241,20 @@ func (s *Server) requestList(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		s.fail(w, r, err)
 		return
 	}
+	var rv *reviewer
+	if toReview {
+		if rv, err = s.reviewer(r.Context(), p); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	out := []*resource.Object{}
 	for _, o := range objs {
 		req := o.Spec.(*resource.AccessRequestSpec)
 		access.Expire(req, o.Metadata.CreatedAt, s.pending(), s.now()) // as shown; stored on the next write
 		switch {
 		case toReview:
-			if req.State != resource.StatePending || s.mayReview(r.Context(), p, req) != nil {
+			if req.State != resource.StatePending || rv.may(req) != nil {
 				continue
 			}
 		case p.Admin || req.User == p.User:
@@ -244,16 +267,9 @@ func (s *Server) requestList(w http.ResponseWriter, r *http.Request, p *auth.Pri
 }
 
 func (s *Server) requestReview(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	b, err := readBody(r, MaxObjectBody)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var in RequestReview
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		s.fail(w, r, badRequest{fmt.Errorf("a review is {\"decision\": \"APPROVE\"|\"DENY\", \"reason\": \"...\"}: %w", err)})
+	if err := decodeBody(r, &in, "{\"decision\": \"APPROVE\"|\"DENY\", \"reason\": \"...\"}"); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	s.changeRequest(w, r, p, "review", func(ctx context.Context, o *resource.Object) error {

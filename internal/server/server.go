@@ -265,6 +265,21 @@ type tooLarge struct{ error }
 
 func (t tooLarge) Unwrap() error { return t.error }
 
+// decodeBody reads a JSON body of at most MaxObjectBody into v, refusing unknown fields; a bad body
+// is a 400 that shows the expected shape.
+func decodeBody(r *http.Request, v any, shape string) error {
+	b, err := readBody(r, MaxObjectBody)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest{fmt.Errorf("the body must be %s: %w", shape, err)}
+	}
+	return nil
+}
+
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	var mbe *http.MaxBytesError

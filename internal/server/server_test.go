@@ -167,7 +167,7 @@ func TestUnauthenticatedIs401AndForbiddenIs403(t *testing.T) {
 	if _, err := bob.CreateToken(e.ctx, "alice", ""); status(err) != 403 {
 		t.Fatalf("bob issuing a token: %v, want 403", err)
 	}
-	// Requests go through /v1/requests and the rules of what his roles allow: not the generic API,
+	// Requests go through /v1/access/requests and the rules of what his roles allow: not the generic API,
 	// not for someone else, not already approved.
 	mine := resource.New(resource.KindAccessRequest, "")
 	mine.Spec = &resource.AccessRequestSpec{User: "bob", Roles: []string{"staging-admin"}, Reason: "deploy"}
