@@ -188,6 +188,14 @@ func (s *Sim) Restore(b []byte) error {
 	return nil
 }
 
+// SetFailRate changes, while the simulator runs, the probability that an assignment operation ends
+// FAILED (tests turn a fault on and off).
+func (s *Sim) SetFailRate(p float64) {
+	s.mu.Lock()
+	s.opts.FailRate = p
+	s.mu.Unlock()
+}
+
 // Update runs fn on the state under the simulator's lock, for seeding and for tests that change
 // Identity Center "behind warden's back".
 func (s *Sim) Update(fn func(*Directory) error) error {

@@ -383,6 +383,9 @@ func (a *applier) seen(f func(*Observed)) {
 	if a.e.cache != nil {
 		f(a.e.cache)
 	}
+	if a.e.replay != nil {
+		a.e.replay = append(a.e.replay, f)
+	}
 }
 
 // ownerOf names the record that holds an Identity Center user or group id, if any.
@@ -464,16 +467,22 @@ func (e *Engine) poll(ctx context.Context, op idc.Operation, status func(context
 	return op, nil
 }
 
-// recover polls operations that a previous run sent but did not see end, and records how they ended.
+// recover learns how operations that a previous run sent, but did not see end, ended, and records it:
+// each is looked at once at once (it was sent a while ago), then polled if still in progress, ten at
+// a time.
 func (e *Engine) recover(ctx context.Context) error {
 	ctx = idc.WithLane(ctx, idc.Priority)
 	a := &applier{e: e, ctx: ctx}
-	var firstErr error
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	sem := make(chan struct{}, maxOutstanding)
 	for _, key := range sortedKeys(e.records) {
-		r := e.records[key]
-		s := *r.Spec.(*resource.SyncRecordSpec)
-		if s.Op == "" {
-			continue
+		s := *e.records[key].Spec.(*resource.SyncRecordSpec)
+		if s.Op == "" || e.outstanding.has(key) {
+			continue // nothing in flight, or the poller is on it
 		}
 		if s.RequestID == "" {
 			// Sent or not, nobody knows: it stays journaled, so the plan treats the assignment as
@@ -484,13 +493,26 @@ func (e *Engine) recover(ctx context.Context) error {
 		if s.Op == "delete" {
 			check = e.idc.DeletionStatus
 		}
-		res, err := e.poll(ctx, idc.Operation{RequestID: s.RequestID, Status: idc.InProgress}, func(ctx context.Context, id string) (idc.Operation, error) { return check(ctx, id) })
-		if err != nil && idc.IsNotFound(err) {
-			err, res = nil, idc.Operation{Status: idc.Succeeded} // unknown to AWS by now: let observation decide
-		}
-		if ferr := a.finish(key, &s, res, err); ferr != nil && firstErr == nil && err == nil {
-			firstErr = ferr
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			res, err := check(ctx, s.RequestID)
+			if err == nil && res.Status == idc.InProgress {
+				res, err = e.poll(ctx, res, check)
+			}
+			if err != nil && idc.IsNotFound(err) {
+				err, res = nil, idc.Operation{Status: idc.Succeeded} // unknown to AWS by now: let observation decide
+			}
+			if ferr := a.finish(key, &s, res, err); ferr != nil && err == nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = ferr
+				}
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	return firstErr
 }

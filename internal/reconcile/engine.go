@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,10 +53,18 @@ type Engine struct {
 	compiler         *policy.Compiler // the last full compile, kept for incremental membership changes
 	ownedMemberships int              // from the last full plan, the brake's denominator for membership changes
 	leading          atomic.Bool
+	// replay, while a full observation runs without holding the engine, collects what operations
+	// applied meanwhile did, to be replayed on that observation when it ends.
+	replay []func(*Observed)
+	fullMu sync.Mutex // one full observation at a time
+	// outstanding holds the revocations sent and not yet polled (see revoke.go).
+	outstanding pendingOps
+	polling     atomic.Bool // the poller runs (within Run)
 
 	mu      sync.Mutex
 	status  Status
 	own     map[int64]bool      // store revisions the engine wrote itself
+	dropped map[string]int      // sync records the engine deleted, until their deletion is seen
 	inError map[subjectKey]bool // resources whose status says error
 	metrics *metrics
 }
@@ -155,8 +164,12 @@ func (e *Engine) dropRecord(ctx context.Context, key string) error {
 	if e.records[key] == nil {
 		return nil
 	}
-	if _, err := e.store.Delete(ctx, resource.KindSyncRecord, key, 0); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("forgetting %s: %w", key, err)
+	e.markDropped(key)
+	if _, err := e.store.Delete(ctx, resource.KindSyncRecord, key, 0); err != nil {
+		e.ownEvent(store.Event{Type: store.Delete, Object: &resource.Object{Metadata: resource.Metadata{Name: key}}}) // no deletion to see
+		if !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("forgetting %s: %w", key, err)
+		}
 	}
 	delete(e.records, key)
 	return nil
@@ -229,6 +242,10 @@ func (e *Engine) Leading() bool { return e.leading.Load() }
 
 // Plan compiles, observes and diffs, changing nothing.
 func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Desired, time.Time, error) {
+	if opts.Full {
+		e.fullMu.Lock() // it refreshes the catalog, which a full observation reads
+		defer e.fullMu.Unlock()
+	}
 	e.run.Lock()
 	defer e.run.Unlock()
 	if !e.leading.Load() {
@@ -240,7 +257,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Des
 	if e.uninstalled() {
 		return nil, nil, time.Time{}, ErrUninstalled
 	}
-	return e.plan(ctx, opts)
+	return e.plan(ctx, opts, e.now())
 }
 
 // Apply plans and applies on behalf of an operator; only the leading replica may.
@@ -251,7 +268,8 @@ func (e *Engine) Apply(ctx context.Context, opts PlanOptions, force bool) (*Resu
 	return e.Sync(ctx, opts, force)
 }
 
-func (e *Engine) plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Desired, time.Time, error) {
+// plan compiles the desired state as of now.
+func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time) (*Plan, *policy.Desired, time.Time, error) {
 	if err := e.loadRecords(ctx); err != nil {
 		return nil, nil, time.Time{}, err
 	}
@@ -262,7 +280,6 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Des
 	if e.inError == nil {
 		e.inError = statusErrors(snap)
 	}
-	now := e.now()
 	e.compiler = policy.NewCompiler(snap, now)
 	desired, next := e.compiler.Desired(), e.compiler.Next()
 	e.filterGroups(desired)
@@ -323,11 +340,69 @@ type Result struct {
 // ErrBrake: the plan deletes too much to be applied without force.
 var ErrBrake = errors.New("refused by the safety brake")
 
-// Sync plans and applies. With force, the safety brake is overridden.
-func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Result, error) {
+// observeFull observes everything warden manages, refreshing the catalog, without holding the
+// engine: a full observation of a large organisation takes minutes at Identity Center's rate, and
+// revocations and incremental syncs go on meanwhile. What they apply meanwhile is replayed on the new
+// observation, which then becomes the engine's cache for the plan that follows.
+func (e *Engine) observeFull(ctx context.Context) error {
+	e.fullMu.Lock()
+	defer e.fullMu.Unlock()
+	e.run.Lock()
+	if err := e.loadRecords(ctx); err != nil {
+		e.run.Unlock()
+		return err
+	}
+	if e.uninstalled() {
+		e.run.Unlock()
+		return ErrUninstalled
+	}
+	if err := e.recover(ctx); err != nil {
+		e.log.Warn("sync: polling outstanding operations", "err", err)
+	}
+	snap, err := e.snapshot(ctx, true)
+	if err != nil {
+		e.run.Unlock()
+		return err
+	}
+	desired, _ := policy.Compile(snap, e.now())
+	e.filterGroups(desired)
+	records := maps.Clone(e.records)
+	e.replay = []func(*Observed){}
+	e.run.Unlock()
+
+	observed, err := e.observe(ctx, desired, records, true)
+
 	e.run.Lock()
 	defer e.run.Unlock()
+	replay := e.replay
+	e.replay = nil
+	if err != nil {
+		return err
+	}
+	for _, f := range replay {
+		f(observed)
+	}
+	// The plan that follows observes, in this observation, whatever changed in the desired state
+	// since it began (touched between desired and the plan's compile).
+	e.cache, e.last, e.dirty = observed, desired, nil
+	return nil
+}
+
+// Sync plans and applies. With force, the safety brake is overridden. A full sync observes without
+// holding the engine (observeFull), then plans and applies like any other.
+func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Result, error) {
 	start := e.now()
+	if opts.Full {
+		if err := e.observeFull(ctx); err != nil {
+			if !errors.Is(err, ErrUninstalled) {
+				e.setStatus(func(s *Status) { s.LastRun, s.LastError = start, err.Error() })
+				e.observeRun("error", nil, nil, 0)
+			}
+			return nil, err
+		}
+	}
+	e.run.Lock()
+	defer e.run.Unlock()
 	if err := e.loadRecords(ctx); err != nil {
 		return nil, err
 	}
@@ -337,7 +412,13 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	if err := e.recover(ctx); err != nil {
 		e.log.Warn("sync: polling outstanding operations", "err", err)
 	}
-	p, desired, next, err := e.plan(ctx, opts)
+	// Expired grants are revoked the fast way, and the plan is made as of the same instant, so that
+	// it finds them in flight rather than deleting and polling them itself.
+	now := e.now()
+	if _, _, err := e.revoke(ctx, now); err != nil {
+		e.log.Warn("sync: revoking expired grants", "err", err)
+	}
+	p, desired, next, err := e.plan(ctx, PlanOptions{}, now)
 	if err != nil {
 		e.setStatus(func(s *Status) { s.LastRun, s.LastError = start, err.Error() })
 		e.observeRun("error", nil, nil, 0)
@@ -403,6 +484,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 		}
 	})
 	e.observeRun("ok", p, failedOps, pending)
+	e.log.Debug("sync: run", "full", opts.Full, "took", e.now().Sub(start), "changes", p.Changes())
 	if len(res.Errors) > 0 {
 		e.log.Warn("sync: some operations failed", "failed", len(res.Errors), "applied", res.Applied, "first", res.Errors[0])
 	} else if res.Applied > 0 {

@@ -60,14 +60,13 @@ func touched(prev, next *policy.Desired) *scope {
 			sc.lists[g.List] = true
 		}
 	}
-	for a, g := range next.Assignments {
-		if pg, ok := prev.Assignments[a]; !ok || !pg.Until.Equal(g.Until) || !slices.Equal(pg.Requests, g.Requests) {
+	// A new assignment is observed first: if it exists already (made by hand), warden adopts it rather
+	// than taking it for its own. An assignment that goes, or whose end moves, needs no look: warden
+	// deletes only what its records say it owns, and deleting one that is gone is harmless. So an
+	// expiry costs one call, not three.
+	for a := range next.Assignments {
+		if _, ok := prev.Assignments[a]; !ok {
 			mark(next, a)
-		}
-	}
-	for a := range prev.Assignments {
-		if _, ok := next.Assignments[a]; !ok {
-			mark(prev, a)
 		}
 	}
 	return sc

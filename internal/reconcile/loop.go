@@ -13,12 +13,27 @@ import (
 const Debounce = 200 * time.Millisecond
 
 // Run keeps Identity Center in sync until ctx ends. A change in the store wakes it (debounced), a
-// timer wakes it at the next instant the desired state changes by itself (an expiry, a start), and a
-// full observation every SyncInterval corrects drift made outside warden. A failing sync is retried
-// after a pause; the loop itself never stops for one.
+// timer wakes it at the next instant the desired state changes by itself (a start, a member's
+// expiry), a second timer revokes each temporary grant the instant it ends (revoke.go), and a full
+// observation every SyncInterval corrects drift made outside warden. A failing sync is retried after
+// a pause; the loop itself never stops for one.
 func (e *Engine) Run(ctx context.Context) {
 	e.leading.Store(true)
 	defer e.leading.Store(false)
+	kick := make(chan struct{}, 1)
+	pctx, pcancel := context.WithCancel(ctx)
+	pollerDone := make(chan struct{})
+	go func() {
+		defer close(pollerDone)
+		e.runPoller(pctx, func() {
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	defer func() { pcancel(); <-pollerDone }()
+
 	full := true // the first pass looks at everything
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -28,30 +43,35 @@ func (e *Engine) Run(ctx context.Context) {
 			return
 		}
 		due = t
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
+		resetTimer(timer, t)
+	}
+	// Revocations have their own timer, set to the next end on record each time it fires.
+	rtimer := time.NewTimer(0)
+	defer rtimer.Stop()
+	revoke := func() {
+		_, next, err := e.revokeDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("sync: revoking expired grants; retrying", "err", err)
+			next = time.Now().Add(time.Second)
 		}
-		timer.Reset(max(0, time.Until(t)))
+		if next.IsZero() {
+			next = time.Now().Add(time.Hour) // nothing on record ends: a sync resets it
+		}
+		resetTimer(rtimer, next)
 	}
 	ticker := time.NewTicker(e.cfg.SyncInterval)
 	defer ticker.Stop()
 
-	// A full sync (observing everything) runs in the background, so that an expiry falling due
-	// meanwhile interrupts it rather than waiting for it: its operations are journaled, so an
-	// interrupted run loses nothing, and it runs again right after. After a few interruptions in a
-	// row it is let finish, so that drift is still corrected when expiries are frequent.
+	// A full sync runs in the background, observing without holding the engine, so that
+	// revocations and incremental syncs go on while it reads (see Sync).
 	var (
-		fullCancel  context.CancelFunc
 		fullDone    = make(chan error, 1)
 		fullRunning bool
-		aborts      int
 	)
+	fctx, fcancel := context.WithCancel(ctx)
 	defer func() {
+		fcancel()
 		if fullRunning {
-			fullCancel()
 			<-fullDone
 		}
 	}()
@@ -72,6 +92,7 @@ func (e *Engine) Run(ctx context.Context) {
 		} else {
 			wakeAt(n)
 		}
+		revoke() // the sync may have moved grants' ends
 	}
 
 	rev, _ := e.store.Revision(ctx)
@@ -96,7 +117,7 @@ func (e *Engine) Run(ctx context.Context) {
 			}
 			switch ev.Object.Kind {
 			case resource.KindSyncRecord:
-				if !e.isOwn(ev.Revision) {
+				if !e.ownEvent(ev) {
 					// An import recorded what it adopted, or took an uninstalled integration up again.
 					e.recordsStale.Store(true)
 					wakeAt(time.Now().Add(Debounce))
@@ -110,18 +131,17 @@ func (e *Engine) Run(ctx context.Context) {
 			}
 			events = append(events, ev)
 			wakeAt(time.Now().Add(Debounce))
+		case <-kick:
+			wakeAt(time.Now().Add(Debounce)) // a revocation failed, or its assignment is wanted again
+		case <-rtimer.C:
+			revoke()
 		case <-ticker.C:
 			full = true
 			wakeAt(time.Now())
 		case err := <-fullDone:
 			fullRunning = false
-			if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-				full = true // interrupted by an expiry: again, right after
-				wakeAt(time.Now().Add(Debounce))
-				continue
-			}
 			if err == nil || errors.Is(err, ErrBrake) {
-				full, aborts = false, 0
+				full = false
 			}
 			handled(err, "full")
 			if len(events) > 0 {
@@ -129,45 +149,47 @@ func (e *Engine) Run(ctx context.Context) {
 			}
 		case <-timer.C:
 			due = time.Time{}
-			next := e.NextChange()
-			timeDue := !next.IsZero() && !time.Now().Before(next)
-			if fullRunning {
-				if !timeDue || aborts >= 3 {
-					continue // the full sync will pick these changes up, or run again after
-				}
-				e.log.Debug("sync: interrupting the full sync for a due change")
-				fullCancel() // an expiry is due: it goes first
-				<-fullDone
-				e.log.Debug("sync: full sync interrupted")
-				fullRunning = false
-				aborts++
-				full = true
-			} else if full {
-				fctx, cancel := context.WithCancel(ctx)
-				fullCancel, fullRunning = cancel, true
+			if full && !fullRunning {
+				fullRunning = true
 				go func() {
 					_, err := e.Sync(fctx, PlanOptions{Full: true}, false)
-					cancel()
 					fullDone <- err
 				}()
 				events = events[:0]
-				wakeAt(e.NextChange()) // an expiry falling due meanwhile interrupts it
-				e.log.Debug("sync: full sync started", "next_change", e.NextChange(), "due", due)
 				continue
 			}
+			if fullRunning && !e.warm() {
+				continue // the first full sync will pick these changes up
+			}
 			var err error
-			if !timeDue && memberOnly(events) {
+			next := e.NextChange()
+			if timeDue := !next.IsZero() && !time.Now().Before(next); !timeDue && memberOnly(events) {
 				_, err = e.syncMembers(ctx, events) // only memberships changed: incrementally
 			} else {
 				_, err = e.Sync(ctx, PlanOptions{}, false)
 			}
 			events = events[:0]
 			handled(err, "incremental")
-			if full && !fullRunning {
-				wakeAt(time.Now().Add(Debounce)) // the interrupted full sync, again
-			}
 		}
 	}
+}
+
+// resetTimer makes t fire at at.
+func resetTimer(t *time.Timer, at time.Time) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(max(0, time.Until(at)))
+}
+
+// warm reports whether the engine has an observation to sync incrementally against.
+func (e *Engine) warm() bool {
+	e.run.Lock()
+	defer e.run.Unlock()
+	return e.cache != nil && e.last != nil
 }
 
 // RunLeader runs the loop only while this process holds the sync lease in the store, so that of

@@ -259,6 +259,9 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		if a.PrincipalType == policy.PrincipalGroup {
 			list = d.Groups[a.Principal].List
 		}
+		if r := rec(assignmentKey(a)); r != nil && r.Op == "delete" && r.RequestID != "" {
+			continue // a revocation in flight: once it is seen to end, the assignment is created anew
+		}
 		if pid != "" && o.Assignments[pid][target{a.AccountID, a.PermissionSetARN}] {
 			// It exists. A user's assignment must be on record as warden's (adopting it, or noting
 			// its grant's new end); a group's belongs to warden with the group, so its record is
@@ -334,6 +337,9 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		}
 		if _, desired := d.Assignments[a]; desired {
 			continue
+		}
+		if s.Op == "delete" && s.RequestID != "" {
+			continue // sent already; its outcome is being polled
 		}
 		if o.Accounts != nil && !o.Accounts[s.AccountID] {
 			continue // not observed this time (an account outside the filter): neither kept nor dropped

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -671,7 +672,13 @@ func TestLoopAppliesMembershipChanges(t *testing.T) {
 	waitUntil("carol out of Platform", func() bool { g, _ := e.state(); return len(g["Platform"]) == 2 })
 }
 
-var testLogOut io.Writer = io.Discard
+// testLogOut receives the engines' debug logs: WARDEN_TEST_LOG=1 shows them.
+var testLogOut io.Writer = func() io.Writer {
+	if os.Getenv("WARDEN_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}()
 
 // Every Identity Center call a sync makes is allowed by the IAM policy warden prints.
 func TestSyncCallsAreInThePolicy(t *testing.T) {

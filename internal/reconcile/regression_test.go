@@ -557,7 +557,7 @@ func TestRegressionMemberPathBrake(t *testing.T) {
 }
 
 // An expiry falling due while a long full observation runs is not kept waiting for it: the full
-// sync is interrupted and runs again after the revocation.
+// observation does not hold the engine, and the revocation goes out on its own.
 func TestRegressionExpiryDuringFullObservation(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 22, CallLatency: 25 * time.Millisecond})
 	var docs strings.Builder

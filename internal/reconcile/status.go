@@ -130,6 +130,35 @@ func (e *Engine) markOwn(rev int64) {
 	e.own[rev] = true
 }
 
+// markDropped notes a sync record the engine deleted: the store's change feed gives a deletion a
+// revision the deleter does not learn, so the engine knows its own deletions by name.
+func (e *Engine) markDropped(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.dropped == nil || len(e.dropped) > 100_000 {
+		e.dropped = map[string]int{}
+	}
+	e.dropped[key]++
+}
+
+// ownEvent reports whether a change to a sync record is the engine's own.
+func (e *Engine) ownEvent(ev store.Event) bool {
+	if ev.Type != store.Delete {
+		return e.isOwn(ev.Revision)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n := e.dropped[ev.Object.Metadata.Name]; n > 0 {
+		if n == 1 {
+			delete(e.dropped, ev.Object.Metadata.Name)
+		} else {
+			e.dropped[ev.Object.Metadata.Name] = n - 1
+		}
+		return true
+	}
+	return false
+}
+
 func (e *Engine) isOwn(rev int64) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -152,6 +181,7 @@ type metrics struct {
 	lastOK     prometheus.Gauge
 	pending    prometheus.Gauge
 	calls      prometheus.CounterFunc
+	lateness   prometheus.Histogram
 }
 
 // RegisterMetrics adds the sync engine's series to reg.
@@ -165,16 +195,26 @@ func (e *Engine) RegisterMetrics(reg prometheus.Registerer) error {
 			Help: "When the last sync run without errors ended."}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "warden_sync_pending_operations",
 			Help: "Assignment operations in flight or waiting to be retried."}),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_sync_revocation_lateness_seconds",
+			Help:    "Time from a temporary grant's end to its DeleteAccountAssignment being sent.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300}}),
 		calls: prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "warden_identity_center_calls_total",
 			Help: "Calls made to Identity Center APIs (every attempt)."}, func() float64 { return float64(e.idc.TotalCalls()) }),
 	}
-	for _, c := range []prometheus.Collector{m.runs, m.operations, m.lastOK, m.pending, m.calls} {
+	for _, c := range []prometheus.Collector{m.runs, m.operations, m.lastOK, m.pending, m.calls, m.lateness} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
 	}
 	e.metrics = m
 	return nil
+}
+
+// revoked counts a revocation sent late by d after its grant's end.
+func (m *metrics) revoked(d time.Duration) {
+	if m != nil {
+		m.lateness.Observe(max(0, d.Seconds()))
+	}
 }
 
 func (e *Engine) observeRun(result string, p *Plan, failed []opError, pending int) {

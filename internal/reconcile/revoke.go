@@ -1,0 +1,281 @@
+package reconcile
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/policy"
+	"github.com/wardenhq/warden/internal/resource"
+)
+
+// Revocation is the fast path for grants that end. A temporary grant's assignment is on record with
+// its end (Until), so when that instant comes the engine sends DeleteAccountAssignment straight from
+// the record: no store snapshot, no compile, no observation, and no wait for the deletion to finish.
+// Deletions go on the priority lane; their outcome is polled afterwards on the background lane by
+// the poller, which records it (a FAILED deletion is retried by the next sync, which still finds the
+// assignment owned and no longer wanted). Each revocation thus costs one call when it is due and one
+// later, and a full drift scan never stands in its way: the scan observes without holding the
+// engine (see Sync).
+//
+// A record's Until is kept current by every sync (a later grant for the same assignment moves it),
+// and a revocation is also checked against the last compiled desired state. What neither has seen
+// yet (a grant for the same assignment approved in the instant before the old one ends) may see the
+// assignment deleted and created again by the next sync: access is never left longer than granted.
+
+// revokeDue sends the deletions of owned user assignments whose grant has ended. It returns how many
+// it sent and when the next one falls due (zero: none on record).
+func (e *Engine) revokeDue(ctx context.Context) (int, time.Time, error) {
+	e.run.Lock()
+	defer e.run.Unlock()
+	return e.revoke(ctx, e.now())
+}
+
+// revoke is revokeDue with the engine held. A sync calls it too (while the poller runs), so that the
+// plan finds expired grants' deletions in flight rather than sending and polling them itself.
+func (e *Engine) revoke(ctx context.Context, now time.Time) (int, time.Time, error) {
+	if !e.polling.Load() {
+		return 0, time.Time{}, nil // no poller to learn the outcome: the sync deletes and polls
+	}
+	t0 := time.Now()
+	if err := e.loadRecords(ctx); err != nil {
+		return 0, time.Time{}, err
+	}
+	if e.uninstalled() {
+		return 0, time.Time{}, nil
+	}
+	var (
+		next time.Time
+		due  []string
+	)
+	for key, r := range e.records {
+		s := r.Spec.(*resource.SyncRecordSpec)
+		if s.Type != resource.RecordAssignment || s.PrincipalType != policy.PrincipalUser || s.Until.IsZero() || s.Adopted || s.Op != "" {
+			continue
+		}
+		if s.Until.After(now) {
+			next = earliest(next, s.Until)
+			continue
+		}
+		if s.NotBefore.After(now) { // a deletion that failed waits for its backoff
+			next = earliest(next, s.NotBefore)
+			continue
+		}
+		if e.last != nil {
+			a := policy.Assignment{PrincipalType: s.PrincipalType, Principal: s.Name, AccountID: s.AccountID, PermissionSetARN: s.PermissionSetARN}
+			if g, ok := e.last.Assignments[a]; ok && (g.Until.IsZero() || g.Until.After(now)) {
+				continue // a later grant holds it; the next sync moves the record's end
+			}
+		}
+		if s.IDCID == "" {
+			continue // never created: the sync forgets the record
+		}
+		due = append(due, key)
+	}
+	if len(due) == 0 {
+		return 0, next, nil
+	}
+	ctx = idc.WithLane(ctx, idc.Priority)
+	a := &applier{e: e, ctx: ctx}
+	sem := make(chan struct{}, maxOutstanding)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		sent int
+	)
+	for _, key := range due {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			spec := a.existing(key)
+			spec.Op = "delete"
+			if err := a.record(key, spec); err != nil {
+				e.log.Error("sync: journaling a revocation", "record", key, "err", err)
+				return
+			}
+			res, err := e.idc.DeleteAssignment(ctx, idc.Assignment{PrincipalType: spec.PrincipalType, PrincipalID: spec.IDCID,
+				AccountID: spec.AccountID, PermissionSetARN: spec.PermissionSetARN})
+			if err != nil {
+				// Not sent, or sent and unanswered: the record stays journaled, and the sync sends it
+				// again (deleting an assignment twice is harmless).
+				if idc.IsNotFound(err) {
+					err = a.finish(key, spec, idc.Operation{Status: idc.Succeeded}, nil)
+				} else {
+					err = a.finish(key, spec, idc.Operation{}, err)
+				}
+				if err != nil {
+					e.log.Warn("sync: revoking an expired grant", "record", key, "err", err)
+				}
+				return
+			}
+			spec.RequestID = res.RequestID
+			if err := a.record(key, spec); err != nil {
+				e.log.Error("sync: recording a revocation", "record", key, "err", err)
+				return
+			}
+			e.metrics.revoked(e.now().Sub(spec.Until))
+			mu.Lock()
+			sent++
+			mu.Unlock()
+			if res.Status != idc.InProgress {
+				if err := a.finish(key, spec, res, nil); err != nil {
+					e.log.Warn("sync: revoking an expired grant", "record", key, "err", err)
+				}
+				return
+			}
+			e.outstanding.add(pendingOp{key: key, requestID: res.RequestID, sent: e.now()})
+		}()
+	}
+	wg.Wait()
+	e.log.Debug("sync: revoked expired grants", "sent", sent, "due", len(due), "took", time.Since(t0))
+	return sent, next, nil
+}
+
+// pendingOp is an assignment deletion sent and not yet seen to end.
+type pendingOp struct {
+	key       string
+	requestID string
+	sent      time.Time
+}
+
+// pendingOps is the poller's queue, in the order the operations were sent.
+type pendingOps struct {
+	mu     sync.Mutex
+	ops    []pendingOp
+	keys   map[string]bool
+	signal chan struct{}
+}
+
+func (q *pendingOps) add(op pendingOp) {
+	q.mu.Lock()
+	if q.keys == nil {
+		q.keys = map[string]bool{}
+	}
+	if q.signal == nil {
+		q.signal = make(chan struct{}, 1)
+	}
+	q.ops = append(q.ops, op)
+	q.keys[op.key] = true
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+// has reports whether the poller holds the operation on a record (recover leaves it to the poller).
+func (q *pendingOps) has(key string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.keys[key]
+}
+
+func (q *pendingOps) take() (pendingOp, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.ops) == 0 {
+		return pendingOp{}, false
+	}
+	op := q.ops[0]
+	q.ops = q.ops[1:]
+	return op, true
+}
+
+func (q *pendingOps) done(key string) {
+	q.mu.Lock()
+	delete(q.keys, key)
+	q.mu.Unlock()
+}
+
+func (q *pendingOps) clear() {
+	q.mu.Lock()
+	q.ops, q.keys = nil, nil
+	q.mu.Unlock()
+}
+
+func (q *pendingOps) wait() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.signal == nil {
+		q.signal = make(chan struct{}, 1)
+	}
+	return q.signal
+}
+
+// pollerWorkers poll sent revocations side by side (their calls wait on the background lane).
+const pollerWorkers = 4
+
+// runPoller learns how the revocations sent by revokeDue ended, on the background lane, each once it
+// has had the usual provisioning time, and records the outcome. It returns when ctx ends; what it
+// had not polled stays journaled with its RequestId for the next run's recovery.
+func (e *Engine) runPoller(ctx context.Context, kick func()) {
+	ctx = idc.WithLane(ctx, idc.Background)
+	e.polling.Store(true)
+	defer e.polling.Store(false)
+	var wg sync.WaitGroup
+	for range pollerWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				op, ok := e.outstanding.take()
+				if !ok {
+					select {
+					case <-ctx.Done():
+					case <-e.outstanding.wait():
+					}
+					continue
+				}
+				e.pollRevocation(ctx, op, kick)
+			}
+		}()
+	}
+	wg.Wait()
+	e.outstanding.clear() // what was not polled is journaled: the next run's recovery polls it
+}
+
+func (e *Engine) pollRevocation(ctx context.Context, op pendingOp, kick func()) {
+	e.mu.Lock()
+	estimate := e.provisioning
+	e.mu.Unlock()
+	if d := time.Until(op.sent.Add(estimate)); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	res, err := e.idc.DeletionStatus(ctx, op.requestID)
+	if err == nil && res.Status == idc.InProgress {
+		res, err = e.poll(ctx, res, e.idc.DeletionStatus)
+	}
+	if ctx.Err() != nil {
+		return // left journaled for the next run
+	}
+	if err != nil && idc.IsNotFound(err) {
+		err, res = nil, idc.Operation{Status: idc.Succeeded}
+	}
+	e.run.Lock()
+	defer e.run.Unlock()
+	defer e.outstanding.done(op.key)
+	a := &applier{e: e, ctx: ctx}
+	spec := a.existing(op.key)
+	if spec == nil || spec.Op != "delete" || spec.RequestID != op.requestID {
+		return // finished meanwhile by a sync
+	}
+	if ferr := a.finish(op.key, spec, res, err); ferr != nil {
+		e.log.Warn("sync: an expired grant's deletion failed; the sync retries it", "record", op.key, "err", ferr)
+		kick()
+		return
+	}
+	if e.last != nil {
+		x := policy.Assignment{PrincipalType: spec.PrincipalType, Principal: spec.Name, AccountID: spec.AccountID, PermissionSetARN: spec.PermissionSetARN}
+		if _, wanted := e.last.Assignments[x]; wanted {
+			kick() // granted again meanwhile: the sync creates it anew
+		}
+	}
+}

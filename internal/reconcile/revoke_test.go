@@ -1,0 +1,96 @@
+package reconcile_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/idcsim"
+	"github.com/wardenhq/warden/internal/reconcile"
+)
+
+// runLoop runs the engine's loop until the test ends.
+func (e *env) runLoop() {
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() { e.engine.Run(ctx); close(done) }()
+	e.t.Cleanup(func() { cancel(); <-done })
+}
+
+func (e *env) waitFor(what string, within time.Duration, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func request(name, user, end string) string {
+	return `
+kind: access_request
+version: v1
+metadata: {name: ` + name + `}
+spec: {user: ` + user + `, resources: [{account: Production, permission_set: AdministratorAccess}], state: APPROVED, start: "` +
+		time.Now().Add(-time.Minute).Format(time.RFC3339) + `", end: "` + end + `"}
+`
+}
+
+// A revocation whose deletion ends FAILED in Identity Center is tried again by the loop, without any
+// other change to wake it, until the assignment is gone.
+func TestRevocationFailedIsRetried(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 41, ProvisioningDelay: 50 * time.Millisecond})
+	_, e.engine = e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 2 * time.Millisecond,
+		RetryFailedAfter: 200 * time.Millisecond})
+	e.apply(org)
+	end := time.Now().Add(1500 * time.Millisecond)
+	e.apply(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)))
+	e.sync(true)
+	if _, as := e.state(); !as["carol@example.com 637423191929 admin"] {
+		t.Fatal("the approved request was not granted")
+	}
+	e.sim.SetFailRate(1)
+	e.runLoop()
+	deletes := func() int { return e.sim.Stats().Calls["sso-admin:DeleteAccountAssignment"] }
+	e.waitFor("two failed deletions", 20*time.Second, func() bool { return deletes() >= 2 })
+	if _, as := e.state(); !as["carol@example.com 637423191929 admin"] {
+		t.Fatal("the fault did not make the deletion fail; the test proves nothing")
+	}
+	e.sim.SetFailRate(0)
+	e.waitFor("the expired grant revoked once Identity Center recovers", 20*time.Second, func() bool {
+		_, as := e.state()
+		return !as["carol@example.com 637423191929 admin"]
+	})
+}
+
+// A grant approved again while the previous one's revocation is in flight ends with the assignment
+// present: the sync waits for the deletion to end, then creates it anew.
+func TestRevocationInFlightThenGrantedAgain(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 42, ProvisioningDelay: time.Second})
+	_, e.engine = e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 2 * time.Millisecond})
+	e.apply(org)
+	end := time.Now().Add(1500 * time.Millisecond)
+	e.apply(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)))
+	e.sync(true)
+	creates := func() int { return e.sim.Stats().Calls["sso-admin:CreateAccountAssignment"] }
+	created := creates()
+	e.runLoop()
+	deletes := func() int { return e.sim.Stats().Calls["sso-admin:DeleteAccountAssignment"] }
+	e.waitFor("the revocation sent", 10*time.Second, func() bool { return deletes() >= 1 })
+	// The deletion takes a second in Identity Center: approve a new grant meanwhile.
+	e.apply(request("r2", "carol@example.com", time.Now().Add(time.Hour).Format(time.RFC3339Nano)))
+	e.waitFor("the assignment gone, then created again for r2", 20*time.Second, func() bool {
+		return creates() > created && func() bool { _, as := e.state(); return as["carol@example.com 637423191929 admin"] }()
+	})
+	// And it stays: nothing deletes it afterwards.
+	time.Sleep(1500 * time.Millisecond)
+	if _, as := e.state(); !as["carol@example.com 637423191929 admin"] {
+		t.Fatal("the assignment for the new grant was deleted")
+	}
+	if p, _, _, err := e.engine.Plan(e.ctx, reconcile.PlanOptions{Full: true}); err != nil || p.Changes() != 0 {
+		t.Fatalf("not converged: %v\n%v", err, p)
+	}
+}
