@@ -290,7 +290,9 @@ func (n *Notifier) Run(ctx context.Context) error {
 		}
 		timer.Reset(max(0, t.Sub(n.now())))
 	}
-	flush := time.NewTicker(500 * time.Millisecond)
+	// Finished deliveries are saved in batches (every change saved wakes the other watchers of the
+	// store); a crash in between resends them, with their ids.
+	flush := time.NewTicker(2 * time.Second)
 	defer flush.Stop()
 	periodic := time.NewTicker(n.period)
 	defer periodic.Stop()

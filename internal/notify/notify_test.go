@@ -19,6 +19,8 @@ import (
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
 	"github.com/wardenhq/warden/internal/store"
+	"github.com/wardenhq/warden/internal/store/postgres"
+	"github.com/wardenhq/warden/internal/store/postgres/pgtest"
 	"github.com/wardenhq/warden/internal/store/sqlite"
 )
 
@@ -101,11 +103,16 @@ type env struct {
 // newEnv runs the real server over HTTP on SQLite, with the org applied.
 func newEnv(t *testing.T, pendingTTL time.Duration) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "warden.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "warden.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newEnvOn(t, st, pendingTTL)
+}
+
+func newEnvOn(t *testing.T, st store.Store, pendingTTL time.Duration) *env {
+	t.Helper()
+	ctx := context.Background()
 	t.Cleanup(func() { st.Close() })
 	srv := server.New(st, slog.New(slog.DiscardHandler))
 	srv.SetPendingTTL(pendingTTL)
@@ -661,6 +668,59 @@ func TestOneReplicaNotifies(t *testing.T) {
 	}
 	rc.wait(t, "/w", 3, 5*time.Second)
 	rc.settle(t, "/w", 3, 500*time.Millisecond)
+}
+
+// Two replicas on one PostgreSQL database, each with a notifier: one sends, once; when it stops,
+// the other takes over from where it was.
+func TestReplicasOnPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	open := func() store.Store {
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	e := newEnvOn(t, open(), time.Hour)
+	other := open()
+	t.Cleanup(func() { other.Close() })
+	rc := newReceiver(t)
+	cfg := notify.Config{Webhooks: []notify.Webhook{{Name: "w", URL: rc.url + "/w"}}}
+	run := func(st store.Store, holder string) context.CancelFunc {
+		n, err := notify.New(st, cfg, notify.WithLeaseTTL(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { n.RunLeader(rctx, holder); close(done) }()
+		stop := func() { cancel(); <-done }
+		t.Cleanup(stop)
+		return stop
+	}
+	stopA := run(e.store, "a")
+	time.Sleep(200 * time.Millisecond) // a leads
+	run(other, "b")
+	dan, alice, bob := e.as("dan"), e.as("alice"), e.as("bob")
+	r1 := e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}})
+	r2 := e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}})
+	rc.wait(t, "/w", 2, 5*time.Second)
+	rc.settle(t, "/w", 2, 300*time.Millisecond)
+	stopA() // b takes over, from a's progress
+	e.review(alice, r1, "APPROVE")
+	e.review(bob, r1, "APPROVE")
+	hits := rc.wait(t, "/w", 5, 10*time.Second)
+	rc.settle(t, "/w", 5, 500*time.Millisecond)
+	var got []string
+	for _, h := range hits {
+		p := payload(t, h)
+		got = append(got, p.Event+" "+p.Request.ID)
+	}
+	want := []string{"request.created " + r1, "request.created " + r2, "request.reviewed " + r1, "request.approved " + r1, "request.started " + r1}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("deliveries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 func TestConfigErrorsNameTheField(t *testing.T) {
