@@ -9,7 +9,8 @@
 // read): request.started when an approved window begins (for an immediate start, once, right after
 // request.approved), request.expired when it ends or when a pending request outlives the pending
 // TTL (the lazy EXPIRED write sends nothing more), and list.review_overdue once per list and due
-// date when an access list's next review date passes.
+// date when an access list's next review date passes. A window that began while no notifier ran
+// and ended (EXPIRED, cancelled, revoked) before one did still gets its request.started, first.
 //
 // Progress. One replica notifies: the holder of the "notify" lease in the store. Its progress is a
 // notify_state record in the store: the last audit entry handled, a time floor below which
@@ -593,10 +594,11 @@ func (n *Notifier) fromAudit(e *resource.AuditEntrySpec) []Event {
 	case to == resource.StateDenied:
 		return decided(RequestDenied)
 	case to == resource.StateCancelled:
+		out := n.missedStart(before, e)
 		if e.Action == "revoke" {
-			return []Event{ev(RequestRevoked)}
+			return append(out, ev(RequestRevoked))
 		}
-		return []Event{ev(RequestCancelled)}
+		return append(out, ev(RequestCancelled))
 	case to == resource.StateExpired:
 		// Written lazily: the timer has said so already, unless this came first.
 		at, cause := e.Time, CauseNotReviewed
@@ -612,9 +614,24 @@ func (n *Notifier) fromAudit(e *resource.AuditEntrySpec) []Event {
 		n.st.Sent[key] = at.UTC()
 		x := ev(RequestExpired)
 		x.Key, x.Time, x.Actor, x.Cause = key, at.UTC(), "", cause
-		return []Event{x}
+		return append(n.missedStart(before, e), x)
 	}
 	return nil
+}
+
+// missedStart is request.started for an approved request that ends (e) after its window began
+// without the timer having seen it begin: the notifier was stopped meanwhile.
+func (n *Notifier) missedStart(before *resource.Object, e *resource.AuditEntrySpec) []Event {
+	s := before.Spec.(*resource.AccessRequestSpec)
+	key := startedKey(before.Metadata.Name)
+	if stateOf(before) != resource.StateApproved || s.Start == nil || s.Start.After(e.Time) || !s.Start.After(n.st.Floor) {
+		return nil
+	}
+	if _, sent := n.st.Sent[key]; sent {
+		return nil
+	}
+	n.st.Sent[key] = s.Start.UTC()
+	return []Event{{Key: key, Type: RequestStarted, Time: s.Start.UTC(), Request: requestOf(before)}}
 }
 
 // fromTime finds the time-driven events due by now: windows started and ended, pending requests

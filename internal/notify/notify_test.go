@@ -594,6 +594,37 @@ func TestRestartNeitherResendsNorForgets(t *testing.T) {
 	}
 }
 
+// A window that began and ended while the notifier was stopped, the request read meanwhile (so
+// the store says EXPIRED): after the restart, approved, started and expired, in order.
+func TestWindowWhileStopped(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	rc := newReceiver(t)
+	cfg := notify.Config{Webhooks: []notify.Webhook{{Name: "w", URL: rc.url + "/w", Events: []string{"request.approved", "request.started", "request.expired"}}}}
+	stop := start(t, e.store, cfg)
+	time.Sleep(100 * time.Millisecond)
+	stop()
+	dan, alice, bob := e.as("dan"), e.as("alice"), e.as("bob")
+	from := time.Now().Add(time.Second).Truncate(time.Second).Add(time.Second)
+	id := e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}, Duration: "1s", Start: &from})
+	e.review(alice, id, "APPROVE")
+	e.review(bob, id, "APPROVE")
+	time.Sleep(time.Until(from.Add(1100 * time.Millisecond)))
+	if r, err := dan.Request(e.ctx, id); err != nil || r.Spec.(*resource.AccessRequestSpec).State != "EXPIRED" {
+		t.Fatalf("the request should be EXPIRED: %v", err)
+	}
+	start(t, e.store, cfg)
+	hits := rc.wait(t, "/w", 3, 5*time.Second)
+	rc.settle(t, "/w", 3, 300*time.Millisecond)
+	for i, want := range []string{"request.approved", "request.started", "request.expired"} {
+		if p := payload(t, hits[i]); p.Event != want {
+			t.Fatalf("delivery %d: %s, want %s\n%s", i, p.Event, want, dump(hits))
+		}
+	}
+	if p := payload(t, hits[1]); !p.Time.Equal(from) {
+		t.Fatalf("started at %v, want %v", p.Time, from)
+	}
+}
+
 // An access list whose review date has passed is notified once per date: not again while it stays
 // overdue, nor after a restart; once reviewed it is quiet until its next date passes.
 func TestListReviewOverdueOnce(t *testing.T) {
