@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -106,6 +108,18 @@ spec: {roles: [lead]}
 	time.Sleep(300 * time.Millisecond)
 	if n := len(received("/slack")); n != 1 {
 		t.Fatalf("slack got %d deliveries; it asked for request.approved only", n)
+	}
+	// The notifier's progress is internal: not served by the resource API.
+	if r := run(t, admin, "", "get", "notify_state"); r.code == 0 || !strings.Contains(r.err, `unknown kind "notify_state"`) {
+		t.Fatalf("warden get notify_state: exit %d %s%s", r.code, r.out, r.err)
+	}
+	tok, _ := os.ReadFile(filepath.Join(dir, "admin.token"))
+	req, _ := http.NewRequest("GET", srv.addr+"/v1/notify_state/notifier", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	if resp, err := http.DefaultClient.Do(req); err != nil || (resp.StatusCode != 404 && resp.StatusCode != 400) {
+		t.Fatalf("GET /v1/notify_state/notifier: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	srv.stop(t)
 

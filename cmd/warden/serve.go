@@ -148,6 +148,9 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		if err := notifier.RegisterMetrics(srv.Registry()); err != nil {
 			return err
 		}
+		if err := notifier.Init(ctx); err != nil { // before listening: nothing done through the server is missed
+			return err
+		}
 		log.Info("notifications are on", "webhooks", len(cfg.Notifications.Webhooks))
 	}
 

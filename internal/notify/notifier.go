@@ -342,23 +342,41 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 }
 
-// load reads the progress, or starts it at the end of the audit log and now.
+// Init makes notifications start from now (the end of the audit log) unless they have started
+// already. Call it before serving, so that at the very first start nothing done through the
+// server is missed; Run calls it too.
+func (n *Notifier) Init(ctx context.Context) error {
+	_, err := n.store.Get(ctx, resource.KindNotifyState, stateName)
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	seq, err := audit.Last(ctx, n.store)
+	if err != nil {
+		return err
+	}
+	o := &resource.Object{Kind: resource.KindNotifyState, Version: resource.Version, Metadata: resource.Metadata{Name: stateName},
+		Spec: &resource.NotifyStateSpec{Seq: seq, Floor: n.now().UTC()}}
+	err = n.store.Create(ctx, o)
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return nil // another replica's
+	}
+	if err != nil {
+		return fmt.Errorf("notifications: recording where they start: %w", err)
+	}
+	n.log.Info("notifications start from now", "audit_seq", seq)
+	return nil
+}
+
+// load reads the progress.
 func (n *Notifier) load(ctx context.Context) error {
 	n.mu.Lock()
 	n.outbox, n.dirty = nil, false
 	n.mu.Unlock()
+	if err := n.Init(ctx); err != nil {
+		return err
+	}
 	o, err := n.store.Get(ctx, resource.KindNotifyState, stateName)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		seq, err := audit.Last(ctx, n.store)
-		if err != nil {
-			return err
-		}
-		n.st, n.rev = &resource.NotifyStateSpec{Seq: seq, Floor: n.now().UTC()}, 0
-		n.st.Sent, n.st.Lists = map[string]time.Time{}, map[string]time.Time{}
-		n.log.Info("notifications start from now", "audit_seq", seq)
-		return n.save(ctx)
-	case err != nil:
+	if err != nil {
 		return fmt.Errorf("notifications: reading their progress: %w", err)
 	}
 	n.st, n.rev = o.Spec.(*resource.NotifyStateSpec), o.Metadata.Revision

@@ -271,6 +271,9 @@ func start(t *testing.T, st store.Store, cfg notify.Config, opts ...notify.Optio
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := n.Init(context.Background()); err != nil { // as serve does before it listens
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
@@ -688,11 +691,13 @@ func TestOneReplicaNotifies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := n.Init(ctx); err != nil {
+			t.Fatal(err)
+		}
 		wg.Add(1)
 		go func() { defer wg.Done(); n.RunLeader(ctx, holder) }()
 	}
 	defer func() { cancel(); wg.Wait() }()
-	time.Sleep(300 * time.Millisecond)
 	dan := e.as("dan")
 	for range 3 {
 		e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}})
@@ -721,6 +726,9 @@ func TestReplicasOnPostgres(t *testing.T) {
 	run := func(st store.Store, holder string) context.CancelFunc {
 		n, err := notify.New(st, cfg, notify.WithLeaseTTL(time.Second))
 		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Init(ctx); err != nil {
 			t.Fatal(err)
 		}
 		rctx, cancel := context.WithCancel(ctx)
