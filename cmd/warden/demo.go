@@ -27,7 +27,7 @@ import (
 const demoOwner = "alice@example.com"
 
 func newDemoCmd() *cobra.Command {
-	var listen, dataDir string
+	var listen, dataDir, configPath string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run warden with a simulated Identity Center and a sample organisation, nothing to set up",
@@ -39,7 +39,12 @@ it again reuses its data, the simulator's included.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := config.Defaults()
-			cfg.Listen, cfg.DataDir = listen, dataDir
+			if configPath != "" {
+				if err := cfg.LoadFile(configPath); err != nil {
+					return err
+				}
+			}
+			cfg.Listen, cfg.DataDir, cfg.Store = listen, dataDir, ""
 			if err := os.MkdirAll(dataDir, 0o700); err != nil {
 				return fmt.Errorf("--data-dir: %w", err)
 			}
@@ -107,6 +112,7 @@ Press Ctrl-C to stop.
 	}
 	cmd.Flags().StringVar(&listen, "listen", config.DefaultListen, "HTTP listen address")
 	cmd.Flags().StringVar(&dataDir, "data-dir", filepath.Join(config.DefaultDataDir(), "demo"), "where the demo keeps its data")
+	cmd.Flags().StringVar(&configPath, "config", "", "a config file for the other settings (notifications, requests); listen, data_dir, store and identity_center are the demo's")
 	return cmd
 }
 

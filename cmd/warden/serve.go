@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/wardenhq/warden/internal/config"
 	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/notify"
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/server"
 	"github.com/wardenhq/warden/internal/store"
@@ -138,6 +139,21 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		log.Warn("Identity Center sync is off: the config file has no identity_center section")
 	}
 
+	var notifier *notify.Notifier
+	if cfg.Notifications != nil {
+		notifier, err = notify.New(st, *cfg.Notifications, notify.WithLogger(log), notify.WithPendingTTL(cfg.Requests.PendingTTL))
+		if err != nil {
+			return err
+		}
+		if err := notifier.RegisterMetrics(srv.Registry()); err != nil {
+			return err
+		}
+		if err := notifier.Init(ctx); err != nil { // before listening: nothing done through the server is missed
+			return err
+		}
+		log.Info("notifications are on", "webhooks", len(cfg.Notifications.Webhooks))
+	}
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -150,11 +166,18 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	log.Info("warden is serving", "addr", addr, "store", where)
 
 	go compactLoop(ctx, st, log)
+	holder := leaseHolder()
 	engineDone := make(chan struct{})
 	if engine != nil {
-		go func() { engine.RunLeader(ctx, leaseHolder()); close(engineDone) }()
+		go func() { engine.RunLeader(ctx, holder); close(engineDone) }()
 	} else {
 		close(engineDone)
+	}
+	notifyDone := make(chan struct{})
+	if notifier != nil {
+		go func() { notifier.RunLeader(ctx, holder); close(notifyDone) }()
+	} else {
+		close(notifyDone)
 	}
 
 	if ready != nil {
@@ -174,9 +197,11 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	if err := httpSrv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	select { // let a sync in progress stop before the store closes
-	case <-engineDone:
-	case <-sctx.Done():
+	for _, done := range []chan struct{}{engineDone, notifyDone} {
+		select { // let a sync in progress stop, and the notifier save its progress, before the store closes
+		case <-done:
+		case <-sctx.Done():
+		}
 	}
 	log.Info("stopped")
 	return nil

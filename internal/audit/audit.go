@@ -101,6 +101,34 @@ func Append(ctx context.Context, tx store.Tx, entries ...Entry) error {
 	return nil
 }
 
+// Last is the sequence number of the latest entry (0 when the log is empty).
+func Last(ctx context.Context, r store.Reader) (int64, error) {
+	head, err := r.Get(ctx, resource.KindAuditEntry, headName)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("audit: reading the head: %w", err)
+	}
+	return head.Spec.(*resource.AuditEntrySpec).Seq, nil
+}
+
+// After reads up to limit entries following entry seq, in order: a reader follows the log with it.
+// Entries are appended one transaction at a time, so none can appear later before one already read.
+func After(ctx context.Context, r store.Reader, seq int64, limit int) ([]*resource.AuditEntrySpec, error) {
+	objs, err := r.List(ctx, resource.KindAuditEntry, store.ListOptions{After: EntryName(seq), Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("audit: reading the entries after %d: %w", seq, err)
+	}
+	out := make([]*resource.AuditEntrySpec, 0, len(objs))
+	for _, o := range objs {
+		if o.Metadata.Name != headName {
+			out = append(out, o.Spec.(*resource.AuditEntrySpec))
+		}
+	}
+	return out, nil
+}
+
 // Filter chooses entries to read.
 type Filter struct {
 	Since time.Time

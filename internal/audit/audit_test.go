@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,5 +101,36 @@ func TestTamperingIsDetected(t *testing.T) {
 				t.Fatalf("verify after tampering: %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// A reader follows the log with Last and After: pages in order, the head record never among them.
+func TestFollowTheLog(t *testing.T) {
+	ctx, st := setup(t)
+	last, err := audit.Last(ctx, st)
+	if err != nil || last != 4 {
+		t.Fatalf("last = %d, %v; want 4", last, err)
+	}
+	var seqs []int64
+	for seq := int64(1); ; {
+		page, err := audit.After(ctx, st, seq, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, e := range page {
+			seqs = append(seqs, e.Seq)
+		}
+		seq = page[len(page)-1].Seq
+	}
+	if fmt.Sprint(seqs) != "[2 3 4]" {
+		t.Fatalf("entries after 1: %v", seqs)
+	}
+	empty, _ := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
+	defer empty.Close()
+	if last, err := audit.Last(ctx, empty); err != nil || last != 0 {
+		t.Fatalf("empty log: last = %d, %v", last, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/notify"
 )
 
 // DefaultListen is where warden serves unless told otherwise: loopback only, so that a first start
@@ -35,6 +36,8 @@ type Config struct {
 	IdentityCenter *idc.Config `yaml:"identity_center"`
 	// Requests holds the access request settings.
 	Requests Requests `yaml:"requests"`
+	// Notifications sends access request and list review events to webhooks.
+	Notifications *notify.Config `yaml:"notifications"`
 }
 
 // Requests are the access request settings.
@@ -108,6 +111,11 @@ func (c *Config) Validate() error {
 	}
 	if c.IdentityCenter != nil {
 		if err := c.IdentityCenter.Validate(); err != nil {
+			return err
+		}
+	}
+	if c.Notifications != nil {
+		if err := c.Notifications.Validate(); err != nil {
 			return err
 		}
 	}

@@ -371,3 +371,26 @@ func (s *AuditEntrySpec) validate(v *validator, m *Metadata) {
 		v.add("spec.action", "required")
 	}
 }
+
+// NotifyStateSpec is the webhook notifier's progress, kept in the store so that a restart, or
+// another replica taking over, neither repeats nor forgets notifications (package notify).
+type NotifyStateSpec struct {
+	// Seq is the last audit entry turned into notifications.
+	Seq int64 `json:"seq"`
+	// Floor: time-driven notifications (a window starting or ending) due at or before it are settled.
+	Floor time.Time `json:"floor,omitzero"`
+	// Sent holds the time-driven notifications made that are due after Floor: key -> when due.
+	Sent map[string]time.Time `json:"sent,omitempty"`
+	// Lists holds, per access list, the review date whose lateness was notified.
+	Lists map[string]time.Time `json:"lists,omitempty"`
+	// Outbox holds the deliveries not yet made, in order (their shape is package notify's).
+	Outbox []json.RawMessage `json:"outbox,omitempty"`
+}
+
+func (s *NotifyStateSpec) index(*Metadata) []IndexEntry { return nil }
+
+func (s *NotifyStateSpec) validate(v *validator, m *Metadata) {
+	if m.Name == "" {
+		v.add("metadata.name", "required")
+	}
+}

@@ -35,6 +35,9 @@ const (
 	KindSyncRecord Kind = "sync_record"
 	// KindAuditEntry is internal: one entry of the hash-chained audit log (package audit).
 	KindAuditEntry Kind = "audit_entry"
+	// KindNotifyState is internal: the webhook notifier's progress and undelivered notifications
+	// (package notify).
+	KindNotifyState Kind = "notify_state"
 )
 
 // Version is the only resource version so far.
@@ -84,6 +87,7 @@ var kinds = map[Kind]kindInfo{
 	KindAPIToken:         {func() Spec { return new(APITokenSpec) }, false},
 	KindSyncRecord:       {func() Spec { return new(SyncRecordSpec) }, false},
 	KindAuditEntry:       {func() Spec { return new(AuditEntrySpec) }, false},
+	KindNotifyState:      {func() Spec { return new(NotifyStateSpec) }, false},
 }
 
 // PublicKinds lists the kinds served by the resource API, in a stable order.
