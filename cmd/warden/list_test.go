@@ -1,9 +1,11 @@
 package main
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // An owner governs their list's members through the CLI; others may not; a member added with an
@@ -51,6 +53,26 @@ spec: {list: oncall, member: jon@example.com}
 	waitFor(t, func() bool {
 		return slices.Equal(readSim(t, simURL).members("On call"), []string{"jon@example.com"})
 	}, "kemi to leave the group at her membership's expiry")
+	if out := mustRun(t, lena, "", "list", "members", "ls", "oncall"); !regexp.MustCompile(`kemi@example.com .* expired\n`).MatchString(out) ||
+		!regexp.MustCompile(`jon@example.com .* active\n`).MatchString(out) {
+		t.Fatalf("kemi's membership should show as expired, jon's as active:\n%s", out)
+	}
+	// A member who lacks what the list requires stays on it, shown as ineligible, and is not synced.
+	mustRun(t, admin, `
+kind: access_list
+version: v1
+metadata: {name: dba}
+spec: {title: DBA, owners: [lena@example.com], grants: {roles: [AdministratorAccess-on-staging]}, membership_requires: {traits: {team: [data]}}}
+`, "create", "-f", "-")
+	mustRun(t, lena, "", "list", "members", "add", "dba", "jon@example.com")
+	if out := mustRun(t, lena, "", "list", "members", "ls", "dba"); !strings.Contains(out, "ineligible (lacks trait team=data)") {
+		t.Fatalf("jon should show as ineligible for DBA:\n%s", out)
+	}
+	waitFor(t, func() bool { return readSim(t, simURL).hasGroup("DBA") }, "the DBA group in Identity Center")
+	time.Sleep(time.Second) // a sync that would add jon has had time to
+	if m := readSim(t, simURL).members("DBA"); len(m) != 0 {
+		t.Fatalf("an ineligible member was synced to the group: %v", m)
+	}
 	if r := run(t, dan, "", "list", "members", "remove", "oncall", "jon@example.com"); r.code == 0 {
 		t.Fatalf("a non-owner removing a member: %+v", r)
 	}

@@ -332,6 +332,21 @@ func assignments(as []resource.AccountAssignment) string {
 	return join(out)
 }
 
+// membership shows a member's state as the members listing computes it (status.membership):
+// active, expired, or ineligible with the reason; "-" where it was not computed.
+func membership(o *resource.Object) string {
+	var st struct {
+		Membership *struct{ State, Reason string } `json:"membership"`
+	}
+	if json.Unmarshal(o.Status, &st) != nil || st.Membership == nil {
+		return "-"
+	}
+	if st.Membership.State == "ineligible" && st.Membership.Reason != "" {
+		return "ineligible (" + st.Membership.Reason + ")"
+	}
+	return st.Membership.State
+}
+
 func table(k resource.Kind) ([]string, func(*resource.Object) []string) {
 	switch k {
 	case resource.KindUser:
@@ -369,9 +384,9 @@ func table(k resource.Kind) ([]string, func(*resource.Object) []string) {
 			return []string{o.Metadata.Name, s.Title, join(s.Owners), join(s.Grants.Roles), next}
 		}
 	case resource.KindAccessListMember:
-		return []string{"LIST", "MEMBER", "KIND", "EXPIRES", "ADDED BY"}, func(o *resource.Object) []string {
+		return []string{"LIST", "MEMBER", "KIND", "EXPIRES", "ADDED BY", "STATE"}, func(o *resource.Object) []string {
 			s := o.Spec.(*resource.AccessListMemberSpec)
-			return []string{s.List, s.Member, s.Kind(), when(s.Expires), orDash(s.AddedBy)}
+			return []string{s.List, s.Member, s.Kind(), when(s.Expires), orDash(s.AddedBy), membership(o)}
 		}
 	case resource.KindAccessRequest:
 		return []string{"NAME", "USER", "STATE", "ACCESS", "START", "END"}, func(o *resource.Object) []string {

@@ -38,6 +38,16 @@ func readSim(t *testing.T, ep string) *simSnapshot {
 	return &s
 }
 
+// hasGroup says whether a group of that display name exists.
+func (s *simSnapshot) hasGroup(name string) bool {
+	for _, g := range s.Groups {
+		if g.DisplayName == name {
+			return true
+		}
+	}
+	return false
+}
+
 // members lists a group's user names, sorted, by display name.
 func (s *simSnapshot) members(group string) []string {
 	var gid string

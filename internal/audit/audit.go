@@ -27,6 +27,9 @@ type Entry struct {
 	Actor, Action, Detail string
 	Before, After         *resource.Object
 	Time                  time.Time
+	// Kind and Name name the subject when neither Before nor After does.
+	Kind resource.Kind
+	Name string
 }
 
 // EntryName is the record name of entry seq: zero-padded, so names sort in sequence order.
@@ -73,7 +76,7 @@ func Append(ctx context.Context, tx store.Tx, entries ...Entry) error {
 			e.Time = now
 		}
 		s := &resource.AuditEntrySpec{Seq: prev.Seq + 1, Time: e.Time.UTC(), Actor: e.Actor, Action: e.Action, Detail: e.Detail,
-			Before: raw(e.Before), After: raw(e.After), Prev: prev.Hash}
+			Before: raw(e.Before), After: raw(e.After), Prev: prev.Hash, Kind: e.Kind, Name: e.Name}
 		for _, o := range []*resource.Object{e.After, e.Before} {
 			if o != nil {
 				s.Kind, s.Name = o.Kind, o.Metadata.Name

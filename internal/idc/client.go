@@ -230,8 +230,45 @@ func (c *Client) middleware(stack *middleware.Stack) error {
 			c.mu.Lock()
 			c.calls[awsmw.GetServiceID(ctx)+":"+awsmw.GetOperationName(ctx)]++
 			c.mu.Unlock()
-			return next.HandleFinalize(ctx, in)
+			out, md, err := next.HandleFinalize(ctx, in)
+			if ids, ok := ctx.Value(requestIDsKey{}).(*RequestIDs); ok {
+				if id, ok := awsmw.GetRequestIDMetadata(md); ok && id != "" {
+					ids.add(id)
+				}
+			}
+			return out, md, err
 		}), middleware.After)
+}
+
+type requestIDsKey struct{}
+
+// RequestIDs collects the AWS request ids of the calls made with a context from WithRequestIDs, for
+// the audit log.
+type RequestIDs struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+// WithRequestIDs returns a context whose calls' request ids are collected in the RequestIDs.
+func WithRequestIDs(ctx context.Context) (context.Context, *RequestIDs) {
+	r := &RequestIDs{}
+	return context.WithValue(ctx, requestIDsKey{}, r), r
+}
+
+func (r *RequestIDs) add(id string) {
+	r.mu.Lock()
+	r.ids = append(r.ids, id)
+	r.mu.Unlock()
+}
+
+// Last is the request id of the last call answered ("" if none).
+func (r *RequestIDs) Last() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.ids) == 0 {
+		return ""
+	}
+	return r.ids[len(r.ids)-1]
 }
 
 // Endpoint is the base endpoint the clients were built with ("" for AWS's own).

@@ -512,23 +512,40 @@ func (c *compiler) eligible(l *resource.AccessListSpec, name string) bool {
 	if u == nil {
 		return false
 	}
+	ok, _ := Eligible(l, u)
+	return ok
+}
+
+// Eligible says whether a user meets an access list's membership requirements (membership_requires:
+// every role, and every listed value of every listed trait), and if not, what is missing. An
+// ineligible member stays on the list but is not synced to its Identity Center group.
+func Eligible(l *resource.AccessListSpec, u *resource.UserSpec) (bool, string) {
 	if l == nil || l.MembershipRequires == nil {
-		return true
+		return true, ""
 	}
 	req := l.MembershipRequires
+	var missing []string
 	for _, r := range req.Roles {
 		if !contains(u.Roles, r) {
-			return false
+			missing = append(missing, "role "+r)
 		}
 	}
-	for k, vals := range req.Traits {
-		for _, v := range vals {
+	keys := make([]string, 0, len(req.Traits))
+	for k := range req.Traits {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range req.Traits[k] {
 			if !contains(u.Traits[k], v) {
-				return false
+				missing = append(missing, "trait "+k+"="+v)
 			}
 		}
 	}
-	return true
+	if len(missing) > 0 {
+		return false, "lacks " + strings.Join(missing, ", ")
+	}
+	return true, ""
 }
 
 func contains(list []string, s string) bool {

@@ -3,12 +3,15 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
 )
 
 // maxOutstanding is Identity Center's quota of assignment operations in flight.
@@ -134,7 +137,26 @@ func (a *applier) existing(key string) *resource.SyncRecordSpec {
 }
 
 func (a *applier) one(op Op) error {
-	ctx, c := a.ctx, a.e.idc
+	ctx, ids := idc.WithRequestIDs(a.ctx)
+	err := a.do(ctx, op)
+	switch op.Kind {
+	case CreateAssignment, DeleteAssignment, ForgetRecord, AdoptUser, AdoptGroup:
+		// Assignments are logged with their outcome (finish); the rest change nothing in AWS.
+	default:
+		if err == nil {
+			detail := op.String()
+			if id := ids.Last(); id != "" {
+				detail += " (AWS request " + id + ")"
+			}
+			a.e.audit(a.ctx, audit.Entry{Action: "sync." + strings.ReplaceAll(op.Kind.String(), " ", "_"), Detail: detail,
+				Kind: resource.KindSyncRecord, Name: op.subject()})
+		}
+	}
+	return err
+}
+
+func (a *applier) do(ctx context.Context, op Op) error {
+	c := a.e.idc
 	switch op.Kind {
 	case CreateUser:
 		u := op.Attributes
@@ -314,6 +336,9 @@ func (a *applier) createAssignment(op Op) error {
 func (a *applier) finish(key string, spec *resource.SyncRecordSpec, res idc.Operation, err error) error {
 	if err == nil && res.Status == idc.Failed {
 		err = fmt.Errorf("FAILED: %s", res.FailureReason)
+	}
+	if spec.RequestID != "" && (err == nil || res.Status == idc.Failed) {
+		a.e.auditAssignment(a.ctx, key, spec, err)
 	}
 	op := spec.Op
 	if err != nil && spec.RequestID != "" && res.Status != idc.Failed {
@@ -515,4 +540,48 @@ func (e *Engine) recover(ctx context.Context) error {
 	}
 	wg.Wait()
 	return firstErr
+}
+
+// SyncActor is who the audit log says made the changes the sync engine makes in Identity Center.
+const SyncActor = "warden:sync"
+
+// audit appends what the engine did in Identity Center to the audit log. A failure to write it is
+// logged: the change in Identity Center is made, and its record says so.
+func (e *Engine) audit(ctx context.Context, entry audit.Entry) {
+	entry.Actor = SyncActor
+	if err := e.store.Txn(ctx, func(tx store.Tx) error { return audit.Append(ctx, tx, entry) }); err != nil {
+		e.log.Warn("sync: writing the audit log", "action", entry.Action, "err", err)
+	}
+}
+
+// auditAssignment logs an assignment operation's outcome with the RequestId AWS gave it; the entry
+// holds the sync record as it stood while the operation was in flight.
+func (e *Engine) auditAssignment(ctx context.Context, key string, spec *resource.SyncRecordSpec, err error) {
+	verb := "create"
+	if spec.Op == "delete" {
+		verb = "delete"
+	}
+	outcome := "SUCCEEDED"
+	if err != nil {
+		outcome = err.Error()
+	}
+	s := *spec
+	e.audit(ctx, audit.Entry{Action: "sync." + verb + "_assignment",
+		Detail: fmt.Sprintf("%s assignment %s %s on %s with %s: %s (AWS request %s)", verb, strings.ToLower(s.PrincipalType), s.Name, s.AccountID, psName(s.PermissionSetARN), outcome, s.RequestID),
+		After:  &resource.Object{Kind: resource.KindSyncRecord, Version: resource.Version, Metadata: resource.Metadata{Name: key}, Spec: &s}})
+}
+
+// subject names the sync record an operation concerns, for the audit log.
+func (op Op) subject() string {
+	switch op.Kind {
+	case CreateUser, UpdateUser, DeleteUser, AdoptUser:
+		return userKey(op.User)
+	case AddMember, RemoveMember:
+		return groupKey(op.List) + "/" + op.User
+	case CreateAssignment, DeleteAssignment:
+		return assignmentKey(op.Assignment)
+	case ForgetRecord:
+		return op.Record
+	}
+	return groupKey(op.List)
 }

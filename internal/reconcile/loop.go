@@ -123,8 +123,8 @@ func (e *Engine) Run(ctx context.Context) {
 					wakeAt(time.Now().Add(Debounce))
 				}
 				continue
-			case resource.KindAPIToken:
-				continue // logins change nothing desired
+			case resource.KindAPIToken, resource.KindNotifyState, resource.KindAuditEntry:
+				continue // logins, notification progress and the audit log change nothing desired
 			}
 			if e.isOwn(ev.Revision) {
 				continue // a status the engine wrote

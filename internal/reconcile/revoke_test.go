@@ -2,12 +2,17 @@ package reconcile_test
 
 import (
 	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/idcsim"
 	"github.com/wardenhq/warden/internal/reconcile"
+	"github.com/wardenhq/warden/internal/resource"
 )
 
 // runLoop runs the engine's loop until the test ends.
@@ -92,5 +97,62 @@ func TestRevocationInFlightThenGrantedAgain(t *testing.T) {
 	}
 	if p, _, _, err := e.engine.Plan(e.ctx, reconcile.PlanOptions{Full: true}); err != nil || p.Changes() != 0 {
 		t.Fatalf("not converged: %v\n%v", err, p)
+	}
+}
+
+// What the sync does in Identity Center is in the audit log, by warden:sync, with AWS's request ids:
+// users and groups created, members added, assignments created and revoked with their outcome.
+func TestSyncOperationsAudited(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 43, ProvisioningDelay: 20 * time.Millisecond})
+	e.apply(org)
+	end := time.Now().Add(time.Second)
+	e.apply(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)))
+	e.sync(true)
+	e.runLoop()
+	e.waitFor("the grant revoked", 10*time.Second, func() bool { _, as := e.state(); return !as["carol@example.com 637423191929 admin"] })
+	var entries []*resource.AuditEntrySpec
+	e.waitFor("the revocation's outcome logged", 10*time.Second, func() bool {
+		var err error
+		entries, err = audit.List(e.ctx, e.store, audit.Filter{Actor: reconcile.SyncActor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range entries {
+			if x.Action == "sync.delete_assignment" {
+				return true
+			}
+		}
+		return false
+	})
+	uuid := regexp.MustCompile(`\(AWS request [0-9a-f-]{36}\)`)
+	seen := map[string]int{}
+	for _, x := range entries {
+		seen[x.Action]++
+		if !uuid.MatchString(x.Detail) {
+			t.Errorf("%s without its AWS request id: %q", x.Action, x.Detail)
+		}
+	}
+	for _, want := range []string{"sync.create_user", "sync.create_group", "sync.add_member", "sync.create_assignment", "sync.delete_assignment"} {
+		if seen[want] == 0 {
+			t.Errorf("no %s entry; logged: %v", want, seen)
+		}
+	}
+	var revoked *resource.AuditEntrySpec
+	for _, x := range entries {
+		if x.Action == "sync.delete_assignment" && strings.Contains(x.Detail, "carol@example.com") {
+			revoked = x
+		}
+	}
+	if revoked == nil || !strings.Contains(revoked.Detail, "SUCCEEDED") || revoked.Kind != resource.KindSyncRecord {
+		t.Fatalf("carol's revocation logged as %+v", revoked)
+	}
+	var rec struct {
+		Spec resource.SyncRecordSpec `json:"spec"`
+	}
+	if err := json.Unmarshal(revoked.After, &rec); err != nil || rec.Spec.RequestID == "" || !strings.Contains(revoked.Detail, rec.Spec.RequestID) {
+		t.Fatalf("the entry's record does not carry the request id: %v %s", err, revoked.After)
+	}
+	if n, err := audit.Verify(e.ctx, e.store); err != nil {
+		t.Fatalf("audit chain after %d entries: %v", n, err)
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/wardenhq/warden/internal/access"
 	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
 )
@@ -49,16 +51,60 @@ func (s *Server) mayGovern(r *http.Request, p *auth.Principal, list string) erro
 	return forbidden("only the owners of %q (or an administrator) change its members", list)
 }
 
+// MembershipState is what the members listing says of each member, in its status.membership: active
+// (synced to the list's Identity Center group), expired, or ineligible (kept, not synced: the user
+// lacks what the list's membership_requires asks for, or does not exist), with the reason.
+type MembershipState struct {
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Membership states.
+const (
+	MemberActive     = "active"
+	MemberExpired    = "expired"
+	MemberIneligible = "ineligible"
+)
+
 func (s *Server) membersList(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	list := r.PathValue("list")
-	if _, err := s.store.Get(r.Context(), resource.KindAccessList, list); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	objs, err := s.store.List(r.Context(), resource.KindAccessListMember, store.ListOptions{Filters: store.Filter(resource.IndexList, list)})
+	ctx, list := r.Context(), r.PathValue("list")
+	lo, err := s.store.Get(ctx, resource.KindAccessList, list)
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	objs, err := s.store.List(ctx, resource.KindAccessListMember, store.ListOptions{Filters: store.Filter(resource.IndexList, list)})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := s.now()
+	for _, o := range objs {
+		m := o.Spec.(*resource.AccessListMemberSpec)
+		st := MembershipState{State: MemberActive}
+		switch {
+		case m.Expires != nil && !now.Before(*m.Expires):
+			st = MembershipState{State: MemberExpired, Reason: "expired " + m.Expires.UTC().Format(time.RFC3339)}
+		case m.Kind() == resource.MemberUser:
+			u, err := s.store.Get(ctx, resource.KindUser, m.Member)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				st = MembershipState{State: MemberIneligible, Reason: "no such user"}
+			case err != nil:
+				s.fail(w, r, err)
+				return
+			default:
+				if ok, why := policy.Eligible(lo.Spec.(*resource.AccessListSpec), u.Spec.(*resource.UserSpec)); !ok {
+					st = MembershipState{State: MemberIneligible, Reason: why}
+				}
+			}
+		}
+		status := map[string]any{}
+		if len(o.Status) > 0 {
+			json.Unmarshal(o.Status, &status)
+		}
+		status["membership"] = st
+		o.Status, _ = json.Marshal(status)
 	}
 	writeJSON(w, http.StatusOK, objs)
 }
