@@ -31,7 +31,9 @@ func startSim(t *testing.T, args ...string) (string, *exec.Cmd, *syncBuffer) {
 			cmd.Wait()
 		}
 	})
-	waitFor(t, func() bool { return simEndpointRE.MatchString(out.String()) }, "warden sim to print its endpoint")
+	// The banner is written line by line: wait for its last line, so callers may read any of it.
+	banner := regexp.MustCompile(`try: .*\n`)
+	waitFor(t, func() bool { return banner.MatchString(out.String()) }, "warden sim to print its endpoint and instance")
 	return simEndpointRE.FindStringSubmatch(out.String())[1], cmd, out
 }
 

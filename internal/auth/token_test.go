@@ -40,7 +40,12 @@ func TestTokenLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Only a hash of the secret is stored.
-	secret := token[strings.LastIndex(token, "_")+1:]
+	// wdn_<id>_<secret>: the id is hex; the secret (base64url) may itself hold underscores.
+	parts := strings.SplitN(token, "_", 3)
+	if len(parts) != 3 || parts[0] != "wdn" {
+		t.Fatalf("token %q is not wdn_<id>_<secret>", token)
+	}
+	secret := parts[2]
 	if strings.Contains(obj.Spec.(*resource.APITokenSpec).SecretHash, secret) {
 		t.Fatal("the stored token holds its secret")
 	}
