@@ -173,6 +173,8 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	} else {
 		close(engineDone)
 	}
+	expiryDone := make(chan struct{})
+	go func() { srv.ExpireRequests(ctx, 15*time.Second); close(expiryDone) }()
 	notifyDone := make(chan struct{})
 	if notifier != nil {
 		go func() { notifier.RunLeader(ctx, holder); close(notifyDone) }()
@@ -197,7 +199,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	if err := httpSrv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	for _, done := range []chan struct{}{engineDone, notifyDone} {
+	for _, done := range []chan struct{}{engineDone, notifyDone, expiryDone} {
 		select { // let a sync in progress stop, and the notifier save its progress, before the store closes
 		case <-done:
 		case <-sctx.Done():

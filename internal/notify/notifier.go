@@ -315,10 +315,11 @@ func (n *Notifier) Run(ctx context.Context) error {
 				continue
 			}
 			switch ev.Object.Kind {
-			case resource.KindNotifyState, resource.KindAPIToken, resource.KindSyncRecord:
-				continue
+			case resource.KindAccessRequest, resource.KindAccessList:
+				// Their audit entries are in the same transaction: read them now. Other changes
+				// (sync records and the sync's own audit entries among them) make no notification.
+				wakeAt(n.now().Add(Debounce))
 			}
-			wakeAt(n.now().Add(Debounce))
 		case <-periodic.C:
 			wakeAt(n.now())
 		case <-flush.C:

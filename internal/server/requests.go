@@ -339,6 +339,52 @@ func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, p *auth.P
 
 // writeRequest stores a request's new state (if nobody changed it since it was read) with its audit
 // entry, in one transaction.
+// ExpireRequests writes EXPIRED on the requests whose window has ended, or whose reviews did not come
+// within requests.pending_ttl, every interval until ctx ends. Reading a request expires it too, but
+// nothing else would: without this, ended requests would stay APPROVED in the store, and the sync
+// and the notifier, which list approved and pending requests, would carry them forever. Access does
+// not wait for it: the sync revokes at the end's instant. Several replicas may run it; a request
+// changed meanwhile is left to the next pass.
+func (s *Server) ExpireRequests(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.expireDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("expiring requests", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// expireDue expires what is due now and says how many it expired.
+func (s *Server) expireDue(ctx context.Context) (int, error) {
+	n := 0
+	for _, state := range []string{resource.StateApproved, resource.StatePending} {
+		objs, err := s.store.List(ctx, resource.KindAccessRequest, store.ListOptions{Filters: store.Filter(resource.IndexState, state)})
+		if err != nil {
+			return n, err
+		}
+		for _, o := range objs {
+			before := o.Clone()
+			if !access.Expire(o.Spec.(*resource.AccessRequestSpec), o.Metadata.CreatedAt, s.pending(), s.now()) {
+				continue
+			}
+			if err := s.writeRequest(ctx, "warden", "expire", before, o); err != nil {
+				if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+					continue // changed meanwhile: the next pass sees it as it is now
+				}
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
 func (s *Server) writeRequest(ctx context.Context, actor, action string, before, after *resource.Object) error {
 	return s.store.Txn(ctx, func(tx store.Tx) error {
 		if err := tx.Update(ctx, after); err != nil {

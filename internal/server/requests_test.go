@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/client"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
@@ -201,5 +203,68 @@ func TestPendingRequestExpires(t *testing.T) {
 	}
 	if _, err := e.admin.RequestReview(e.ctx, id, server.RequestReview{Decision: "APPROVE"}); status(err) != 400 || !strings.Contains(err.Error(), "EXPIRED") {
 		t.Fatalf("approving an expired request: %v", err)
+	}
+}
+
+// Requests are written EXPIRED once their window has ended or their reviews did not come in time,
+// though nobody reads them, with an audit entry by warden.
+func TestRequestsExpireUnread(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetPendingTTL(time.Second)
+	e.apply(requestOrg)
+	now := time.Now()
+	e.apply(`
+kind: access_request
+version: v1
+metadata: {name: ended}
+spec: {user: dan, roles: [staging-admin], state: APPROVED, reason: x, start: "` + now.Add(-time.Hour).Format(time.RFC3339) + `", end: "` + now.Add(time.Second).Format(time.RFC3339Nano) + `"}
+---
+kind: access_request
+version: v1
+metadata: {name: lasting}
+spec: {user: dan, roles: [staging-admin], state: APPROVED, reason: x, start: "` + now.Add(-time.Hour).Format(time.RFC3339) + `", end: "` + now.Add(time.Hour).Format(time.RFC3339) + `"}
+`)
+	tok, err := e.admin.CreateToken(e.ctx, "dan", "1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.New(e.url, tok.Token).RequestCreate(e.ctx, server.RequestCreate{Roles: []string{"staging-admin"}, Reason: "deploy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := got.Request.Metadata.Name
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() { e.srv.ExpireRequests(ctx, 100*time.Millisecond); close(done) }()
+	defer func() { cancel(); <-done }()
+	state := func(name string) string { // straight from the store: reading through the API would expire it
+		o, err := e.store.Get(e.ctx, resource.KindAccessRequest, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Spec.(*resource.AccessRequestSpec).State
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for state("ended") != resource.StateExpired || state(pending) != resource.StateExpired {
+		if time.Now().After(deadline) {
+			t.Fatalf("not expired in the store: ended %s, pending %s", state("ended"), state(pending))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s := state("lasting"); s != resource.StateApproved {
+		t.Fatalf("a request whose window lasts is %s", s)
+	}
+	entries, err := audit.List(e.ctx, e.store, audit.Filter{Actor: "warden", Kind: resource.KindAccessRequest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := map[string]int{}
+	for _, x := range entries {
+		if x.Action == "expire" {
+			expired[x.Name]++
+		}
+	}
+	if expired["ended"] != 1 || expired[pending] != 1 || len(expired) != 2 {
+		t.Fatalf("expire entries: %v", expired)
 	}
 }
