@@ -61,7 +61,7 @@ spec: {list: approvers, member: lena@example.com}
 	if r := run(t, kemi, "", "request", "create", "--roles", "AdministratorAccess-on-staging"); r.code == 0 || !strings.Contains(r.err, "spec.reason") {
 		t.Fatalf("a request without the required reason: %+v", r)
 	}
-	r := run(t, kemi, "", "request", "create", "--roles", "AdministratorAccess-on-staging", "--reason", "incident 42", "--duration", "4s")
+	r := run(t, kemi, "", "request", "create", "--roles", "AdministratorAccess-on-staging", "--reason", "incident 42", "--duration", "6s")
 	if r.code != 0 {
 		t.Fatalf("request create: %+v", r)
 	}
@@ -79,6 +79,12 @@ spec: {list: approvers, member: lena@example.com}
 		t.Fatalf("approval:\n%s", out)
 	}
 	waitFor(t, func() bool { return readSim(t, simURL).assignmentsOf("kemi@example.com") == 2 }, "the approved assignment in Identity Center")
+	// While the window lasts, show says what the request grants and where it stands.
+	granted := regexp.MustCompile(`permission_set: AdministratorAccess\n(.*\n)*\s+state: (creating|granted)`)
+	if show := mustRun(t, kemi, "", "request", "show", id); !granted.MatchString(show) {
+		t.Fatalf("request show during the window lacks the assignment:\n%s", show)
+	}
+	waitFor(t, func() bool { return strings.Contains(mustRun(t, kemi, "", "request", "show", id), "state: granted") }, "show to say granted once the creation is seen to end")
 	waitFor(t, func() bool { return readSim(t, simURL).assignmentsOf("kemi@example.com") == 1 }, "the assignment to go at the window's end")
 	show := mustRun(t, kemi, "", "request", "show", id)
 	for _, want := range []string{"state: EXPIRED", "author: lena@example.com", "reason: incident 42"} {
@@ -97,6 +103,12 @@ spec: {list: approvers, member: lena@example.com}
 			t.Fatalf("audit log lacks %s:\n%s", want, log)
 		}
 	}
+	// And what the sync did in Identity Center, with AWS's request ids.
+	// (the deletion's outcome is logged once it is polled, a moment after it is sent)
+	waitFor(t, func() bool {
+		synclog := mustRun(t, admin, "", "audit", "ls", "--actor", "warden:sync")
+		return strings.Contains(synclog, "sync.create_assignment") && strings.Contains(synclog, "sync.delete_assignment") && strings.Contains(synclog, "AWS request")
+	}, "the sync's creation and revocation in the audit log")
 	if r := run(t, kemi, "", "audit", "ls"); r.code == 0 || !strings.Contains(r.err, "only administrators") {
 		t.Fatalf("a non-admin reading the audit log: %+v", r)
 	}

@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +67,7 @@ type Engine struct {
 	status  Status
 	own     map[int64]bool      // store revisions the engine wrote itself
 	dropped map[string]int      // sync records the engine deleted, until their deletion is seen
+	grants  map[string][]RequestGrant
 	inError map[subjectKey]bool // resources whose status says error
 	metrics *metrics
 }
@@ -306,7 +309,63 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time) (*Pl
 	}
 	e.cache, e.last, e.dirty = observed, desired, nil
 	p := makePlan(desired, observed, e.records, now, e.cfg.SafetyBrake)
+	e.publishGrants(desired)
 	return p, desired, next, nil
+}
+
+// RequestGrant is an account assignment an access request grants, as of the engine's last plan.
+type RequestGrant struct {
+	AccountID        string    `json:"account_id"`
+	AccountName      string    `json:"account_name,omitempty"`
+	PermissionSet    string    `json:"permission_set"`
+	PermissionSetARN string    `json:"permission_set_arn"`
+	Until            time.Time `json:"until,omitzero"`
+	// Record is the sync record warden keeps of the assignment (its state in Identity Center).
+	Record string `json:"-"`
+}
+
+// publishGrants keeps, for RequestGrants, which assignments each approved request in its window
+// grants.
+func (e *Engine) publishGrants(d *policy.Desired) {
+	accounts, sets := map[string]string{}, map[string]string{}
+	if e.catalog != nil {
+		for _, a := range e.catalog.accounts {
+			accounts[a.ID] = a.Name
+		}
+		for _, p := range e.catalog.sets {
+			sets[p.ARN] = p.Name
+		}
+	}
+	by := map[string][]RequestGrant{}
+	for a, g := range d.Assignments {
+		for _, req := range g.Requests {
+			name := sets[a.PermissionSetARN]
+			if name == "" {
+				name = psName(a.PermissionSetARN)
+			}
+			by[req] = append(by[req], RequestGrant{AccountID: a.AccountID, AccountName: accounts[a.AccountID], PermissionSet: name,
+				PermissionSetARN: a.PermissionSetARN, Until: g.Until, Record: assignmentKey(a)})
+		}
+	}
+	for _, gs := range by {
+		sort.Slice(gs, func(i, j int) bool {
+			if gs[i].AccountID != gs[j].AccountID {
+				return gs[i].AccountID < gs[j].AccountID
+			}
+			return gs[i].PermissionSet < gs[j].PermissionSet
+		})
+	}
+	e.mu.Lock()
+	e.grants = by
+	e.mu.Unlock()
+}
+
+// RequestGrants lists the assignments an approved access request in its window grants, as of the
+// engine's last plan (none for a request not in its window then).
+func (e *Engine) RequestGrants(request string) []RequestGrant {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.grants[request])
 }
 
 // filterGroups drops groups the configuration excludes (and their assignments).

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/wardenhq/warden/internal/access"
 	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
 )
@@ -220,7 +222,66 @@ func (s *Server) requestShow(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			return
 		}
 	}
+	if err := s.showGrants(r.Context(), o); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, o)
+}
+
+// GrantState is an assignment an approved request grants and where it stands in Identity Center, as
+// request show puts it in status.assignments.
+type GrantState struct {
+	reconcile.RequestGrant
+	// State: granted, creating, revoking, failed (retried; Error says why) or pending (not yet made).
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
+}
+
+// showGrants puts in a request's status the assignments it grants (while its window is open) and
+// their state in Identity Center, from the sync engine's last plan and its records.
+func (s *Server) showGrants(ctx context.Context, o *resource.Object) error {
+	if s.sync == nil {
+		return nil
+	}
+	grants := s.sync.RequestGrants(o.Metadata.Name)
+	if len(grants) == 0 {
+		return nil
+	}
+	out := make([]GrantState, 0, len(grants))
+	for _, g := range grants {
+		st := GrantState{RequestGrant: g, State: "pending"}
+		rec, err := s.store.Get(ctx, resource.KindSyncRecord, g.Record)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			spec := rec.Spec.(*resource.SyncRecordSpec)
+			switch {
+			case spec.Op == "create":
+				st.State = "creating"
+			case spec.Op == "delete":
+				st.State = "revoking"
+			case spec.LastError != "":
+				st.State, st.Error = "failed", spec.LastError
+			default:
+				st.State = "granted"
+			}
+		}
+		out = append(out, st)
+	}
+	status := map[string]any{}
+	if len(o.Status) > 0 {
+		json.Unmarshal(o.Status, &status)
+	}
+	status["assignments"] = out
+	b, err := json.Marshal(status)
+	if err != nil {
+		return err
+	}
+	o.Status = b
+	return nil
 }
 
 func (s *Server) requestList(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
