@@ -65,8 +65,8 @@ type Engine struct {
 
 	mu      sync.Mutex
 	status  Status
-	own     map[int64]bool      // store revisions the engine wrote itself
-	dropped map[string]int      // sync records the engine deleted, until their deletion is seen
+	own     map[int64]bool // store revisions the engine wrote itself
+	dropped map[string]int // sync records the engine deleted, until their deletion is seen
 	grants  map[string][]RequestGrant
 	inError map[subjectKey]bool // resources whose status says error
 	metrics *metrics
