@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -22,7 +23,9 @@ const maxOutstanding = 10
 type applier struct {
 	e   *Engine
 	ctx context.Context
-	mu  sync.Mutex // guards ids and records across workers
+	// mu is the engine's recMu: it guards the ids here and the engine's records, cache and replay,
+	// across this applier's workers and a revocation running meanwhile.
+	mu *sync.Mutex
 	// ids resolved while applying: user name / access list -> Identity Center id
 	users  map[string]string
 	groups map[string]string
@@ -32,7 +35,7 @@ type applier struct {
 
 func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
 	ctx = idc.WithLane(ctx, idc.Priority)
-	a := &applier{e: e, ctx: ctx, users: map[string]string{}, groups: map[string]string{}}
+	a := &applier{e: e, ctx: ctx, mu: &e.recMu, users: map[string]string{}, groups: map[string]string{}}
 	for key, r := range e.records {
 		s := r.Spec.(*resource.SyncRecordSpec)
 		switch s.Type {
@@ -74,12 +77,24 @@ func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
 func (a *applier) run(ops []Op, workers int) {
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
+	// While it waits for a worker (creations wait on provisioning), a revocation falling due is made
+	// here: the sync holds the engine, and a revocation must not wait for the whole apply.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for _, op := range ops {
 		if a.ctx.Err() != nil {
 			a.fail(op, a.ctx.Err())
 			continue
 		}
-		sem <- struct{}{}
+	wait:
+		for {
+			select {
+			case sem <- struct{}{}:
+				break wait
+			case <-tick.C:
+				a.e.revokeIfWanted(a.ctx)
+			}
+		}
 		wg.Add(1)
 		go func(op Op) {
 			defer func() { <-sem; wg.Done() }()
@@ -92,7 +107,16 @@ func (a *applier) run(ops []Op, workers int) {
 			a.mu.Unlock()
 		}(op)
 	}
-	wg.Wait()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			a.e.revokeIfWanted(a.ctx)
+		}
+	}
 }
 
 func (a *applier) fail(op Op, err error) {
@@ -353,6 +377,13 @@ func (a *applier) finish(key string, spec *resource.SyncRecordSpec, res idc.Oper
 	}
 	spec.Op, spec.RequestID = "", ""
 	if err != nil {
+		if spec.PrincipalType == policy.PrincipalUser && res.Status != idc.Failed {
+			// Perhaps made after all (unanswered): the principal is observed again before relying on
+			// the cache.
+			sc := newScope()
+			sc.users[spec.Name] = true
+			a.e.markDirty(sc)
+		}
 		spec.Attempts++
 		spec.LastError = err.Error()
 		spec.NotBefore = a.e.now().Add(retryDelay(a.e.cfg.RetryFailedAfter, spec.Attempts))
@@ -497,7 +528,7 @@ func (e *Engine) poll(ctx context.Context, op idc.Operation, status func(context
 // a time.
 func (e *Engine) recover(ctx context.Context) error {
 	ctx = idc.WithLane(ctx, idc.Priority)
-	a := &applier{e: e, ctx: ctx}
+	a := &applier{e: e, ctx: ctx, mu: &e.recMu}
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -527,7 +558,14 @@ func (e *Engine) recover(ctx context.Context) error {
 				res, err = e.poll(ctx, res, check)
 			}
 			if err != nil && idc.IsNotFound(err) {
-				err, res = nil, idc.Operation{Status: idc.Succeeded} // unknown to AWS by now: let observation decide
+				// Unknown to AWS by now: the outcome is unknown. The record stays warden's, the
+				// principal is observed again, and the plan deletes or creates as needed.
+				if uerr := a.unknownOutcome(key, &s); uerr != nil {
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, uerr)
+					mu.Unlock()
+				}
+				return
 			}
 			if ferr := a.finish(key, &s, res, err); ferr != nil && err == nil {
 				mu.Lock()
@@ -540,6 +578,22 @@ func (e *Engine) recover(ctx context.Context) error {
 	}
 	wg.Wait()
 	return firstErr
+}
+
+// unknownOutcome clears an operation whose outcome AWS no longer knows: the record stays (so the
+// assignment stays warden's), and the principal is observed again by the next sync.
+func (a *applier) unknownOutcome(key string, spec *resource.SyncRecordSpec) error {
+	spec.Op, spec.RequestID = "", ""
+	a.mu.Lock()
+	if spec.PrincipalType == policy.PrincipalUser {
+		sc := newScope()
+		sc.users[spec.Name] = true
+		a.e.markDirty(sc)
+	} else {
+		a.e.cache = nil // a group's: observe everything next time
+	}
+	a.mu.Unlock()
+	return a.record(key, spec)
 }
 
 // SyncActor is who the audit log says made the changes the sync engine makes in Identity Center.

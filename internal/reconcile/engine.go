@@ -39,8 +39,17 @@ type Engine struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	run     sync.Mutex // one sync at a time
-	records map[string]*resource.Object
+	run sync.Mutex // one sync at a time
+	// recMu guards records, cache and replay while operations run: a sync's applier holds it for
+	// each change it records, and a revocation made during that sync's apply holds it too.
+	recMu sync.Mutex
+	// wanted is the last desired state compiled since Run began (nil before): a revocation is
+	// checked against it.
+	wanted *policy.Desired
+	// revokeWanted: a revocation is due while a sync holds the engine; its apply makes it.
+	revokeWanted atomic.Bool
+	nextRevoke   atomic.Int64 // unix nanoseconds of the next revocation on record, as last looked
+	records      map[string]*resource.Object
 	// recordsStale: someone else (an import, another replica) wrote a sync record; read them afresh.
 	recordsStale atomic.Bool
 	catalog      *catalog
@@ -244,23 +253,23 @@ var ErrNotLeader = errors.New("this replica does not lead the sync; the leader a
 func (e *Engine) Leading() bool { return e.leading.Load() }
 
 // Plan compiles, observes and diffs, changing nothing.
+// A full plan, or the first, observes without holding the engine (observeFull), so that an
+// operator's dry run never delays a revocation.
 func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Desired, time.Time, error) {
-	if opts.Full {
-		e.fullMu.Lock() // it refreshes the catalog, which a full observation reads
-		defer e.fullMu.Unlock()
+	if opts.Full || !e.warm() {
+		if err := e.observeFull(ctx); err != nil {
+			return nil, nil, time.Time{}, err
+		}
 	}
 	e.run.Lock()
 	defer e.run.Unlock()
-	if !e.leading.Load() {
-		e.records = nil // the leader writes them: read afresh
-	}
 	if err := e.loadRecords(ctx); err != nil {
 		return nil, nil, time.Time{}, err
 	}
 	if e.uninstalled() {
 		return nil, nil, time.Time{}, ErrUninstalled
 	}
-	return e.plan(ctx, opts, e.now())
+	return e.plan(ctx, PlanOptions{}, e.now())
 }
 
 // Apply plans and applies on behalf of an operator; only the leading replica may.
@@ -286,6 +295,7 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time) (*Pl
 	e.compiler = policy.NewCompiler(snap, now)
 	desired, next := e.compiler.Desired(), e.compiler.Next()
 	e.filterGroups(desired)
+	e.wanted = desired
 	var observed *Observed
 	if opts.Full || e.cache == nil || e.last == nil {
 		observed, err = e.observe(ctx, desired, e.records, opts.Full)
@@ -407,6 +417,9 @@ func (e *Engine) observeFull(ctx context.Context) error {
 	e.fullMu.Lock()
 	defer e.fullMu.Unlock()
 	e.run.Lock()
+	if !e.leading.Load() {
+		e.records = nil // the leader writes them: read afresh
+	}
 	if err := e.loadRecords(ctx); err != nil {
 		e.run.Unlock()
 		return err
@@ -415,8 +428,10 @@ func (e *Engine) observeFull(ctx context.Context) error {
 		e.run.Unlock()
 		return ErrUninstalled
 	}
-	if err := e.recover(ctx); err != nil {
-		e.log.Warn("sync: polling outstanding operations", "err", err)
+	if e.leading.Load() {
+		if err := e.recover(ctx); err != nil {
+			e.log.Warn("sync: polling outstanding operations", "err", err)
+		}
 	}
 	snap, err := e.snapshot(ctx, true)
 	if err != nil {
@@ -425,6 +440,7 @@ func (e *Engine) observeFull(ctx context.Context) error {
 	}
 	desired, _ := policy.Compile(snap, e.now())
 	e.filterGroups(desired)
+	e.wanted = desired
 	records := maps.Clone(e.records)
 	e.replay = []func(*Observed){}
 	e.run.Unlock()
@@ -442,8 +458,9 @@ func (e *Engine) observeFull(ctx context.Context) error {
 		f(observed)
 	}
 	// The plan that follows observes, in this observation, whatever changed in the desired state
-	// since it began (touched between desired and the plan's compile).
-	e.cache, e.last, e.dirty = observed, desired, nil
+	// since it began (touched between desired and the plan's compile), and what failed meanwhile
+	// (dirty).
+	e.cache, e.last = observed, desired
 	return nil
 }
 
@@ -486,9 +503,11 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	res := &Result{Plan: p}
 	if p.Brake != "" && !force {
 		// The brake holds back the plan, but never an expiry: expired access goes regardless.
+		// Nor does it hold back changes to warden's records alone (a grant's end moved, a record
+		// forgotten): they delete nothing, and an expiry is judged by them.
 		expired := &Plan{}
 		for _, op := range p.Ops {
-			if op.Expired {
+			if op.Expired || op.RecordOnly || op.Kind == ForgetRecord {
 				expired.Ops = append(expired.Ops, op)
 			}
 		}
@@ -497,7 +516,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 		for _, f := range failed {
 			res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
 		}
-		e.dirty = failedScope(failed)
+		e.markDirty(failedScope(failed))
 		next = earliest(next, e.nextRetry())
 		e.setStatus(func(s *Status) {
 			s.LastRun, s.Brake, s.LastError, s.LastChanges, s.NextChange = start, p.Brake, "", p.Changes(), next
@@ -517,7 +536,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	for _, f := range failedOps {
 		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
 	}
-	e.dirty = failedScope(failedOps) // what succeeded is in the cache already
+	e.markDirty(failedScope(failedOps)) // what succeeded is in the cache already
 	e.writeStatuses(ctx, failedOps, desired.Problems)
 	next = earliest(next, p.Wake)
 	var failed, problems []string

@@ -134,6 +134,7 @@ func (e *Engine) observeScope(ctx context.Context, base *Observed, d *policy.Des
 		}
 	}
 	for list := range sc.lists {
+		e.revokeIfWanted(ctx) // the sync holds the engine: a revocation due meanwhile is made here
 		gid := o.GroupIDs[list]
 		if gid == "" {
 			continue
@@ -152,6 +153,7 @@ func (e *Engine) observeScope(ctx context.Context, base *Observed, d *policy.Des
 		}
 	}
 	for name := range sc.users {
+		e.revokeIfWanted(ctx)
 		id := o.UserIDs[name]
 		if id == "" {
 			continue
@@ -186,6 +188,23 @@ func (e *Engine) observeAssignments(ctx context.Context, o *Observed, ptype, id 
 	}
 	o.Assignments[id] = set
 	return nil
+}
+
+// markDirty adds principals whose state in Identity Center is in doubt, for the next incremental
+// sync to observe again. The caller holds the engine.
+func (e *Engine) markDirty(sc *scope) {
+	if sc == nil || sc.empty() {
+		return
+	}
+	if e.dirty == nil {
+		e.dirty = newScope()
+	}
+	for u := range sc.users {
+		e.dirty.users[u] = true
+	}
+	for l := range sc.lists {
+		e.dirty.lists[l] = true
+	}
 }
 
 // opScope is the set of principals a plan's operations touch, to observe again after applying it.

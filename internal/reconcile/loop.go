@@ -14,7 +14,7 @@ const Debounce = 200 * time.Millisecond
 
 // Run keeps Identity Center in sync until ctx ends. A change in the store wakes it (debounced), a
 // timer wakes it at the next instant the desired state changes by itself (a start, a member's
-// expiry), a second timer revokes each temporary grant the instant it ends (revoke.go), and a full
+// expiry), a revoker of its own revokes each temporary grant the instant it ends (revoke.go), and a full
 // observation every SyncInterval corrects drift made outside warden. A failing sync is retried after
 // a pause; the loop itself never stops for one.
 func (e *Engine) Run(ctx context.Context) {
@@ -22,7 +22,8 @@ func (e *Engine) Run(ctx context.Context) {
 	defer e.leading.Store(false)
 	kick := make(chan struct{}, 1)
 	pctx, pcancel := context.WithCancel(ctx)
-	pollerDone := make(chan struct{})
+	pollerDone, revokerDone := make(chan struct{}), make(chan struct{})
+	e.polling.Store(true) // before the revoker first looks
 	go func() {
 		defer close(pollerDone)
 		e.runPoller(pctx, func() {
@@ -32,7 +33,16 @@ func (e *Engine) Run(ctx context.Context) {
 			}
 		})
 	}()
-	defer func() { pcancel(); <-pollerDone }()
+	// The revoker has a goroutine of its own, so that a sync running on this one never delays it.
+	revokeWake := make(chan struct{}, 1)
+	go func() { defer close(revokerDone); e.runRevoker(pctx, revokeWake) }()
+	defer func() { pcancel(); <-pollerDone; <-revokerDone }()
+	wakeRevoker := func() {
+		select {
+		case revokeWake <- struct{}{}:
+		default:
+		}
+	}
 
 	full := true // the first pass looks at everything
 	timer := time.NewTimer(0)
@@ -44,20 +54,6 @@ func (e *Engine) Run(ctx context.Context) {
 		}
 		due = t
 		resetTimer(timer, t)
-	}
-	// Revocations have their own timer, set to the next end on record each time it fires.
-	rtimer := time.NewTimer(0)
-	defer rtimer.Stop()
-	revoke := func() {
-		_, next, err := e.revokeDue(ctx)
-		if err != nil && ctx.Err() == nil {
-			e.log.Error("sync: revoking expired grants; retrying", "err", err)
-			next = time.Now().Add(time.Second)
-		}
-		if next.IsZero() {
-			next = time.Now().Add(time.Hour) // nothing on record ends: a sync resets it
-		}
-		resetTimer(rtimer, next)
 	}
 	ticker := time.NewTicker(e.cfg.SyncInterval)
 	defer ticker.Stop()
@@ -92,7 +88,7 @@ func (e *Engine) Run(ctx context.Context) {
 		} else {
 			wakeAt(n)
 		}
-		revoke() // the sync may have moved grants' ends
+		wakeRevoker() // the sync may have moved grants' ends, or compiled for the first time
 	}
 
 	rev, _ := e.store.Revision(ctx)
@@ -133,8 +129,6 @@ func (e *Engine) Run(ctx context.Context) {
 			wakeAt(time.Now().Add(Debounce))
 		case <-kick:
 			wakeAt(time.Now().Add(Debounce)) // a revocation failed, or its assignment is wanted again
-		case <-rtimer.C:
-			revoke()
 		case <-ticker.C:
 			full = true
 			wakeAt(time.Now())
@@ -214,7 +208,7 @@ func (e *Engine) RunLeader(ctx context.Context, holder string) {
 		}
 		e.log.Info("sync: this replica leads", "holder", holder)
 		e.run.Lock()
-		e.records, e.cache, e.last = nil, nil, nil // another replica may have changed things: read afresh
+		e.records, e.cache, e.last, e.wanted = nil, nil, nil, nil // another replica may have changed things: read afresh
 		e.run.Unlock()
 		e.run.Lock()
 		e.records = nil // another replica may have written them: read afresh

@@ -116,7 +116,7 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 		e.cache = nil
 		return nil, err
 	}
-	e.cache, e.last, e.dirty = o, d, nil
+	e.cache, e.last, e.dirty, e.wanted = o, d, nil, d
 	owned := 0 // memberships of the groups warden manages, as last observed
 	for _, m := range o.Members {
 		owned += len(m)
@@ -131,7 +131,7 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	for _, f := range failed {
 		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
 	}
-	e.dirty = failedScope(failed)
+	e.markDirty(failedScope(failed))
 	e.writeStatuses(ctx, failed, d.Problems)
 	e.observeRun("ok", p, failed, 0)
 	next := earliest(e.compiler.Next(), e.nextRetry())

@@ -11,44 +11,100 @@ import (
 )
 
 // Revocation is the fast path for grants that end. A temporary grant's assignment is on record with
-// its end (Until), so when that instant comes the engine sends DeleteAccountAssignment straight from
-// the record: no store snapshot, no compile, no observation, and no wait for the deletion to finish.
-// Deletions go on the priority lane; their outcome is polled afterwards on the background lane by
-// the poller, which records it (a FAILED deletion is retried by the next sync, which still finds the
-// assignment owned and no longer wanted). Each revocation thus costs one call when it is due and one
-// later, and a full drift scan never stands in its way: the scan observes without holding the
-// engine (see Sync).
+// its end (Until), so when that instant comes the revoker (a goroutine of its own in Run) sends
+// DeleteAccountAssignment straight from the record: no store snapshot, no compile, no observation,
+// and no wait for the deletion to finish. Deletions go on the priority lane; their outcome is polled
+// afterwards on the background lane by the poller, which records it (a FAILED deletion is retried
+// after a backoff; an outcome AWS no longer knows leaves the record, to be sent again). Each
+// revocation thus costs one call when it is due and one later.
+//
+// Nothing holds it back for long: a full drift scan observes without holding the engine (see Sync);
+// when a sync does hold it (planning, applying creations that wait on provisioning), the revoker asks
+// and that sync makes the due revocations itself while it waits (revokeIfWanted).
 //
 // A record's Until is kept current by every sync (a later grant for the same assignment moves it),
-// and a revocation is also checked against the last compiled desired state. What neither has seen
-// yet (a grant for the same assignment approved in the instant before the old one ends) may see the
+// and a revocation is also checked against the last desired state compiled since Run began; until
+// there is one (at start, on taking the lead), the fast path waits for it. What neither has seen yet
+// (a grant for the same assignment approved in the instant before the old one ends) may see the
 // assignment deleted and created again by the next sync: access is never left longer than granted.
 
-// revokeDue sends the deletions of owned user assignments whose grant has ended. It returns how many
-// it sent and when the next one falls due (zero: none on record).
-func (e *Engine) revokeDue(ctx context.Context) (int, time.Time, error) {
-	e.run.Lock()
-	defer e.run.Unlock()
-	return e.revoke(ctx, e.now())
+// runRevoker revokes each temporary grant the instant it ends, and looks again whenever woken (a
+// sync may have moved ends) until ctx ends.
+func (e *Engine) runRevoker(ctx context.Context, wake <-chan struct{}) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-wake:
+		}
+		resetTimer(timer, e.revokeNow(ctx))
+	}
 }
 
-// revoke is revokeDue with the engine held. A sync calls it too (while the poller runs), so that the
-// plan finds expired grants' deletions in flight rather than sending and polling them itself.
-func (e *Engine) revoke(ctx context.Context, now time.Time) (int, time.Time, error) {
-	if !e.polling.Load() {
-		return 0, time.Time{}, nil // no poller to learn the outcome: the sync deletes and polls
+// revokeNow makes the revocations due now if no sync holds the engine; if one does, it asks that
+// sync to make them (see revokeIfWanted) and says to look again shortly. It returns when to look next.
+func (e *Engine) revokeNow(ctx context.Context) time.Time {
+	now := e.now()
+	if !e.run.TryLock() {
+		if n := e.nextRevocation(); !n.IsZero() && !n.After(now) {
+			e.revokeWanted.Store(true)
+		}
+		return now.Add(100 * time.Millisecond)
 	}
-	t0 := time.Now()
+	defer e.run.Unlock()
 	if err := e.loadRecords(ctx); err != nil {
-		return 0, time.Time{}, err
+		e.log.Error("sync: revoking expired grants; retrying", "err", err)
+		return now.Add(time.Second)
 	}
-	if e.uninstalled() {
-		return 0, time.Time{}, nil
+	_, next, err := e.revoke(ctx, now)
+	if err != nil && ctx.Err() == nil {
+		e.log.Error("sync: revoking expired grants; retrying", "err", err)
+		next = now.Add(time.Second)
 	}
+	if next.IsZero() {
+		next = now.Add(time.Hour) // nothing on record ends: a sync wakes the revoker when that changes
+	}
+	return next
+}
+
+// revokeIfWanted makes the revocations the revoker found due while this goroutine's sync holds the
+// engine. A sync calls it while it waits (for a worker during apply, between observations).
+func (e *Engine) revokeIfWanted(ctx context.Context) {
+	if e.revokeWanted.Swap(false) {
+		if _, _, err := e.revoke(ctx, e.now()); err != nil && ctx.Err() == nil {
+			e.log.Warn("sync: revoking expired grants", "err", err)
+		}
+	}
+}
+
+func (e *Engine) nextRevocation() time.Time {
+	if n := e.nextRevoke.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// revoke sends the deletions of owned user assignments whose grant has ended, with the engine held
+// and the records loaded. It returns how many it sent and when the next one falls due (zero: none on
+// record). A sync calls it too, before it plans with the same now, so that the plan finds expired
+// grants' deletions in flight rather than sending and polling them itself. Until the engine has
+// compiled the desired state once (at start, or on taking the lead), nothing is revoked this way: a
+// record's end is only as current as the last sync, and a grant approved meanwhile may want the
+// assignment still.
+func (e *Engine) revoke(ctx context.Context, now time.Time) (int, time.Time, error) {
+	t0 := time.Now()
 	var (
 		next time.Time
 		due  []string
 	)
+	e.recMu.Lock()
+	if e.records == nil || e.uninstalled() {
+		e.recMu.Unlock()
+		return 0, time.Time{}, nil
+	}
 	for key, r := range e.records {
 		s := r.Spec.(*resource.SyncRecordSpec)
 		if s.Type != resource.RecordAssignment || s.PrincipalType != policy.PrincipalUser || s.Until.IsZero() || s.Adopted || s.Op != "" {
@@ -62,22 +118,31 @@ func (e *Engine) revoke(ctx context.Context, now time.Time) (int, time.Time, err
 			next = earliest(next, s.NotBefore)
 			continue
 		}
-		if e.last != nil {
-			a := policy.Assignment{PrincipalType: s.PrincipalType, Principal: s.Name, AccountID: s.AccountID, PermissionSetARN: s.PermissionSetARN}
-			if g, ok := e.last.Assignments[a]; ok && (g.Until.IsZero() || g.Until.After(now)) {
-				continue // a later grant holds it; the next sync moves the record's end
-			}
-		}
 		if s.IDCID == "" {
 			continue // never created: the sync forgets the record
 		}
+		if !e.polling.Load() || e.wanted == nil {
+			// No poller to learn the outcome (the sync deletes and polls), or nothing compiled yet
+			// to check the record against: soon, by the sync or once it has compiled.
+			next = earliest(next, now.Add(200*time.Millisecond))
+			continue
+		}
+		a := policy.Assignment{PrincipalType: s.PrincipalType, Principal: s.Name, AccountID: s.AccountID, PermissionSetARN: s.PermissionSetARN}
+		if g, ok := e.wanted.Assignments[a]; ok && (g.Until.IsZero() || g.Until.After(now)) {
+			continue // a later grant holds it; the next sync moves the record's end
+		}
 		due = append(due, key)
+	}
+	e.recMu.Unlock()
+	e.nextRevoke.Store(0)
+	if !next.IsZero() {
+		e.nextRevoke.Store(next.UnixNano())
 	}
 	if len(due) == 0 {
 		return 0, next, nil
 	}
 	ctx = idc.WithLane(ctx, idc.Priority)
-	a := &applier{e: e, ctx: ctx}
+	a := &applier{e: e, ctx: ctx, mu: &e.recMu}
 	sem := make(chan struct{}, maxOutstanding)
 	var (
 		wg   sync.WaitGroup
@@ -98,8 +163,9 @@ func (e *Engine) revoke(ctx context.Context, now time.Time) (int, time.Time, err
 			res, err := e.idc.DeleteAssignment(ctx, idc.Assignment{PrincipalType: spec.PrincipalType, PrincipalID: spec.IDCID,
 				AccountID: spec.AccountID, PermissionSetARN: spec.PermissionSetARN})
 			if err != nil {
-				// Not sent, or sent and unanswered: the record stays journaled, and the sync sends it
-				// again (deleting an assignment twice is harmless).
+				// Not sent, or sent and unanswered: the record says it failed, and it is sent again
+				// after a backoff (deleting an assignment twice is harmless); the principal is
+				// observed again, in case it was made after all.
 				if idc.IsNotFound(err) {
 					err = a.finish(key, spec, idc.Operation{Status: idc.Succeeded}, nil)
 				} else {
@@ -212,7 +278,7 @@ const pollerWorkers = 4
 // had not polled stays journaled with its RequestId for the next run's recovery.
 func (e *Engine) runPoller(ctx context.Context, kick func()) {
 	ctx = idc.WithLane(ctx, idc.Background)
-	e.polling.Store(true)
+	e.polling.Store(true) // Run sets it too, before its revoker starts
 	defer e.polling.Store(false)
 	var wg sync.WaitGroup
 	for range pollerWorkers {
@@ -256,25 +322,31 @@ func (e *Engine) pollRevocation(ctx context.Context, op pendingOp, kick func()) 
 	if ctx.Err() != nil {
 		return // left journaled for the next run
 	}
-	if err != nil && idc.IsNotFound(err) {
-		err, res = nil, idc.Operation{Status: idc.Succeeded}
-	}
 	e.run.Lock()
 	defer e.run.Unlock()
 	defer e.outstanding.done(op.key)
-	a := &applier{e: e, ctx: ctx}
+	a := &applier{e: e, ctx: ctx, mu: &e.recMu}
 	spec := a.existing(op.key)
 	if spec == nil || spec.Op != "delete" || spec.RequestID != op.requestID {
 		return // finished meanwhile by a sync
+	}
+	if err != nil && idc.IsNotFound(err) {
+		// AWS does not know the request: the outcome is unknown, the record stays, and the revoker
+		// sends the deletion again (harmless if it was made).
+		if uerr := a.unknownOutcome(op.key, spec); uerr != nil {
+			e.log.Warn("sync: recording a revocation", "record", op.key, "err", uerr)
+		}
+		kick()
+		return
 	}
 	if ferr := a.finish(op.key, spec, res, err); ferr != nil {
 		e.log.Warn("sync: an expired grant's deletion failed; the sync retries it", "record", op.key, "err", ferr)
 		kick()
 		return
 	}
-	if e.last != nil {
+	if e.wanted != nil {
 		x := policy.Assignment{PrincipalType: spec.PrincipalType, Principal: spec.Name, AccountID: spec.AccountID, PermissionSetARN: spec.PermissionSetARN}
-		if _, wanted := e.last.Assignments[x]; wanted {
+		if g, wanted := e.wanted.Assignments[x]; wanted && (g.Until.IsZero() || g.Until.After(e.now())) {
 			kick() // granted again meanwhile: the sync creates it anew
 		}
 	}
