@@ -23,6 +23,7 @@ func (e *Engine) Run(ctx context.Context) {
 	kick := make(chan struct{}, 1)
 	pctx, pcancel := context.WithCancel(ctx)
 	pollerDone, revokerDone := make(chan struct{}), make(chan struct{})
+	e.outstanding.open()
 	e.polling.Store(true) // before the revoker first looks
 	go func() {
 		defer close(pollerDone)

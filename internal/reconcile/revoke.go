@@ -212,10 +212,15 @@ type pendingOps struct {
 	ops    []pendingOp
 	keys   map[string]bool
 	signal chan struct{}
+	closed bool // the poller has stopped
 }
 
 func (q *pendingOps) add(op pendingOp) {
 	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return // no poller: the record stays journaled with its RequestId, for recovery
+	}
 	if q.keys == nil {
 		q.keys = map[string]bool{}
 	}
@@ -257,7 +262,13 @@ func (q *pendingOps) done(key string) {
 
 func (q *pendingOps) clear() {
 	q.mu.Lock()
-	q.ops, q.keys = nil, nil
+	q.ops, q.keys, q.closed = nil, nil, true
+	q.mu.Unlock()
+}
+
+func (q *pendingOps) open() {
+	q.mu.Lock()
+	q.closed = false
 	q.mu.Unlock()
 }
 
