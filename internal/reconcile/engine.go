@@ -143,6 +143,9 @@ func (e *Engine) loadRecords(ctx context.Context) error {
 
 // putRecord creates or replaces a record.
 func (e *Engine) putRecord(ctx context.Context, key string, spec *resource.SyncRecordSpec) error {
+	if spec.Type == resource.RecordAssignment && !spec.Until.IsZero() {
+		e.revocationBy(spec.Until)
+	}
 	if cur := e.records[key]; cur != nil {
 		next := &resource.Object{Kind: resource.KindSyncRecord, Version: resource.Version, Metadata: cur.Metadata, Spec: spec}
 		if err := e.store.Update(ctx, next); err != nil {

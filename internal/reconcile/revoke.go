@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 
@@ -49,9 +50,10 @@ func (e *Engine) runRevoker(ctx context.Context, wake <-chan struct{}) {
 func (e *Engine) revokeNow(ctx context.Context) time.Time {
 	now := e.now()
 	if !e.run.TryLock() {
-		if n := e.nextRevocation(); !n.IsZero() && !n.After(now) {
-			e.revokeWanted.Store(true)
+		if n := e.nextRevocation(); n.After(now) {
+			return earliest(n, now.Add(time.Hour)) // nothing due before (a sync that changes that wakes the revoker)
 		}
+		e.revokeWanted.Store(true)
 		return now.Add(10 * time.Millisecond) // a lock check costs nothing: find the first gap
 	}
 	defer e.run.Unlock()
@@ -76,6 +78,18 @@ func (e *Engine) revokeIfWanted(ctx context.Context) {
 	if e.revokeWanted.Swap(false) {
 		if _, _, err := e.revoke(ctx, e.now()); err != nil && ctx.Err() == nil {
 			e.log.Warn("sync: revoking expired grants", "err", err)
+		}
+	}
+}
+
+// revocationBy notes that a revocation may fall due at t (a record with that end was written), so
+// that the revoker's hint is never later than the truth.
+func (e *Engine) revocationBy(t time.Time) {
+	n := t.UnixNano()
+	for {
+		cur := e.nextRevoke.Load()
+		if cur == 0 || cur <= n || e.nextRevoke.CompareAndSwap(cur, n) { // 0: unknown, looked at once anyway
+			return
 		}
 	}
 }
@@ -134,8 +148,9 @@ func (e *Engine) revoke(ctx context.Context, now time.Time) (int, time.Time, err
 		due = append(due, key)
 	}
 	e.recMu.Unlock()
-	e.nextRevoke.Store(0)
-	if !next.IsZero() {
+	if next.IsZero() {
+		e.nextRevoke.Store(math.MaxInt64) // none on record
+	} else {
 		e.nextRevoke.Store(next.UnixNano())
 	}
 	if len(due) == 0 {
