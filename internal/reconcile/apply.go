@@ -382,7 +382,9 @@ func (a *applier) finish(key string, spec *resource.SyncRecordSpec, res idc.Oper
 			// the cache.
 			sc := newScope()
 			sc.users[spec.Name] = true
+			a.mu.Lock()
 			a.e.markDirty(sc)
+			a.mu.Unlock()
 		}
 		spec.Attempts++
 		spec.LastError = err.Error()
