@@ -48,7 +48,8 @@ type Engine struct {
 	wanted *policy.Desired
 	// revokeWanted: a revocation is due while a sync holds the engine; its apply makes it.
 	revokeWanted atomic.Bool
-	nextRevoke   atomic.Int64 // unix nanoseconds of the next revocation on record, as last looked
+	nextRevoke   atomic.Int64  // unix nanoseconds of the next revocation on record, as last looked
+	revokerWake  chan struct{} // wakes the revoker to look again (a sync moved ends, a record was written)
 	records      map[string]*resource.Object
 	// recordsStale: someone else (an import, another replica) wrote a sync record; read them afresh.
 	recordsStale atomic.Bool
@@ -106,7 +107,8 @@ type catalog struct {
 
 // New returns an engine. cfg's filters decide which accounts and groups warden manages.
 func New(st store.Store, client *idc.Client, cfg idc.Config, log *slog.Logger) *Engine {
-	return &Engine{store: st, idc: client, cfg: cfg.WithDefaults(), log: log, now: time.Now, provisioning: time.Second}
+	return &Engine{store: st, idc: client, cfg: cfg.WithDefaults(), log: log, now: time.Now, provisioning: time.Second,
+		revokerWake: make(chan struct{}, 1)}
 }
 
 // Endpoint is the sso-admin endpoint the engine's client uses (tests build a second engine on it).
@@ -471,7 +473,7 @@ func (e *Engine) observeFull(ctx context.Context) error {
 // holding the engine (observeFull), then plans and applies like any other.
 func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Result, error) {
 	start := e.now()
-	if opts.Full {
+	if opts.Full || !e.warm() { // a whole observation is made without holding the engine
 		if err := e.observeFull(ctx); err != nil {
 			if !errors.Is(err, ErrUninstalled) {
 				e.setStatus(func(s *Status) { s.LastRun, s.LastError = start, err.Error() })

@@ -35,15 +35,8 @@ func (e *Engine) Run(ctx context.Context) {
 		})
 	}()
 	// The revoker has a goroutine of its own, so that a sync running on this one never delays it.
-	revokeWake := make(chan struct{}, 1)
-	go func() { defer close(revokerDone); e.runRevoker(pctx, revokeWake) }()
+	go func() { defer close(revokerDone); e.runRevoker(pctx) }()
 	defer func() { pcancel(); <-pollerDone; <-revokerDone }()
-	wakeRevoker := func() {
-		select {
-		case revokeWake <- struct{}{}:
-		default:
-		}
-	}
 
 	full := true // the first pass looks at everything
 	timer := time.NewTimer(0)
@@ -89,7 +82,7 @@ func (e *Engine) Run(ctx context.Context) {
 		} else {
 			wakeAt(n)
 		}
-		wakeRevoker() // the sync may have moved grants' ends, or compiled for the first time
+		e.wakeRevoker() // the sync may have moved grants' ends, or compiled for the first time
 	}
 
 	rev, _ := e.store.Revision(ctx)

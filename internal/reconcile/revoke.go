@@ -31,7 +31,7 @@ import (
 
 // runRevoker revokes each temporary grant the instant it ends, and looks again whenever woken (a
 // sync may have moved ends) until ctx ends.
-func (e *Engine) runRevoker(ctx context.Context, wake <-chan struct{}) {
+func (e *Engine) runRevoker(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -39,7 +39,7 @@ func (e *Engine) runRevoker(ctx context.Context, wake <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
-		case <-wake:
+		case <-e.revokerWake:
 		}
 		resetTimer(timer, e.revokeNow(ctx))
 	}
@@ -88,9 +88,21 @@ func (e *Engine) revocationBy(t time.Time) {
 	n := t.UnixNano()
 	for {
 		cur := e.nextRevoke.Load()
-		if cur == 0 || cur <= n || e.nextRevoke.CompareAndSwap(cur, n) { // 0: unknown, looked at once anyway
+		if cur == 0 || cur <= n { // 0: unknown, looked at once anyway
 			return
 		}
+		if e.nextRevoke.CompareAndSwap(cur, n) {
+			e.wakeRevoker() // it may be asleep until the later end
+			return
+		}
+	}
+}
+
+// wakeRevoker makes the revoker look again.
+func (e *Engine) wakeRevoker() {
+	select {
+	case e.revokerWake <- struct{}{}:
+	default:
 	}
 }
 
@@ -147,12 +159,14 @@ func (e *Engine) revoke(ctx context.Context, now time.Time) (int, time.Time, err
 		}
 		due = append(due, key)
 	}
-	e.recMu.Unlock()
+	// The hint is stored under the lock, so that a record written meanwhile (which lowers it) is not
+	// overwritten by an older look.
 	if next.IsZero() {
 		e.nextRevoke.Store(math.MaxInt64) // none on record
 	} else {
 		e.nextRevoke.Store(next.UnixNano())
 	}
+	e.recMu.Unlock()
 	if len(due) == 0 {
 		return 0, next, nil
 	}
