@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"sort"
 	"sync"
@@ -198,7 +199,7 @@ func NewFromConfig(ctx context.Context, awsCfg aws.Config, cfg Config) (*Client,
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 10
 			o.MaxBackoff = cfg.RetryMaxBackoff
-			o.Backoff = retry.NewExponentialJitterBackoff(cfg.RetryMaxBackoff)
+			o.Backoff = throttleBackoff{retry.NewExponentialJitterBackoff(cfg.RetryMaxBackoff)}
 			o.RateLimiter = ratelimit.None // our limiter paces calls; no client-side retry quota
 			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(retryConflict)}, o.Retryables...)
 		})
@@ -321,6 +322,22 @@ func (c *Client) discover(ctx context.Context) error {
 }
 
 // ErrorCode is the AWS error code of err ("ThrottlingException"), or "".
+// throttleBackoff retries a throttled call soon the first two times: every attempt waits for warden's
+// own limiter anyway, so a throttle is mostly Identity Center's bucket and warden's disagreeing by a
+// few milliseconds, and an expiry's deletion must not sit out a long backoff for it. Throttles that
+// persist (other callers sharing the quota) and other errors back off exponentially.
+type throttleBackoff struct{ exp retry.BackoffDelayer }
+
+func (b throttleBackoff) BackoffDelay(attempt int, err error) (time.Duration, error) {
+	if attempt <= 2 {
+		switch ErrorCode(err) {
+		case "ThrottlingException", "TooManyRequestsException":
+			return time.Duration(50+rand.IntN(100)) * time.Millisecond, nil
+		}
+	}
+	return b.exp.BackoffDelay(attempt, err)
+}
+
 func ErrorCode(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
