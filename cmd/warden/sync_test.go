@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -293,6 +296,22 @@ spec: {list: oncall, member: kemi@example.com}
 	waitFor(t, func() bool { return readSim(t, simURL).assignmentsOf("On call") == 1 }, "the On call group and its assignment")
 	devs := readSim(t, simURL).assignmentsOf("Developers")
 
+	// A misspelt field is refused, not ignored: {"dryrun": true} must not uninstall for real.
+	tok, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", d.addr+"/v1/integration/uninstall", strings.NewReader(`{"dryrun": true}`))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `unknown field \"dryrun\"`) {
+		t.Fatalf("uninstall with a misspelt field: %d %s", resp.StatusCode, body)
+	}
 	if r := run(t, cli, "no\n", "integration", "uninstall", "--delete-groups"); r.code == 0 || !strings.Contains(r.out, "assignment AdministratorAccess on Production (637423191929) for GROUP On call") ||
 		!strings.Contains(r.out, "group On call") || !strings.Contains(r.err, "not confirmed") {
 		t.Fatalf("unconfirmed uninstall: %+v", r)

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
-	"sort"
 	"sync"
 	"time"
 
@@ -344,15 +343,6 @@ func ErrorCode(err error) string {
 		return ae.ErrorCode()
 	}
 	return ""
-}
-
-func sortedStrings(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // retryConflict retries a ConflictException that means "a previous write is still propagating", and

@@ -15,7 +15,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -279,7 +281,7 @@ func Build(s *Source, owners []string) *Result {
 			r.Objects = append(r.Objects, o)
 		}
 	}
-	for _, name := range sortedKeys(roles) {
+	for _, name := range slices.Sorted(maps.Keys(roles)) {
 		r.Objects = append(r.Objects, roles[name])
 	}
 	ids := make([]string, 0, len(users))
@@ -302,15 +304,6 @@ func dedupe(s []string) []string {
 			out = append(out, x)
 		}
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 
@@ -354,7 +347,7 @@ func Import(ctx context.Context, st store.Store, c *idc.Client, scope Scope, own
 	}
 	stats.Updated = len(grown)
 	stats.Created = len(missing)
-	for _, key := range sortedKeys(res.Owned) {
+	for _, key := range slices.Sorted(maps.Keys(res.Owned)) {
 		spec := res.Owned[key]
 		if _, err := st.Get(ctx, resource.KindSyncRecord, key); err == nil {
 			continue

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -184,18 +186,13 @@ func (a *applier) do(ctx context.Context, op Op) error {
 	switch op.Kind {
 	case CreateUser:
 		u := op.Attributes
-		id, err := c.CreateUser(ctx, idc.User{UserName: u.UserName, DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email})
+		id, err := a.createOrAdopt(resource.RecordUser, userKey(op.User),
+			func() (string, error) {
+				return c.CreateUser(ctx, idc.User{UserName: u.UserName, DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email})
+			},
+			func() (string, error) { return c.UserID(ctx, u.UserName) })
 		if err != nil {
-			if idc.ErrorCode(err) != "ConflictException" {
-				return err
-			}
-			// Made meanwhile (or by a crashed run): adopt it, unless warden holds it for another user.
-			if id, err = c.UserID(ctx, u.UserName); err != nil || id == "" {
-				return fmt.Errorf("user exists but cannot be found: %v", err)
-			}
-			if other := a.ownerOf(resource.RecordUser, id); other != "" && other != userKey(op.User) {
-				return fmt.Errorf("Identity Center user %s (matched without case) is already warden's %s", id, other)
-			}
+			return err
 		}
 		a.mu.Lock()
 		a.users[op.User] = id
@@ -221,17 +218,11 @@ func (a *applier) do(ctx context.Context, op Op) error {
 		a.seen(func(o *Observed) { o.UserIDs[op.User] = ""; delete(o.Users, op.User); delete(o.Assignments, op.ID) })
 		return a.forget(userKey(op.User))
 	case CreateGroup:
-		id, err := c.CreateGroup(ctx, op.Title, "warden access list "+op.List)
+		id, err := a.createOrAdopt(resource.RecordGroup, groupKey(op.List),
+			func() (string, error) { return c.CreateGroup(ctx, op.Title, "warden access list "+op.List) },
+			func() (string, error) { return c.GroupID(ctx, op.Title) })
 		if err != nil {
-			if idc.ErrorCode(err) != "ConflictException" {
-				return err
-			}
-			if id, err = c.GroupID(ctx, op.Title); err != nil || id == "" {
-				return fmt.Errorf("group exists but cannot be found: %v", err)
-			}
-			if other := a.ownerOf(resource.RecordGroup, id); other != "" && other != groupKey(op.List) {
-				return fmt.Errorf("Identity Center group %s (matched without case) is already warden's %s", id, other)
-			}
+			return err
 		}
 		a.mu.Lock()
 		a.groups[op.List] = id
@@ -304,6 +295,23 @@ func (a *applier) do(ctx context.Context, op Op) error {
 	return fmt.Errorf("unknown operation %d", op.Kind)
 }
 
+// createOrAdopt creates a user or group (typ: its record type). One made meanwhile, or by a crashed
+// run, answers ConflictException: it is found by name and adopted, unless warden holds it under
+// another record (a name that differs only in case).
+func (a *applier) createOrAdopt(typ, key string, create, find func() (string, error)) (string, error) {
+	id, err := create()
+	if err == nil || idc.ErrorCode(err) != "ConflictException" {
+		return id, err
+	}
+	if id, err = find(); err != nil || id == "" {
+		return "", fmt.Errorf("%s exists but cannot be found: %v", typ, err)
+	}
+	if other := a.ownerOf(typ, id); other != "" && other != key {
+		return "", fmt.Errorf("Identity Center %s %s (matched without case) is already warden's %s", typ, id, other)
+	}
+	return id, nil
+}
+
 func (a *applier) principalID(x policy.Assignment, list string) string {
 	if x.PrincipalType == policy.PrincipalGroup {
 		return a.groupID(list)
@@ -341,16 +349,25 @@ func (a *applier) createAssignment(op Op) error {
 		return a.record(key, spec)
 	}
 	// Journal first: from here on the assignment is on record as warden's, whatever happens.
-	spec.Op = "create"
+	return a.operate(key, spec, "create", pid)
+}
+
+// operate journals an assignment operation ("create" or "delete") on its record, sends it for the
+// principal pid, records the RequestId AWS gave it, polls it to its end and records the outcome.
+func (a *applier) operate(key string, spec *resource.SyncRecordSpec, verb, pid string) error {
+	spec.Op = verb
 	if err := a.record(key, spec); err != nil {
 		return err
 	}
-	target := idc.Assignment{PrincipalType: x.PrincipalType, PrincipalID: pid, AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN}
-	res, err := a.e.idc.CreateAssignment(a.ctx, target)
+	send, status := a.e.idc.CreateAssignment, a.e.idc.CreationStatus
+	if verb == "delete" {
+		send, status = a.e.idc.DeleteAssignment, a.e.idc.DeletionStatus
+	}
+	res, err := send(a.ctx, idc.Assignment{PrincipalType: spec.PrincipalType, PrincipalID: pid, AccountID: spec.AccountID, PermissionSetARN: spec.PermissionSetARN})
 	if err == nil {
 		spec.RequestID = res.RequestID
 		if err = a.record(key, spec); err == nil {
-			res, err = a.e.poll(a.ctx, res, a.e.idc.CreationStatus)
+			res, err = a.e.poll(a.ctx, res, status)
 		}
 	}
 	return a.finish(key, spec, res, err)
@@ -418,19 +435,7 @@ func (a *applier) deleteAssignment(op Op) error {
 		spec = &resource.SyncRecordSpec{Type: resource.RecordAssignment, IDCID: pid, Name: x.Principal, PrincipalType: x.PrincipalType,
 			AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN}
 	}
-	spec.Op = "delete"
-	if err := a.record(key, spec); err != nil {
-		return err
-	}
-	target := idc.Assignment{PrincipalType: x.PrincipalType, PrincipalID: pid, AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN}
-	res, err := a.e.idc.DeleteAssignment(a.ctx, target)
-	if err == nil {
-		spec.RequestID = res.RequestID
-		if err = a.record(key, spec); err == nil {
-			res, err = a.e.poll(a.ctx, res, a.e.idc.DeletionStatus)
-		}
-	}
-	return a.finish(key, spec, res, err)
+	return a.operate(key, spec, "delete", pid)
 }
 
 // seen updates the engine's cached observation with what an operation just did, so that the next
@@ -537,7 +542,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		wg       sync.WaitGroup
 	)
 	sem := make(chan struct{}, maxOutstanding)
-	for _, key := range sortedKeys(e.records) {
+	for _, key := range slices.Sorted(maps.Keys(e.records)) {
 		s := *e.records[key].Spec.(*resource.SyncRecordSpec)
 		if s.Op == "" || e.outstanding.has(key) {
 			continue // nothing in flight, or the poller is on it

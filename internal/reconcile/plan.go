@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -181,7 +183,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 	}
 
 	// Users.
-	for _, name := range sortedKeys(d.Users) {
+	for _, name := range slices.Sorted(maps.Keys(d.Users)) {
 		want := d.Users[name]
 		id := o.UserIDs[name]
 		switch {
@@ -204,7 +206,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 	for _, g := range d.Groups {
 		desiredLists[g.List] = g
 	}
-	for _, list := range sortedKeys(desiredLists) {
+	for _, list := range slices.Sorted(maps.Keys(desiredLists)) {
 		g := desiredLists[list]
 		id := o.GroupIDs[list]
 		r := rec(groupKey(list))
@@ -220,7 +222,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 
 	// Memberships of desired groups.
 	var removals []Op
-	for _, list := range sortedKeys(desiredLists) {
+	for _, list := range slices.Sorted(maps.Keys(desiredLists)) {
 		g := desiredLists[list]
 		gid := o.GroupIDs[list]
 		have := o.Members[gid]
@@ -431,13 +433,4 @@ func (p *Plan) wake(t time.Time) {
 
 func sameUser(display, given, family, email string, want *policy.User) bool {
 	return display == want.DisplayName && given == want.GivenName && family == want.FamilyName && (want.Email == "" || email == want.Email)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

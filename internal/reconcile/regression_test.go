@@ -560,13 +560,7 @@ func TestRegressionMemberPathBrake(t *testing.T) {
 // observation does not hold the engine, and the revocation goes out on its own.
 func TestRegressionExpiryDuringFullObservation(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 22, CallLatency: 25 * time.Millisecond})
-	var docs strings.Builder
-	docs.WriteString(org)
-	for i := 0; i < 100; i++ {
-		fmt.Fprintf(&docs, "---\nkind: access_list\nversion: v1\nmetadata: {name: l%03d}\nspec: {title: L%03d, owners: [alice@example.com], grants: {roles: [staging-admin]}}\n", i, i)
-		docs.WriteString(member(fmt.Sprintf("l%03d", i), "alice@example.com", time.Time{}))
-	}
-	e.apply(docs.String())
+	e.apply(org + manyLists(100))
 	e.sync(false)
 	end := time.Now().Add(1500 * time.Millisecond)
 	e.apply(`

@@ -78,13 +78,7 @@ func (e *env) watchAbsent() *atomic.Bool {
 // that "a full drift scan never stands in its way" holds only for the loop's own scan.
 func TestRevocationNotBlockedByDryRun(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 61, CallLatency: 50 * time.Millisecond})
-	var docs strings.Builder
-	docs.WriteString(org)
-	for i := 0; i < 100; i++ {
-		fmt.Fprintf(&docs, "---\nkind: access_list\nversion: v1\nmetadata: {name: l%03d}\nspec: {title: L%03d, owners: [alice@example.com], grants: {roles: [staging-admin]}}\n", i, i)
-		docs.WriteString(member(fmt.Sprintf("l%03d", i), "alice@example.com", time.Time{}))
-	}
-	e.apply(docs.String())
+	e.apply(org + manyLists(100))
 	e.sync(false)
 	e.runLoop()
 	e.waitFor("the loop's first full sync", 60*time.Second, func() bool { return !e.engine.Status().LastFull.IsZero() })
@@ -250,13 +244,7 @@ func TestBrakeRevokesExpiredAfterLaterGrantCancelled(t *testing.T) {
 // park the timer on a "not polling" answer.
 func TestRevocationAtStartNotParked(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 66, CallLatency: 50 * time.Millisecond})
-	var docs strings.Builder
-	docs.WriteString(org)
-	for i := 0; i < 100; i++ {
-		fmt.Fprintf(&docs, "---\nkind: access_list\nversion: v1\nmetadata: {name: l%03d}\nspec: {title: L%03d, owners: [alice@example.com], grants: {roles: [staging-admin]}}\n", i, i)
-		docs.WriteString(member(fmt.Sprintf("l%03d", i), "alice@example.com", time.Time{}))
-	}
-	e.apply(docs.String())
+	e.apply(org + manyLists(100))
 	e.sync(false)
 	end := time.Now().Add(4 * time.Second)
 	e.apply(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)))

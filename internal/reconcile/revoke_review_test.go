@@ -142,13 +142,7 @@ func TestRevokerWokenByEndWrittenDuringSync(t *testing.T) {
 func TestRevocationNotBlockedByUncachedObserve(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 73, CallLatency: 50 * time.Millisecond})
 	f := e.useFaulty(map[string]string{".UpdateUser": "ResourceNotFoundException"}, 0)
-	var docs strings.Builder
-	docs.WriteString(org)
-	for i := 0; i < 100; i++ {
-		fmt.Fprintf(&docs, "---\nkind: access_list\nversion: v1\nmetadata: {name: l%03d}\nspec: {title: L%03d, owners: [alice@example.com], grants: {roles: [staging-admin]}}\n", i, i)
-		docs.WriteString(member(fmt.Sprintf("l%03d", i), "alice@example.com", time.Time{}))
-	}
-	e.apply(docs.String())
+	e.apply(org + manyLists(100))
 	e.sync(false)
 	e.runLoop()
 	e.waitFor("the loop's first full sync", 60*time.Second, func() bool { return !e.engine.Status().LastFull.IsZero() })

@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -32,6 +33,17 @@ func (e *env) waitFor(what string, within time.Duration, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// manyLists is n access lists (l000...) of alice granting staging-admin: enough groups that a full
+// observation takes a while behind a slow Identity Center.
+func manyLists(n int) string {
+	var docs strings.Builder
+	for i := range n {
+		fmt.Fprintf(&docs, "---\nkind: access_list\nversion: v1\nmetadata: {name: l%03d}\nspec: {title: L%03d, owners: [alice@example.com], grants: {roles: [staging-admin]}}\n", i, i)
+		docs.WriteString(member(fmt.Sprintf("l%03d", i), "alice@example.com", time.Time{}))
+	}
+	return docs.String()
 }
 
 func request(name, user, end string) string {

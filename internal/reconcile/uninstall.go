@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/wardenhq/warden/internal/idc"
@@ -71,7 +73,7 @@ func (e *Engine) Uninstall(ctx context.Context, deleteGroups, dryRun bool) (*Uni
 	p := &UninstallPlan{Assignments: []string{}, Groups: []string{}, Kept: []string{}}
 	var assignments, groups []string
 	users := 0
-	for _, key := range sortedKeys(e.records) {
+	for _, key := range slices.Sorted(maps.Keys(e.records)) {
 		s := e.records[key].Spec.(*resource.SyncRecordSpec)
 		switch s.Type {
 		case resource.RecordAssignment:

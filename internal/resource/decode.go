@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -462,7 +463,7 @@ func (c *converter) convert(path string, n *yaml.Node, t reflect.Type) any {
 			seen[k] = true
 			ft, ok := fields[k]
 			if !ok {
-				c.add(join(path, k), "unknown field (known fields here: %s)", strings.Join(sortedKeys(fields), ", "))
+				c.add(join(path, k), "unknown field (known fields here: %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 				continue
 			}
 			if v := c.convert(join(path, k), n.Content[i+1], ft); v != nil {

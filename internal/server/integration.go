@@ -1,9 +1,7 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/wardenhq/warden/internal/auth"
@@ -85,14 +83,9 @@ func (s *Server) importIC(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if !s.syncReady(w, r, p) {
 		return
 	}
-	b, err := readBody(r, MaxObjectBody)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var req ImportRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		s.fail(w, r, badRequest{fmt.Errorf("import takes {\"default_owners\": [...]}: %w", err)})
+	if err := decodeBody(r, &req, `{"default_owners": [...]}`); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if len(req.DefaultOwners) == 0 {
@@ -117,14 +110,9 @@ func (s *Server) uninstall(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if !s.syncReady(w, r, p) {
 		return
 	}
-	b, err := readBody(r, MaxObjectBody)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var req UninstallRequest
-	if err := json.Unmarshal(b, &req); err != nil {
-		s.fail(w, r, badRequest{fmt.Errorf("uninstall takes {\"delete_groups\": bool, \"dry_run\": bool}: %w", err)})
+	if err := decodeBody(r, &req, `{"delete_groups": bool, "dry_run": bool}`); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	plan, err := s.sync.Uninstall(r.Context(), req.DeleteGroups, req.DryRun)

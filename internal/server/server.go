@@ -272,6 +272,12 @@ func decodeBody(r *http.Request, v any, shape string) error {
 	if err != nil {
 		return err
 	}
+	return decodeJSON(b, v, shape)
+}
+
+// decodeJSON decodes a body strictly: an unknown field (a misspelt "dry_run", say) is an error, not
+// ignored.
+func decodeJSON(b []byte, v any, shape string) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -604,16 +610,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		s.fail(w, r, fmt.Errorf("only administrators create tokens for users: %w", errForbidden))
 		return
 	}
-	b, err := readBody(r, MaxObjectBody)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var req TokenRequest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		s.fail(w, r, badRequest{fmt.Errorf("token request must be {\"user\": \"...\", \"ttl\": \"720h\"}: %w", err)})
+	if err := decodeBody(r, &req, `{"user": "...", "ttl": "720h"}`); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if req.User == "" {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -69,8 +68,8 @@ func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		s.fail(w, r, err)
 		return
 	} else if len(b) > 0 {
-		if err := json.Unmarshal(b, &req); err != nil {
-			s.fail(w, r, badRequest{fmt.Errorf("sync apply takes {\"force\": true|false}: %w", err)})
+		if err := decodeJSON(b, &req, `{"force": true|false} (or nothing)`); err != nil {
+			s.fail(w, r, err)
 			return
 		}
 	}
