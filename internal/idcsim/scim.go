@@ -980,6 +980,18 @@ func (d *scimUserDraft) fromBody(attrs map[string]json.RawMessage) error {
 	return nil
 }
 
+// scimSaveUser checks the draft of a PUT or PATCH, stores it as u and answers u.
+func (s *Sim) scimSaveUser(u *user, d *scimUserDraft) (int, any, error) {
+	c, err := s.scimFinishUser(d)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := s.scimCommitUser(u, c); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, s.scimUserOf(u), nil
+}
+
 // scimCommitUser stores c as the new state of u, keeping the indexes right.
 func (s *Sim) scimCommitUser(u, c *user) error {
 	st := s.st
@@ -1109,14 +1121,7 @@ func (s *Sim) scimPutUser(req *scimRequest) (int, any, error) {
 	if err := d.fromBody(attrs); err != nil {
 		return 0, nil, err
 	}
-	c, err := s.scimFinishUser(d)
-	if err != nil {
-		return 0, nil, err
-	}
-	if err := s.scimCommitUser(u, c); err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, s.scimUserOf(u), nil
+	return s.scimSaveUser(u, d)
 }
 
 type scimPatchOp struct {
@@ -1187,6 +1192,22 @@ func scimPatchTargets(op scimPatchOp) ([]scimPath, []json.RawMessage, error) {
 	return paths, values, nil
 }
 
+// scimApplyPatch hands each (path, value) of the operations to apply, in order; the first error stops it.
+func scimApplyPatch(ops []scimPatchOp, apply func(op string, p scimPath, raw json.RawMessage) error) error {
+	for _, op := range ops {
+		paths, values, err := scimPatchTargets(op)
+		if err != nil {
+			return err
+		}
+		for i, p := range paths {
+			if err := apply(op.Op, p, values[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (s *Sim) scimPatchUser(req *scimRequest) (int, any, error) {
 	u, err := s.scimFindUser(req.id)
 	if err != nil {
@@ -1198,33 +1219,21 @@ func (s *Sim) scimPatchUser(req *scimRequest) (int, any, error) {
 	}
 	d := s.newSCIMUserDraft(u)
 	counts := map[string]int{}
-	for _, op := range ops {
-		paths, values, err := scimPatchTargets(op)
-		if err != nil {
-			return 0, nil, err
-		}
-		for i, p := range paths {
-			if p.attr == "username" || p.attr == "active" {
-				if counts[p.attr]++; counts[p.attr] > 1 {
-					return 0, nil, scimInvalid("Only one operation on %s is allowed per request", map[string]string{"username": "userName", "active": "active"}[p.attr])
-				}
-			}
-			if p.attr == "groups" {
-				return 0, nil, scimInvalidPath("groups cannot be changed on a user: change memberships with PATCH /Groups/{id}")
-			}
-			if err := d.apply(op.Op, p, values[i]); err != nil {
-				return 0, nil, err
+	err = scimApplyPatch(ops, func(op string, p scimPath, raw json.RawMessage) error {
+		if p.attr == "username" || p.attr == "active" {
+			if counts[p.attr]++; counts[p.attr] > 1 {
+				return scimInvalid("Only one operation on %s is allowed per request", map[string]string{"username": "userName", "active": "active"}[p.attr])
 			}
 		}
-	}
-	c, err := s.scimFinishUser(d)
+		if p.attr == "groups" {
+			return scimInvalidPath("groups cannot be changed on a user: change memberships with PATCH /Groups/{id}")
+		}
+		return d.apply(op, p, raw)
+	})
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := s.scimCommitUser(u, c); err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, s.scimUserOf(u), nil
+	return s.scimSaveUser(u, d)
 }
 
 func (s *Sim) scimDeleteUser(req *scimRequest) (int, any, error) {
@@ -1347,38 +1356,62 @@ func scimPage(q url.Values, op, filter string, keys []string, render func(id str
 	return out, nil
 }
 
-func (s *Sim) scimListUsers(req *scimRequest) (int, any, error) {
-	st := s.st
+// scimListed describes a resource type to scimList: where its filters look and how it is shown.
+type scimListed[T any] struct {
+	op         string                       // what a cursor is bound to: "scim:/Users"
+	collection string                       // sortedKeys' cache name: "users"
+	all        map[string]*T                // id -> resource
+	render     func(*T) any                 // the SCIM representation
+	nameAttr   string                       // the unique name's attribute, normalized: "username"
+	byName     map[string]string            // lower-cased name -> id
+	extKind    string                       // the byExternalID key prefix: "user"
+	memberAttr string                       // the membership filter, also with ".value": "groups"
+	members    map[string]map[string]string // memberAttr's value -> the ids it lists
+	plural     string                       // for the unsupported-filter message: "users"
+	allowed    string                       // the filters it names: "userName, externalId, id or groups.value"
+}
+
+// scimList answers GET /Users or GET /Groups: the resources matching the filter, one page of them.
+func scimList[T any](s *Sim, req *scimRequest, d scimListed[T]) (int, any, error) {
 	filter := req.query.Get("filter")
-	keys, err := scimFilter(filter, func() []string { return sortedKeys(st, "users", st.Users) }, func(c scimCond) ([]string, error) {
+	keys, err := scimFilter(filter, func() []string { return sortedKeys(s.st, d.collection, d.all) }, func(c scimCond) ([]string, error) {
 		switch c.attr {
-		case "username":
-			if id, ok := st.userByName[strings.ToLower(c.value)]; ok {
+		case d.nameAttr:
+			if id, ok := d.byName[strings.ToLower(c.value)]; ok {
 				return []string{id}, nil
 			}
 		case "externalid":
-			if id, ok := st.byExternalID["user|"+s.scimIssuer()+"|"+c.value]; ok {
+			if id, ok := s.st.byExternalID[d.extKind+"|"+s.scimIssuer()+"|"+c.value]; ok {
 				return []string{id}, nil
 			}
 		case "id":
-			if st.Users[c.value] != nil {
+			if d.all[c.value] != nil {
 				return []string{c.value}, nil
 			}
-		case "groups", "groups.value":
-			return scimKeys(st.groupMembers[c.value]), nil
+		case d.memberAttr, d.memberAttr + ".value":
+			return scimKeys(d.members[c.value]), nil
 		default:
-			return nil, scimInvalidFilter("Filtering users on %q is not supported: use userName, externalId, id or groups.value", c.attr)
+			return nil, scimInvalidFilter("Filtering %s on %q is not supported: use %s", d.plural, c.attr, d.allowed)
 		}
 		return nil, nil
 	})
 	if err != nil {
 		return 0, nil, err
 	}
-	out, err := scimPage(req.query, "scim:/Users", filter, keys, func(id string) any { return s.scimUserOf(st.Users[id]) })
+	out, err := scimPage(req.query, d.op, filter, keys, func(id string) any { return d.render(d.all[id]) })
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, out, nil
+}
+
+func (s *Sim) scimListUsers(req *scimRequest) (int, any, error) {
+	st := s.st
+	return scimList(s, req, scimListed[user]{
+		op: "scim:/Users", collection: "users", all: st.Users, render: func(u *user) any { return s.scimUserOf(u) },
+		nameAttr: "username", byName: st.userByName, extKind: "user", memberAttr: "groups", members: st.groupMembers,
+		plural: "users", allowed: "userName, externalId, id or groups.value",
+	})
 }
 
 // ---- groups ----
@@ -1514,36 +1547,11 @@ func (s *Sim) scimGetGroup(req *scimRequest) (int, any, error) {
 
 func (s *Sim) scimListGroups(req *scimRequest) (int, any, error) {
 	st := s.st
-	filter := req.query.Get("filter")
-	keys, err := scimFilter(filter, func() []string { return sortedKeys(st, "groups", st.Groups) }, func(c scimCond) ([]string, error) {
-		switch c.attr {
-		case "displayname":
-			if id, ok := st.groupByName[strings.ToLower(c.value)]; ok {
-				return []string{id}, nil
-			}
-		case "externalid":
-			if id, ok := st.byExternalID["group|"+s.scimIssuer()+"|"+c.value]; ok {
-				return []string{id}, nil
-			}
-		case "id":
-			if st.Groups[c.value] != nil {
-				return []string{c.value}, nil
-			}
-		case "members", "members.value":
-			return scimKeys(st.userGroups[c.value]), nil
-		default:
-			return nil, scimInvalidFilter("Filtering groups on %q is not supported: use displayName, externalId, id or members", c.attr)
-		}
-		return nil, nil
+	return scimList(s, req, scimListed[group]{
+		op: "scim:/Groups", collection: "groups", all: st.Groups, render: func(g *group) any { return s.scimGroupOf(g) },
+		nameAttr: "displayname", byName: st.groupByName, extKind: "group", memberAttr: "members", members: st.userGroups,
+		plural: "groups", allowed: "displayName, externalId, id or members",
 	})
-	if err != nil {
-		return 0, nil, err
-	}
-	out, err := scimPage(req.query, "scim:/Groups", filter, keys, func(id string) any { return s.scimGroupOf(st.Groups[id]) })
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, out, nil
 }
 
 // scimGroupDraft collects a PATCH's effect on a group before anything is applied.
@@ -1572,6 +1580,20 @@ func (d *scimGroupDraft) touch(id string, member bool) error {
 		d.order = append(d.order, id)
 	}
 	d.member[id] = member
+	return nil
+}
+
+// touchAll touches every user a members value lists.
+func (d *scimGroupDraft) touchAll(raw json.RawMessage, member bool) error {
+	ids, err := scimMemberIDs(raw)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := d.touch(id, member); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -1614,16 +1636,7 @@ func (d *scimGroupDraft) apply(op string, p scimPath, raw json.RawMessage) error
 			if p.filter != nil {
 				return scimInvalidPath("add on members takes no value filter")
 			}
-			ids, err := scimMemberIDs(raw)
-			if err != nil {
-				return err
-			}
-			for _, id := range ids {
-				if err := d.touch(id, true); err != nil {
-					return err
-				}
-			}
-			return nil
+			return d.touchAll(raw, true)
 		case p.filter != nil:
 			if len(p.filter) != 1 || p.filter[0].attr != "value" || !p.filter[0].str {
 				return scimInvalidPath(`remove on members takes the filter members[value eq "<user id>"]`)
@@ -1632,16 +1645,7 @@ func (d *scimGroupDraft) apply(op string, p scimPath, raw json.RawMessage) error
 		case scimIsNull(raw):
 			return scimInvalid("Removing all members of a group is not supported: name the members to remove")
 		default:
-			ids, err := scimMemberIDs(raw)
-			if err != nil {
-				return err
-			}
-			for _, id := range ids {
-				if err := d.touch(id, false); err != nil {
-					return err
-				}
-			}
-			return nil
+			return d.touchAll(raw, false)
 		}
 	}
 	return scimInvalidPath("Only displayName, members and externalId can be changed on a group (not %q)", p.attr)
@@ -1658,16 +1662,8 @@ func (s *Sim) scimPatchGroup(req *scimRequest) (int, any, error) {
 		return 0, nil, err
 	}
 	d := &scimGroupDraft{s: s, g: g, displayName: g.DisplayName, ext: s.scimExternalID(g.ExternalIds), member: map[string]bool{}}
-	for _, op := range ops {
-		paths, values, err := scimPatchTargets(op)
-		if err != nil {
-			return 0, nil, err
-		}
-		for i, p := range paths {
-			if err := d.apply(op.Op, p, values[i]); err != nil {
-				return 0, nil, err
-			}
-		}
+	if err := scimApplyPatch(ops, d.apply); err != nil {
+		return 0, nil, err
 	}
 	if d.nameChanged {
 		if id, taken := st.groupByName[strings.ToLower(d.displayName)]; taken && id != g.GroupId {
