@@ -79,16 +79,27 @@ identity_center.role_arn to the role's ARN.`,
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "GROUP\tMEMBERS\tACCESS LIST\tROLES")
 			for _, g := range p.Groups {
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", g.DisplayName, g.Members, g.List, join(g.Roles))
+				list := g.List
+				if g.New {
+					list += " (new)"
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", g.DisplayName, g.Members, list, join(g.Roles))
 			}
 			tw.Flush()
-			roles := 0
-			for _, o := range p.Objects {
-				if o.Kind == "role" {
-					roles++
+			if len(p.Changes) == 0 {
+				fmt.Fprintln(out, "\nNothing new: an import adds nothing to warden.")
+			} else {
+				fmt.Fprintf(out, "\nAn import adds (%d):\n", len(p.Changes))
+				for _, c := range p.Changes {
+					fmt.Fprintf(out, "  + %s\n", c)
 				}
 			}
-			fmt.Fprintf(out, "\nAn import creates %d roles, %d users and %d access lists.\n", roles, p.Users, len(p.Groups))
+			if p.Records > 0 {
+				fmt.Fprintf(out, "It takes over %d users, groups and assignments in Identity Center as warden's.\n", p.Records)
+			}
+			if p.Explained > 0 {
+				fmt.Fprintf(out, "%d assignments are warden's already (its grants, approved requests, or its own records): an import leaves them to the sync.\n", p.Explained)
+			}
 			for _, s := range p.Skipped {
 				fmt.Fprintf(out, "skipped: %s\n", s)
 			}
@@ -117,7 +128,12 @@ identity_center.role_arn to the role's ARN.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported: %v created, %v already there (%v given what appeared in AWS since), %v taken over in Identity Center\n", st["Created"], st["Existing"], st["Updated"], st["Recorded"])
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "imported: %v created, %v already there (%v given what appeared in AWS since), %v taken over in Identity Center\n", st["Created"], st["Existing"], st["Updated"], st["Recorded"])
+			changes, _ := st["Changes"].([]any)
+			for _, c := range changes {
+				fmt.Fprintf(out, "  + %v\n", c)
+			}
 			return nil
 		},
 	}

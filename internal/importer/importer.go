@@ -2,8 +2,20 @@
 // list per group (its members, the default owners), and roles named
 // "<permission-set>-on-<account-name>" granting exactly that account × permission set, granted to the
 // lists by their groups' assignments. User-level assignments become the user's standing roles, so
-// nothing is dropped. It records what it takes over as warden's own, so that the first sync plan
+// nothing is dropped. It records what it takes over as warden's, so that the first sync plan
 // after an import has nothing to change; importing again picks up what changed and duplicates nothing.
+//
+// Importing again adds only what warden does not explain. An assignment in Identity Center is
+// explained when warden's desired state at the time of the import (policy.Compile of the store:
+// standing roles, access list grants, approved access requests in their window) holds it, or when a
+// sync record of warden's names it (an assignment warden created or adopted, one being created, or
+// one being deleted, such as a request's that just ended). An explained assignment is warden's
+// already: the store says what warden wants of it and the sync carries that out, so the import
+// never turns it into a standing role, a grant or a new role. Prepare computes what an import adds,
+// once: Preview shows exactly that, and Import writes exactly that. Reading Identity Center takes a
+// while (minutes in a large organisation), so warden's records are read before it as well as after:
+// an assignment the sync deleted meanwhile with its record (a request that ended during the read) is
+// still warden's.
 //
 // Role names: the permission set's name, "-on-", and the account's name made a slug (lower case;
 // every run of characters other than letters, digits, '.', '_', '@' and '+' becomes one '-'; no '-'
@@ -21,11 +33,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/manage"
+	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
 )
@@ -162,146 +176,418 @@ func Slug(s string) string {
 	return strings.Trim(slugRun.ReplaceAllString(strings.ToLower(s), "-"), "-.")
 }
 
-// Result is the resources an import makes, and what it takes over in Identity Center.
-type Result struct {
-	Objects []*resource.Object
-	// Owned maps sync record names ("user:alice", "group:devops", "assignment:...") to the Identity
-	// Center id (of the principal, for assignments), for what the import takes over.
-	Owned   map[string]*resource.SyncRecordSpec
-	Skipped []string // what could not be imported, and why
+// PreviewOwner stands for the default owners in the access lists a preview shows.
+const PreviewOwner = "(default owner)"
+
+// Option is an optional setting of Preview and Import.
+type Option func(*options)
+
+type options struct{ now func() time.Time }
+
+// WithClock sets the clock that says which access requests are in their window (default: time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+func settings(opts []Option) options {
+	o := options{now: time.Now}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
 }
 
-// Build turns a source into warden resources. owners are the default owners of every list.
-func Build(s *Source, owners []string) *Result {
-	r := &Result{Owned: map[string]*resource.SyncRecordSpec{}}
+// Plan is what an import would write to warden, computed once by Prepare: Preview shows it and
+// Import writes exactly it.
+type Plan struct {
+	Source *Source
+	// Create holds the objects new to warden, in the order their references need (accounts,
+	// permission sets, roles, users, access lists, members); Update holds existing access lists and
+	// users with what the import adds to them (grants, standing roles).
+	Create, Update []*resource.Object
+	// Changes says what the import adds, one line per object or addition, in the order of Create
+	// then Update. Empty: the import adds nothing.
+	Changes []string
+	// Records are the sync records the import writes (those warden lacks): what it takes over in
+	// Identity Center as warden's.
+	Records map[string]*resource.SyncRecordSpec
+	// Groups says which access list each group in scope is, or becomes.
+	Groups []GroupPlan
+	// Existing counts the accounts, permission sets, users, access lists and members warden holds
+	// already.
+	Existing int
+	// Explained counts the assignments warden explains already (see the package documentation):
+	// the import leaves them to the sync.
+	Explained int
+	Skipped   []string // what could not be imported, and why
+}
+
+// GroupPlan is one group and its access list.
+type GroupPlan struct {
+	ID, DisplayName string
+	Members         int
+	// List is the access list the group is (New false) or becomes (New true).
+	List string
+	New  bool
+	// Roles are the roles its assignments stand for, as the import names them (whether or not the
+	// import adds them: see Changes).
+	Roles []string
+}
+
+// wardenState is what Prepare reads of the store.
+type wardenState struct {
+	objects  map[resource.Kind]map[string]*resource.Object
+	snapshot policy.Snapshot
+	records  map[string]*resource.SyncRecordSpec
+}
+
+func readWarden(ctx context.Context, st store.Store) (*wardenState, error) {
+	w := &wardenState{objects: map[resource.Kind]map[string]*resource.Object{}}
+	for _, k := range []resource.Kind{resource.KindAccount, resource.KindPermissionSet, resource.KindRole, resource.KindUser,
+		resource.KindAccessList, resource.KindAccessListMember} {
+		objs, err := st.List(ctx, k, store.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", k, err)
+		}
+		w.objects[k] = make(map[string]*resource.Object, len(objs))
+		for _, o := range objs {
+			w.objects[k][o.Metadata.Name] = o
+		}
+		switch k {
+		case resource.KindRole:
+			w.snapshot.Roles = objs
+		case resource.KindUser:
+			w.snapshot.Users = objs
+		case resource.KindAccessList:
+			w.snapshot.AccessLists = objs
+		case resource.KindAccessListMember:
+			w.snapshot.Members = objs
+		}
+	}
+	var err error
+	if w.records, err = Records(ctx, st); err != nil {
+		return nil, err
+	}
+	reqs, err := st.List(ctx, resource.KindAccessRequest, store.ListOptions{Filters: store.Filter(resource.IndexState, resource.StateApproved)})
+	if err != nil {
+		return nil, fmt.Errorf("reading access requests: %w", err)
+	}
+	w.snapshot.Requests = reqs
+	return w, nil
+}
+
+func assignmentKey(ptype, principal string, x idc.Assignment) string {
+	return "assignment:" + ptype + ":" + principal + ":" + x.AccountID + ":" + x.PermissionSetARN
+}
+
+// Records reads warden's sync records.
+func Records(ctx context.Context, st store.Store) (map[string]*resource.SyncRecordSpec, error) {
+	objs, err := st.List(ctx, resource.KindSyncRecord, store.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", resource.KindSyncRecord, err)
+	}
+	out := make(map[string]*resource.SyncRecordSpec, len(objs))
+	for _, o := range objs {
+		out[o.Metadata.Name] = o.Spec.(*resource.SyncRecordSpec)
+	}
+	return out, nil
+}
+
+// Prepare computes what importing src adds to warden's store st at now. It reads the store, and
+// makes no call to AWS. owners are the owners of the access lists it creates. earlier are warden's
+// sync records as they were before src was read (Records): an assignment src saw, which the sync
+// deleted while src was being read (a request ended), is warden's by them though its record is gone.
+func Prepare(ctx context.Context, st store.Store, src *Source, owners []string, now time.Time, earlier map[string]*resource.SyncRecordSpec) (*Plan, error) {
+	w, err := readWarden(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	known := maps.Clone(w.records) // warden's records now, and those src may have been read under
+	for key, r := range earlier {
+		if known[key] == nil {
+			known[key] = r
+		}
+	}
+	// What warden wants of Identity Center now: the sync's desired state over the catalog in scope.
+	for _, a := range src.Accounts {
+		w.snapshot.Accounts = append(w.snapshot.Accounts, policy.Account{ID: a.ID, Name: a.Name})
+	}
+	for _, ps := range src.PermissionSets {
+		w.snapshot.PermissionSets = append(w.snapshot.PermissionSets, policy.PermissionSet{Name: ps.Name, ARN: ps.ARN})
+	}
+	desired, _ := policy.Compile(&w.snapshot, now)
+	recorded := map[string]bool{} // principal id, account, permission set of each assignment on record
+	for _, r := range known {
+		if r.Type == resource.RecordAssignment && r.IDCID != "" {
+			recorded[r.IDCID+"\x00"+r.AccountID+"\x00"+r.PermissionSetARN] = true
+		}
+	}
+	// explained: warden wants the assignment (under one of the principal's names), or has it on record.
+	explained := func(ptype, id string, names []string, x idc.Assignment) bool {
+		if recorded[id+"\x00"+x.AccountID+"\x00"+x.PermissionSetARN] {
+			return true
+		}
+		for _, n := range names {
+			if _, ok := desired.Assignments[policy.Assignment{PrincipalType: ptype, Principal: n, AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN}]; ok {
+				return true
+			}
+			if known[assignmentKey(ptype, n, x)] != nil {
+				return true
+			}
+		}
+		return false
+	}
+
+	p := &Plan{Source: src, Changes: []string{}, Records: map[string]*resource.SyncRecordSpec{}}
+	record := func(key string, spec *resource.SyncRecordSpec) {
+		if w.records[key] == nil {
+			p.Records[key] = spec
+		}
+	}
+	has := func(k resource.Kind, name string) *resource.Object { return w.objects[k][name] }
+
+	// The catalog, as warden caches it.
+	for _, a := range src.Accounts {
+		if has(resource.KindAccount, a.ID) != nil {
+			p.Existing++
+			continue
+		}
+		o := resource.New(resource.KindAccount, a.ID)
+		o.Spec = &resource.AccountSpec{Name: a.Name, Status: "ACTIVE"}
+		if resource.Validate(o) == nil {
+			p.Create = append(p.Create, o)
+			p.Changes = append(p.Changes, fmt.Sprintf("account %s (%s)", a.ID, a.Name))
+		}
+	}
+	for _, ps := range src.PermissionSets {
+		if has(resource.KindPermissionSet, ps.Name) != nil {
+			p.Existing++
+			continue
+		}
+		o := resource.New(resource.KindPermissionSet, ps.Name)
+		o.Spec = &resource.PermissionSetSpec{ARN: ps.ARN}
+		if resource.Validate(o) == nil {
+			p.Create = append(p.Create, o)
+			p.Changes = append(p.Changes, "permission set "+ps.Name)
+		}
+	}
+
+	// Roles: "<permission-set>-on-<account>", created when an addition needs one warden lacks.
 	psName := map[string]string{}
-	for _, p := range s.PermissionSets {
-		psName[p.ARN] = p.Name
+	for _, ps := range src.PermissionSets {
+		psName[ps.ARN] = ps.Name
 	}
 	slugCount := map[string]int{}
-	for _, a := range s.Accounts {
+	for _, a := range src.Accounts {
 		slugCount[Slug(a.Name)]++
 	}
 	accountPart := map[string]string{}
-	for _, a := range s.Accounts {
+	for _, a := range src.Accounts {
 		part := Slug(a.Name)
 		if part == "" || slugCount[part] > 1 {
 			part = a.ID
 		}
 		accountPart[a.ID] = part
 	}
-	roles := map[string]*resource.Object{}
-	roleFor := func(x idc.Assignment) string {
-		ps := psName[x.PermissionSetARN]
-		part := accountPart[x.AccountID]
+	roleName := func(x idc.Assignment) string {
+		ps, part := psName[x.PermissionSetARN], accountPart[x.AccountID]
 		if ps == "" || part == "" {
 			return ""
 		}
-		name := ps + "-on-" + part
-		if _, ok := roles[name]; !ok {
-			o := resource.New(resource.KindRole, name)
-			o.Metadata.Description = fmt.Sprintf("%s on account %s (imported from Identity Center)", ps, x.AccountID)
-			o.Spec = &resource.RoleSpec{Allow: resource.RoleConditions{AccountAssignments: []resource.AccountAssignment{{Account: x.AccountID, PermissionSet: ps}}}}
-			roles[name] = o
-		}
-		return name
+		return ps + "-on-" + part
 	}
+	roles := map[string]*resource.Object{}
+	needRole := func(name string, x idc.Assignment) {
+		if has(resource.KindRole, name) != nil || roles[name] != nil {
+			return
+		}
+		ps := psName[x.PermissionSetARN]
+		o := resource.New(resource.KindRole, name)
+		o.Metadata.Description = fmt.Sprintf("%s on account %s (imported from Identity Center)", ps, x.AccountID)
+		o.Spec = &resource.RoleSpec{Allow: resource.RoleConditions{AccountAssignments: []resource.AccountAssignment{{Account: x.AccountID, PermissionSet: ps}}}}
+		roles[name] = o
+	}
+
+	// Users, and their assignments warden does not explain as standing roles.
+	var newUsers, grownUsers []*resource.Object
+	var userChanges, roleChanges []string
 	userNames := map[string]string{} // id -> name
-	users := map[string]*resource.Object{}
-	for _, u := range s.Users {
-		o := resource.New(resource.KindUser, u.UserName)
-		spec := &resource.UserSpec{DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email, Origin: "identity_center"}
-		o.Spec = spec
-		if err := resource.Validate(o); err != nil {
-			r.Skipped = append(r.Skipped, fmt.Sprintf("user %q: %v", u.UserName, err))
-			continue
-		}
-		for _, x := range s.Assignments[u.ID] {
-			if name := roleFor(x); name != "" {
-				spec.Roles = append(spec.Roles, name)
-				a := "assignment:USER:" + u.UserName + ":" + x.AccountID + ":" + x.PermissionSetARN
-				r.Owned[a] = &resource.SyncRecordSpec{Type: resource.RecordAssignment, IDCID: u.ID, Name: u.UserName,
-					PrincipalType: "USER", AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN, Adopted: true}
-			}
-		}
-		sort.Strings(spec.Roles)
-		spec.Roles = dedupe(spec.Roles)
-		users[u.ID], userNames[u.ID] = o, u.UserName
-		r.Owned["user:"+u.UserName] = &resource.SyncRecordSpec{Type: resource.RecordUser, IDCID: u.ID, Name: u.UserName, Adopted: true}
-	}
-	listNames := map[string]bool{}
-	var lists, members []*resource.Object
-	for _, g := range s.Groups {
-		name := Slug(g.DisplayName)
-		if name == "" {
-			name = "group"
-		}
-		for base, i := name, 2; listNames[name]; i++ {
-			name = fmt.Sprintf("%s-%d", base, i)
-		}
-		listNames[name] = true
-		spec := &resource.AccessListSpec{Title: g.DisplayName, Owners: owners, Origin: "identity_center"}
-		for _, x := range s.Assignments[g.ID] {
-			if role := roleFor(x); role != "" {
-				spec.Grants.Roles = append(spec.Grants.Roles, role)
-			}
-		}
-		sort.Strings(spec.Grants.Roles)
-		spec.Grants.Roles = dedupe(spec.Grants.Roles)
-		o := resource.New(resource.KindAccessList, name)
-		o.Spec = spec
-		lists = append(lists, o)
-		if len(spec.Grants.Roles) > 0 {
-			r.Owned["group:"+name] = &resource.SyncRecordSpec{Type: resource.RecordGroup, IDCID: g.ID, Name: g.DisplayName, Adopted: true}
-		}
-		for _, uid := range s.Members[g.ID] {
-			un := userNames[uid]
-			if un == "" {
+	users := slices.Clone(src.Users)
+	sort.SliceStable(users, func(i, j int) bool { return users[i].UserName < users[j].UserName })
+	for _, u := range users {
+		cur := has(resource.KindUser, u.UserName)
+		var o *resource.Object
+		if cur == nil {
+			o = resource.New(resource.KindUser, u.UserName)
+			o.Spec = &resource.UserSpec{DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email, Origin: "identity_center"}
+			if err := resource.Validate(o); err != nil {
+				p.Skipped = append(p.Skipped, fmt.Sprintf("user %q: %v", u.UserName, err))
 				continue
 			}
+		}
+		var add []string
+		for _, x := range src.Assignments[u.ID] {
+			role := roleName(x)
+			if role == "" {
+				continue
+			}
+			spec := &resource.SyncRecordSpec{Type: resource.RecordAssignment, IDCID: u.ID, Name: u.UserName,
+				PrincipalType: policy.PrincipalUser, AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN, Adopted: true}
+			if explained(policy.PrincipalUser, u.ID, []string{u.UserName}, x) {
+				p.Explained++
+				// Wanted, and there before warden (no record of it): on record as adopted, as an
+				// import records what it finds, so that an uninstall keeps it; until the grant's end
+				// when only requests want it (as the sync records it), so that their end keeps it too.
+				if g, ok := desired.Assignments[policy.Assignment{PrincipalType: policy.PrincipalUser, Principal: u.UserName, AccountID: x.AccountID, PermissionSetARN: x.PermissionSetARN}]; ok && !recorded[u.ID+"\x00"+x.AccountID+"\x00"+x.PermissionSetARN] {
+					spec.Until = g.Until
+					record(assignmentKey(policy.PrincipalUser, u.UserName, x), spec)
+				}
+				continue
+			}
+			add = append(add, role)
+			needRole(role, x)
+			record(assignmentKey(policy.PrincipalUser, u.UserName, x), spec)
+		}
+		slices.Sort(add)
+		add = slices.Compact(add)
+		if cur == nil {
+			o.Spec.(*resource.UserSpec).Roles = add
+			newUsers = append(newUsers, o)
+			line := "user " + u.UserName
+			if len(add) > 0 {
+				line += " with standing roles " + strings.Join(add, ", ")
+			}
+			userChanges = append(userChanges, line)
+		} else {
+			p.Existing++
+			spec := cur.Spec.(*resource.UserSpec)
+			if missing := without(add, spec.Roles); len(missing) > 0 {
+				next := *spec
+				next.Roles = append(slices.Clone(spec.Roles), missing...)
+				grown := *cur
+				grown.Spec = &next
+				grownUsers = append(grownUsers, &grown)
+				for _, r := range missing {
+					roleChanges = append(roleChanges, fmt.Sprintf("standing role %s for user %s", r, u.UserName))
+				}
+			}
+		}
+		userNames[u.ID] = u.UserName
+		record("user:"+u.UserName, &resource.SyncRecordSpec{Type: resource.RecordUser, IDCID: u.ID, Name: u.UserName, Adopted: true})
+	}
+
+	// Groups: each is the access list named by its display name, which warden may have already.
+	desiredGroup := map[string]*policy.Group{} // list -> its desired group
+	for _, g := range desired.Groups {
+		desiredGroup[g.List] = g
+	}
+	claimed := map[string]bool{}
+	var newLists, grownLists, members []*resource.Object
+	var listChanges, grantChanges, memberChanges []string
+	for _, g := range src.Groups {
+		list := Slug(g.DisplayName)
+		if list == "" {
+			list = "group"
+		}
+		for base, i := list, 2; claimed[list]; i++ {
+			list = fmt.Sprintf("%s-%d", base, i)
+		}
+		isNew := has(resource.KindAccessList, list) == nil
+		claimed[list] = true
+		dg := desiredGroup[list]
+		names := []string{g.DisplayName}
+		if dg != nil && dg.DisplayName != g.DisplayName {
+			names = append(names, dg.DisplayName)
+		}
+		var all, add []string
+		for _, x := range src.Assignments[g.ID] {
+			role := roleName(x)
+			if role == "" {
+				continue
+			}
+			all = append(all, role)
+			if explained(policy.PrincipalGroup, g.ID, names, x) {
+				p.Explained++
+				continue
+			}
+			add = append(add, role)
+			needRole(role, x)
+		}
+		slices.Sort(all)
+		slices.Sort(add)
+		all, add = slices.Compact(all), slices.Compact(add)
+		var grants []string
+		if isNew {
+			o := resource.New(resource.KindAccessList, list)
+			o.Spec = &resource.AccessListSpec{Title: g.DisplayName, Owners: owners, Origin: "identity_center", Grants: resource.Grants{Roles: add}}
+			newLists = append(newLists, o)
+			line := fmt.Sprintf("access list %s (group %s)", list, g.DisplayName)
+			if len(add) > 0 {
+				line += " granting " + strings.Join(add, ", ")
+			}
+			listChanges = append(listChanges, line)
+			grants = add
+		} else {
+			p.Existing++
+			cur := has(resource.KindAccessList, list)
+			spec := cur.Spec.(*resource.AccessListSpec)
+			grants = spec.Grants.Roles
+			if missing := without(add, spec.Grants.Roles); len(missing) > 0 {
+				next := *spec
+				next.Grants.Roles = append(slices.Clone(spec.Grants.Roles), missing...)
+				grown := *cur
+				grown.Spec = &next
+				grownLists = append(grownLists, &grown)
+				grants = next.Grants.Roles
+				for _, r := range missing {
+					grantChanges = append(grantChanges, fmt.Sprintf("grant %s to access list %s", r, list))
+				}
+			}
+		}
+		if len(grants) > 0 {
+			record("group:"+list, &resource.SyncRecordSpec{Type: resource.RecordGroup, IDCID: g.ID, Name: g.DisplayName, Adopted: true})
+		}
+		var memberNames []string
+		for _, uid := range src.Members[g.ID] {
+			if un := userNames[uid]; un != "" {
+				memberNames = append(memberNames, un)
+			}
+		}
+		slices.Sort(memberNames)
+		for _, un := range memberNames {
 			m := resource.New(resource.KindAccessListMember, "")
-			m.Spec = &resource.AccessListMemberSpec{List: name, Member: un, Reason: "imported from Identity Center"}
+			m.Spec = &resource.AccessListMemberSpec{List: list, Member: un, Reason: "imported from Identity Center"}
 			resource.Normalize(m)
+			if has(resource.KindAccessListMember, m.Metadata.Name) != nil {
+				p.Existing++
+				continue
+			}
 			members = append(members, m)
+			memberChanges = append(memberChanges, fmt.Sprintf("member %s of access list %s", un, list))
 		}
+		p.Groups = append(p.Groups, GroupPlan{ID: g.ID, DisplayName: g.DisplayName, Members: len(src.Members[g.ID]), List: list, New: isNew, Roles: all})
 	}
-	// The catalog first (accounts and permission sets, as warden caches them), then roles, users,
-	// lists and members: the order references need.
-	for _, a := range s.Accounts {
-		o := resource.New(resource.KindAccount, a.ID)
-		o.Spec = &resource.AccountSpec{Name: a.Name, Status: "ACTIVE"}
-		if resource.Validate(o) == nil {
-			r.Objects = append(r.Objects, o)
-		}
-	}
-	for _, p := range s.PermissionSets {
-		o := resource.New(resource.KindPermissionSet, p.Name)
-		o.Spec = &resource.PermissionSetSpec{ARN: p.ARN}
-		if resource.Validate(o) == nil {
-			r.Objects = append(r.Objects, o)
-		}
-	}
+
 	for _, name := range slices.Sorted(maps.Keys(roles)) {
-		r.Objects = append(r.Objects, roles[name])
+		p.Create = append(p.Create, roles[name])
+		p.Changes = append(p.Changes, "role "+name)
 	}
-	ids := make([]string, 0, len(users))
-	for id := range users {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return users[ids[i]].Metadata.Name < users[ids[j]].Metadata.Name })
-	for _, id := range ids {
-		r.Objects = append(r.Objects, users[id])
-	}
-	r.Objects = append(r.Objects, lists...)
-	r.Objects = append(r.Objects, members...)
-	return r
+	p.Create = append(p.Create, newUsers...)
+	p.Changes = append(p.Changes, userChanges...)
+	p.Create = append(p.Create, newLists...)
+	p.Changes = append(p.Changes, listChanges...)
+	p.Create = append(p.Create, members...)
+	p.Changes = append(p.Changes, memberChanges...)
+	p.Update = append(grownLists, grownUsers...)
+	p.Changes = append(p.Changes, grantChanges...)
+	p.Changes = append(p.Changes, roleChanges...)
+	return p, nil
 }
 
-func dedupe(s []string) []string {
-	out := s[:0]
-	for i, x := range s {
-		if i == 0 || x != s[i-1] {
-			out = append(out, x)
+// without is add minus have, in add's order.
+func without(add, have []string) []string {
+	var out []string
+	for _, a := range add {
+		if !slices.Contains(have, a) {
+			out = append(out, a)
 		}
 	}
 	return out
@@ -310,50 +596,66 @@ func dedupe(s []string) []string {
 // Stats says what an import did.
 type Stats struct {
 	Created, Existing, Updated, Recorded int
-	Skipped                              []string
-	OutOfScope                           []string
+	// Changes says what the import added, as Plan.Changes (what a preview said it would add).
+	Changes []string
+	// Explained counts the assignments the import left to the sync: warden's already.
+	Explained  int
+	Skipped    []string
+	OutOfScope []string
 }
 
-// Import reads Identity Center and creates in the store what is not there yet, and adds to existing
-// access lists and users the grants and standing roles that appeared in AWS since (all in one
-// transaction), then records what it took over as warden's. Nothing is removed from existing objects:
-// after the first import warden is the source of truth, and owners and edits made in warden stay.
-func Import(ctx context.Context, st store.Store, c *idc.Client, scope Scope, owners []string) (*Stats, error) {
-	if len(owners) == 0 {
-		return nil, errors.New("--default-owner: at least one is required: every imported access list needs an owner")
+// Preview reads Identity Center and says what an import would add to the store now, changing nothing.
+func Preview(ctx context.Context, st store.Store, c *idc.Client, scope Scope, opts ...Option) (*Plan, error) {
+	o := settings(opts)
+	earlier, err := Records(ctx, st)
+	if err != nil {
+		return nil, err
 	}
 	src, err := Read(ctx, c, scope)
 	if err != nil {
 		return nil, err
 	}
-	res := Build(src, owners)
-	stats := &Stats{Skipped: res.Skipped, OutOfScope: src.OutOfScope}
-	var missing, grown []*resource.Object
-	for _, o := range res.Objects {
-		cur, err := st.Get(ctx, o.Kind, o.Metadata.Name)
-		if errors.Is(err, store.ErrNotFound) {
-			missing = append(missing, o)
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		stats.Existing++
-		if next := merged(cur, o); next != nil {
-			grown = append(grown, next)
-		}
+	return Prepare(ctx, st, src, []string{PreviewOwner}, o.now(), earlier)
+}
+
+// Import reads Identity Center and writes what Prepare finds new (all in one transaction): objects
+// warden lacks, and the grants and standing roles that appeared in AWS since on existing access
+// lists and users; then it records what it took over as warden's. Nothing is removed from existing
+// objects: after the first import warden is the source of truth, and owners and edits made in
+// warden stay.
+func Import(ctx context.Context, st store.Store, c *idc.Client, scope Scope, owners []string, opts ...Option) (*Stats, error) {
+	if len(owners) == 0 {
+		return nil, errors.New("--default-owner: at least one is required: every imported access list needs an owner")
 	}
-	if _, err := manage.New(st).Apply(ctx, manage.Actor{User: resource.BootstrapAdmin, Admin: true}, append(missing, grown...)); err != nil {
+	o := settings(opts)
+	earlier, err := Records(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	src, err := Read(ctx, c, scope)
+	if err != nil {
+		return nil, err
+	}
+	p, err := Prepare(ctx, st, src, owners, o.now(), earlier)
+	if err != nil {
+		return nil, err
+	}
+	return write(ctx, st, p)
+}
+
+// write writes a plan.
+func write(ctx context.Context, st store.Store, p *Plan) (*Stats, error) {
+	stats := &Stats{Created: len(p.Create), Existing: p.Existing, Updated: len(p.Update), Changes: p.Changes,
+		Explained: p.Explained, Skipped: p.Skipped, OutOfScope: p.Source.OutOfScope}
+	if _, err := manage.New(st).Apply(ctx, manage.Actor{User: resource.BootstrapAdmin, Admin: true}, append(slices.Clone(p.Create), p.Update...)); err != nil {
 		return nil, fmt.Errorf("importing: %w", err)
 	}
-	stats.Updated = len(grown)
-	stats.Created = len(missing)
-	for _, key := range slices.Sorted(maps.Keys(res.Owned)) {
-		spec := res.Owned[key]
-		if _, err := st.Get(ctx, resource.KindSyncRecord, key); err == nil {
-			continue
-		}
-		o := &resource.Object{Kind: resource.KindSyncRecord, Version: resource.Version, Metadata: resource.Metadata{Name: key}, Spec: spec}
-		if err := st.Create(ctx, o); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+	for _, key := range slices.Sorted(maps.Keys(p.Records)) {
+		o := &resource.Object{Kind: resource.KindSyncRecord, Version: resource.Version, Metadata: resource.Metadata{Name: key}, Spec: p.Records[key]}
+		if err := st.Create(ctx, o); err != nil {
+			if errors.Is(err, store.ErrAlreadyExists) {
+				continue // written meanwhile by the sync
+			}
 			return nil, fmt.Errorf("recording %s: %w", key, err)
 		}
 		stats.Recorded++
@@ -363,46 +665,4 @@ func Import(ctx context.Context, st store.Store, c *idc.Client, scope Scope, own
 		return nil, fmt.Errorf("resuming the sync: %w", err)
 	}
 	return stats, nil
-}
-
-// merged is cur with what imp adds to it (an access list's grants, a user's standing roles), or nil
-// when imp adds nothing.
-func merged(cur, imp *resource.Object) *resource.Object {
-	union := func(have, add []string) ([]string, bool) {
-		seen := make(map[string]bool, len(have))
-		for _, h := range have {
-			seen[h] = true
-		}
-		out, grew := append([]string(nil), have...), false
-		for _, a := range add {
-			if !seen[a] {
-				out, grew = append(out, a), true
-				seen[a] = true
-			}
-		}
-		return out, grew
-	}
-	switch spec := cur.Spec.(type) {
-	case *resource.AccessListSpec:
-		roles, grew := union(spec.Grants.Roles, imp.Spec.(*resource.AccessListSpec).Grants.Roles)
-		if !grew {
-			return nil
-		}
-		next := *spec
-		next.Grants.Roles = roles
-		o := *cur
-		o.Spec = &next
-		return &o
-	case *resource.UserSpec:
-		roles, grew := union(spec.Roles, imp.Spec.(*resource.UserSpec).Roles)
-		if !grew {
-			return nil
-		}
-		next := *spec
-		next.Roles = roles
-		o := *cur
-		o.Spec = &next
-		return &o
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/importer"
@@ -10,24 +11,33 @@ import (
 	"github.com/wardenhq/warden/internal/resource"
 )
 
-// PreviewResponse is what an import would bring.
+// PreviewResponse is what Identity Center holds in scope, and exactly what an import would add.
 type PreviewResponse struct {
-	Accounts       int                `json:"accounts"`
-	PermissionSets int                `json:"permission_sets"`
-	Users          int                `json:"users"`
-	Groups         []PreviewGroup     `json:"groups"`
-	UserAssigned   int                `json:"user_assignments"`
-	Objects        []*resource.Object `json:"objects"`
-	Skipped        []string           `json:"skipped,omitempty"`
+	Accounts       int            `json:"accounts"`
+	PermissionSets int            `json:"permission_sets"`
+	Users          int            `json:"users"`
+	Groups         []PreviewGroup `json:"groups"`
+	UserAssigned   int            `json:"user_assignments"`
+	// Changes says what an import would add, one line each; empty: nothing.
+	Changes []string `json:"changes"`
+	// Objects are the objects an import would write: created, or updated with what it adds.
+	Objects []*resource.Object `json:"objects"`
+	// Records counts what an import would take over in Identity Center as warden's.
+	Records int `json:"records"`
+	// Explained counts the assignments warden explains already (its grants, approved requests in
+	// their window, its sync records), which an import leaves to the sync.
+	Explained int      `json:"explained"`
+	Skipped   []string `json:"skipped,omitempty"`
 	// OutOfScope: the accounts and groups the identity_center filters leave out.
 	OutOfScope []string `json:"out_of_scope,omitempty"`
 }
 
-// PreviewGroup is one group and the access list it would become.
+// PreviewGroup is one group and the access list it is, or would become (New).
 type PreviewGroup struct {
 	DisplayName string   `json:"display_name"`
 	Members     int      `json:"members"`
 	List        string   `json:"list"`
+	New         bool     `json:"new,omitempty"`
 	Roles       []string `json:"roles"`
 }
 
@@ -52,26 +62,17 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if !s.syncReady(w, r, p) {
 		return
 	}
-	src, err := importer.Read(r.Context(), s.sync.Client(), s.scope())
+	plan, err := importer.Preview(r.Context(), s.store, s.sync.Client(), s.scope(), importer.WithClock(s.now))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	res := importer.Build(src, []string{"(default owner)"})
-	out := PreviewResponse{Accounts: len(src.Accounts), PermissionSets: len(src.PermissionSets), Users: len(src.Users), Objects: res.Objects, Skipped: res.Skipped, OutOfScope: src.OutOfScope}
-	lists := map[string]*resource.AccessListSpec{}
-	names := map[string]string{}
-	for _, o := range res.Objects {
-		if l, ok := o.Spec.(*resource.AccessListSpec); ok {
-			lists[l.Title], names[l.Title] = l, o.Metadata.Name
-		}
-	}
-	for _, g := range src.Groups {
-		pg := PreviewGroup{DisplayName: g.DisplayName, Members: len(src.Members[g.ID]), List: names[g.DisplayName]}
-		if l := lists[g.DisplayName]; l != nil {
-			pg.Roles = l.Grants.Roles
-		}
-		out.Groups = append(out.Groups, pg)
+	src := plan.Source
+	out := PreviewResponse{Accounts: len(src.Accounts), PermissionSets: len(src.PermissionSets), Users: len(src.Users),
+		Changes: plan.Changes, Objects: append(slices.Clone(plan.Create), plan.Update...), Records: len(plan.Records),
+		Explained: plan.Explained, Skipped: plan.Skipped, OutOfScope: src.OutOfScope}
+	for _, g := range plan.Groups {
+		out.Groups = append(out.Groups, PreviewGroup{DisplayName: g.DisplayName, Members: g.Members, List: g.List, New: g.New, Roles: g.Roles})
 	}
 	for _, u := range src.Users {
 		out.UserAssigned += len(src.Assignments[u.ID])
@@ -92,7 +93,7 @@ func (s *Server) importIC(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		s.fail(w, r, &resource.FieldError{Field: "default_owners", Message: "required: at least one owner for the imported access lists"})
 		return
 	}
-	stats, err := importer.Import(r.Context(), s.store, s.sync.Client(), s.scope(), req.DefaultOwners)
+	stats, err := importer.Import(r.Context(), s.store, s.sync.Client(), s.scope(), req.DefaultOwners, importer.WithClock(s.now))
 	if err != nil {
 		s.fail(w, r, err)
 		return
