@@ -11,16 +11,20 @@
 // sync record of warden's names it (an assignment warden created or adopted, one being created, or
 // one being deleted, such as a request's that just ended). An explained assignment is warden's
 // already: the store says what warden wants of it and the sync carries that out, so the import
-// never turns it into a standing role, a grant or a new role. Prepare computes what an import adds,
-// once: Preview shows exactly that, and Import writes exactly that. Reading Identity Center takes a
-// while (minutes in a large organisation), so warden's records are read before it as well as after:
-// an assignment the sync deleted meanwhile with its record (a request that ended during the read) is
-// still warden's.
+// never turns it into a standing role, a grant or a new role. Likewise a group member already in
+// the group's desired members (through a nested list, say) is not made a direct member. A group is
+// the access list warden has for it (the list its group record names, else the list of the same
+// title, ignoring case, else the list an import named after it) or becomes a new one. Prepare computes what an import adds, once: Preview
+// shows exactly that, and Import writes exactly that. Reading Identity Center takes a while (minutes
+// in a large organisation), so warden's records are read before it as well as after: an assignment
+// the sync deleted meanwhile with its record (a request that ended during the read) is still
+// warden's.
 //
 // Role names: the permission set's name, "-on-", and the account's name made a slug (lower case;
 // every run of characters other than letters, digits, '.', '_', '@' and '+' becomes one '-'; no '-'
 // at either end). An account whose slug another account also has is named by its 12-digit id
-// instead. List names are the group's display name made a slug the same way (a clash gets "-2", "-3").
+// instead. List names are the group's display name made a slug the same way (a clash, with another
+// new list or with a list warden has, gets "-2", "-3").
 package importer
 
 import (
@@ -474,7 +478,21 @@ func Prepare(ctx context.Context, st store.Store, src *Source, owners []string, 
 		record("user:"+u.UserName, &resource.SyncRecordSpec{Type: resource.RecordUser, IDCID: u.ID, Name: u.UserName, Adopted: true})
 	}
 
-	// Groups: each is the access list named by its display name, which warden may have already.
+	// Groups: each is the access list warden has for it (its group on record, the list of the same
+	// title, or the list an import named after it), or becomes a new one named by its display name.
+	listOf := map[string]string{} // group id -> list, from warden's records
+	for key, r := range w.records {
+		if list, ok := strings.CutPrefix(key, "group:"); ok && r.Type == resource.RecordGroup && has(resource.KindAccessList, list) != nil {
+			listOf[r.IDCID] = list
+		}
+	}
+	byTitle := map[string]string{} // lower-cased title -> list (the first by name, as the sync has it)
+	for _, name := range slices.Sorted(maps.Keys(w.objects[resource.KindAccessList])) {
+		t := strings.ToLower(w.objects[resource.KindAccessList][name].Spec.(*resource.AccessListSpec).Title)
+		if _, ok := byTitle[t]; !ok {
+			byTitle[t] = name
+		}
+	}
 	desiredGroup := map[string]*policy.Group{} // list -> its desired group
 	for _, g := range desired.Groups {
 		desiredGroup[g.List] = g
@@ -483,14 +501,27 @@ func Prepare(ctx context.Context, st store.Store, src *Source, owners []string, 
 	var newLists, grownLists, members []*resource.Object
 	var listChanges, grantChanges, memberChanges []string
 	for _, g := range src.Groups {
-		list := Slug(g.DisplayName)
-		if list == "" {
-			list = "group"
+		base := Slug(g.DisplayName)
+		if base == "" {
+			base = "group"
 		}
-		for base, i := list, 2; claimed[list]; i++ {
-			list = fmt.Sprintf("%s-%d", base, i)
+		list := listOf[g.ID]
+		if list == "" || claimed[list] {
+			list = byTitle[strings.ToLower(g.DisplayName)]
 		}
-		isNew := has(resource.KindAccessList, list) == nil
+		if list == "" || claimed[list] {
+			// The list an import made of this group, whose title was changed in warden since.
+			if l := has(resource.KindAccessList, base); l != nil && l.Spec.(*resource.AccessListSpec).Origin == "identity_center" {
+				list = base
+			}
+		}
+		isNew := list == "" || claimed[list]
+		if isNew {
+			list = base
+			for i := 2; claimed[list] || has(resource.KindAccessList, list) != nil; i++ {
+				list = fmt.Sprintf("%s-%d", base, i)
+			}
+		}
 		claimed[list] = true
 		dg := desiredGroup[list]
 		names := []string{g.DisplayName}
@@ -559,6 +590,9 @@ func Prepare(ctx context.Context, st store.Store, src *Source, owners []string, 
 			if has(resource.KindAccessListMember, m.Metadata.Name) != nil {
 				p.Existing++
 				continue
+			}
+			if dg != nil && slices.Contains(dg.Members, un) {
+				continue // a member through a nested list: warden explains it
 			}
 			members = append(members, m)
 			memberChanges = append(memberChanges, fmt.Sprintf("member %s of access list %s", un, list))

@@ -515,6 +515,144 @@ func TestReimportPreviewIsExact(t *testing.T) {
 	}
 }
 
+// What warden made itself comes back from a re-import as nothing new: a group it created for an
+// access list is that list (not a new list named after the group), the group's assignment is the
+// list's grant (not a grant of an imported role of another name), and members it has through a
+// nested list do not become direct members.
+func TestReimportRecognisesWardensOwnGroups(t *testing.T) {
+	cfg := idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond}
+	ctx, sim, c, st := demo(t, cfg)
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	clock := importer.WithClock(func() time.Time { return now })
+	if _, err := importer.Import(ctx, st, c, importer.Scope{}, []string{"alice@example.com"}, clock); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := resource.DecodeAll("oncall.yaml", []byte(`
+kind: role
+version: v1
+metadata: {name: production-admin}
+spec: {allow: {account_assignments: [{account: Production, permission_set: AdministratorAccess}]}}
+---
+kind: access_list
+version: v1
+metadata: {name: oncall}
+spec: {title: On call, owners: [alice@example.com], grants: {roles: [production-admin]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: oncall, member: kemi@example.com}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: oncall, member: devops, member_kind: list}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := manage.New(st).Apply(ctx, manage.Actor{User: "test", Admin: true}, objs); err != nil {
+		t.Fatal(err)
+	}
+	engine := reconcile.New(st, c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if res, err := engine.Sync(ctx, reconcile.PlanOptions{Full: true}, false); err != nil || len(res.Errors) != 0 {
+		t.Fatalf("sync: %v %v", err, res)
+	}
+	var members int
+	sim.Update(func(d *idcsim.Directory) error {
+		id, _ := d.GroupID("On call")
+		members = len(d.GroupMembers(id))
+		return nil
+	})
+	if members != 4 {
+		t.Fatalf("the On call group has %d members, want kemi and DevOps' three", members)
+	}
+	plan, err := importer.Preview(ctx, st, c, importer.Scope{}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Changes) != 0 || len(plan.Records) != 0 {
+		t.Fatalf("a re-import after warden made a group of its own adds %q and records %v", plan.Changes, slices.Sorted(maps.Keys(plan.Records)))
+	}
+	for _, g := range plan.Groups {
+		if g.DisplayName == "On call" && (g.List != "oncall" || g.New) {
+			t.Fatalf("the On call group is taken for access list %q (new: %v), not oncall", g.List, g.New)
+		}
+	}
+}
+
+// A group warden has no record of is the access list of its title, or else the list an import made
+// of it: a re-import adds the group's members to that list rather than making a second one.
+func TestReimportFindsTheListOfAGroup(t *testing.T) {
+	cfg := idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond}
+	ctx, sim, c, st := demo(t, cfg)
+	now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	clock := importer.WithClock(func() time.Time { return now })
+	if _, err := importer.Import(ctx, st, c, importer.Scope{}, []string{"alice@example.com"}, clock); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := resource.DecodeAll("sre.yaml", []byte(`
+kind: access_list
+version: v1
+metadata: {name: sre}
+spec: {title: Site Reliability, owners: [alice@example.com]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := manage.New(st).Apply(ctx, manage.Actor{User: "test", Admin: true}, objs); err != nil {
+		t.Fatal(err)
+	}
+	err = sim.Update(func(d *idcsim.Directory) error {
+		g, err := d.CreateGroup("site reliability", "made by hand")
+		if err != nil {
+			return err
+		}
+		kemi, _ := d.UserID("kemi@example.com")
+		_, err = d.AddMember(g, kemi)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := importer.Preview(ctx, st, c, importer.Scope{}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"member kemi@example.com of access list sre"}; !slices.Equal(plan.Changes, want) {
+		t.Fatalf("the preview says an import adds %q, want %q", plan.Changes, want)
+	}
+
+	// A list an import made of a group (that grants nothing, so the sync leaves its group alone)
+	// stays that group's list when its title is changed in warden.
+	err = sim.Update(func(d *idcsim.Directory) error {
+		g, err := d.CreateGroup("Auditors", "made by hand")
+		if err != nil {
+			return err
+		}
+		lena, _ := d.UserID("lena@example.com")
+		_, err = d.AddMember(g, lena)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := importer.Import(ctx, st, c, importer.Scope{}, []string{"alice@example.com"}, clock); err != nil {
+		t.Fatal(err)
+	}
+	auditors, err := st.Get(ctx, resource.KindAccessList, "auditors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditors.Spec.(*resource.AccessListSpec).Title = "Audit team"
+	if err := st.Update(ctx, auditors); err != nil {
+		t.Fatal(err)
+	}
+	if plan, err = importer.Preview(ctx, st, c, importer.Scope{}, clock); err != nil || len(plan.Changes) != 0 {
+		t.Fatalf("after an imported list's title changed in warden, the preview says an import adds %q (%v)", plan.Changes, err)
+	}
+}
+
 // An assignment warden's own grants already hold, though the sync has yet to record it, is not
 // imported again under another name: kemi's break-glass access, which warden grants through the role
 // breakglass, does not also become the standing role AdministratorAccess-on-production (which would
