@@ -167,7 +167,6 @@ func CheckRequest(req *resource.AccessRequestSpec, roles []*resource.Object, all
 	return t, nil
 }
 
-
 // Window fixes a request's access window: it starts at start (now when zero) and lasts the asked
 // duration (the longest allowed when none), capped at the terms' maximum. capped says it was cut.
 func Window(req *resource.AccessRequestSpec, t *Terms, start time.Time) (from, to time.Time, capped bool, err error) {

@@ -476,7 +476,9 @@ func (c *compiler) MembersNaming(name string) ([]*resource.AccessListMemberSpec,
 	return c.byMember[name], nil
 }
 
-func (c *compiler) AccessList(name string) (*resource.AccessListSpec, error) { return c.lists[name], nil }
+func (c *compiler) AccessList(name string) (*resource.AccessListSpec, error) {
+	return c.lists[name], nil
+}
 
 // RequestsDependOn reports whether a change to the member record m may change what an active
 // request's requester holds (and so whether the request still has its basis): such a change
