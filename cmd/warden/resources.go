@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -332,6 +333,15 @@ func assignments(as []resource.AccountAssignment) string {
 	return join(out)
 }
 
+// requested shows a request's resources by name (permission set@account), as people asked.
+func requested(rs []resource.RequestedResource) string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = cmp.Or(r.PermissionSetName, r.PermissionSet) + "@" + cmp.Or(r.AccountName, r.Account)
+	}
+	return join(out)
+}
+
 // membership shows a member's state as the members listing computes it (status.membership):
 // active, expired, or ineligible with the reason; "-" where it was not computed.
 func membership(o *resource.Object) string {
@@ -393,7 +403,7 @@ func table(k resource.Kind) ([]string, func(*resource.Object) []string) {
 			s := o.Spec.(*resource.AccessRequestSpec)
 			access := join(s.Roles)
 			if len(s.Resources) > 0 {
-				access = assignments(s.Resources)
+				access = requested(s.Resources)
 			}
 			return []string{o.Metadata.Name, s.User, s.State, access, when(s.Start), when(s.End)}
 		}

@@ -108,6 +108,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	defer st.Close()
 	srv := server.New(st, log)
 	srv.SetPendingTTL(cfg.Requests.PendingTTL)
+	srv.SetMaxStartAhead(cfg.Requests.MaxStartAhead)
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
@@ -174,7 +175,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		close(engineDone)
 	}
 	expiryDone := make(chan struct{})
-	go func() { srv.ExpireRequests(ctx, 15*time.Second); close(expiryDone) }()
+	go func() { srv.KeepRequests(ctx, 15*time.Second); close(expiryDone) }()
 	notifyDone := make(chan struct{})
 	if notifier != nil {
 		go func() { notifier.RunLeader(ctx, holder); close(notifyDone) }()

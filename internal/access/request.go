@@ -1,16 +1,27 @@
 // Package access holds the rules of warden's workflows: what a person may request, who may review
 // it, how reviews decide, and which state changes a request may go through. The rules are pure
-// functions over resources; Roles reads from the store the roles a person holds.
+// functions over resources; Roles reads from the store the roles a person holds. What a person
+// holds (policy.Holdings), how accounts and permission sets are named (policy.Catalog) and whether
+// roles allow an item (policy.Entitle) are package policy's, shared with the sync, so that what a
+// request may be granted and what the sync grants for it never diverge.
 //
 // Rules decided here (the seeds and the issue leave them open):
 //   - A request is allowed when, for every role and resource it asks for, some allow.request of the
-//     requester's roles matches it and no deny.request does.
-//   - Of the conditions that allowed it, the longest max_duration caps the window (unset: 12h, the
-//     longest session Identity Center gives); a reason is required when any of them requires one;
-//     the strictest thresholds apply (the most approvals, the fewest denials).
+//     requester's roles matches it and no deny.request does (policy.Entitle). Accounts and permission
+//     sets are resolved to account ids and permission set ARNs before any matching, and stored so.
+//   - Each asked-for item is capped by the longest max_duration among the conditions that allow it
+//     (unset: 12h, the longest session Identity Center gives); the request's window is the shortest
+//     of its items' caps, so bundling a role capped at 1h with one capped at 12h gets 1h. A reason
+//     is required when any allowing condition requires one; the strictest thresholds apply (the
+//     most approvals, the fewest denials).
+//   - A request starts at most MaxStartAhead (configurable) after it is made, and its end is never
+//     later than its start plus the item caps.
 //   - A reviewer must hold a role whose allow.review_requests matches every requested role (for a
 //     resource request: some role that grants the resource) and no deny.review_requests matching
 //     one; nobody reviews their own request, and each reviewer reviews once.
+//   - An approved request keeps its basis only while its requester may still have it (the same
+//     Entitle over what they hold now); once it has lost it, the sync grants nothing for it and
+//     the server ends it (Revoke, with the reason).
 package access
 
 import (
@@ -19,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/resource"
 )
 
@@ -28,15 +40,20 @@ const DefaultMaxDuration = 12 * time.Hour
 // DefaultPendingTTL is how long a request may wait for its reviews.
 const DefaultPendingTTL = 24 * time.Hour
 
-// Account is one account of the catalog.
-type Account struct{ ID, Name string }
+// DefaultMaxStartAhead is how far ahead a request may ask to start, unless configured.
+const DefaultMaxStartAhead = 7 * 24 * time.Hour
 
 // Terms are what the conditions that allow a request say about it.
 type Terms struct {
-	MaxDuration    time.Duration
+	// MaxDuration caps the window: the shortest of the items' caps.
+	MaxDuration time.Duration
+	// CappedBy names the item whose cap is MaxDuration (spec.roles[1], say).
+	CappedBy       string
 	ReasonRequired bool
 	Approvals      int // approvals that approve it
 	Denials        int // denials that deny it
+	// Resources are the resources asked for, resolved: what the request stores.
+	Resources []resource.RequestedResource
 }
 
 func fieldErr(field, format string, args ...any) error {
@@ -54,6 +71,16 @@ func roleSpecs(roles []*resource.Object) []*resource.RoleSpec {
 	return out
 }
 
+func specsByName(all map[string]*resource.Object) map[string]*resource.RoleSpec {
+	out := make(map[string]*resource.RoleSpec, len(all))
+	for n, o := range all {
+		if s, ok := o.Spec.(*resource.RoleSpec); ok {
+			out[n] = s
+		}
+	}
+	return out
+}
+
 func anyGlob(patterns []string, name string) bool {
 	for _, p := range patterns {
 		if resource.MatchGlob(p, name) {
@@ -63,33 +90,24 @@ func anyGlob(patterns []string, name string) bool {
 	return false
 }
 
-// matchAssignment reports whether the pattern (account id, name or glob; permission set name, ARN
-// or glob) covers the account and permission set.
-func matchAssignment(p resource.AccountAssignment, a Account, permissionSet string) bool {
-	accountOK := resource.MatchGlob(p.Account, a.ID) || (a.Name != "" && resource.MatchGlob(p.Account, a.Name))
-	return accountOK && resource.MatchGlob(p.PermissionSet, permissionSet)
-}
-
-// ResolveAccount finds an account by id or name.
-func ResolveAccount(accounts []Account, s string) (Account, bool) {
-	var found []Account
-	for _, a := range accounts {
-		if a.ID == s {
-			return a, true
-		}
-		if a.Name == s {
-			found = append(found, a)
-		}
+// Entitle says whether a user holding roles may have what the request asks for now (its items,
+// not its reason or duration): the check that an approved request keeps its basis.
+func Entitle(req *resource.AccessRequestSpec, roles []*resource.Object, allRoles map[string]*resource.Object, cat *policy.Catalog) (*policy.Entitlement, []policy.Item, error) {
+	items, err := policy.RequestItems(req, cat)
+	if err != nil {
+		return nil, nil, err
 	}
-	if len(found) == 1 {
-		return found[0], true
+	e, err := policy.Entitle(req.Roles, items, roleSpecs(roles), specsByName(allRoles), cat)
+	if err != nil {
+		return nil, nil, err
 	}
-	return Account{}, false
+	return e, items, nil
 }
 
 // CheckRequest decides whether a user holding roles may make the request, and on what terms. The
-// request's roles must exist in allRoles. Errors name the field at fault.
-func CheckRequest(req *resource.AccessRequestSpec, roles []*resource.Object, allRoles map[string]*resource.Object, accounts []Account) (*Terms, error) {
+// request's roles must exist in allRoles; its resources are resolved against the catalog. Errors
+// name the field at fault.
+func CheckRequest(req *resource.AccessRequestSpec, roles []*resource.Object, allRoles map[string]*resource.Object, cat *policy.Catalog) (*Terms, error) {
 	if len(req.Roles) == 0 && len(req.Resources) == 0 {
 		return nil, fieldErr("spec.roles", "a request asks for roles or for one resource (account × permission set)")
 	}
@@ -99,70 +117,34 @@ func CheckRequest(req *resource.AccessRequestSpec, roles []*resource.Object, all
 	if len(req.Resources) > 1 {
 		return nil, fieldErr("spec.resources", "a resource request is for one account × permission set")
 	}
-	specs := roleSpecs(roles)
+	e, items, err := Entitle(req, roles, allRoles, cat)
+	if err != nil {
+		return nil, err
+	}
+	t := &Terms{Approvals: 1}
 	var matched []*resource.RequestConditions
-	denied := func(match func(*resource.RequestConditions) bool) bool {
-		for _, s := range specs {
-			if s.Deny.Request != nil && match(s.Deny.Request) {
-				return true
+	for _, it := range e.Items {
+		cap := time.Duration(0) // the longest cap among the conditions that allow this item
+		for _, c := range it.Conditions {
+			d := c.MaxDurationValue()
+			if d <= 0 {
+				d = DefaultMaxDuration
+			}
+			cap = max(cap, d)
+			if !slices.Contains(matched, c) {
+				matched = append(matched, c)
 			}
 		}
-		return false
-	}
-	allowed := func(match func(*resource.RequestConditions) bool) bool {
-		ok := false
-		for _, s := range specs {
-			if s.Allow.Request != nil && match(s.Allow.Request) {
-				ok = true
-				if !slices.Contains(matched, s.Allow.Request) {
-					matched = append(matched, s.Allow.Request)
-				}
-			}
-		}
-		return ok
-	}
-	for i, name := range req.Roles {
-		if allRoles[name] == nil {
-			return nil, fieldErr(fmt.Sprintf("spec.roles[%d]", i), "role %q does not exist", name)
-		}
-		match := func(c *resource.RequestConditions) bool { return anyGlob(c.Roles, name) }
-		if denied(match) || !allowed(match) {
-			return nil, fieldErr(fmt.Sprintf("spec.roles[%d]", i), "you may not request role %q", name)
+		if t.MaxDuration == 0 || cap < t.MaxDuration {
+			t.MaxDuration, t.CappedBy = cap, it.Field
 		}
 	}
-	for i, r := range req.Resources {
-		a, ok := ResolveAccount(accounts, r.Account)
-		if !ok {
-			return nil, fieldErr(fmt.Sprintf("spec.resources[%d].account", i), "%q is not an account id or the name of one account", r.Account)
-		}
-		if resource.IsGlob(r.PermissionSet) || r.PermissionSet == "" {
-			return nil, fieldErr(fmt.Sprintf("spec.resources[%d].permission_set", i), "name one permission set")
-		}
-		match := func(c *resource.RequestConditions) bool {
-			for _, p := range c.AccountAssignments {
-				if matchAssignment(p, a, r.PermissionSet) {
-					return true
-				}
-			}
-			return false
-		}
-		if denied(match) || !allowed(match) {
-			return nil, fieldErr(fmt.Sprintf("spec.resources[%d]", i), "you may not request %s on %s", r.PermissionSet, r.Account)
-		}
-	}
-	t := &Terms{Approvals: 1, Denials: 1}
 	for _, c := range matched {
-		t.MaxDuration = max(t.MaxDuration, c.MaxDurationValue())
 		if c.Reason == "required" {
 			t.ReasonRequired = true
 		}
 		for _, th := range c.Thresholds {
 			t.Approvals = max(t.Approvals, th.ApproveCount())
-		}
-	}
-	t.Denials = 0
-	for _, c := range matched {
-		for _, th := range c.Thresholds {
 			if t.Denials == 0 || th.DenyCount() < t.Denials {
 				t.Denials = th.DenyCount()
 			}
@@ -176,6 +158,11 @@ func CheckRequest(req *resource.AccessRequestSpec, roles []*resource.Object, all
 	}
 	if t.ReasonRequired && strings.TrimSpace(req.Reason) == "" {
 		return nil, fieldErr("spec.reason", "required by the roles that allow this request")
+	}
+	for _, it := range items {
+		t.Resources = append(t.Resources, resource.RequestedResource{
+			Account: it.AccountID, PermissionSet: it.PermissionSetARN, AccountName: it.AccountName, PermissionSetName: it.PermissionSetName,
+		})
 	}
 	return t, nil
 }
@@ -196,26 +183,19 @@ func Window(req *resource.AccessRequestSpec, t *Terms, start time.Time) (from, t
 		}
 	}
 	from = start.Truncate(time.Second)
-	return from, from.Add(d), capped, nil
+	to = from.Add(d)
+	if to.After(latest) {
+		return time.Time{}, time.Time{}, false, fieldErr("spec.start", "%s is too far ahead: the window would end after %s", from.Format(time.RFC3339), latest.Format(time.DateOnly))
+	}
+	return from, to, capped, nil
 }
 
-// grantsResource reports whether a role's allow (minus deny) account assignments cover the resource.
-func grantsResource(s *resource.RoleSpec, a Account, permissionSet string) bool {
-	for _, p := range s.Deny.AccountAssignments {
-		if matchAssignment(p, a, permissionSet) {
-			return false
-		}
-	}
-	for _, p := range s.Allow.AccountAssignments {
-		if matchAssignment(p, a, permissionSet) {
-			return true
-		}
-	}
-	return false
-}
+// latest bounds every window warden computes, whatever limits are configured: beyond it a time
+// no longer fits RFC 3339's four-digit year.
+var latest = time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // CanReview says whether reviewer, holding roles, may review the request, and why not.
-func CanReview(req *resource.AccessRequestSpec, reviewer string, roles []*resource.Object, allRoles map[string]*resource.Object, accounts []Account) error {
+func CanReview(req *resource.AccessRequestSpec, reviewer string, roles []*resource.Object, allRoles map[string]*resource.Object, cat *policy.Catalog) error {
 	if strings.EqualFold(reviewer, req.User) {
 		return fieldErr("", "nobody reviews their own request")
 	}
@@ -242,17 +222,24 @@ func CanReview(req *resource.AccessRequestSpec, reviewer string, roles []*resour
 			return fieldErr("", "%s may not review requests for role %q", reviewer, role)
 		}
 	}
-	for _, res := range req.Resources {
-		a, _ := ResolveAccount(accounts, res.Account)
+	items, err := policy.RequestItems(req, cat)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
 		ok := false
 		for _, name := range sortedNames(allRoles) {
-			if s, isRole := allRoles[name].Spec.(*resource.RoleSpec); isRole && grantsResource(s, a, res.PermissionSet) && may(name) {
+			s, isRole := allRoles[name].Spec.(*resource.RoleSpec)
+			if !isRole || !may(name) {
+				continue
+			}
+			if granted, _ := cat.RoleTargets(s); granted[it.Target] {
 				ok = true
 				break
 			}
 		}
 		if !ok {
-			return fieldErr("", "%s may not review requests for %s on %s", reviewer, res.PermissionSet, res.Account)
+			return fieldErr("", "%s may not review requests for %s on %s", reviewer, it.PermissionSetName, it.AccountName)
 		}
 	}
 	return nil
@@ -325,6 +312,16 @@ func Cancel(req *resource.AccessRequestSpec, now time.Time) error {
 		return fieldErr("spec.state", "the request is %s; only a PENDING or APPROVED request can be cancelled", req.State)
 	}
 	req.State = resource.StateCancelled
+	return nil
+}
+
+// End ends a request early at now, as Cancel does, for a reason warden gives (it lost its basis),
+// kept in end_reason.
+func End(req *resource.AccessRequestSpec, now time.Time, why string) error {
+	if err := Cancel(req, now); err != nil {
+		return err
+	}
+	req.EndReason = why
 	return nil
 }
 

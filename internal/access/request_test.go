@@ -1,11 +1,13 @@
 package access_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wardenhq/warden/internal/access"
+	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/resource"
 )
 
@@ -55,7 +57,24 @@ metadata: {name: staging-lead}
 spec: {allow: {review_requests: {roles: [staging-admin]}}}
 `
 
-var accounts = []access.Account{{ID: "637423191929", Name: "Production"}, {ID: "058264527036", Name: "Staging"}}
+const (
+	adminARN = "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-aaaaaaaaaaaaaaaa"
+	roARN    = "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-bbbbbbbbbbbbbbbb"
+)
+
+// catalog is the accounts and permission sets the rules resolve names against.
+func catalog() *policy.Catalog {
+	return policy.NewCatalog(
+		[]policy.Account{{ID: "637423191929", Name: "Production"}, {ID: "058264527036", Name: "Staging"}},
+		[]policy.PermissionSet{{Name: "AdministratorAccess", ARN: adminARN}, {Name: "ReadOnlyAccess", ARN: roARN}})
+}
+
+var accounts = catalog()
+
+// res asks for one account × permission set, named as a person would.
+func res(account, ps string) []resource.RequestedResource {
+	return []resource.RequestedResource{{Account: account, PermissionSet: ps}}
+}
 
 func load(t *testing.T) map[string]*resource.Object {
 	t.Helper()
@@ -93,12 +112,12 @@ func TestCheckRequest(t *testing.T) {
 		{"not requestable", []string{"contractor"}, resource.AccessRequestSpec{Roles: []string{"prod-admin"}}, `spec.roles[0]: you may not request role "prod-admin"`, access.Terms{}},
 		{"unknown role", []string{"developer"}, resource.AccessRequestSpec{Roles: []string{"nope"}, Reason: "x"}, `spec.roles[0]: role "nope" does not exist`, access.Terms{}},
 		{"defaults", []string{"contractor"}, resource.AccessRequestSpec{Roles: []string{"staging-admin"}}, "", access.Terms{MaxDuration: access.DefaultMaxDuration, Approvals: 1, Denials: 1}},
-		{"resource by account name", []string{"developer"}, resource.AccessRequestSpec{Resources: []resource.AccountAssignment{{Account: "Staging", PermissionSet: "ReadOnlyAccess"}}, Reason: "x"}, "", access.Terms{MaxDuration: 4 * time.Hour, ReasonRequired: true, Approvals: 2, Denials: 1}},
-		{"resource by account id", []string{"developer"}, resource.AccessRequestSpec{Resources: []resource.AccountAssignment{{Account: "637423191929", PermissionSet: "AdministratorAccess"}}, Reason: "x"}, "", access.Terms{MaxDuration: 4 * time.Hour, ReasonRequired: true, Approvals: 2, Denials: 1}},
-		{"resource not requestable", []string{"developer"}, resource.AccessRequestSpec{Resources: []resource.AccountAssignment{{Account: "Staging", PermissionSet: "AdministratorAccess"}}, Reason: "x"}, "spec.resources[0]: you may not request AdministratorAccess on Staging", access.Terms{}},
-		{"resource on unknown account", []string{"developer"}, resource.AccessRequestSpec{Resources: []resource.AccountAssignment{{Account: "Nowhere", PermissionSet: "ReadOnlyAccess"}}, Reason: "x"}, `spec.resources[0].account: "Nowhere" is not an account id`, access.Terms{}},
-		{"two resources", []string{"developer"}, resource.AccessRequestSpec{Resources: []resource.AccountAssignment{{Account: "Staging", PermissionSet: "ReadOnlyAccess"}, {Account: "Production", PermissionSet: "ReadOnlyAccess"}}}, "spec.resources: a resource request is for one", access.Terms{}},
-		{"roles and a resource", []string{"developer"}, resource.AccessRequestSpec{Roles: []string{"prod-admin"}, Resources: []resource.AccountAssignment{{Account: "Staging", PermissionSet: "ReadOnlyAccess"}}}, "not both", access.Terms{}},
+		{"resource by account name", []string{"developer"}, resource.AccessRequestSpec{Resources: res("Staging", "ReadOnlyAccess"), Reason: "x"}, "", access.Terms{MaxDuration: 4 * time.Hour, ReasonRequired: true, Approvals: 2, Denials: 1}},
+		{"resource by account id", []string{"developer"}, resource.AccessRequestSpec{Resources: res("637423191929", "AdministratorAccess"), Reason: "x"}, "", access.Terms{MaxDuration: 4 * time.Hour, ReasonRequired: true, Approvals: 2, Denials: 1}},
+		{"resource not requestable", []string{"developer"}, resource.AccessRequestSpec{Resources: res("Staging", "AdministratorAccess"), Reason: "x"}, "spec.resources[0]: you may not request AdministratorAccess on Staging", access.Terms{}},
+		{"resource on unknown account", []string{"developer"}, resource.AccessRequestSpec{Resources: res("Nowhere", "ReadOnlyAccess"), Reason: "x"}, `spec.resources[0].account: "Nowhere" is not an account id`, access.Terms{}},
+		{"two resources", []string{"developer"}, resource.AccessRequestSpec{Resources: append(res("Staging", "ReadOnlyAccess"), res("Production", "ReadOnlyAccess")...)}, "spec.resources: a resource request is for one", access.Terms{}},
+		{"roles and a resource", []string{"developer"}, resource.AccessRequestSpec{Roles: []string{"prod-admin"}, Resources: res("Staging", "ReadOnlyAccess")}, "not both", access.Terms{}},
 		{"nothing asked", []string{"developer"}, resource.AccessRequestSpec{}, "spec.roles: a request asks for roles or", access.Terms{}},
 		{"no roles at all", nil, resource.AccessRequestSpec{Roles: []string{"staging-admin"}}, "you may not request", access.Terms{}},
 	} {
@@ -113,7 +132,9 @@ func TestCheckRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *terms != c.terms {
+			got := *terms
+			got.Resources, got.CappedBy = nil, ""
+			if !reflect.DeepEqual(got, c.terms) {
 				t.Fatalf("terms %+v, want %+v", *terms, c.terms)
 			}
 		})
@@ -193,12 +214,12 @@ func TestReviewsAndThresholds(t *testing.T) {
 
 func TestResourceRequestReviewers(t *testing.T) {
 	all := load(t)
-	req := &resource.AccessRequestSpec{User: "dan@example.com", Resources: []resource.AccountAssignment{{Account: "Staging", PermissionSet: "AdministratorAccess"}}}
+	req := &resource.AccessRequestSpec{User: "dan@example.com", Resources: res("Staging", "AdministratorAccess")}
 	// staging-lead reviews staging-admin, which grants AdministratorAccess on Staging.
 	if err := access.CanReview(req, "erin@example.com", pick(all, "staging-lead"), all, accounts); err != nil {
 		t.Fatal(err)
 	}
-	prod := &resource.AccessRequestSpec{User: "dan@example.com", Resources: []resource.AccountAssignment{{Account: "Production", PermissionSet: "AdministratorAccess"}}}
+	prod := &resource.AccessRequestSpec{User: "dan@example.com", Resources: res("Production", "AdministratorAccess")}
 	if err := access.CanReview(prod, "erin@example.com", pick(all, "staging-lead"), all, accounts); err == nil {
 		t.Fatal("a staging lead may review production administrator access")
 	}
@@ -253,5 +274,86 @@ func TestNextAudit(t *testing.T) {
 	// From the 31st of January, a month later is in February, not March.
 	if got := access.NextAudit(resource.Recurrence{Frequency: 1, DayOfMonth: "last"}, time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)); got.Format("2006-01-02") != "2027-02-28" {
 		t.Errorf("last day after Jan 31: %s", got)
+	}
+}
+
+// Each item is capped by the conditions that allow it, and the request by the shortest of those:
+// bundling a role capped at 1h with one capped at 12h does not stretch the first to 12h.
+func TestBundlingDoesNotStretchACap(t *testing.T) {
+	all := load(t)
+	objs, err := resource.DecodeAll("more.yaml", []byte(`
+kind: role
+version: v1
+metadata: {name: short}
+spec: {allow: {request: {roles: [prod-admin], max_duration: 1h}}}
+---
+kind: role
+version: v1
+metadata: {name: long}
+spec: {allow: {request: {roles: [staging-admin], max_duration: 12h}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		all[o.Metadata.Name] = o
+	}
+	req := &resource.AccessRequestSpec{Roles: []string{"staging-admin", "prod-admin"}, Duration: "12h"}
+	terms, err := access.CheckRequest(req, pick(all, "short", "long"), all, accounts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if terms.MaxDuration != time.Hour || terms.CappedBy != "spec.roles[1]" {
+		t.Fatalf("cap %s by %s, want 1h by spec.roles[1] (prod-admin)", terms.MaxDuration, terms.CappedBy)
+	}
+	from, to, capped, err := access.Window(req, terms, time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
+	if err != nil || !capped || to.Sub(from) != time.Hour {
+		t.Fatalf("window %v..%v capped=%v %v", from, to, capped, err)
+	}
+	// An item allowed by two conditions takes the longer of their caps.
+	terms, err = access.CheckRequest(&resource.AccessRequestSpec{Roles: []string{"prod-admin"}, Reason: "x"}, pick(all, "short", "developer"), all, accounts)
+	if err != nil || terms.MaxDuration != 4*time.Hour {
+		t.Fatalf("prod-admin allowed by 1h and 4h conditions: %v %v", terms, err)
+	}
+}
+
+// A request names its resource however the requester likes; the rules see, and the request
+// stores, the account id and permission set ARN, with their names.
+func TestResourcesAreStoredResolved(t *testing.T) {
+	all := load(t)
+	for _, r := range [][]resource.RequestedResource{res("Production", "AdministratorAccess"), res("637423191929", adminARN)} {
+		terms, err := access.CheckRequest(&resource.AccessRequestSpec{Resources: r, Reason: "x"}, pick(all, "developer"), all, accounts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []resource.RequestedResource{{Account: "637423191929", PermissionSet: adminARN, AccountName: "Production", PermissionSetName: "AdministratorAccess"}}
+		if !reflect.DeepEqual(terms.Resources, want) {
+			t.Fatalf("%v resolved to %+v", r, terms.Resources)
+		}
+	}
+	// The deny of a role matches however the permission set is named (developer denies nothing
+	// here; deny-admin does).
+	objs, err := resource.DecodeAll("deny.yaml", []byte(`
+kind: role
+version: v1
+metadata: {name: deny-admin}
+spec: {allow: {}, deny: {request: {account_assignments: [{account: "*", permission_set: AdministratorAccess}]}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all["deny-admin"] = objs[0]
+	for _, r := range [][]resource.RequestedResource{res("Production", "AdministratorAccess"), res("637423191929", adminARN), res("Production", adminARN)} {
+		if _, err := access.CheckRequest(&resource.AccessRequestSpec{Resources: r, Reason: "x"}, pick(all, "developer", "deny-admin"), all, accounts); err == nil {
+			t.Fatalf("%v: allowed despite the deny", r)
+		}
+	}
+	// A reviewer of a role that grants the resource reviews it however it was named.
+	req := &resource.AccessRequestSpec{User: "dan@example.com", Resources: res("637423191929", adminARN)}
+	if err := access.CanReview(req, "alice@example.com", pick(all, "lead"), all, accounts); err != nil {
+		t.Fatal(err)
+	}
+	if err := access.CanReview(req, "erin@example.com", pick(all, "staging-lead"), all, accounts); err == nil {
+		t.Fatal("a staging lead may review production administrator access named by ARN")
 	}
 }

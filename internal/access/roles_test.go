@@ -83,10 +83,27 @@ kind: access_list_member
 version: v1
 metadata: {}
 spec: {list: guarded, member: dan@example.com}
+---
+kind: role
+version: v1
+metadata: {name: from-above-guarded}
+spec: {allow: {request: {roles: [standing]}, review_requests: {roles: ["*"]}}}
+---
+kind: access_list
+version: v1
+metadata: {name: above-guarded}
+spec: {title: Above guarded, owners: [dan@example.com], grants: {roles: [from-above-guarded]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: above-guarded, member: guarded, member_kind: list}
 `
 
 // A user's roles: standing ones, their lists' grants, nested lists' grants; not those of an expired
-// membership or of a list whose requirements they do not meet.
+// membership or of a list whose requirements they do not meet, nor those of the lists that such a
+// list is nested in (dan is in guarded without its requirements: above-guarded, which holds
+// guarded, gives him nothing, as the sync leaves him out of its group).
 func TestRoles(t *testing.T) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))

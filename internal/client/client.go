@@ -50,6 +50,11 @@ func (e *Error) Error() string {
 	return e.Message
 }
 
+// Do sends a request to path with body as JSON and decodes the answer into out.
+func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	return c.do(ctx, method, path, body, out)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -327,9 +332,19 @@ func (c *Client) Requests(ctx context.Context, state string, mine, toReview bool
 	if toReview {
 		q.Set("to_review", "true")
 	}
-	var out []*resource.Object
-	err := c.do(ctx, http.MethodGet, "/v1/access/requests?"+q.Encode(), nil, &out)
-	return out, err
+	q.Set("limit", fmt.Sprint(server.MaxPageSize))
+	var all []*resource.Object
+	for {
+		var page server.ListResponse
+		if err := c.do(ctx, http.MethodGet, "/v1/access/requests?"+q.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.Next == "" {
+			return all, nil
+		}
+		q.Set("after", page.Next)
+	}
 }
 
 // Request reads one request.

@@ -44,6 +44,8 @@ type Config struct {
 type Requests struct {
 	// PendingTTL is how long a request waits for its reviews before it expires (default 24h).
 	PendingTTL time.Duration `yaml:"pending_ttl"`
+	// MaxStartAhead is how far ahead a request may ask to start (default 7 days: 168h).
+	MaxStartAhead time.Duration `yaml:"max_start_ahead"`
 }
 
 // Defaults returns the built-in settings.
@@ -121,6 +123,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Requests.PendingTTL < 0 {
 		return fmt.Errorf("requests.pending_ttl: %v must be positive", c.Requests.PendingTTL)
+	}
+	if d := c.Requests.MaxStartAhead; d < 0 || d > 366*24*time.Hour {
+		return fmt.Errorf("requests.max_start_ahead: %v is not a duration from 0 (the default, 168h) to 8784h (a year)", d)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -43,8 +44,12 @@ type Request struct {
 
 // Resource is one account × permission set.
 type Resource struct {
+	// Account and PermissionSet are names people read (the id or ARN when warden knows no name).
 	Account       string `json:"account"`
 	PermissionSet string `json:"permission_set"`
+	// AccountID and PermissionSetARN are what the request was resolved to.
+	AccountID        string `json:"account_id,omitempty"`
+	PermissionSetARN string `json:"permission_set_arn,omitempty"`
 }
 
 // Review is one reviewer's decision.
@@ -93,7 +98,8 @@ func requestOf(o *resource.Object) *Request {
 		r.State = resource.StatePending
 	}
 	for _, a := range s.Resources {
-		r.Resources = append(r.Resources, Resource{a.Account, a.PermissionSet})
+		r.Resources = append(r.Resources, Resource{Account: cmp.Or(a.AccountName, a.Account), PermissionSet: cmp.Or(a.PermissionSetName, a.PermissionSet),
+			AccountID: a.Account, PermissionSetARN: a.PermissionSet})
 	}
 	for _, v := range s.Reviews {
 		r.Reviews = append(r.Reviews, reviewOf(v))

@@ -30,6 +30,11 @@ version: v1
 metadata: {name: "058264527036"}
 spec: {name: Staging}
 ---
+kind: permission_set
+version: v1
+metadata: {name: AdministratorAccess}
+spec: {arn: "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-aaaaaaaaaaaaaaaa"}
+---
 kind: role
 version: v1
 metadata: {name: staging-admin}
@@ -370,7 +375,7 @@ func TestRequestEventsInBothFormats(t *testing.T) {
 	if !started.Time.Equal(*approved.Request.Start) || started.Request.State != "APPROVED" {
 		t.Fatalf("started at %v, the window starts at %v", started.Time, approved.Request.Start)
 	}
-	if r := payload(t, hits[4]).Request; len(r.Roles) != 0 || len(r.Resources) != 1 || r.Resources[0].PermissionSet != "AdministratorAccess" || r.Resources[0].Account != "Staging" {
+	if r := payload(t, hits[4]).Request; len(r.Roles) != 0 || len(r.Resources) != 1 || r.Resources[0].PermissionSet != "AdministratorAccess" || r.Resources[0].Account != "Staging" || r.Resources[0].AccountID != "058264527036" || !strings.HasSuffix(r.Resources[0].PermissionSetARN, "ps-aaaaaaaaaaaaaaaa") {
 		t.Fatalf("resource request: %+v", r)
 	}
 	if d := payload(t, hits[5]); d.Request.State != "DENIED" || d.Review == nil || d.Review.Decision != "DENY" {

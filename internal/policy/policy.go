@@ -137,11 +137,6 @@ func (a Assignment) less(b Assignment) bool {
 	return a.PermissionSetARN < b.PermissionSetARN
 }
 
-type target struct {
-	account string
-	psARN   string
-}
-
 // compiler holds the indexes of one Compile.
 type compiler struct {
 	now      time.Time
@@ -151,20 +146,19 @@ type compiler struct {
 	lists    map[string]*resource.AccessListSpec
 	members  map[string]map[string]*resource.AccessListMemberSpec // list -> record name -> member
 	parents  map[string]map[string]bool                           // list -> lists it is a member of
-	accounts []Account
-	psets    []PermissionSet
+	byMember map[string][]*resource.AccessListMemberSpec          // member name -> records (built when first needed)
+	cat      *Catalog
 	problems []Problem
 
-	resolved map[string]map[target]bool // role -> allowed targets (minus its own denies)
-	denied   map[string]map[target]bool // role -> denied targets
+	resolved map[string]map[Target]bool // role -> allowed targets (minus its own denies)
+	denied   map[string]map[Target]bool // role -> denied targets
 	flat     map[string][]string        // list -> eligible flattened user names (memo)
 	expired  map[string]map[string]bool // list -> users whose membership expired
-	patterns map[resource.AccountAssignment][]target
 
-	accountIDs   map[string]struct{}
-	accountNames map[string][]string
-	psNames      map[string]string
-	psARNs       map[string]bool
+	// requestBasis names the principals ("user:<name>", "list:<name>") whose memberships the
+	// active requests' entitlement was judged on: a change to one of their memberships may take
+	// a request's basis away.
+	requestBasis map[string]bool
 }
 
 // Compile computes the desired Identity Center state at now, and the next instant after now at which
@@ -199,6 +193,7 @@ func (k *Compiler) PutMember(o *resource.Object) { k.c.putMember(o) }
 func (k *Compiler) DeleteMember(o *resource.Object) {
 	m := o.Spec.(*resource.AccessListMemberSpec)
 	delete(k.c.members[m.List], o.Metadata.Name)
+	k.c.byMember = nil
 	if m.Kind() == resource.MemberList {
 		delete(k.c.parents[m.Member], m.List)
 	}
@@ -260,6 +255,7 @@ func (c *compiler) putMember(o *resource.Object) {
 		c.members[m.List] = map[string]*resource.AccessListMemberSpec{}
 	}
 	c.members[m.List][o.Metadata.Name] = m
+	c.byMember = nil
 	if m.Kind() == resource.MemberList {
 		if c.parents[m.Member] == nil {
 			c.parents[m.Member] = map[string]bool{}
@@ -273,10 +269,9 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 	c := &compiler{
 		now: now, users: map[string]*resource.UserSpec{}, roles: map[string]*resource.RoleSpec{},
 		lists: map[string]*resource.AccessListSpec{}, members: map[string]map[string]*resource.AccessListMemberSpec{},
-		parents:  map[string]map[string]bool{},
-		accounts: s.Accounts, psets: s.PermissionSets,
-		resolved: map[string]map[target]bool{}, denied: map[string]map[target]bool{},
-		flat: map[string][]string{}, patterns: map[resource.AccountAssignment][]target{}, expired: map[string]map[string]bool{},
+		parents: map[string]map[string]bool{}, cat: NewCatalog(s.Accounts, s.PermissionSets),
+		resolved: map[string]map[Target]bool{}, denied: map[string]map[Target]bool{},
+		flat: map[string][]string{}, expired: map[string]map[string]bool{}, requestBasis: map[string]bool{},
 	}
 	for _, o := range s.Users {
 		c.users[o.Metadata.Name] = o.Spec.(*resource.UserSpec)
@@ -328,7 +323,7 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 		titles[strings.ToLower(l.Title)] = name
 		g := &Group{DisplayName: l.Title, List: name, Members: c.flatten(name, map[string]bool{})}
 		d.Groups[l.Title] = g
-		allowed, denied := map[target]bool{}, map[target]bool{}
+		allowed, denied := map[Target]bool{}, map[Target]bool{}
 		for _, r := range l.Grants.Roles {
 			for t := range c.allowed(r) {
 				allowed[t] = true
@@ -339,7 +334,7 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 		}
 		for t := range allowed {
 			if !denied[t] {
-				d.Assignments[Assignment{PrincipalGroup, l.Title, t.account, t.psARN}] = Grant{}
+				d.Assignments[Assignment{PrincipalGroup, l.Title, t.AccountID, t.PermissionSetARN}] = Grant{}
 			}
 		}
 	}
@@ -349,7 +344,7 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 		if u == nil {
 			continue // not synced (its name collides with another's)
 		}
-		denied := map[target]bool{}
+		denied := map[Target]bool{}
 		for _, r := range u.Roles {
 			for t := range c.deniedBy(r) {
 				denied[t] = true
@@ -358,7 +353,7 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 		for _, r := range u.Roles {
 			for t := range c.allowed(r) {
 				if !denied[t] {
-					d.Assignments[Assignment{PrincipalUser, name, t.account, t.psARN}] = Grant{}
+					d.Assignments[Assignment{PrincipalUser, name, t.AccountID, t.PermissionSetARN}] = Grant{}
 				}
 			}
 		}
@@ -375,7 +370,8 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 	return k
 }
 
-// request adds an approved request's assignments while its window holds now.
+// request adds an approved request's assignments while its window holds now, if its requester
+// still holds what allowed it (Entitle over Holdings: the request rules' own definitions).
 func (c *compiler) request(o *resource.Object, d *Desired) {
 	r := o.Spec.(*resource.AccessRequestSpec)
 	if r.State != resource.StateApproved || r.Start == nil || r.End == nil {
@@ -394,17 +390,22 @@ func (c *compiler) request(o *resource.Object, d *Desired) {
 		c.problem(resource.KindAccessRequest, o.Metadata.Name, "its user %q does not exist", r.User)
 		return
 	}
-	denied := map[target]bool{}
+	items, err := c.entitled(r, u)
+	if err != nil {
+		c.problem(resource.KindAccessRequest, o.Metadata.Name, "%s: %s may no longer have it (%v); nothing is granted", LostBasis, r.User, err)
+		return
+	}
+	denied := map[Target]bool{}
 	for _, role := range u.Roles {
 		for t := range c.deniedBy(role) {
 			denied[t] = true
 		}
 	}
-	grant := func(t target) {
+	grant := func(t Target) {
 		if denied[t] {
 			return
 		}
-		a := Assignment{PrincipalUser, r.User, t.account, t.psARN}
+		a := Assignment{PrincipalUser, r.User, t.AccountID, t.PermissionSetARN}
 		cur, exists := d.Assignments[a]
 		reqs := append(append([]string{}, cur.Requests...), o.Metadata.Name)
 		switch {
@@ -423,11 +424,67 @@ func (c *compiler) request(o *resource.Object, d *Desired) {
 			grant(t)
 		}
 	}
-	for _, res := range r.Resources {
-		for _, t := range c.resolve(res) {
-			grant(t)
+	for _, it := range items {
+		grant(it.Target)
+	}
+}
+
+// LostBasis starts the problem reported on an approved request whose requester no longer holds
+// what allowed it.
+const LostBasis = "lost its basis"
+
+// entitled judges a request in its window against what its requester holds now, and returns its
+// resources resolved.
+func (c *compiler) entitled(r *resource.AccessRequestSpec, u *resource.UserSpec) ([]Item, error) {
+	h, err := Holdings(c, r.User, u, c.now)
+	if err != nil {
+		return nil, err
+	}
+	c.requestBasis["user:"+r.User] = true
+	for _, l := range h.Lists {
+		c.requestBasis["list:"+l] = true
+	}
+	if !h.Next.IsZero() {
+		c.wake(h.Next)
+	}
+	held := make([]*resource.RoleSpec, 0, len(h.Roles))
+	for _, name := range h.Roles {
+		if s := c.roles[name]; s != nil {
+			held = append(held, s)
 		}
 	}
+	items, err := RequestItems(r, c.cat)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Entitle(r.Roles, items, held, c.roles, c.cat); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// MembersNaming and AccessList let Holdings read the snapshot.
+func (c *compiler) MembersNaming(name string) ([]*resource.AccessListMemberSpec, error) {
+	if c.byMember == nil {
+		c.byMember = map[string][]*resource.AccessListMemberSpec{}
+		for _, recs := range c.members {
+			for _, m := range recs {
+				c.byMember[m.Member] = append(c.byMember[m.Member], m)
+			}
+		}
+	}
+	return c.byMember[name], nil
+}
+
+func (c *compiler) AccessList(name string) (*resource.AccessListSpec, error) {
+	return c.lists[name], nil
+}
+
+// RequestsDependOn reports whether a change to the member record m may change what an active
+// request's requester holds (and so whether the request still has its basis): such a change
+// needs a whole compile, not only the groups' members recomputed.
+func (k *Compiler) RequestsDependOn(m *resource.AccessListMemberSpec) bool {
+	return k.c.requestBasis[m.Kind()+":"+m.Member]
 }
 
 func (c *compiler) wake(t time.Time) {
@@ -558,109 +615,32 @@ func contains(list []string, s string) bool {
 }
 
 // allowed resolves a role's allow.account_assignments, minus its own deny, once per role.
-func (c *compiler) allowed(role string) map[target]bool {
+func (c *compiler) allowed(role string) map[Target]bool {
 	if out, ok := c.resolved[role]; ok {
 		return out
 	}
-	out := map[target]bool{}
-	r := c.roles[role]
-	if r != nil {
-		deny := c.deniedBy(role)
-		for _, aa := range r.Allow.AccountAssignments {
-			ts := c.resolve(aa)
-			if len(ts) == 0 {
-				c.problem(resource.KindRole, role, "account %q with permission set %q matches nothing in the catalog", aa.Account, aa.PermissionSet)
-			}
-			for _, t := range ts {
-				if !deny[t] {
-					out[t] = true
-				}
-			}
+	out := map[Target]bool{}
+	if r := c.roles[role]; r != nil {
+		var unresolved []resource.AccountAssignment
+		out, unresolved = c.cat.RoleTargets(r)
+		for _, aa := range unresolved {
+			c.problem(resource.KindRole, role, "account %q with permission set %q matches nothing in the catalog", aa.Account, aa.PermissionSet)
 		}
 	}
 	c.resolved[role] = out
 	return out
 }
 
-func (c *compiler) deniedBy(role string) map[target]bool {
+func (c *compiler) deniedBy(role string) map[Target]bool {
 	if out, ok := c.denied[role]; ok {
 		return out
 	}
-	out := map[target]bool{}
+	out := map[Target]bool{}
 	if r := c.roles[role]; r != nil {
-		for _, aa := range r.Deny.AccountAssignments {
-			for _, t := range c.resolve(aa) {
-				out[t] = true
-			}
-		}
+		out = c.cat.RoleDenies(r)
 	}
 	c.denied[role] = out
 	return out
-}
-
-// resolve turns an account × permission set pattern into catalog targets. Exact ids, names and
-// ARNs are map lookups; only globs scan the catalog.
-func (c *compiler) resolve(aa resource.AccountAssignment) []target {
-	if out, ok := c.patterns[aa]; ok {
-		return out
-	}
-	c.indexCatalog()
-	var accounts []string
-	if resource.IsGlob(aa.Account) {
-		for _, a := range c.accounts {
-			if resource.MatchGlob(aa.Account, a.ID) || resource.MatchGlob(aa.Account, a.Name) {
-				accounts = append(accounts, a.ID)
-			}
-		}
-	} else {
-		if _, ok := c.accountIDs[aa.Account]; ok {
-			accounts = append(accounts, aa.Account)
-		}
-		accounts = append(accounts, c.accountNames[aa.Account]...)
-	}
-	var sets []string
-	switch {
-	case strings.HasPrefix(aa.PermissionSet, "arn:"):
-		if c.psARNs[aa.PermissionSet] {
-			sets = append(sets, aa.PermissionSet)
-		}
-	case resource.IsGlob(aa.PermissionSet):
-		for _, p := range c.psets {
-			if resource.MatchGlob(aa.PermissionSet, p.Name) {
-				sets = append(sets, p.ARN)
-			}
-		}
-	default:
-		if arn, ok := c.psNames[aa.PermissionSet]; ok {
-			sets = append(sets, arn)
-		}
-	}
-	out := make([]target, 0, len(accounts)*len(sets))
-	for _, a := range accounts {
-		for _, p := range sets {
-			out = append(out, target{a, p})
-		}
-	}
-	c.patterns[aa] = out
-	return out
-}
-
-// indexCatalog builds the catalog's lookup maps once.
-func (c *compiler) indexCatalog() {
-	if c.accountIDs != nil {
-		return
-	}
-	c.accountIDs, c.accountNames = map[string]struct{}{}, map[string][]string{}
-	for _, a := range c.accounts {
-		c.accountIDs[a.ID] = struct{}{}
-		if a.Name != a.ID {
-			c.accountNames[a.Name] = append(c.accountNames[a.Name], a.ID)
-		}
-	}
-	c.psNames, c.psARNs = map[string]string{}, map[string]bool{}
-	for _, p := range c.psets {
-		c.psNames[p.Name], c.psARNs[p.ARN] = p.ARN, true
-	}
 }
 
 // desiredUser maps a warden user to the attributes Identity Center requires.

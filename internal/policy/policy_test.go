@@ -101,7 +101,7 @@ spec: {allow: {}, deny: {account_assignments: [{account: "637423191929", permiss
 kind: role
 version: v1
 metadata: {name: requester}
-spec: {allow: {request: {roles: [staging-admin]}}}
+spec: {allow: {request: {roles: [staging-admin], account_assignments: [{account: "*", permission_set: "*"}]}}}
 `
 
 func TestUsersAndRequiredNames(t *testing.T) {
@@ -232,7 +232,12 @@ spec: {list: oncall, member: dan, expires: "2026-11-21T15:00:00Z"}
 
 func TestUserAssignmentsRequestsAndOverlaps(t *testing.T) {
 	at := func(h int) string { return time.Date(2026, 11, 21, h, 0, 0, 0, time.UTC).Format(time.RFC3339) }
-	docs := users("bob") + roles + `
+	docs := roles + `
+---
+kind: user
+version: v1
+metadata: {name: bob}
+spec: {roles: [requester]}
 ---
 kind: user
 version: v1

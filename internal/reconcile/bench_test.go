@@ -21,9 +21,17 @@ func scaleSnapshot(now time.Time) *policy.Snapshot {
 	for i := 0; i < 200; i++ {
 		s.PermissionSets = append(s.PermissionSets, policy.PermissionSet{Name: fmt.Sprintf("PS%03d", i), ARN: fmt.Sprintf("arn:aws:sso:::permissionSet/ssoins-0000000000000000/ps-%016d", i)})
 	}
+	// Every tenth user may request any assignment: the requests below are theirs.
+	requester := resource.New(resource.KindRole, "requester")
+	requester.Spec = &resource.RoleSpec{Allow: resource.RoleConditions{Request: &resource.RequestConditions{
+		AccountAssignments: []resource.AccountAssignment{{Account: "*", PermissionSet: "*"}}}}}
+	s.Roles = append(s.Roles, requester)
 	for i := 0; i < 50000; i++ {
 		u := resource.New(resource.KindUser, fmt.Sprintf("user%05d@example.com", i))
 		u.Spec = &resource.UserSpec{DisplayName: fmt.Sprintf("User %d", i), Email: fmt.Sprintf("user%05d@example.com", i)}
+		if i%10 == 0 {
+			u.Spec.(*resource.UserSpec).Roles = []string{"requester"}
+		}
 		s.Users = append(s.Users, u)
 	}
 	for i := 0; i < 5000; i++ {
@@ -48,7 +56,7 @@ func scaleSnapshot(now time.Time) *policy.Snapshot {
 	for i := 0; i < 5000; i++ {
 		r := resource.New(resource.KindAccessRequest, fmt.Sprintf("req%04d", i))
 		r.Spec = &resource.AccessRequestSpec{User: fmt.Sprintf("user%05d@example.com", i*10), State: resource.StateApproved, Start: &start, End: &end,
-			Resources: []resource.AccountAssignment{{Account: s.Accounts[i%1000].ID, PermissionSet: s.PermissionSets[i%200].Name}}}
+			Resources: []resource.RequestedResource{{Account: s.Accounts[i%1000].ID, PermissionSet: s.PermissionSets[i%200].Name}}}
 		s.Requests = append(s.Requests, r)
 	}
 	return s

@@ -73,14 +73,29 @@ func memberOnly(events []store.Event) bool {
 	return len(events) > 0
 }
 
+// requestsDependOn reports whether a membership change may change what the requester of an active
+// access request holds: whether the request keeps its basis is judged by a whole compile.
+func (e *Engine) requestsDependOn(events []store.Event) bool {
+	if e.compiler == nil {
+		return false
+	}
+	for _, ev := range events {
+		if m, ok := ev.Object.Spec.(*resource.AccessListMemberSpec); ok && e.compiler.RequestsDependOn(m) {
+			return true
+		}
+	}
+	return false
+}
+
 // syncMembers applies membership changes incrementally: the kept compile is updated with the changed
 // member records, the groups whose members changed are observed afresh, and only their differences
 // are applied. It falls back to a whole sync when it cannot.
 func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result, error) {
 	e.run.Lock()
 	if next := e.compilerNext(); e.compiler == nil || e.cache == nil || e.records == nil || e.uninstalled() || e.recordsStale.Load() || !memberOnly(events) ||
-		(!next.IsZero() && !e.now().Before(next)) {
-		// Something is due by time (an expiry, a start), or more than memberships changed: all of it.
+		(!next.IsZero() && !e.now().Before(next)) || e.requestsDependOn(events) {
+		// Something is due by time (an expiry, a start), or more than memberships changed, or what
+		// an active request's requester holds may have changed (its basis): all of it.
 		e.run.Unlock()
 		return e.Sync(ctx, PlanOptions{}, false)
 	}

@@ -166,17 +166,22 @@ const org = `
 kind: user
 version: v1
 metadata: {name: alice@example.com}
-spec: {given_name: Alice, family_name: Nguyen, email: alice@example.com}
+spec: {given_name: Alice, family_name: Nguyen, email: alice@example.com, roles: [requester]}
 ---
 kind: user
 version: v1
 metadata: {name: bob@example.com}
-spec: {display_name: Bob Okafor, email: bob@example.com}
+spec: {display_name: Bob Okafor, email: bob@example.com, roles: [requester]}
 ---
 kind: user
 version: v1
 metadata: {name: carol@example.com}
-spec: {display_name: Carol Jensen, email: carol@example.com}
+spec: {display_name: Carol Jensen, email: carol@example.com, roles: [requester]}
+---
+kind: role
+version: v1
+metadata: {name: requester}
+spec: {allow: {request: {roles: ["*"], account_assignments: [{account: "*", permission_set: "*"}]}}}
 ---
 kind: role
 version: v1
@@ -553,7 +558,7 @@ spec: {allow: {account_assignments: [{account: Nowhere, permission_set: ReadOnly
 kind: user
 version: v1
 metadata: {name: dan@example.com}
-spec: {display_name: Dan Silva, roles: [staging-admin, nowhere]}
+spec: {display_name: Dan Silva, roles: [staging-admin, nowhere, requester]}
 ---
 kind: access_request
 version: v1

@@ -296,7 +296,7 @@ func TestRegressionByPairExists(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		fmt.Fprintf(&docs, "---\nkind: user\nversion: v1\nmetadata: {name: u%02d@example.com}\nspec: {display_name: U %d, roles: [staging-admin]}\n", i, i)
 	}
-	docs.WriteString("---\nkind: user\nversion: v1\nmetadata: {name: dan@example.com}\nspec: {display_name: Dan Silva}\n---\nkind: access_request\nversion: v1\nmetadata: {name: r1}\nspec: {user: dan@example.com, resources: [{account: Production, permission_set: AdministratorAccess}], state: APPROVED, start: \"" +
+	docs.WriteString("---\nkind: user\nversion: v1\nmetadata: {name: dan@example.com}\nspec: {display_name: Dan Silva, roles: [requester]}\n---\nkind: access_request\nversion: v1\nmetadata: {name: r1}\nspec: {user: dan@example.com, resources: [{account: Production, permission_set: AdministratorAccess}], state: APPROVED, start: \"" +
 		time.Now().Add(-time.Minute).Format(time.RFC3339) + "\", end: \"" + time.Now().Add(2*time.Second).Format(time.RFC3339Nano) + "\"}\n")
 	e.apply(docs.String())
 	e.sync(true)

@@ -79,9 +79,10 @@ func BenchmarkRevocationLateness(b *testing.B) {
 		e := &env{t: &testing.T{}, ctx: ctx, sim: fast, store: st, writer: manage.New(st)}
 		var docs strings.Builder
 		docs.WriteString("kind: role\nversion: v1\nmetadata: {name: prod}\nspec: {allow: {account_assignments: [{account: Production, permission_set: AdministratorAccess}]}}\n")
+		docs.WriteString("---\nkind: role\nversion: v1\nmetadata: {name: requester}\nspec: {allow: {request: {roles: [prod]}}}\n")
 		start, far := time.Now().Add(-time.Minute), time.Now().Add(time.Hour)
 		for j := 0; j < n; j++ {
-			fmt.Fprintf(&docs, "---\nkind: user\nversion: v1\nmetadata: {name: u%04d@example.com}\nspec: {display_name: U %d}\n", j, j)
+			fmt.Fprintf(&docs, "---\nkind: user\nversion: v1\nmetadata: {name: u%04d@example.com}\nspec: {display_name: U %d, roles: [requester]}\n", j, j)
 			fmt.Fprintf(&docs, "---\nkind: access_request\nversion: v1\nmetadata: {name: r%04d}\nspec: {user: u%04d@example.com, roles: [prod], state: APPROVED, start: %q, end: %q}\n",
 				j, j, start.Format(time.RFC3339), far.Format(time.RFC3339))
 		}

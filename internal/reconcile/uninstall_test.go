@@ -16,8 +16,12 @@ import (
 // groups it made when asked, touches nothing else, and stops the sync for good, restarts included.
 func TestUninstall(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 4})
-	e.apply(strings.Replace(org, "spec: {display_name: Carol Jensen, email: carol@example.com}",
-		"spec: {display_name: Carol Jensen, email: carol@example.com, roles: [staging-admin]}", 1))
+	withRole := strings.Replace(org, "spec: {display_name: Carol Jensen, email: carol@example.com, roles: [requester]}",
+		"spec: {display_name: Carol Jensen, email: carol@example.com, roles: [requester, staging-admin]}", 1)
+	if withRole == org {
+		t.Fatal("the fixture changed: carol's spec was not found to give her staging-admin")
+	}
+	e.apply(withRole)
 	e.sync(true)
 	_, before := e.state()
 	if !before["carol@example.com 058264527036 admin"] || !before["Platform 058264527036 admin"] {

@@ -196,14 +196,29 @@ const (
 type AccessRequestSpec struct {
 	User      string              `json:"user"`
 	Roles     []string            `json:"roles,omitempty"`
-	Resources []AccountAssignment `json:"resources,omitempty"`
+	Resources []RequestedResource `json:"resources,omitempty"`
 	Reason    string              `json:"reason,omitempty"`
 	State     string              `json:"state,omitempty"`
+	// EndReason says why warden ended the request before its end (its requester no longer holds
+	// what allowed it, say).
+	EndReason string `json:"end_reason,omitempty"`
 	// Duration asked for, in Go's form; the window is [Start, End).
 	Duration string     `json:"duration,omitempty"`
 	Start    *time.Time `json:"start,omitempty"`
 	End      *time.Time `json:"end,omitempty"`
 	Reviews  []Review   `json:"reviews,omitempty"`
+}
+
+// RequestedResource is an account × permission set a request asks for, as warden resolved it when
+// the request was made: the account's 12-digit id and the permission set's ARN (its name while
+// Identity Center has given it none), with both names for people to read. Requests stored before
+// warden resolved them name the account and permission set as they were typed; warden resolves
+// those the same way when it reads them.
+type RequestedResource struct {
+	Account           string `json:"account"`
+	PermissionSet     string `json:"permission_set"`
+	AccountName       string `json:"account_name,omitempty"`
+	PermissionSetName string `json:"permission_set_name,omitempty"`
 }
 
 // Review is one reviewer's decision on a request.

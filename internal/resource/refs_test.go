@@ -185,7 +185,7 @@ func TestCheckRefs(t *testing.T) {
 		},
 		{
 			name:  "resource request names no resources to look up",
-			obj:   obj(resource.KindAccessRequest, "r2", &resource.AccessRequestSpec{User: "alice", Resources: []resource.AccountAssignment{{Account: "Production", PermissionSet: "ReadOnly"}}}),
+			obj:   obj(resource.KindAccessRequest, "r2", &resource.AccessRequestSpec{User: "alice", Resources: []resource.RequestedResource{{Account: "Production", PermissionSet: "ReadOnly"}}}),
 			asked: []string{"user:alice"},
 		},
 		{

@@ -423,8 +423,15 @@ func (s *AccessRequestSpec) validate(v *validator, m *Metadata) {
 		v.add("spec.resources", "request either roles or resources, not both")
 	}
 	checkNameList(v, "spec.roles", s.Roles, false, checkName)
-	checkAssignments(v, "spec.resources", s.Resources, false)
+	for i, r := range s.Resources {
+		f := fmt.Sprintf("spec.resources[%d]", i)
+		checkAccountRef(v, f+".account", r.Account, false)
+		checkPermissionSetRef(v, f+".permission_set", r.PermissionSet, false)
+		checkText(v, f+".account_name", r.AccountName, 256)
+		checkText(v, f+".permission_set_name", r.PermissionSetName, 32)
+	}
 	checkText(v, "spec.reason", s.Reason, 4096)
+	checkText(v, "spec.end_reason", s.EndReason, 4096)
 	checkOneOf(v, "spec.state", s.State, []string{"", StatePending, StateApproved, StateDenied, StateExpired, StateCancelled})
 	checkGoDuration(v, "spec.duration", s.Duration, 366*24*time.Hour)
 	if s.Start != nil && s.End != nil && !s.End.After(*s.Start) {

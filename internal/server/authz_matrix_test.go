@@ -80,15 +80,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 		tokens[u] = tok.Token
 	}
-	// newRequest files a fresh pending request by requester (as an administrator may).
+	// newRequest files a fresh pending request by requester, straight into the store.
 	newRequest := func() string {
 		o := resource.New(resource.KindAccessRequest, "")
 		o.Spec = &resource.AccessRequestSpec{User: "requester", Roles: []string{"staging-admin"}}
-		got, err := e.admin.Create(e.ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got.Metadata.Name
+		return e.seed(o)[0].Metadata.Name
 	}
 	ensureMember := func(m string, present bool) {
 		_, err := e.admin.Get(e.ctx, resource.KindAccessListMember, "team/"+m)
@@ -127,7 +123,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"issue a token", func() (string, string, string) { return "POST", "/v1/tokens", `{"user":"stranger"}` }, [7]int{201, 403, 403, 403, 403, 403, 401}},
 		{"create a request through the generic API", func() (string, string, string) {
 			return "POST", "/v1/access_request", `{"kind":"access_request","version":"v1","metadata":{},"spec":{"user":"requester","roles":["staging-admin"]}}`
-		}, [7]int{201, 403, 403, 403, 403, 403, 401}},
+		}, [7]int{403, 403, 403, 403, 403, 403, 401}},
+		{"approve a request by rewriting it through the generic API", func() (string, string, string) {
+			id := newRequest()
+			o, err := e.admin.Get(e.ctx, resource.KindAccessRequest, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Spec.(*resource.AccessRequestSpec).State = resource.StateApproved
+			b, _ := json.Marshal(o)
+			return "PUT", "/v1/access_request/" + id, string(b)
+		}, [7]int{403, 403, 403, 403, 403, 403, 401}},
+		{"delete a request through the generic API", func() (string, string, string) {
+			return "DELETE", "/v1/access_request/" + newRequest(), ""
+		}, [7]int{403, 403, 403, 403, 403, 403, 401}},
 		{"add a member", func() (string, string, string) {
 			ensureMember("stranger", false)
 			return "POST", "/v1/access/lists/team/members", `{"member":"stranger"}`

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wardenhq/warden/internal/access"
 	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
@@ -48,10 +50,28 @@ func (s *Server) requestRoutes() {
 	s.handle("POST /v1/access/requests/{id}/revoke", s.authed(s.requestRevoke))
 }
 
-func (s *Server) now() time.Time { return time.Now() }
+func (s *Server) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
+}
+
+// SetClock makes the request workflows read the time from now (tests move it instead of sleeping).
+func (s *Server) SetClock(now func() time.Time) { s.clock = now }
 
 // SetPendingTTL sets how long a request waits for its reviews (zero: access.DefaultPendingTTL).
 func (s *Server) SetPendingTTL(d time.Duration) { s.pendingTTL = d }
+
+// SetMaxStartAhead sets how far ahead a request may ask to start (zero: access.DefaultMaxStartAhead).
+func (s *Server) SetMaxStartAhead(d time.Duration) { s.maxStartAhead = d }
+
+func (s *Server) startAhead() time.Duration {
+	if s.maxStartAhead > 0 {
+		return s.maxStartAhead
+	}
+	return access.DefaultMaxStartAhead
+}
 
 func (s *Server) pending() time.Duration {
 	if s.pendingTTL > 0 {
@@ -60,15 +80,24 @@ func (s *Server) pending() time.Duration {
 	return access.DefaultPendingTTL
 }
 
-// catalog is what the rules need to know about accounts and roles.
-func (s *Server) catalog(ctx context.Context) ([]access.Account, map[string]*resource.Object, error) {
+// catalog is what the rules need to know: the accounts and permission sets warden has on record,
+// and the roles.
+func (s *Server) catalog(ctx context.Context) (*policy.Catalog, map[string]*resource.Object, error) {
 	accounts, err := s.store.List(ctx, resource.KindAccount, store.ListOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
-	var out []access.Account
+	accs := make([]policy.Account, 0, len(accounts))
 	for _, a := range accounts {
-		out = append(out, access.Account{ID: a.Metadata.Name, Name: a.Spec.(*resource.AccountSpec).Name})
+		accs = append(accs, policy.Account{ID: a.Metadata.Name, Name: a.Spec.(*resource.AccountSpec).Name})
+	}
+	sets, err := s.store.List(ctx, resource.KindPermissionSet, store.ListOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	pss := make([]policy.PermissionSet, 0, len(sets))
+	for _, p := range sets {
+		pss = append(pss, policy.PermissionSet{Name: p.Metadata.Name, ARN: p.Spec.(*resource.PermissionSetSpec).ARN})
 	}
 	roles, err := s.store.List(ctx, resource.KindRole, store.ListOptions{})
 	if err != nil {
@@ -78,7 +107,7 @@ func (s *Server) catalog(ctx context.Context) ([]access.Account, map[string]*res
 	for _, r := range roles {
 		all[r.Metadata.Name] = r
 	}
-	return out, all, nil
+	return policy.NewCatalog(accs, pss), all, nil
 }
 
 func rolesList(m map[string]*resource.Object) []*resource.Object {
@@ -96,7 +125,7 @@ func rolesList(m map[string]*resource.Object) []*resource.Object {
 
 // terms are the terms of a request, from its requester's roles now.
 func (s *Server) terms(ctx context.Context, req *resource.AccessRequestSpec) (*access.Terms, error) {
-	accounts, all, err := s.catalog(ctx)
+	cat, all, err := s.catalog(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +133,7 @@ func (s *Server) terms(ctx context.Context, req *resource.AccessRequestSpec) (*a
 	if err != nil {
 		return nil, err
 	}
-	return access.CheckRequest(req, rolesList(held), all, accounts)
+	return access.CheckRequest(req, rolesList(held), all, cat)
 }
 
 func (s *Server) requestCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -113,11 +142,20 @@ func (s *Server) requestCreate(w http.ResponseWriter, r *http.Request, p *auth.P
 		s.fail(w, r, err)
 		return
 	}
-	spec := &resource.AccessRequestSpec{User: p.User, Roles: in.Roles, Resources: in.Resources, Reason: in.Reason, Duration: in.Duration, State: resource.StatePending}
+	spec := &resource.AccessRequestSpec{User: p.User, Roles: in.Roles, Reason: in.Reason, Duration: in.Duration, State: resource.StatePending}
+	for _, aa := range in.Resources {
+		spec.Resources = append(spec.Resources, resource.RequestedResource{Account: aa.Account, PermissionSet: aa.PermissionSet})
+	}
 	now := s.now()
-	if in.Start != nil && in.Start.Before(now.Add(-time.Minute)) {
-		s.fail(w, r, &resource.FieldError{Field: "spec.start", Message: "is in the past"})
-		return
+	if in.Start != nil {
+		switch ahead := s.startAhead(); {
+		case in.Start.Before(now.Add(-time.Minute)):
+			s.fail(w, r, &resource.FieldError{Field: "spec.start", Message: "is in the past"})
+			return
+		case in.Start.After(now.Add(ahead)):
+			s.fail(w, r, &resource.FieldError{Field: "spec.start", Message: fmt.Sprintf("%s is more than %s ahead (requests.max_start_ahead); ask again closer to the time", in.Start.Format(time.RFC3339), ahead)})
+			return
+		}
 	}
 	spec.Start = in.Start
 	terms, err := s.terms(r.Context(), spec)
@@ -125,12 +163,15 @@ func (s *Server) requestCreate(w http.ResponseWriter, r *http.Request, p *auth.P
 		s.fail(w, r, asBadRequest(err))
 		return
 	}
+	if len(terms.Resources) > 0 {
+		spec.Resources = terms.Resources // stored resolved: account id and permission set ARN, with names
+	}
 	var notes []string
 	if _, _, capped, err := access.Window(spec, terms, now); err != nil {
 		s.fail(w, r, err)
 		return
 	} else if capped {
-		notes = append(notes, fmt.Sprintf("duration %s is capped at %s, the longest your roles allow", spec.Duration, terms.MaxDuration))
+		notes = append(notes, fmt.Sprintf("duration %s is capped at %s, the longest your roles allow for %s", spec.Duration, terms.MaxDuration, terms.CappedBy))
 		spec.Duration = terms.MaxDuration.String()
 	}
 	if spec.Duration == "" {
@@ -163,7 +204,7 @@ func (s *Server) loadRequest(ctx context.Context, id string) (*resource.Object, 
 	}
 	before := o.Clone()
 	if access.Expire(o.Spec.(*resource.AccessRequestSpec), o.Metadata.CreatedAt, s.pending(), s.now()) {
-		if err := s.writeRequest(ctx, "warden", "expire", before, o); err != nil {
+		if err := s.writeRequest(ctx, "warden", "expire", "", before, o); err != nil {
 			return nil, err
 		}
 	}
@@ -173,14 +214,14 @@ func (s *Server) loadRequest(ctx context.Context, id string) (*resource.Object, 
 // reviewer is what deciding whether someone may review needs: the catalog and their roles, read
 // once however many requests are judged.
 type reviewer struct {
-	p        *auth.Principal
-	accounts []access.Account
-	all      map[string]*resource.Object
-	held     []*resource.Object
+	p    *auth.Principal
+	cat  *policy.Catalog
+	all  map[string]*resource.Object
+	held []*resource.Object
 }
 
 func (s *Server) reviewer(ctx context.Context, p *auth.Principal) (*reviewer, error) {
-	accounts, all, err := s.catalog(ctx)
+	cat, all, err := s.catalog(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -188,12 +229,12 @@ func (s *Server) reviewer(ctx context.Context, p *auth.Principal) (*reviewer, er
 	if err != nil && !errors.Is(err, store.ErrNotFound) { // the bootstrap administrator is no user
 		return nil, err
 	}
-	return &reviewer{p, accounts, all, rolesList(held)}, nil
+	return &reviewer{p, cat, all, rolesList(held)}, nil
 }
 
 // may says whether the reviewer may review the request.
 func (rv *reviewer) may(req *resource.AccessRequestSpec) error {
-	err := access.CanReview(req, rv.p.User, rv.held, rv.all, rv.accounts)
+	err := access.CanReview(req, rv.p.User, rv.held, rv.all, rv.cat)
 	if err != nil && rv.p.Admin && !strings.EqualFold(rv.p.User, req.User) {
 		return nil // administrators may review any request but their own
 	}
@@ -216,17 +257,29 @@ func (s *Server) requestShow(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return
 	}
 	req := o.Spec.(*resource.AccessRequestSpec)
-	if !p.Admin && req.User != p.User {
-		if err := s.mayReview(r.Context(), p, req); err != nil && len(req.Reviews) == 0 {
-			s.fail(w, r, forbidden("%s may not read request %s", p.User, o.Metadata.Name))
-			return
-		}
+	if err := s.mayRead(r.Context(), p, req); err != nil {
+		s.fail(w, r, forbidden("%s may not read request %s: only its requester, those who may review it or reviewed it, and administrators do", p.User, o.Metadata.Name))
+		return
 	}
 	if err := s.showGrants(r.Context(), o); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, o)
+}
+
+// mayRead says whether p may read a request: its requester, administrators, those who reviewed it
+// and those who may review it.
+func (s *Server) mayRead(ctx context.Context, p *auth.Principal, req *resource.AccessRequestSpec) error {
+	if p.Admin || req.User == p.User {
+		return nil
+	}
+	for _, rv := range req.Reviews {
+		if strings.EqualFold(rv.Author, p.User) {
+			return nil
+		}
+	}
+	return s.mayReview(ctx, p, req)
 }
 
 // GrantState is an assignment an approved request grants and where it stands in Identity Center, as
@@ -284,47 +337,82 @@ func (s *Server) showGrants(ctx context.Context, o *resource.Object) error {
 	return nil
 }
 
+// requestList answers a page of requests (ListResponse): the caller's own (mine=true, or always for
+// one who is no administrator), or those they may review (to_review=true: pending ones), or, for an
+// administrator, all; state filters. The store filters by user and state; only to_review judges
+// requests one by one, and reads pages until it has a page of them.
 func (s *Server) requestList(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	q := r.URL.Query()
-	opts := store.ListOptions{}
-	if st := q.Get("state"); st != "" {
-		opts.Filters = append(opts.Filters, store.Filter(resource.IndexState, st)...)
+	for key := range q {
+		switch key {
+		case "state", "mine", "to_review", "limit", "after":
+		default:
+			s.fail(w, r, &resource.FieldError{Field: key, Message: "unknown filter (filters: state, mine, to_review, limit, after)"})
+			return
+		}
 	}
+	limit := DefaultPageSize
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxPageSize {
+			s.fail(w, r, &resource.FieldError{Field: "limit", Message: fmt.Sprintf("%q is not a number from 1 to %d", l, MaxPageSize)})
+			return
+		}
+		limit = n
+	}
+	opts := store.ListOptions{After: q.Get("after")}
+	state := q.Get("state")
 	toReview := q.Get("to_review") == "true"
-	if toReview && q.Get("state") == "" {
-		opts.Filters = append(opts.Filters, store.Filter(resource.IndexState, resource.StatePending)...) // only those are reviewed
+	if toReview {
+		if state != "" && state != resource.StatePending {
+			s.fail(w, r, &resource.FieldError{Field: "state", Message: "only PENDING requests are reviewed"})
+			return
+		}
+		state = resource.StatePending
 	}
-	if q.Get("mine") == "true" {
+	if state != "" {
+		opts.Filters = append(opts.Filters, store.Filter(resource.IndexState, state)...)
+	}
+	if q.Get("mine") == "true" || (!p.Admin && !toReview) {
 		opts.Filters = append(opts.Filters, store.Filter(resource.IndexUser, p.User)...)
-	}
-	objs, err := s.store.List(r.Context(), resource.KindAccessRequest, opts)
-	if err != nil {
-		s.fail(w, r, err)
-		return
 	}
 	var rv *reviewer
 	if toReview {
+		var err error
 		if rv, err = s.reviewer(r.Context(), p); err != nil {
 			s.fail(w, r, err)
 			return
 		}
 	}
-	out := []*resource.Object{}
-	for _, o := range objs {
-		req := o.Spec.(*resource.AccessRequestSpec)
-		access.Expire(req, o.Metadata.CreatedAt, s.pending(), s.now()) // as shown; stored on the next write
-		switch {
-		case toReview:
-			if req.State != resource.StatePending || rv.may(req) != nil {
+	resp := ListResponse{Items: []*resource.Object{}}
+	for {
+		opts.Limit = limit + 1 // one more tells whether there is a next page
+		objs, err := s.store.List(r.Context(), resource.KindAccessRequest, opts)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for i, o := range objs[:min(len(objs), limit)] {
+			opts.After = o.Metadata.Name
+			req := o.Spec.(*resource.AccessRequestSpec)
+			access.Expire(req, o.Metadata.CreatedAt, s.pending(), s.now()) // as shown; stored on the next write
+			if toReview && (req.State != resource.StatePending || rv.may(req) != nil) {
 				continue
 			}
-		case p.Admin || req.User == p.User:
-		default:
-			continue
+			resp.Items = append(resp.Items, o)
+			if len(resp.Items) == limit {
+				if i < len(objs)-1 {
+					resp.Next = o.Metadata.Name
+				}
+				writeJSON(w, http.StatusOK, resp)
+				return
+			}
 		}
-		out = append(out, o)
+		if len(objs) <= limit {
+			writeJSON(w, http.StatusOK, resp)
+			return
+		}
 	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) requestReview(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -385,7 +473,7 @@ func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, p *auth.P
 			s.fail(w, r, err)
 			return
 		}
-		err = s.writeRequest(ctx, p.User, action, before, o)
+		err = s.writeRequest(ctx, p.User, action, "", before, o)
 		if errors.Is(err, store.ErrConflict) && attempt < 5 {
 			continue
 		}
@@ -398,59 +486,170 @@ func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, p *auth.P
 	}
 }
 
-// writeRequest stores a request's new state (if nobody changed it since it was read) with its audit
-// entry, in one transaction.
-// ExpireRequests writes EXPIRED on the requests whose window has ended, or whose reviews did not come
-// within requests.pending_ttl, every interval until ctx ends. Reading a request expires it too, but
-// nothing else would: without this, ended requests would stay APPROVED in the store, and the sync
-// and the notifier, which list approved and pending requests, would carry them forever. Access does
-// not wait for it: the sync revokes at the end's instant. Several replicas may run it; a request
-// changed meanwhile is left to the next pass.
-func (s *Server) ExpireRequests(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+// KeepRequests keeps requests' states true until ctx ends. It writes EXPIRED on the requests whose
+// window has ended, or whose reviews did not come within requests.pending_ttl; and it ends an
+// approved request whose requester no longer may have what it grants (a role or membership that
+// allowed it is gone, a deny now covers it), with end_reason and an audit entry saying why: when
+// its window opens and at every change of users, roles, lists, memberships or the catalog during
+// it. It wakes at each such change, at the next instant something is due, and every interval at the
+// latest. Access does not wait for it: the sync revokes at an end's instant, and grants nothing for
+// a request that has lost its basis (the same rule, policy.Entitle). Several replicas may run it;
+// a request changed meanwhile is left to the next pass.
+func (s *Server) KeepRequests(ctx context.Context, interval time.Duration) {
+	rev, _ := s.store.Revision(ctx)
+	watch := s.store.Watch(ctx, rev+1)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
-		if _, err := s.expireDue(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("expiring requests", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case ev, ok := <-watch.Events:
+			if !ok {
+				if ctx.Err() != nil {
+					return
+				}
+				rev, _ = s.store.Revision(ctx)
+				watch = s.store.Watch(ctx, rev+1)
+				resetTimer(timer, 0)
+				continue
+			}
+			if basisKinds[ev.Object.Kind] {
+				resetTimer(timer, keepDebounce) // let a burst of changes settle
+			}
+			continue
+		case <-timer.C:
 		}
+		next, err := s.keepDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("keeping access requests", "err", err)
+		}
+		wait := interval
+		if !next.IsZero() {
+			wait = min(wait, max(0, next.Sub(s.now())))
+		}
+		resetTimer(timer, wait)
 	}
 }
 
-// expireDue expires what is due now and says how many it expired.
-func (s *Server) expireDue(ctx context.Context) (int, error) {
-	n := 0
+// keepDebounce is how long KeepRequests lets a burst of store changes settle.
+const keepDebounce = 50 * time.Millisecond
+
+// basisKinds are the kinds whose changes may change a request's state or basis.
+var basisKinds = map[resource.Kind]bool{
+	resource.KindUser: true, resource.KindRole: true, resource.KindAccessList: true, resource.KindAccessListMember: true,
+	resource.KindAccount: true, resource.KindPermissionSet: true, resource.KindAccessRequest: true,
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(d)
+}
+
+// keepDue expires what is due now, ends approved requests in their window that lost their basis,
+// and returns the next instant something may be due.
+func (s *Server) keepDue(ctx context.Context) (time.Time, error) {
+	var next time.Time
+	soonest := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	var (
+		cat *policy.Catalog
+		all map[string]*resource.Object
+	)
 	for _, state := range []string{resource.StateApproved, resource.StatePending} {
 		objs, err := s.store.List(ctx, resource.KindAccessRequest, store.ListOptions{Filters: store.Filter(resource.IndexState, state)})
 		if err != nil {
-			return n, err
+			return next, err
 		}
 		for _, o := range objs {
+			now := s.now()
+			req := o.Spec.(*resource.AccessRequestSpec)
 			before := o.Clone()
-			if !access.Expire(o.Spec.(*resource.AccessRequestSpec), o.Metadata.CreatedAt, s.pending(), s.now()) {
+			action, why := "", ""
+			switch {
+			case access.Expire(req, o.Metadata.CreatedAt, s.pending(), now):
+				action = "expire"
+			case req.State == resource.StatePending:
+				soonest(o.Metadata.CreatedAt.Add(s.pending()))
+			case req.Start != nil && now.Before(*req.Start):
+				soonest(*req.Start) // judged when it opens
+			default: // approved, in its window
+				if req.End != nil {
+					soonest(*req.End)
+				}
+				if cat == nil {
+					if cat, all, err = s.catalog(ctx); err != nil {
+						return next, err
+					}
+				}
+				h, lost, err := s.basis(ctx, req, cat, all, now)
+				if err != nil {
+					return next, err
+				}
+				if h != nil {
+					soonest(h.Next)
+				}
+				if lost != nil {
+					why = fmt.Sprintf("%s: %s may no longer have it: %v", policy.LostBasis, req.User, lost)
+					if err := access.End(req, now, why); err != nil {
+						return next, err
+					}
+					action = "revoke"
+				}
+			}
+			if action == "" {
 				continue
 			}
-			if err := s.writeRequest(ctx, "warden", "expire", before, o); err != nil {
+			if err := s.writeRequest(ctx, "warden", action, why, before, o); err != nil {
 				if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
-					continue // changed meanwhile: the next pass sees it as it is now
+					soonest(now) // changed meanwhile: look again at once
+					continue
 				}
-				return n, err
+				return next, err
 			}
-			n++
+			if action == "revoke" {
+				s.log.Info("access request ended: it lost its basis", "request", o.Metadata.Name, "user", req.User, "reason", why)
+			}
 		}
 	}
-	return n, nil
+	return next, nil
 }
 
-func (s *Server) writeRequest(ctx context.Context, actor, action string, before, after *resource.Object) error {
+// basis judges an approved request against what its requester holds now: lost is why it may no
+// longer be had (nil while it may), and h what they hold (nil when the user is gone).
+func (s *Server) basis(ctx context.Context, req *resource.AccessRequestSpec, cat *policy.Catalog, all map[string]*resource.Object, now time.Time) (h *policy.Holding, lost error, err error) {
+	h, err = access.Holdings(ctx, s.store, req.User, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("the user no longer exists"), nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	held := make([]*resource.Object, 0, len(h.Roles))
+	for _, n := range h.Roles {
+		if r := all[n]; r != nil {
+			held = append(held, r)
+		}
+	}
+	_, _, lost = access.Entitle(req, held, all, cat)
+	return h, lost, nil
+}
+
+// writeRequest stores a request's new state (if nobody changed it since it was read) with its audit
+// entry, in one transaction.
+func (s *Server) writeRequest(ctx context.Context, actor, action, detail string, before, after *resource.Object) error {
 	return s.store.Txn(ctx, func(tx store.Tx) error {
 		if err := tx.Update(ctx, after); err != nil {
 			return err
 		}
-		return audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: action, Before: before, After: after})
+		return audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: action, Detail: detail, Before: before, After: after})
 	})
 }

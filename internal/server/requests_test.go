@@ -18,6 +18,16 @@ version: v1
 metadata: {name: "058264527036"}
 spec: {name: Staging}
 ---
+kind: permission_set
+version: v1
+metadata: {name: AdministratorAccess}
+spec: {arn: "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-aaaaaaaaaaaaaaaa"}
+---
+kind: permission_set
+version: v1
+metadata: {name: ReadOnlyAccess}
+spec: {arn: "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-bbbbbbbbbbbbbbbb"}
+---
 kind: role
 version: v1
 metadata: {name: staging-admin}
@@ -213,7 +223,7 @@ func TestRequestsExpireUnread(t *testing.T) {
 	e.srv.SetPendingTTL(time.Second)
 	e.apply(requestOrg)
 	now := time.Now()
-	e.apply(`
+	e.seedYAML(`
 kind: access_request
 version: v1
 metadata: {name: ended}
@@ -235,7 +245,7 @@ spec: {user: dan, roles: [staging-admin], state: APPROVED, reason: x, start: "` 
 	pending := got.Request.Metadata.Name
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan struct{})
-	go func() { e.srv.ExpireRequests(ctx, 100*time.Millisecond); close(done) }()
+	go func() { e.srv.KeepRequests(ctx, 100*time.Millisecond); close(done) }()
 	defer func() { cancel(); <-done }()
 	state := func(name string) string { // straight from the store: reading through the API would expire it
 		o, err := e.store.Get(e.ctx, resource.KindAccessRequest, name)

@@ -53,6 +53,10 @@ type Server struct {
 	sync    *reconcile.Engine
 	// pendingTTL is how long a request waits for its reviews (zero: the default).
 	pendingTTL time.Duration
+	// maxStartAhead is how far ahead a request may start (zero: the default).
+	maxStartAhead time.Duration
+	// clock is the request workflows' time (nil: time.Now).
+	clock func() time.Time
 }
 
 // New builds the server's handler around a store.
