@@ -233,6 +233,25 @@ func demo(t *testing.T, cfg idc.Config) (context.Context, *idcsim.Sim, *idc.Clie
 	return ctx, sim, c, st
 }
 
+// bobMaySecurity lets bob request PowerUserAccess on Security, as one of the requesters.
+const bobMaySecurity = `
+kind: role
+version: v1
+metadata: {name: may-request-security}
+spec: {allow: {request: {account_assignments: [{account: Security, permission_set: PowerUserAccess}]}}}
+---
+kind: access_list
+version: v1
+metadata: {name: requesters}
+spec: {title: Requesters, owners: [alice@example.com], grants: {roles: [may-request-security]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: requesters, member: bob@example.com}
+---
+`
+
 // An access request's assignment is warden's own: importing again while the request is in its
 // window, or once it has ended and before the sync has deleted the assignment, turns it into
 // neither a standing role nor a new role, so it still ends with the request.
@@ -247,9 +266,10 @@ func TestReimportKeepsRequestAccessTemporary(t *testing.T) {
 		t.Fatal(err)
 	}
 	engine := reconcile.New(st, c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	// Bob asks for PowerUserAccess on Security (which nothing else grants), for an hour.
+	// Bob, who may ask for it as one of the requesters, asks for PowerUserAccess on Security (which
+	// nothing else grants), for an hour.
 	end := now.Add(time.Hour)
-	objs, err := resource.DecodeAll("request.yaml", []byte(`
+	objs, err := resource.DecodeAll("request.yaml", []byte(bobMaySecurity+`
 kind: access_request
 version: v1
 metadata: {name: bob-security}
@@ -345,7 +365,7 @@ func TestImportReadAcrossARequestsEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	engine := reconcile.New(st, c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	objs, err := resource.DecodeAll("request.yaml", []byte(`
+	objs, err := resource.DecodeAll("request.yaml", []byte(bobMaySecurity+`
 kind: access_request
 version: v1
 metadata: {name: bob-security}
@@ -366,6 +386,11 @@ spec: {user: bob@example.com, resources: [{account: Security, permission_set: Po
 	earlier, err := importer.Records(ctx, st)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(slices.Collect(maps.Keys(earlier)), func(k string) bool {
+		return strings.HasPrefix(k, "assignment:USER:bob@example.com:410928374651:")
+	}) {
+		t.Fatal("the sync did not grant bob's request: nothing here would test an import across its end")
 	}
 	src, err := importer.Read(ctx, c, importer.Scope{})
 	if err != nil {
