@@ -13,9 +13,9 @@ import (
 func newAuditCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "(admin) The audit log: every change, who made it, before and after"}
 	var lf clientFlags
-	var since, actor, kind, out string
+	var since, actor, kind, token, out string
 	ls := &cobra.Command{
-		Use:   "ls [--since TIME] [--actor USER] [--kind KIND] [-o table|json]",
+		Use:   "ls [--since TIME] [--actor USER] [--kind KIND] [--token-id ID] [-o table|json]",
 		Short: "List audit entries, oldest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -30,7 +30,7 @@ func newAuditCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			entries, err := c.Audit(cmd.Context(), since, actor, kind)
+			entries, err := c.AuditFiltered(cmd.Context(), map[string]string{"since": since, "actor": actor, "kind": kind, "token": token})
 			if err != nil {
 				return err
 			}
@@ -41,9 +41,9 @@ func newAuditCmd() *cobra.Command {
 				return enc.Encode(entries)
 			case "table":
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tKIND\tNAME\tDETAIL")
+				fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tKIND\tNAME\tTOKEN\tDETAIL")
 				for _, e := range entries {
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Format(time.RFC3339), e.Actor, e.Action, e.Kind, e.Name, orDash(e.Detail))
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Format(time.RFC3339), e.Actor, e.Action, e.Kind, e.Name, tokenColumn(e.Token, e.TokenIssuer), orDash(e.Detail))
 				}
 				return tw.Flush()
 			default:
@@ -54,6 +54,7 @@ func newAuditCmd() *cobra.Command {
 	ls.Flags().StringVar(&since, "since", "", "entries from this time on: RFC 3339, or a duration ago like 24h")
 	ls.Flags().StringVar(&actor, "actor", "", "entries by this user")
 	ls.Flags().StringVar(&kind, "kind", "", "entries about this kind of resource")
+	ls.Flags().StringVar(&token, "token-id", "", "entries made with the API token of this id")
 	ls.Flags().StringVarP(&out, "output", "o", "table", "table or json")
 	lf.register(ls)
 
@@ -81,6 +82,18 @@ func newAuditCmd() *cobra.Command {
 	vf.register(verify)
 	cmd.AddCommand(ls, verify)
 	return cmd
+}
+
+// tokenColumn shows the token an entry was made with, and who minted it when that was someone other
+// than the actor: "1a2b3c4d5e6f7a8b (minted by alice)".
+func tokenColumn(id, issuer string) string {
+	switch {
+	case id == "":
+		return "-"
+	case issuer != "":
+		return id + " (minted by " + issuer + ")"
+	}
+	return id
 }
 
 // parseWhenAgo reads an RFC 3339 time or a duration before now.

@@ -1,6 +1,19 @@
 // Package auth authenticates callers of warden's API. This file holds API tokens: a token is
-// "wdn_<id>_<secret>"; the store keeps only the id, whom it acts for, its expiry and a SHA-256 hash
-// of the secret, so a copy of the database yields no usable token.
+// "wdn_<id>_<secret>"; the store keeps only the id, whom it acts for, who issued it, its expiry and
+// a SHA-256 hash of the secret, so a copy of the database yields no usable token. The hash is never
+// served (token listings leave it out) nor written to the audit log.
+//
+// Who acted, for the audit log: every change records the id of the token it was made with. A token
+// records its issuer (who created it) and whether it was minted for someone else (OnBehalf: an
+// administrator issuing a token acting as bob). Whoever holds such a token may be its issuer, so
+// what it does is recorded with the issuer too (the audit entry's token_issuer, a review's
+// token_issuer), and the review rules treat a token a named administrator minted for someone else
+// as that administrator's as much as its user's (package server). Tokens minted with the bootstrap
+// admin token are how people get tokens until sign-in exists: they are recorded with
+// token_issuer warden:admin, but their reviews count as their users'.
+//
+// Every creation is audited in the same transaction as the change, with its user, issuer, TTL and
+// expiry.
 package auth
 
 import (
@@ -17,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
 )
@@ -28,6 +42,9 @@ var ErrUnauthenticated = errors.New("unauthenticated")
 // and no user can take its name.
 const BootstrapUser = resource.BootstrapAdmin
 
+// WardenActor is the audit log's actor for what warden does of itself (the bootstrap token).
+const WardenActor = "warden"
+
 const prefix = "wdn_"
 
 // Principal is an authenticated caller.
@@ -35,6 +52,35 @@ type Principal struct {
 	User    string `json:"user"`
 	Admin   bool   `json:"admin"`
 	TokenID string `json:"token_id"`
+	// Issuer is who created the token (see resource.APITokenSpec); OnBehalf, that Issuer minted it
+	// for User, someone else.
+	Issuer   string `json:"issuer,omitempty"`
+	OnBehalf bool   `json:"on_behalf,omitempty"`
+}
+
+// Accountable is the person answerable for what this caller does besides User: the named
+// administrator who minted the caller's token for User, when one did; otherwise User. (A token the
+// bootstrap admin token minted counts as its user's: that is how people get tokens for now.)
+func (p *Principal) Accountable() string {
+	if p.OnBehalf && p.Issuer != "" && p.Issuer != BootstrapUser {
+		return p.Issuer
+	}
+	return p.User
+}
+
+// TokenIssuer is what the audit log and reviews record as the token's issuer: who minted the token
+// for User, when someone else did.
+func (p *Principal) TokenIssuer() string {
+	if p.OnBehalf {
+		return p.Issuer
+	}
+	return ""
+}
+
+// Entry is e said by p: its actor, token and token issuer filled in.
+func (p *Principal) Entry(e audit.Entry) audit.Entry {
+	e.Actor, e.Token, e.TokenIssuer = p.User, p.TokenID, p.TokenIssuer()
+	return e
 }
 
 // Tokens issues and checks API tokens.
@@ -44,11 +90,27 @@ type Tokens struct {
 }
 
 // NewTokens returns a token service over s.
-func NewTokens(s store.Store) *Tokens { return &Tokens{store: s, now: time.Now} }
+func NewTokens(s store.Store) *Tokens {
+	return &Tokens{store: s, now: time.Now}
+}
 
-// Create issues a token acting for user (which must exist, unless admin is set for the bootstrap
-// token). ttl 0 means it never expires. The secret is returned once and never stored.
-func (t *Tokens) Create(ctx context.Context, user string, admin bool, ttl time.Duration) (string, *resource.Object, error) {
+// SetClock makes the service read time from now (tests).
+func (t *Tokens) SetClock(now func() time.Time) { t.now = now }
+
+// FormatDuration writes d the way people write durations: 720h, 90m, 1h30m.
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// newToken makes a token's id and secret and its record (not yet stored).
+func (t *Tokens) newToken(spec *resource.APITokenSpec, ttl time.Duration) (string, *resource.Object, error) {
 	idb := make([]byte, 8)
 	secret := make([]byte, 32)
 	if _, err := rand.Read(idb); err != nil {
@@ -59,7 +121,7 @@ func (t *Tokens) Create(ctx context.Context, user string, admin bool, ttl time.D
 	}
 	id := hex.EncodeToString(idb)
 	sec := base64.RawURLEncoding.EncodeToString(secret)
-	spec := &resource.APITokenSpec{User: user, SecretHash: hash(sec), Admin: admin}
+	spec.SecretHash = hash(sec)
 	if ttl > 0 {
 		spec.Expires = t.now().Add(ttl).UTC().Truncate(time.Second)
 	}
@@ -67,22 +129,80 @@ func (t *Tokens) Create(ctx context.Context, user string, admin bool, ttl time.D
 	if err := resource.Validate(o); err != nil {
 		return "", nil, err
 	}
-	// The user is checked in the same transaction, so a token never outlives a user deleted meanwhile.
-	err := t.store.Txn(ctx, func(tx store.Tx) error {
-		if user != BootstrapUser || !admin {
-			if _, err := tx.Get(ctx, resource.KindUser, user); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return &resource.FieldError{Field: "user", Message: fmt.Sprintf("user %q does not exist", user)}
-				}
-				return err
-			}
+	return prefix + id + "_" + sec, o, nil
+}
+
+// created is the audit entry of a token's creation: its user, issuer, TTL and expiry (the object
+// in the entry leaves the secret hash out).
+func created(o *resource.Object, ttl time.Duration) audit.Entry {
+	spec := o.Spec.(*resource.APITokenSpec)
+	detail := fmt.Sprintf("token %s acting as %s", o.Metadata.Name, spec.User)
+	if spec.Issuer != "" {
+		detail += ", issued by " + spec.Issuer
+		if spec.OnBehalf {
+			detail += " for someone else"
 		}
-		return tx.Create(ctx, o)
-	})
+	}
+	if ttl > 0 {
+		detail += fmt.Sprintf(", ttl %s, expires %s", FormatDuration(ttl), spec.Expires.Format(time.RFC3339))
+	} else {
+		detail += ", never expires"
+	}
+	return audit.Entry{Action: "create", After: o, Detail: detail}
+}
+
+// store writes a new token with its audit entry, checking its user exists in the same
+// transaction, so a token never outlives a user deleted meanwhile.
+func (t *Tokens) put(ctx context.Context, tx store.Tx, o *resource.Object, entry audit.Entry) error {
+	spec := o.Spec.(*resource.APITokenSpec)
+	if spec.User != BootstrapUser || !spec.Admin {
+		if _, err := tx.Get(ctx, resource.KindUser, spec.User); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return &resource.FieldError{Field: "user", Message: fmt.Sprintf("user %q does not exist", spec.User)}
+			}
+			return err
+		}
+	}
+	if err := tx.Create(ctx, o); err != nil {
+		return err
+	}
+	return audit.Append(ctx, tx, entry)
+}
+
+// Create issues a token acting for user (which must exist, unless admin is set for the bootstrap
+// token) on warden's own account: no issuer, audited as warden. ttl 0 means it never expires. The
+// secret is returned once and never stored.
+func (t *Tokens) Create(ctx context.Context, user string, admin bool, ttl time.Duration) (string, *resource.Object, error) {
+	token, o, err := t.newToken(&resource.APITokenSpec{User: user, Admin: admin}, ttl)
 	if err != nil {
 		return "", nil, err
 	}
-	return prefix + id + "_" + sec, o, nil
+	e := created(o, ttl)
+	e.Actor = WardenActor
+	if err := t.store.Txn(ctx, func(tx store.Tx) error { return t.put(ctx, tx, o, e) }); err != nil {
+		return "", nil, err
+	}
+	return token, o, nil
+}
+
+// Issue issues, at by's request, a token acting as user for ttl. Its issuer is
+// by.Accountable(): a token minted with a token someone minted for another is that someone's too.
+// Authorization (administrators only) is the caller's.
+func (t *Tokens) Issue(ctx context.Context, by *Principal, user string, ttl time.Duration) (string, *resource.Object, error) {
+	if ttl <= 0 {
+		return "", nil, &resource.FieldError{Field: "ttl", Message: fmt.Sprintf("%s is not a positive duration", FormatDuration(ttl))}
+	}
+	issuer := by.Accountable()
+	spec := &resource.APITokenSpec{User: user, Issuer: issuer, OnBehalf: !strings.EqualFold(issuer, user)}
+	token, o, err := t.newToken(spec, ttl)
+	if err != nil {
+		return "", nil, err
+	}
+	e := by.Entry(created(o, ttl))
+	if err := t.store.Txn(ctx, func(tx store.Tx) error { return t.put(ctx, tx, o, e) }); err != nil {
+		return "", nil, err
+	}
+	return token, o, nil
 }
 
 func hash(secret string) string {
@@ -115,7 +235,7 @@ func (t *Tokens) Authenticate(ctx context.Context, token string) (*Principal, er
 	if !spec.Expires.IsZero() && !t.now().Before(spec.Expires) {
 		return nil, fmt.Errorf("token expired at %s: %w", spec.Expires.Format(time.RFC3339), ErrUnauthenticated)
 	}
-	p := &Principal{User: spec.User, Admin: spec.Admin, TokenID: id}
+	p := &Principal{User: spec.User, Admin: spec.Admin, TokenID: id, Issuer: spec.Issuer, OnBehalf: spec.OnBehalf}
 	if spec.Admin && spec.User == BootstrapUser {
 		return p, nil
 	}

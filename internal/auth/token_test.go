@@ -99,3 +99,53 @@ func TestAdminTokenFile(t *testing.T) {
 		t.Fatalf("replaced admin.token has mode %v", fi.Mode().Perm())
 	}
 }
+
+// A token records who issued it and whether it was minted for someone else; a token minted with
+// such a token is its issuer's too, so handing tokens down does not launder who holds them. Tokens
+// the bootstrap admin token mints count as their users' (that is how people get tokens for now).
+func TestIssueRecordsIssuer(t *testing.T) {
+	ctx := context.Background()
+	tk, st := newTokens(t)
+	for _, u := range []struct {
+		name  string
+		admin bool
+	}{{"boss", true}, {"alice", true}, {"carol", false}} {
+		o := resource.New(resource.KindUser, u.name)
+		o.Spec = &resource.UserSpec{Admin: u.admin}
+		if err := st.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := &Principal{User: BootstrapUser, Admin: true, TokenID: "00000000000000aa"}
+	issue := func(by *Principal, user string) *Principal {
+		t.Helper()
+		token, _, err := tk.Issue(ctx, by, user, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := tk.Authenticate(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	boss := issue(root, "boss")
+	if boss.Issuer != BootstrapUser || !boss.OnBehalf || boss.Accountable() != "boss" || boss.TokenIssuer() != BootstrapUser {
+		t.Fatalf("boss's token from the bootstrap token: %+v accountable %s", boss, boss.Accountable())
+	}
+	alice := issue(boss, "alice")
+	if alice.Issuer != "boss" || !alice.OnBehalf || alice.Accountable() != "boss" {
+		t.Fatalf("alice's token minted by boss: %+v accountable %s", alice, alice.Accountable())
+	}
+	carol := issue(alice, "carol") // minted with the token boss minted for alice
+	if carol.Issuer != "boss" || carol.Accountable() != "boss" {
+		t.Fatalf("carol's token minted with boss's token for alice: %+v accountable %s", carol, carol.Accountable())
+	}
+	own := issue(boss, "boss")
+	if own.Issuer != "boss" || own.OnBehalf || own.TokenIssuer() != "" {
+		t.Fatalf("boss's token minted by boss: %+v", own)
+	}
+	if _, _, err := tk.Issue(ctx, boss, "carol", 0); resource.First(err) == nil || resource.First(err).Field != "ttl" {
+		t.Fatalf("a token without a lifetime: %v, want a field error on ttl", err)
+	}
+}

@@ -233,8 +233,13 @@ func (c *Client) Preview(ctx context.Context) (*server.PreviewResponse, error) {
 
 // Audit reads the audit log (administrators): entries since a time, by an actor, about a kind.
 func (c *Client) Audit(ctx context.Context, since, actor, kind string) ([]*resource.AuditEntrySpec, error) {
+	return c.AuditFiltered(ctx, map[string]string{"since": since, "actor": actor, "kind": kind})
+}
+
+// AuditFiltered reads the audit log's entries matching the filters: since, actor, kind, token.
+func (c *Client) AuditFiltered(ctx context.Context, filters map[string]string) ([]*resource.AuditEntrySpec, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"since": since, "actor": actor, "kind": kind} {
+	for k, v := range filters {
 		if v != "" {
 			q.Set(k, v)
 		}

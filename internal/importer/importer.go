@@ -314,11 +314,25 @@ type Stats struct {
 	OutOfScope                           []string
 }
 
+// Option changes how Import works.
+type Option func(*options)
+
+type options struct{ actor manage.Actor }
+
+// As records the import in the audit log as done by actor (the administrator who ran it, with the
+// token they used). Without it, the import is recorded as the bootstrap administrator's (warden
+// demo's own import).
+func As(actor manage.Actor) Option { return func(o *options) { o.actor = actor } }
+
 // Import reads Identity Center and creates in the store what is not there yet, and adds to existing
 // access lists and users the grants and standing roles that appeared in AWS since (all in one
 // transaction), then records what it took over as warden's. Nothing is removed from existing objects:
 // after the first import warden is the source of truth, and owners and edits made in warden stay.
-func Import(ctx context.Context, st store.Store, c *idc.Client, scope Scope, owners []string) (*Stats, error) {
+func Import(ctx context.Context, st store.Store, c *idc.Client, scope Scope, owners []string, opts ...Option) (*Stats, error) {
+	cfg := options{actor: manage.Actor{User: resource.BootstrapAdmin, Admin: true}}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
 	if len(owners) == 0 {
 		return nil, errors.New("--default-owner: at least one is required: every imported access list needs an owner")
 	}
@@ -342,7 +356,7 @@ func Import(ctx context.Context, st store.Store, c *idc.Client, scope Scope, own
 			grown = append(grown, next)
 		}
 	}
-	if _, err := manage.New(st).Apply(ctx, manage.Actor{User: resource.BootstrapAdmin, Admin: true}, append(missing, grown...)); err != nil {
+	if _, err := manage.New(st).Apply(ctx, cfg.actor, append(missing, grown...)); err != nil {
 		return nil, fmt.Errorf("importing: %w", err)
 	}
 	stats.Updated = len(grown)

@@ -27,7 +27,7 @@ func (s *Server) auditList(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return
 	}
 	q := r.URL.Query()
-	f := audit.Filter{Actor: q.Get("actor"), Kind: resource.Kind(q.Get("kind"))}
+	f := audit.Filter{Actor: q.Get("actor"), Kind: resource.Kind(q.Get("kind")), Token: q.Get("token")}
 	if since := q.Get("since"); since != "" {
 		t, err := time.Parse(time.RFC3339, since)
 		if err != nil {
