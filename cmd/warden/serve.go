@@ -108,6 +108,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	defer st.Close()
 	srv := server.New(st, log)
 	srv.SetPendingTTL(cfg.Requests.PendingTTL)
+	srv.SetTokenMaxTTL(cfg.Tokens.MaxTTL)
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)

@@ -12,8 +12,9 @@
 // admin token are how people get tokens until sign-in exists: they are recorded with
 // token_issuer warden:admin, but their reviews count as their users'.
 //
-// Every creation is audited in the same transaction as the change, with its user, issuer, TTL and
-// expiry.
+// Every creation and revocation is audited in the same transaction as the change: creation with its
+// user, issuer, TTL and expiry; revocation with who revoked it. A new bootstrap admin token (the
+// file lost or no longer valid) revokes every earlier one.
 package auth
 
 import (
@@ -44,6 +45,13 @@ const BootstrapUser = resource.BootstrapAdmin
 
 // WardenActor is the audit log's actor for what warden does of itself (the bootstrap token).
 const WardenActor = "warden"
+
+// DefaultMaxTTL caps the lifetime of user tokens unless configured otherwise (tokens.max_ttl);
+// MaxTTLLimit is the longest cap that can be configured.
+const (
+	DefaultMaxTTL = 30 * 24 * time.Hour
+	MaxTTLLimit   = 366 * 24 * time.Hour
+)
 
 const prefix = "wdn_"
 
@@ -83,16 +91,28 @@ func (p *Principal) Entry(e audit.Entry) audit.Entry {
 	return e
 }
 
-// Tokens issues and checks API tokens.
+// Tokens issues, checks, lists and revokes API tokens.
 type Tokens struct {
-	store store.Store
-	now   func() time.Time
+	store  store.Store
+	now    func() time.Time
+	maxTTL time.Duration
 }
 
 // NewTokens returns a token service over s.
 func NewTokens(s store.Store) *Tokens {
-	return &Tokens{store: s, now: time.Now}
+	return &Tokens{store: s, now: time.Now, maxTTL: DefaultMaxTTL}
 }
+
+// SetMaxTTL caps the lifetime of the user tokens issued from now on (0: DefaultMaxTTL).
+func (t *Tokens) SetMaxTTL(d time.Duration) {
+	if d <= 0 {
+		d = DefaultMaxTTL
+	}
+	t.maxTTL = d
+}
+
+// MaxTTL is the longest lifetime a user token may be issued with.
+func (t *Tokens) MaxTTL() time.Duration { return t.maxTTL }
 
 // SetClock makes the service read time from now (tests).
 func (t *Tokens) SetClock(now func() time.Time) { t.now = now }
@@ -185,12 +205,12 @@ func (t *Tokens) Create(ctx context.Context, user string, admin bool, ttl time.D
 	return token, o, nil
 }
 
-// Issue issues, at by's request, a token acting as user for ttl. Its issuer is
+// Issue issues, at by's request, a token acting as user for ttl (at most MaxTTL). Its issuer is
 // by.Accountable(): a token minted with a token someone minted for another is that someone's too.
 // Authorization (administrators only) is the caller's.
 func (t *Tokens) Issue(ctx context.Context, by *Principal, user string, ttl time.Duration) (string, *resource.Object, error) {
-	if ttl <= 0 {
-		return "", nil, &resource.FieldError{Field: "ttl", Message: fmt.Sprintf("%s is not a positive duration", FormatDuration(ttl))}
+	if ttl <= 0 || ttl > t.maxTTL {
+		return "", nil, &resource.FieldError{Field: "ttl", Message: fmt.Sprintf("%s is not from 1s to %s (tokens.max_ttl)", FormatDuration(ttl), FormatDuration(t.maxTTL))}
 	}
 	issuer := by.Accountable()
 	spec := &resource.APITokenSpec{User: user, Issuer: issuer, OnBehalf: !strings.EqualFold(issuer, user)}
@@ -208,6 +228,52 @@ func (t *Tokens) Issue(ctx context.Context, by *Principal, user string, ttl time
 func hash(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
+}
+
+// ValidID reports whether id has the form of a token id (16 hex digits).
+func ValidID(id string) bool {
+	if len(id) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && strings.ToLower(id) == id
+}
+
+// Get reads one token's record.
+func (t *Tokens) Get(ctx context.Context, id string) (*resource.Object, error) {
+	if !ValidID(id) {
+		return nil, &resource.FieldError{Field: "id", Message: fmt.Sprintf("%q is not a token id (16 hex digits)", id)}
+	}
+	return t.store.Get(ctx, resource.KindAPIToken, id)
+}
+
+// List reads up to limit token records after the id after, ordered by id; user, if set, keeps that
+// user's tokens.
+func (t *Tokens) List(ctx context.Context, user, after string, limit int) ([]*resource.Object, error) {
+	opts := store.ListOptions{After: after, Limit: limit}
+	if user != "" {
+		opts.Filters = store.Filter(resource.IndexUser, user)
+	}
+	return t.store.List(ctx, resource.KindAPIToken, opts)
+}
+
+// Revoke deletes a token at by's request, with its audit entry; the token fails from the next
+// call on. Authorization is the caller's.
+func (t *Tokens) Revoke(ctx context.Context, by *Principal, id string) (*resource.Object, error) {
+	if !ValidID(id) {
+		return nil, &resource.FieldError{Field: "id", Message: fmt.Sprintf("%q is not a token id (16 hex digits)", id)}
+	}
+	var old *resource.Object
+	err := t.store.Txn(ctx, func(tx store.Tx) error {
+		var err error
+		if old, err = tx.Delete(ctx, resource.KindAPIToken, id, 0); err != nil {
+			return err
+		}
+		spec := old.Spec.(*resource.APITokenSpec)
+		return audit.Append(ctx, tx, by.Entry(audit.Entry{Action: "revoke", Before: old,
+			Detail: fmt.Sprintf("token %s acting as %s revoked by %s", id, spec.User, by.User)}))
+	})
+	return old, err
 }
 
 // Authenticate checks a token and says whom it acts for. A user token's admin power comes from the
@@ -250,12 +316,14 @@ func (t *Tokens) Authenticate(ctx context.Context, token string) (*Principal, er
 	return p, nil
 }
 
-// EnsureAdminToken makes sure path holds a working admin token: it keeps a valid one, or issues a new
-// one and writes it there with mode 0600. It reports whether it issued one.
+// EnsureAdminToken makes sure path holds a working admin token: it keeps a valid one, or issues a
+// new one and writes it there with mode 0600. A new one revokes every earlier bootstrap admin token
+// in the same transaction (audited), so a lost or replaced admin.token no longer works anywhere. It
+// reports whether it issued one.
 func (t *Tokens) EnsureAdminToken(ctx context.Context, path string) (bool, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		p, err := t.Authenticate(ctx, strings.TrimSpace(string(b)))
-		if err == nil && p.Admin {
+		if err == nil && p.Admin && p.User == BootstrapUser {
 			return false, nil
 		}
 		if err != nil && !errors.Is(err, ErrUnauthenticated) {
@@ -264,7 +332,31 @@ func (t *Tokens) EnsureAdminToken(ctx context.Context, path string) (bool, error
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return false, fmt.Errorf("reading the admin token: %w", err)
 	}
-	token, _, err := t.Create(ctx, BootstrapUser, true, 0)
+	token, o, err := t.newToken(&resource.APITokenSpec{User: BootstrapUser, Admin: true}, 0)
+	if err != nil {
+		return false, fmt.Errorf("creating the admin token: %w", err)
+	}
+	err = t.store.Txn(ctx, func(tx store.Tx) error {
+		old, err := tx.List(ctx, resource.KindAPIToken, store.ListOptions{Filters: store.Filter(resource.IndexUser, BootstrapUser)})
+		if err != nil {
+			return err
+		}
+		for _, prev := range old {
+			if !prev.Spec.(*resource.APITokenSpec).Admin {
+				continue
+			}
+			if _, err := tx.Delete(ctx, prev.Kind, prev.Metadata.Name, 0); err != nil {
+				return err
+			}
+			if err := audit.Append(ctx, tx, audit.Entry{Actor: WardenActor, Action: "revoke", Before: prev,
+				Detail: fmt.Sprintf("bootstrap admin token %s revoked: a new one (%s) was issued to %s", prev.Metadata.Name, o.Metadata.Name, path)}); err != nil {
+				return err
+			}
+		}
+		e := created(o, 0)
+		e.Actor = WardenActor
+		return t.put(ctx, tx, o, e)
+	})
 	if err != nil {
 		return false, fmt.Errorf("creating the admin token: %w", err)
 	}

@@ -193,6 +193,40 @@ func (c *Client) CreateToken(ctx context.Context, user, ttl string) (*server.Tok
 	return &out, nil
 }
 
+// Tokens lists API tokens (never their secrets), following pages: an administrator's listing holds
+// everyone's or, with user, that user's; anyone else's only their own.
+func (c *Client) Tokens(ctx context.Context, user string) ([]server.TokenInfo, error) {
+	var all []server.TokenInfo
+	after := ""
+	for {
+		q := url.Values{}
+		if user != "" {
+			q.Set("user", user)
+		}
+		if after != "" {
+			q.Set("after", after)
+		}
+		var page server.TokenList
+		if err := c.do(ctx, http.MethodGet, "/v1/tokens?"+q.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.Next == "" {
+			return all, nil
+		}
+		after = page.Next
+	}
+}
+
+// RevokeToken revokes the API token of this id.
+func (c *Client) RevokeToken(ctx context.Context, id string) (*server.TokenInfo, error) {
+	var out server.TokenInfo
+	if err := c.do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // WhoAmI says whom the client's token acts for.
 func (c *Client) WhoAmI(ctx context.Context) (map[string]any, error) {
 	var out map[string]any

@@ -14,6 +14,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/notify"
 )
@@ -38,6 +39,16 @@ type Config struct {
 	Requests Requests `yaml:"requests"`
 	// Notifications sends access request and list review events to webhooks.
 	Notifications *notify.Config `yaml:"notifications"`
+	// Tokens holds the API token settings.
+	Tokens Tokens `yaml:"tokens"`
+}
+
+// Tokens are the API token settings.
+type Tokens struct {
+	// MaxTTL caps the lifetime of the user tokens administrators issue (default 720h, 30 days;
+	// at most 8784h, 366 days). The bootstrap admin token is not a user token: it lasts until
+	// replaced or revoked.
+	MaxTTL time.Duration `yaml:"max_ttl"`
 }
 
 // Requests are the access request settings.
@@ -118,6 +129,9 @@ func (c *Config) Validate() error {
 		if err := c.Notifications.Validate(); err != nil {
 			return err
 		}
+	}
+	if d := c.Tokens.MaxTTL; d != 0 && (d < time.Minute || d > auth.MaxTTLLimit) {
+		return fmt.Errorf("tokens.max_ttl: %s is not from 1m to %s (leave it out for the default, %s)", auth.FormatDuration(d), auth.FormatDuration(auth.MaxTTLLimit), auth.FormatDuration(auth.DefaultMaxTTL))
 	}
 	if c.Requests.PendingTTL < 0 {
 		return fmt.Errorf("requests.pending_ttl: %v must be positive", c.Requests.PendingTTL)

@@ -11,13 +11,15 @@ import (
 	"github.com/wardenhq/warden/internal/resource"
 )
 
-// API tokens: administrators issue them (POST /v1/tokens) for any user; every issue is audited
-// (package auth).
+// API tokens: administrators issue them (POST /v1/tokens) for any user, for at most
+// tokens.max_ttl; everyone lists (GET /v1/tokens) and revokes (DELETE /v1/tokens/{id}) their own,
+// administrators anyone's. Every issue and revocation is audited (package auth). A listing never
+// holds a secret or its hash.
 
 // TokenRequest asks for an API token acting as User.
 type TokenRequest struct {
 	User string `json:"user"`
-	// TTL in Go's form; default 720h.
+	// TTL in Go's form; default 720h (or tokens.max_ttl, when shorter), at most tokens.max_ttl.
 	TTL string `json:"ttl,omitempty"`
 }
 
@@ -32,14 +34,39 @@ type TokenResponse struct {
 	OnBehalf bool   `json:"on_behalf,omitempty"`
 }
 
+// TokenInfo is a token as a listing shows it: never its secret or the secret's hash.
+type TokenInfo struct {
+	ID       string    `json:"id"`
+	User     string    `json:"user"`
+	Issuer   string    `json:"issuer,omitempty"`
+	OnBehalf bool      `json:"on_behalf,omitempty"`
+	Admin    bool      `json:"admin,omitempty"` // a bootstrap admin token
+	Created  time.Time `json:"created,omitzero"`
+	Expires  time.Time `json:"expires,omitzero"`
+	Expired  bool      `json:"expired,omitempty"`
+	// Current: the token this listing was asked with.
+	Current bool `json:"current,omitempty"`
+}
+
+// TokenList is a page of tokens; Next, when set, is the after of the next page.
+type TokenList struct {
+	Items []TokenInfo `json:"items"`
+	Next  string      `json:"next,omitempty"`
+}
+
 // DefaultTokenTTL is a new token's lifetime when none is asked for (capped by tokens.max_ttl).
 const DefaultTokenTTL = 720 * time.Hour
 
-// MaxTokenTTL caps user tokens.
-const MaxTokenTTL = 366 * 24 * time.Hour
+// MaxTokenTTL is the longest tokens.max_ttl there can be.
+const MaxTokenTTL = auth.MaxTTLLimit
+
+// SetTokenMaxTTL caps the lifetime of user tokens (tokens.max_ttl; 0: auth.DefaultMaxTTL).
+func (s *Server) SetTokenMaxTTL(d time.Duration) { s.tokens.SetMaxTTL(d) }
 
 func (s *Server) tokenRoutes() {
 	s.handle("POST /v1/tokens", s.authed(s.createToken))
+	s.handle("GET /v1/tokens", s.authed(s.listTokens))
+	s.handle("DELETE /v1/tokens/{id}", s.authed(s.revokeToken))
 }
 
 // quoted quotes an input for an error message, shortened if long.
@@ -64,7 +91,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		s.fail(w, r, &resource.FieldError{Field: "user", Message: "required"})
 		return
 	}
-	maxTTL := MaxTokenTTL
+	maxTTL := s.tokens.MaxTTL()
 	ttl := min(DefaultTokenTTL, maxTTL)
 	if req.TTL != "" {
 		d, err := time.ParseDuration(req.TTL)
@@ -73,7 +100,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			s.fail(w, r, &resource.FieldError{Field: "ttl", Message: fmt.Sprintf("%s is not a duration from 1s to %s, like 720h", quoted(req.TTL), auth.FormatDuration(maxTTL))})
 			return
 		case d > maxTTL:
-			s.fail(w, r, &resource.FieldError{Field: "ttl", Message: fmt.Sprintf("%s is longer than %s", req.TTL, auth.FormatDuration(maxTTL))})
+			s.fail(w, r, &resource.FieldError{Field: "ttl", Message: fmt.Sprintf("%s is longer than %s, the most tokens.max_ttl allows", req.TTL, auth.FormatDuration(maxTTL))})
 			return
 		}
 		ttl = d
@@ -85,6 +112,78 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	}
 	spec := o.Spec.(*resource.APITokenSpec)
 	writeJSON(w, http.StatusCreated, TokenResponse{Token: token, User: spec.User, ID: o.Metadata.Name, Expires: spec.Expires, Issuer: spec.Issuer, OnBehalf: spec.OnBehalf})
+}
+
+func (s *Server) tokenInfo(o *resource.Object, p *auth.Principal) TokenInfo {
+	spec := o.Spec.(*resource.APITokenSpec)
+	return TokenInfo{ID: o.Metadata.Name, User: spec.User, Issuer: spec.Issuer, OnBehalf: spec.OnBehalf, Admin: spec.Admin,
+		Created: o.Metadata.CreatedAt, Expires: spec.Expires, Expired: !spec.Expires.IsZero() && !s.now().Before(spec.Expires),
+		Current: p != nil && o.Metadata.Name == p.TokenID}
+}
+
+// listTokens lists tokens: an administrator's listing holds everyone's (or user's, with ?user=),
+// anyone else's only their own.
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	q := r.URL.Query()
+	for key := range q {
+		switch key {
+		case "user", "limit", "after":
+		default:
+			s.fail(w, r, &resource.FieldError{Field: key, Message: "tokens are listed with user, limit and after"})
+			return
+		}
+	}
+	user := q.Get("user")
+	if !p.Admin {
+		if user != "" && user != p.User {
+			s.fail(w, r, forbidden("%s may list only their own tokens", p.User))
+			return
+		}
+		user = p.User
+	}
+	limit := DefaultPageSize
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxPageSize {
+			s.fail(w, r, &resource.FieldError{Field: "limit", Message: fmt.Sprintf("%s is not a number from 1 to %d", quoted(l), MaxPageSize)})
+			return
+		}
+		limit = n
+	}
+	objs, err := s.tokens.List(r.Context(), user, q.Get("after"), limit+1)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := TokenList{Items: []TokenInfo{}}
+	if len(objs) > limit {
+		objs = objs[:limit]
+		out.Next = objs[limit-1].Metadata.Name
+	}
+	for _, o := range objs {
+		out.Items = append(out.Items, s.tokenInfo(o, p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// revokeToken revokes a token: administrators any, everyone else their own.
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	id := r.PathValue("id")
+	o, err := s.tokens.Get(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !p.Admin && o.Spec.(*resource.APITokenSpec).User != p.User {
+		s.fail(w, r, forbidden("%s may revoke only their own tokens", p.User))
+		return
+	}
+	old, err := s.tokens.Revoke(r.Context(), p, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.tokenInfo(old, nil))
 }
 
 // persons are the people answerable for an act: its user and, for a token a named administrator

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -242,5 +243,138 @@ func TestImportAuditedAsItsAdministrator(t *testing.T) {
 		if en.Name != "ops" { // the one user created before the import
 			t.Fatalf("imported user %s recorded as %s", en.Name, resource.BootstrapAdmin)
 		}
+	}
+}
+
+// Tokens are listed (never with a secret or its hash) and revoked: an administrator any, everyone
+// else their own; each revocation audited; a revoked token answers 401 at once.
+func TestTokenListAndRevoke(t *testing.T) {
+	e := newEnv(t)
+	e.apply(bossOrg)
+	bob, bobID := e.tokenFor(e.admin, "bob")
+	bob2, bob2ID := e.tokenFor(e.admin, "bob")
+	alice, aliceID := e.tokenFor(e.admin, "alice")
+
+	all, err := e.admin.Tokens(e.ctx, "")
+	if err != nil || len(all) != 4 { // the bootstrap token and three
+		t.Fatalf("administrator's listing: %d %v, want 4", len(all), err)
+	}
+	code, body := e.raw("GET", "/v1/tokens", e.admin.Token, "")
+	if raw, _ := json.Marshal(body); code != 200 || strings.Contains(string(raw), "secret") || strings.Contains(string(raw), "hash") {
+		t.Fatalf("listing: %d %s", code, raw)
+	}
+	mine, err := bob.Tokens(e.ctx, "")
+	if err != nil || len(mine) != 2 || mine[0].User != "bob" || mine[1].User != "bob" {
+		t.Fatalf("bob's listing: %+v %v", mine, err)
+	}
+	current := 0
+	for _, tk := range mine {
+		if tk.Current {
+			current++
+			if tk.ID != bobID {
+				t.Fatalf("bob's current token is %s, want %s", tk.ID, bobID)
+			}
+		}
+		if tk.Issuer != resource.BootstrapAdmin || !tk.OnBehalf || tk.Expires.IsZero() {
+			t.Fatalf("bob's token listed as %+v", tk)
+		}
+	}
+	if current != 1 {
+		t.Fatalf("%d tokens marked current", current)
+	}
+	if _, err := bob.Tokens(e.ctx, "alice"); status(err) != 403 {
+		t.Fatalf("bob listing alice's tokens: %v, want 403", err)
+	}
+	if onlyAlice, err := e.admin.Tokens(e.ctx, "alice"); err != nil || len(onlyAlice) != 1 || onlyAlice[0].ID != aliceID {
+		t.Fatalf("administrator listing alice's tokens: %+v %v", onlyAlice, err)
+	}
+	if code, body := e.raw("GET", "/v1/tokens?usr=bob", e.admin.Token, ""); code != 400 || body["field"] != "usr" {
+		t.Fatalf("a misspelt filter: %d %v", code, body)
+	}
+
+	// Revocation: not someone else's, one's own yes, an administrator anyone's.
+	if _, err := bob.RevokeToken(e.ctx, aliceID); status(err) != 403 {
+		t.Fatalf("bob revoking alice's token: %v, want 403", err)
+	}
+	if _, err := bob.RevokeToken(e.ctx, bob2ID); err != nil {
+		t.Fatalf("bob revoking his own: %v", err)
+	}
+	if _, err := bob2.WhoAmI(e.ctx); status(err) != 401 {
+		t.Fatalf("a revoked token: %v, want 401", err)
+	}
+	if _, err := e.admin.RevokeToken(e.ctx, aliceID); err != nil {
+		t.Fatalf("the administrator revoking alice's token: %v", err)
+	}
+	if _, err := alice.WhoAmI(e.ctx); status(err) != 401 {
+		t.Fatalf("alice's revoked token: %v, want 401", err)
+	}
+	if _, err := e.admin.RevokeToken(e.ctx, aliceID); status(err) != 404 {
+		t.Fatalf("revoking again: %v, want 404", err)
+	}
+	if code, body := e.raw("DELETE", "/v1/tokens/nothex", e.admin.Token, ""); code != 400 || body["field"] != "id" {
+		t.Fatalf("a malformed id: %d %v", code, body)
+	}
+	var revoked []string
+	for _, en := range e.entries(audit.Filter{Kind: resource.KindAPIToken}) {
+		if en.Action == "revoke" {
+			revoked = append(revoked, en.Actor+":"+en.Name)
+			if en.Token == "" || strings.Contains(string(en.Before), "secret_hash") {
+				t.Fatalf("revocation entry: %+v", en)
+			}
+		}
+	}
+	if got := strings.Join(revoked, ","); got != "bob:"+bob2ID+","+resource.BootstrapAdmin+":"+aliceID {
+		t.Fatalf("revocations audited: %s", got)
+	}
+	e.verify()
+}
+
+// User tokens are capped by tokens.max_ttl (720h unless configured): longer asks are refused with
+// a 400 naming ttl and the cap; a token asked without a ttl gets the cap when it is shorter than 720h.
+func TestTokenTTLCap(t *testing.T) {
+	e := newEnv(t)
+	e.apply(bossOrg)
+	code, body := e.raw("POST", "/v1/tokens", e.admin.Token, `{"user": "bob", "ttl": "721h"}`)
+	if code != 400 || body["field"] != "ttl" || !strings.Contains(body["error"].(string), "720h") {
+		t.Fatalf("721h under the default cap: %d %v", code, body)
+	}
+	if _, err := e.admin.CreateToken(e.ctx, "bob", "720h"); err != nil {
+		t.Fatalf("720h: %v", err)
+	}
+	e.srv.SetTokenMaxTTL(24 * time.Hour)
+	code, body = e.raw("POST", "/v1/tokens", e.admin.Token, `{"user": "bob", "ttl": "25h"}`)
+	if code != 400 || body["field"] != "ttl" || !strings.Contains(body["error"].(string), "24h") {
+		t.Fatalf("25h under a 24h cap: %d %v", code, body)
+	}
+	before := time.Now()
+	tok, err := e.admin.CreateToken(e.ctx, "bob", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Expires.Before(before.Add(24*time.Hour-time.Minute)) || tok.Expires.After(time.Now().Add(24*time.Hour)) {
+		t.Fatalf("a token without a ttl under a 24h cap expires %v", tok.Expires)
+	}
+}
+
+// The server's admin token is issued anew when admin.token is lost (a restart calls
+// EnsureAdminToken): the old one answers 401 from then on.
+func TestBootstrapTokenRevokedOnReissue(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.admin.WhoAmI(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "admin.token") // the file is gone: a restart finds none
+	if created, err := e.srv.Tokens().EnsureAdminToken(e.ctx, path); err != nil || !created {
+		t.Fatalf("restart without admin.token: %v %v", created, err)
+	}
+	if code, _ := e.raw("GET", "/v1/whoami", e.admin.Token, ""); code != 401 {
+		t.Fatalf("the lost admin token answers %d, want 401", code)
+	}
+	tok, err := readToken(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := e.raw("GET", "/v1/whoami", tok, ""); code != 200 {
+		t.Fatalf("the new admin token answers %d", code)
 	}
 }
