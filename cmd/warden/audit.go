@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/wardenhq/warden/internal/audit"
 )
 
 func newAuditCmd() *cobra.Command {
@@ -59,16 +60,26 @@ func newAuditCmd() *cobra.Command {
 	lf.register(ls)
 
 	var vf clientFlags
+	var expect string
 	verify := &cobra.Command{
-		Use:   "verify",
+		Use:   "verify [--expect-head SEQ:HASH]",
 		Short: "Check the audit log's hash chain: any edited or removed entry is found",
-		Args:  cobra.NoArgs,
+		Long: `Check the audit log's hash chain: an entry edited, removed, or rebuilt without the audit key is
+found. With --expect-head, a head exported earlier with warden audit head, it also checks that
+the log still holds that entry with that hash: cutting the newest entries and moving the head back
+leaves a chain that is whole on its own, and only the exported head shows what was cut.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if expect != "" {
+				if _, err := audit.ParseHead(expect); err != nil {
+					return fmt.Errorf("--expect-head: %w", err)
+				}
+			}
 			c, err := vf.client()
 			if err != nil {
 				return err
 			}
-			res, err := c.AuditVerify(cmd.Context())
+			res, err := c.AuditVerifyHead(cmd.Context(), expect)
 			if err != nil {
 				return err
 			}
@@ -76,11 +87,41 @@ func newAuditCmd() *cobra.Command {
 				return errors.New("audit log broken: " + res.Error)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "audit log intact: %d entries\n", res.Entries)
+			if expect != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "it holds the exported head %s; it ends at %s\n", res.ExpectedHead, res.Head)
+			}
 			return nil
 		},
 	}
+	verify.Flags().StringVar(&expect, "expect-head", "", "a head exported earlier (SEQ:HASH, from warden audit head) the log must still hold")
 	vf.register(verify)
-	cmd.AddCommand(ls, verify)
+
+	var hf clientFlags
+	head := &cobra.Command{
+		Use:   "head",
+		Short: "Print where the audit log ends, SEQ:HASH, to keep outside warden",
+		Long: `Print where the audit log ends: the newest entry's sequence number and hash, as SEQ:HASH. Keep
+it outside warden (a ticket, a log shipper, another system's store) and check against it later
+with warden audit verify --expect-head SEQ:HASH: a log cut back past it no longer verifies.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := hf.client()
+			if err != nil {
+				return err
+			}
+			h, err := c.AuditHead(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if h.Seq == 0 {
+				return errors.New("the audit log is empty")
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), h.Head)
+			return nil
+		},
+	}
+	hf.register(head)
+	cmd.AddCommand(ls, verify, head)
 	return cmd
 }
 

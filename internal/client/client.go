@@ -285,8 +285,25 @@ func (c *Client) AuditFiltered(ctx context.Context, filters map[string]string) (
 
 // AuditVerify checks the audit log's hash chain.
 func (c *Client) AuditVerify(ctx context.Context) (*server.AuditVerifyResponse, error) {
+	return c.AuditVerifyHead(ctx, "")
+}
+
+// AuditVerifyHead checks the audit log's hash chain and, with expectHead (SEQ:HASH, as AuditHead
+// gave it earlier), that the log still holds that entry with that hash.
+func (c *Client) AuditVerifyHead(ctx context.Context, expectHead string) (*server.AuditVerifyResponse, error) {
+	path := "/v1/audit/verify"
+	if expectHead != "" {
+		path += "?" + url.Values{"expect_head": {expectHead}}.Encode()
+	}
 	var out server.AuditVerifyResponse
-	err := c.do(ctx, http.MethodGet, "/v1/audit/verify", nil, &out)
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return &out, err
+}
+
+// AuditHead reads where the audit log ends, for export.
+func (c *Client) AuditHead(ctx context.Context) (*server.AuditHeadResponse, error) {
+	var out server.AuditHeadResponse
+	err := c.do(ctx, http.MethodGet, "/v1/audit/head", nil, &out)
 	return &out, err
 }
 

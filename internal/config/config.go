@@ -41,6 +41,24 @@ type Config struct {
 	Notifications *notify.Config `yaml:"notifications"`
 	// Tokens holds the API token settings.
 	Tokens Tokens `yaml:"tokens"`
+	// Audit holds the audit log settings.
+	Audit Audit `yaml:"audit"`
+}
+
+// Audit are the audit log settings.
+type Audit struct {
+	// KeyFile holds the audit key, 64 hex digits (32 bytes), with which every audit entry is keyed
+	// (HMAC-SHA256). Default: <data_dir>/audit.key, made (mode 0600) at the first start if missing.
+	// Replicas sharing a PostgreSQL database must all be given the same file.
+	KeyFile string `yaml:"key_file"`
+}
+
+// AuditKeyFile is where the audit key is kept.
+func (c *Config) AuditKeyFile() string {
+	if c.Audit.KeyFile != "" {
+		return c.Audit.KeyFile
+	}
+	return filepath.Join(c.DataDir, "audit.key")
 }
 
 // Tokens are the API token settings.

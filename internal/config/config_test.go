@@ -89,3 +89,15 @@ func TestTokensMaxTTL(t *testing.T) {
 		t.Errorf("a misspelt key: %v", err)
 	}
 }
+
+// The audit key lives in the data directory unless audit.key_file says where.
+func TestAuditKeyFile(t *testing.T) {
+	c, err := load(t, "data_dir: /var/lib/warden\n")
+	if err != nil || c.AuditKeyFile() != "/var/lib/warden/audit.key" {
+		t.Fatalf("default: %q %v", c.AuditKeyFile(), err)
+	}
+	c, err = load(t, "data_dir: /var/lib/warden\naudit:\n  key_file: /etc/warden/audit.key\n")
+	if err != nil || c.AuditKeyFile() != "/etc/warden/audit.key" {
+		t.Fatalf("audit.key_file: %q %v", c.AuditKeyFile(), err)
+	}
+}

@@ -378,6 +378,9 @@ type AuditEntrySpec struct {
 	// TokenIssuer is set when that token was minted for Actor by someone else: who minted it
 	// (an administrator, or warden:admin). "bob, with a token admin alice minted, did this."
 	TokenIssuer string `json:"token_issuer,omitempty"`
+	// Alg is how Hash is made: "" for SHA-256 (entries written before the log was keyed), or
+	// hmac-sha256 (keyed with the audit key, which is kept outside the store).
+	Alg string `json:"alg,omitempty"`
 }
 
 func (s *AuditEntrySpec) index(*Metadata) []IndexEntry {

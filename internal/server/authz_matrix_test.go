@@ -160,6 +160,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"read a request through the generic API", func() (string, string, string) { return "GET", "/v1/access_request/" + newRequest(), "" }, [7]int{200, 403, 403, 200, 403, 403, 401}},
 		{"read the audit log", func() (string, string, string) { return "GET", "/v1/audit", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
 		{"verify the audit log", func() (string, string, string) { return "GET", "/v1/audit/verify", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
+		{"read the audit head", func() (string, string, string) { return "GET", "/v1/audit/head", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
+		{"verify against a malformed head", func() (string, string, string) { return "GET", "/v1/audit/verify?expect_head=1:x", "" }, [7]int{400, 403, 403, 403, 403, 403, 401}},
 		{"delete a role", func() (string, string, string) {
 			n++
 			name := fmt.Sprintf("d%d", n)
