@@ -485,8 +485,90 @@ to act as that user, e.g. to try what a member or a reviewer may do.`,
 		},
 	}
 	create.Flags().StringVar(&user, "user", "", "the user the token acts as")
-	create.Flags().StringVar(&ttl, "ttl", "720h", "how long the token lasts")
+	create.Flags().StringVar(&ttl, "ttl", "720h", "how long the token lasts (at most the server's tokens.max_ttl)")
 	cf.register(create)
-	tok.AddCommand(create)
+
+	var lf clientFlags
+	var lsUser, out string
+	ls := &cobra.Command{
+		Use:   "ls [--user NAME] [-o table|json]",
+		Short: "List API tokens: yours, or (administrators) everyone's",
+		Long: `List API tokens, never their secrets: an administrator sees every token (or one user's, with
+--user), anyone else their own. ISSUER is who created a token; "for USER" marks one an issuer minted
+for someone else. * marks the token you are using.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := lf.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			toks, err := c.Tokens(ctx, lsUser)
+			if err != nil {
+				return err
+			}
+			switch out {
+			case "json":
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(toks)
+			case "table":
+			default:
+				return fmt.Errorf("-o %q: use table or json", out)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tUSER\tISSUER\tCREATED\tEXPIRES")
+			for _, t := range toks {
+				id, expires, issuer := t.ID, "never", orDash(t.Issuer)
+				if t.Current {
+					id += " *"
+				}
+				if !t.Expires.IsZero() {
+					expires = t.Expires.Format(time.RFC3339)
+				}
+				if t.Expired {
+					expires += " (expired)"
+				}
+				if t.OnBehalf {
+					issuer += " for " + t.User
+				}
+				if t.Admin {
+					issuer = "bootstrap"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, t.User, issuer, t.Created.Format(time.RFC3339), expires)
+			}
+			return tw.Flush()
+		},
+	}
+	ls.Flags().StringVar(&lsUser, "user", "", "only this user's tokens")
+	ls.Flags().StringVarP(&out, "output", "o", "table", "table or json")
+	lf.register(ls)
+
+	var rf clientFlags
+	revoke := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke an API token: your own, or (administrators) anyone's",
+		Long: `Revoke an API token by its id (warden token ls shows ids): it fails from the next call on.
+Revoking the bootstrap admin token makes the server issue a new one to <data-dir>/admin.token at
+its next start.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := rf.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			t, err := c.RevokeToken(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "token %s (acting as %s) revoked\n", t.ID, t.User)
+			return nil
+		},
+	}
+	rf.register(revoke)
+	tok.AddCommand(create, ls, revoke)
 	return tok
 }

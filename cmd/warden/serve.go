@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/config"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/notify"
@@ -106,9 +107,13 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		return err
 	}
 	defer st.Close()
+	if st, err = keyAudit(ctx, cfg, st, log); err != nil {
+		return err
+	}
 	srv := server.New(st, log)
 	srv.SetPendingTTL(cfg.Requests.PendingTTL)
 	srv.SetMaxStartAhead(cfg.Requests.MaxStartAhead)
+	srv.SetTokenMaxTTL(cfg.Tokens.MaxTTL)
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
@@ -208,6 +213,26 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// keyAudit loads the audit key (making it at the first start), gives it to the store, and seals a
+// log not yet keyed (audit.Init). A replica whose key is not the log's refuses to start.
+func keyAudit(ctx context.Context, cfg config.Config, st store.Store, log *slog.Logger) (store.Store, error) {
+	path := cfg.AuditKeyFile()
+	key, created, err := audit.LoadKey(path, true)
+	if err != nil {
+		return nil, fmt.Errorf("audit.key_file: %w", err)
+	}
+	if created {
+		log.Info("created the audit key: keep a copy somewhere safe; replicas sharing this database need the same file", "file", path)
+	} else if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the audit key file can be read by others than its owner: chmod 600 it", "file", path, "mode", fi.Mode().Perm().String())
+	}
+	keyed := audit.Keyed(st, key)
+	if err := audit.Init(ctx, keyed); err != nil {
+		return nil, fmt.Errorf("audit.key_file %s: %w", path, err)
+	}
+	return keyed, nil
 }
 
 // changeRetention is how many revisions of the change feed are kept for watches to resume from.

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
 	"github.com/wardenhq/warden/internal/store/sqlite"
 )
 
@@ -97,5 +99,144 @@ func TestAdminTokenFile(t *testing.T) {
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("replaced admin.token has mode %v", fi.Mode().Perm())
+	}
+}
+
+// A token records who issued it and whether it was minted for someone else; a token minted with
+// such a token is its issuer's too, so handing tokens down does not launder who holds them. Tokens
+// the bootstrap admin token mints count as their users' (that is how people get tokens for now).
+func TestIssueRecordsIssuer(t *testing.T) {
+	ctx := context.Background()
+	tk, st := newTokens(t)
+	for _, u := range []struct {
+		name  string
+		admin bool
+	}{{"boss", true}, {"alice", true}, {"carol", false}} {
+		o := resource.New(resource.KindUser, u.name)
+		o.Spec = &resource.UserSpec{Admin: u.admin}
+		if err := st.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := &Principal{User: BootstrapUser, Admin: true, TokenID: "00000000000000aa"}
+	issue := func(by *Principal, user string) *Principal {
+		t.Helper()
+		token, _, err := tk.Issue(ctx, by, user, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := tk.Authenticate(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	boss := issue(root, "boss")
+	if boss.Issuer != BootstrapUser || !boss.OnBehalf || boss.Accountable() != "boss" || boss.TokenIssuer() != BootstrapUser {
+		t.Fatalf("boss's token from the bootstrap token: %+v accountable %s", boss, boss.Accountable())
+	}
+	alice := issue(boss, "alice")
+	if alice.Issuer != "boss" || !alice.OnBehalf || alice.Accountable() != "boss" {
+		t.Fatalf("alice's token minted by boss: %+v accountable %s", alice, alice.Accountable())
+	}
+	carol := issue(alice, "carol") // minted with the token boss minted for alice
+	if carol.Issuer != "boss" || carol.Accountable() != "boss" {
+		t.Fatalf("carol's token minted with boss's token for alice: %+v accountable %s", carol, carol.Accountable())
+	}
+	own := issue(boss, "boss")
+	if own.Issuer != "boss" || own.OnBehalf || own.TokenIssuer() != "" {
+		t.Fatalf("boss's token minted by boss: %+v", own)
+	}
+	if _, _, err := tk.Issue(ctx, boss, "carol", 0); resource.First(err) == nil || resource.First(err).Field != "ttl" {
+		t.Fatalf("a token without a lifetime: %v, want a field error on ttl", err)
+	}
+}
+
+// A new bootstrap admin token (admin.token lost, or no longer valid) revokes every earlier one, in
+// the audit log; user tokens stay.
+func TestBootstrapTokenRevokedOnReissue(t *testing.T) {
+	ctx := context.Background()
+	tk, st := newTokens(t)
+	if err := st.Create(ctx, resource.New(resource.KindUser, "erin")); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "admin.token")
+	if _, err := tk.EnsureAdminToken(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(path)
+	root, err := tk.Authenticate(ctx, strings.TrimSpace(string(first)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	erin, _, err := tk.Issue(ctx, root, "erin", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file is lost: the next start issues a new token, and the old one no longer works.
+	os.Remove(path)
+	if created, err := tk.EnsureAdminToken(ctx, path); err != nil || !created {
+		t.Fatalf("restart without admin.token: created=%v err=%v", created, err)
+	}
+	if _, err := tk.Authenticate(ctx, strings.TrimSpace(string(first))); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("the lost admin token still authenticates: %v", err)
+	}
+	second, _ := os.ReadFile(path)
+	if p, err := tk.Authenticate(ctx, strings.TrimSpace(string(second))); err != nil || !p.Admin {
+		t.Fatalf("the new admin token: %+v %v", p, err)
+	}
+	if _, err := tk.Authenticate(ctx, erin); err != nil {
+		t.Fatalf("a user's token was revoked with the bootstrap token: %v", err)
+	}
+	// A file holding something else (not a bootstrap token) is replaced the same way.
+	os.WriteFile(path, []byte(erin+"\n"), 0o600)
+	if created, err := tk.EnsureAdminToken(ctx, path); err != nil || !created {
+		t.Fatalf("admin.token holding a user's token: created=%v err=%v", created, err)
+	}
+	if _, err := tk.Authenticate(ctx, strings.TrimSpace(string(second))); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("the replaced admin token still authenticates: %v", err)
+	}
+	boot, err := st.List(ctx, resource.KindAPIToken, store.ListOptions{Filters: store.Filter(resource.IndexUser, BootstrapUser)})
+	if err != nil || len(boot) != 1 {
+		t.Fatalf("bootstrap tokens left: %d %v, want 1", len(boot), err)
+	}
+	entries, err := audit.List(ctx, st, audit.Filter{Kind: resource.KindAPIToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := 0
+	for _, e := range entries {
+		if e.Action == "revoke" {
+			revoked++
+			if e.Actor != WardenActor || !strings.Contains(e.Detail, "bootstrap admin token") {
+				t.Fatalf("revocation entry: %+v", e)
+			}
+		}
+	}
+	if revoked != 2 {
+		t.Fatalf("%d revocations audited, want 2", revoked)
+	}
+}
+
+// Issue refuses a lifetime over the cap, naming ttl and the cap.
+func TestIssueCapsTTL(t *testing.T) {
+	ctx := context.Background()
+	tk, st := newTokens(t)
+	if err := st.Create(ctx, resource.New(resource.KindUser, "erin")); err != nil {
+		t.Fatal(err)
+	}
+	root := &Principal{User: BootstrapUser, Admin: true}
+	if tk.MaxTTL() != 720*time.Hour {
+		t.Fatalf("default cap %v, want 720h", tk.MaxTTL())
+	}
+	if _, _, err := tk.Issue(ctx, root, "erin", 721*time.Hour); resource.First(err) == nil || resource.First(err).Field != "ttl" || !strings.Contains(err.Error(), "720h") {
+		t.Fatalf("721h under the default cap: %v", err)
+	}
+	tk.SetMaxTTL(time.Hour)
+	if _, _, err := tk.Issue(ctx, root, "erin", 2*time.Hour); resource.First(err) == nil || !strings.Contains(err.Error(), "1h") {
+		t.Fatalf("2h under a 1h cap: %v", err)
+	}
+	if _, _, err := tk.Issue(ctx, root, "erin", time.Hour); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -198,6 +198,40 @@ func (c *Client) CreateToken(ctx context.Context, user, ttl string) (*server.Tok
 	return &out, nil
 }
 
+// Tokens lists API tokens (never their secrets), following pages: an administrator's listing holds
+// everyone's or, with user, that user's; anyone else's only their own.
+func (c *Client) Tokens(ctx context.Context, user string) ([]server.TokenInfo, error) {
+	var all []server.TokenInfo
+	after := ""
+	for {
+		q := url.Values{}
+		if user != "" {
+			q.Set("user", user)
+		}
+		if after != "" {
+			q.Set("after", after)
+		}
+		var page server.TokenList
+		if err := c.do(ctx, http.MethodGet, "/v1/tokens?"+q.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.Next == "" {
+			return all, nil
+		}
+		after = page.Next
+	}
+}
+
+// RevokeToken revokes the API token of this id.
+func (c *Client) RevokeToken(ctx context.Context, id string) (*server.TokenInfo, error) {
+	var out server.TokenInfo
+	if err := c.do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // WhoAmI says whom the client's token acts for.
 func (c *Client) WhoAmI(ctx context.Context) (map[string]any, error) {
 	var out map[string]any
@@ -238,8 +272,13 @@ func (c *Client) Preview(ctx context.Context) (*server.PreviewResponse, error) {
 
 // Audit reads the audit log (administrators): entries since a time, by an actor, about a kind.
 func (c *Client) Audit(ctx context.Context, since, actor, kind string) ([]*resource.AuditEntrySpec, error) {
+	return c.AuditFiltered(ctx, map[string]string{"since": since, "actor": actor, "kind": kind})
+}
+
+// AuditFiltered reads the audit log's entries matching the filters: since, actor, kind, token.
+func (c *Client) AuditFiltered(ctx context.Context, filters map[string]string) ([]*resource.AuditEntrySpec, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"since": since, "actor": actor, "kind": kind} {
+	for k, v := range filters {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -251,8 +290,25 @@ func (c *Client) Audit(ctx context.Context, since, actor, kind string) ([]*resou
 
 // AuditVerify checks the audit log's hash chain.
 func (c *Client) AuditVerify(ctx context.Context) (*server.AuditVerifyResponse, error) {
+	return c.AuditVerifyHead(ctx, "")
+}
+
+// AuditVerifyHead checks the audit log's hash chain and, with expectHead (SEQ:HASH, as AuditHead
+// gave it earlier), that the log still holds that entry with that hash.
+func (c *Client) AuditVerifyHead(ctx context.Context, expectHead string) (*server.AuditVerifyResponse, error) {
+	path := "/v1/audit/verify"
+	if expectHead != "" {
+		path += "?" + url.Values{"expect_head": {expectHead}}.Encode()
+	}
 	var out server.AuditVerifyResponse
-	err := c.do(ctx, http.MethodGet, "/v1/audit/verify", nil, &out)
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return &out, err
+}
+
+// AuditHead reads where the audit log ends, for export.
+func (c *Client) AuditHead(ctx context.Context) (*server.AuditHeadResponse, error) {
+	var out server.AuditHeadResponse
+	err := c.do(ctx, http.MethodGet, "/v1/audit/head", nil, &out)
 	return &out, err
 }
 

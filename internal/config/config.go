@@ -14,6 +14,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/notify"
 )
@@ -38,6 +39,34 @@ type Config struct {
 	Requests Requests `yaml:"requests"`
 	// Notifications sends access request and list review events to webhooks.
 	Notifications *notify.Config `yaml:"notifications"`
+	// Tokens holds the API token settings.
+	Tokens Tokens `yaml:"tokens"`
+	// Audit holds the audit log settings.
+	Audit Audit `yaml:"audit"`
+}
+
+// Audit are the audit log settings.
+type Audit struct {
+	// KeyFile holds the audit key, 64 hex digits (32 bytes), with which every audit entry is keyed
+	// (HMAC-SHA256). Default: <data_dir>/audit.key, made (mode 0600) at the first start if missing.
+	// Replicas sharing a PostgreSQL database must all be given the same file.
+	KeyFile string `yaml:"key_file"`
+}
+
+// AuditKeyFile is where the audit key is kept.
+func (c *Config) AuditKeyFile() string {
+	if c.Audit.KeyFile != "" {
+		return c.Audit.KeyFile
+	}
+	return filepath.Join(c.DataDir, "audit.key")
+}
+
+// Tokens are the API token settings.
+type Tokens struct {
+	// MaxTTL caps the lifetime of the user tokens administrators issue (default 720h, 30 days;
+	// at most 8784h, 366 days). The bootstrap admin token is not a user token: it lasts until
+	// replaced or revoked.
+	MaxTTL time.Duration `yaml:"max_ttl"`
 }
 
 // Requests are the access request settings.
@@ -120,6 +149,9 @@ func (c *Config) Validate() error {
 		if err := c.Notifications.Validate(); err != nil {
 			return err
 		}
+	}
+	if d := c.Tokens.MaxTTL; d != 0 && (d < time.Minute || d > auth.MaxTTLLimit) {
+		return fmt.Errorf("tokens.max_ttl: %s is not from 1m to %s (leave it out for the default, %s)", auth.FormatDuration(d), auth.FormatDuration(auth.MaxTTLLimit), auth.FormatDuration(auth.DefaultMaxTTL))
 	}
 	if c.Requests.PendingTTL < 0 {
 		return fmt.Errorf("requests.pending_ttl: %v must be positive", c.Requests.PendingTTL)

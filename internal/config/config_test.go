@@ -70,3 +70,34 @@ func TestNotificationErrorsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+// tokens.max_ttl caps user tokens: 720h unless set, checked at load, naming the key.
+func TestTokensMaxTTL(t *testing.T) {
+	c, err := load(t, "log_level: info\n")
+	if err != nil || c.Tokens.MaxTTL != 0 {
+		t.Fatalf("default: %v %v", c.Tokens.MaxTTL, err)
+	}
+	if c, err := load(t, "tokens:\n  max_ttl: 24h\n"); err != nil || c.Tokens.MaxTTL != 24*time.Hour {
+		t.Fatalf("24h: %v %v", c.Tokens.MaxTTL, err)
+	}
+	for _, body := range []string{"tokens:\n  max_ttl: -1h\n", "tokens:\n  max_ttl: 30s\n", "tokens:\n  max_ttl: 9000h\n"} {
+		if _, err := load(t, body); err == nil || !strings.HasPrefix(err.Error(), "tokens.max_ttl: ") {
+			t.Errorf("%q: %v, want an error naming tokens.max_ttl", body, err)
+		}
+	}
+	if _, err := load(t, "tokens:\n  max_tll: 1h\n"); err == nil || !strings.Contains(err.Error(), "max_tll") {
+		t.Errorf("a misspelt key: %v", err)
+	}
+}
+
+// The audit key lives in the data directory unless audit.key_file says where.
+func TestAuditKeyFile(t *testing.T) {
+	c, err := load(t, "data_dir: /var/lib/warden\n")
+	if err != nil || c.AuditKeyFile() != "/var/lib/warden/audit.key" {
+		t.Fatalf("default: %q %v", c.AuditKeyFile(), err)
+	}
+	c, err = load(t, "data_dir: /var/lib/warden\naudit:\n  key_file: /etc/warden/audit.key\n")
+	if err != nil || c.AuditKeyFile() != "/etc/warden/audit.key" {
+		t.Fatalf("audit.key_file: %q %v", c.AuditKeyFile(), err)
+	}
+}

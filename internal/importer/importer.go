@@ -186,13 +186,21 @@ const PreviewOwner = "(default owner)"
 // Option is an optional setting of Preview and Import.
 type Option func(*options)
 
-type options struct{ now func() time.Time }
+type options struct {
+	now   func() time.Time
+	actor manage.Actor
+}
 
 // WithClock sets the clock that says which access requests are in their window (default: time.Now).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
+// As records the import in the audit log as done by actor (the administrator who ran it, with the
+// token they used). Without it, the import is recorded as the bootstrap administrator's (warden
+// demo's own import).
+func As(actor manage.Actor) Option { return func(o *options) { o.actor = actor } }
+
 func settings(opts []Option) options {
-	o := options{now: time.Now}
+	o := options{now: time.Now, actor: manage.Actor{User: resource.BootstrapAdmin, Admin: true}}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -674,14 +682,14 @@ func Import(ctx context.Context, st store.Store, c *idc.Client, scope Scope, own
 	if err != nil {
 		return nil, err
 	}
-	return write(ctx, st, p)
+	return write(ctx, st, p, o.actor)
 }
 
-// write writes a plan.
-func write(ctx context.Context, st store.Store, p *Plan) (*Stats, error) {
+// write writes a plan, as actor.
+func write(ctx context.Context, st store.Store, p *Plan, actor manage.Actor) (*Stats, error) {
 	stats := &Stats{Created: len(p.Create), Existing: p.Existing, Updated: len(p.Update), Changes: p.Changes,
 		Explained: p.Explained, Skipped: p.Skipped, OutOfScope: p.Source.OutOfScope}
-	if _, err := manage.New(st).Apply(ctx, manage.Actor{User: resource.BootstrapAdmin, Admin: true}, append(slices.Clone(p.Create), p.Update...)); err != nil {
+	if _, err := manage.New(st).Apply(ctx, actor, append(slices.Clone(p.Create), p.Update...)); err != nil {
 		return nil, fmt.Errorf("importing: %w", err)
 	}
 	for _, key := range slices.Sorted(maps.Keys(p.Records)) {

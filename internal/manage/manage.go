@@ -34,10 +34,21 @@ func (e *ItemError) Error() string {
 
 func (e *ItemError) Unwrap() error { return e.Err }
 
-// Actor is who writes: recorded where a resource says who did something (a member's added_by).
+// Actor is who writes: recorded where a resource says who did something (a member's added_by),
+// and in the audit log with the API token used.
 type Actor struct {
 	User  string
 	Admin bool
+	// Token is the id of the API token the actor acts with (empty for warden's own writes).
+	Token string
+	// TokenIssuer, when that token was minted for User by someone else, is who minted it.
+	TokenIssuer string
+}
+
+// Entry is e said by the actor: its actor, token and token issuer filled in.
+func (a Actor) Entry(e audit.Entry) audit.Entry {
+	e.Actor, e.Token, e.TokenIssuer = a.User, a.Token, a.TokenIssuer
+	return e
 }
 
 // Action says what Apply did with one item.
@@ -97,7 +108,7 @@ func (m *Service) Create(ctx context.Context, actor Actor, objs []*resource.Obje
 		}
 		entries := make([]audit.Entry, len(objs))
 		for i, o := range objs {
-			entries[i] = audit.Entry{Actor: actor.User, Action: "create", After: o}
+			entries[i] = actor.Entry(audit.Entry{Action: "create", After: o})
 		}
 		return audit.Append(ctx, tx, entries...)
 	})
@@ -159,7 +170,7 @@ func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Objec
 				}
 				out[i] = Result{Created, o}
 				changed = append(changed, o)
-				entries = append(entries, audit.Entry{Actor: actor.User, Action: "create", After: o})
+				entries = append(entries, actor.Entry(audit.Entry{Action: "create", After: o}))
 				continue
 			case err != nil:
 				return err
@@ -176,7 +187,7 @@ func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Objec
 			}
 			out[i] = Result{Updated, o}
 			changed = append(changed, o)
-			entries = append(entries, audit.Entry{Actor: actor.User, Action: "update", Before: cur, After: o})
+			entries = append(entries, actor.Entry(audit.Entry{Action: "update", Before: cur, After: o}))
 		}
 		if err := checkRefsIndexed(ctx, tx, objs, changed); err != nil {
 			return err
@@ -229,7 +240,7 @@ func (m *Service) Update(ctx context.Context, actor Actor, o *resource.Object) e
 		if err := tx.Update(ctx, o); err != nil {
 			return err
 		}
-		if err := audit.Append(ctx, tx, audit.Entry{Actor: actor.User, Action: "update", Before: cur, After: o}); err != nil {
+		if err := audit.Append(ctx, tx, actor.Entry(audit.Entry{Action: "update", Before: cur, After: o})); err != nil {
 			return err
 		}
 		return checkRefs(ctx, tx, []*resource.Object{o})
@@ -263,16 +274,15 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 			if _, err := tx.Delete(ctx, c.Kind, c.Metadata.Name, 0); err != nil {
 				return err
 			}
-			if c.Kind != resource.KindAPIToken {
-				if err := audit.Append(ctx, tx, audit.Entry{Actor: actor.User, Action: "delete", Detail: "with " + name, Before: c}); err != nil {
-					return err
-				}
+			// A token's entry leaves its secret hash out (package audit).
+			if err := audit.Append(ctx, tx, actor.Entry(audit.Entry{Action: "delete", Detail: "with " + name, Before: c})); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.Delete(ctx, k, name, revision); err != nil {
 			return err
 		}
-		if err := audit.Append(ctx, tx, audit.Entry{Actor: actor.User, Action: "delete", Before: old}); err != nil {
+		if err := audit.Append(ctx, tx, actor.Entry(audit.Entry{Action: "delete", Before: old})); err != nil {
 			return err
 		}
 		return referrers(ctx, tx, k, name)

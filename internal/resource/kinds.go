@@ -207,6 +207,9 @@ type AccessRequestSpec struct {
 	Start    *time.Time `json:"start,omitempty"`
 	End      *time.Time `json:"end,omitempty"`
 	Reviews  []Review   `json:"reviews,omitempty"`
+	// TokenIssuer is set by warden when the request was made with a token someone else minted for
+	// User: who minted it (see APITokenSpec.OnBehalf).
+	TokenIssuer string `json:"token_issuer,omitempty"`
 }
 
 // RequestedResource is an account × permission set a request asks for, as warden resolved it when
@@ -227,6 +230,11 @@ type Review struct {
 	Decision string    `json:"decision"`
 	Reason   string    `json:"reason,omitempty"`
 	Created  time.Time `json:"created,omitzero"`
+	// TokenIssuer is set by warden when the review was made with a token someone else minted for
+	// Author: who minted it. A review made with a token a named administrator minted is that
+	// administrator's as much as Author's: it does not count twice with their own, nor review their
+	// own request.
+	TokenIssuer string `json:"token_issuer,omitempty"`
 }
 
 // PermissionSetSpec describes an Identity Center permission set. metadata.name is its name.
@@ -255,10 +263,18 @@ const BootstrapAdmin = "warden:admin"
 
 // APITokenSpec is an API token. metadata.name is the token's public id; only a hash of its secret is kept.
 type APITokenSpec struct {
-	User       string    `json:"user"`
-	SecretHash string    `json:"secret_hash"`
+	User string `json:"user"`
+	// SecretHash is the SHA-256 of the secret. It is never served and never written to the audit log.
+	SecretHash string    `json:"secret_hash,omitempty"`
 	Admin      bool      `json:"admin,omitempty"`
 	Expires    time.Time `json:"expires,omitzero"`
+	// Issuer is who created the token: a user's name, or warden:admin for a token made with the
+	// bootstrap admin token. Empty for a bootstrap token (warden made it) and for tokens made before
+	// warden recorded issuers.
+	Issuer string `json:"issuer,omitempty"`
+	// OnBehalf: Issuer minted the token for User, someone else. Whoever holds it may be Issuer, so
+	// what it does is recorded with Issuer too.
+	OnBehalf bool `json:"on_behalf,omitempty"`
 }
 
 // ---- index entries ----
@@ -372,10 +388,22 @@ type AuditEntrySpec struct {
 	After  json.RawMessage `json:"after,omitempty"`
 	Prev   string          `json:"prev"`
 	Hash   string          `json:"hash"`
+	// Token is the id of the API token the change was made with (empty for warden's own changes).
+	Token string `json:"token,omitempty"`
+	// TokenIssuer is set when that token was minted for Actor by someone else: who minted it
+	// (an administrator, or warden:admin). "bob, with a token admin alice minted, did this."
+	TokenIssuer string `json:"token_issuer,omitempty"`
+	// Alg is how Hash is made: "" for SHA-256 (entries written before the log was keyed), or
+	// hmac-sha256 (keyed with the audit key, which is kept outside the store).
+	Alg string `json:"alg,omitempty"`
 }
 
 func (s *AuditEntrySpec) index(*Metadata) []IndexEntry {
-	return []IndexEntry{{"actor", s.Actor}, {"kind", string(s.Kind)}}
+	out := []IndexEntry{{"actor", s.Actor}, {"kind", string(s.Kind)}}
+	if s.Token != "" {
+		out = append(out, IndexEntry{"token", s.Token})
+	}
+	return out
 }
 
 func (s *AuditEntrySpec) validate(v *validator, m *Metadata) {

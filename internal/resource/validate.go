@@ -434,6 +434,7 @@ func (s *AccessRequestSpec) validate(v *validator, m *Metadata) {
 	checkText(v, "spec.end_reason", s.EndReason, 4096)
 	checkOneOf(v, "spec.state", s.State, []string{"", StatePending, StateApproved, StateDenied, StateExpired, StateCancelled})
 	checkGoDuration(v, "spec.duration", s.Duration, 366*24*time.Hour)
+	checkIssuer(v, "spec.token_issuer", s.TokenIssuer)
 	if s.Start != nil && s.End != nil && !s.End.After(*s.Start) {
 		v.add("spec.end", "%s is not after spec.start %s", s.End.Format(time.RFC3339), s.Start.Format(time.RFC3339))
 	}
@@ -443,6 +444,7 @@ func (s *AccessRequestSpec) validate(v *validator, m *Metadata) {
 		if r.Author != BootstrapAdmin { // the bootstrap administrator reviews as itself
 			checkUserName(v, f+".author", r.Author)
 		}
+		checkIssuer(v, f+".token_issuer", r.TokenIssuer)
 		if prev, dup := authors[r.Author]; dup && r.Author != "" {
 			v.add(f+".author", "%q already reviewed this request (at [%d]); a reviewer reviews once", r.Author, prev)
 		}
@@ -523,6 +525,17 @@ func (s *APITokenSpec) validate(v *validator, m *Metadata) {
 	}
 	if s.SecretHash == "" {
 		v.add("spec.secret_hash", "required")
+	}
+	checkIssuer(v, "spec.issuer", s.Issuer)
+	if s.OnBehalf && (s.Issuer == "" || s.Issuer == s.User) {
+		v.add("spec.on_behalf", "set only on a token its issuer minted for someone else")
+	}
+}
+
+// checkIssuer checks the name of who minted a token: a user's name or warden:admin (or nothing).
+func checkIssuer(v *validator, field, name string) {
+	if name != "" && name != BootstrapAdmin {
+		checkUserName(v, field, name)
 	}
 }
 

@@ -349,7 +349,7 @@ var badInputs = map[resource.Kind][]badCase{
 		{name: "start is a list", doc: "kind: access_request\nmetadata: {}\nspec: {user: alice, roles: [ops], start: [2026-01-02]}\n",
 			field: "spec.start", msg: "must be a time like 2026-01-02T15:04:05Z, found a list", exact: true},
 		{name: "unknown field in review", doc: "kind: access_request\nmetadata: {}\nspec:\n  user: alice\n  roles: [ops]\n  reviews: [{author: bob, verdict: APPROVE}]\n",
-			field: "spec.reviews[0].verdict", msg: "unknown field (known fields here: author, created, decision, reason)", exact: true},
+			field: "spec.reviews[0].verdict", msg: "unknown field (known fields here: author, created, decision, reason, token_issuer)", exact: true},
 	},
 	resource.KindPermissionSet: {
 		{name: "name of 33 characters", doc: "kind: permission_set\nmetadata: {name: " + strings.Repeat("P", 33) + "}\n",

@@ -9,16 +9,43 @@ import (
 	"github.com/wardenhq/warden/internal/resource"
 )
 
-// AuditVerifyResponse is the outcome of checking the audit chain.
+// AuditVerifyResponse is the outcome of checking the audit chain (and, when asked, that it still
+// holds an exported head).
 type AuditVerifyResponse struct {
 	Entries int    `json:"entries"`
 	OK      bool   `json:"ok"`
 	Error   string `json:"error,omitempty"`
+	// Head is where the log ends now (SEQ:HASH).
+	Head string `json:"head,omitempty"`
+	// ExpectedHead is the exported head checked for, when one was given.
+	ExpectedHead string `json:"expected_head,omitempty"`
+}
+
+// AuditHeadResponse is where the log ends, for export: Head is SEQ:HASH.
+type AuditHeadResponse struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+	Alg  string `json:"alg,omitempty"`
+	Head string `json:"head"`
 }
 
 func (s *Server) auditRoutes() {
 	s.handle("GET /v1/audit", s.authed(s.auditList))
 	s.handle("GET /v1/audit/verify", s.authed(s.auditVerify))
+	s.handle("GET /v1/audit/head", s.authed(s.auditHead))
+}
+
+func (s *Server) auditHead(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	if !p.Admin {
+		s.fail(w, r, forbidden("only administrators read the audit head"))
+		return
+	}
+	h, err := audit.ReadHead(r.Context(), s.store)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, AuditHeadResponse{Seq: h.Seq, Hash: h.Hash, Alg: h.Alg, Head: h.String()})
 }
 
 func (s *Server) auditList(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -27,7 +54,7 @@ func (s *Server) auditList(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return
 	}
 	q := r.URL.Query()
-	f := audit.Filter{Actor: q.Get("actor"), Kind: resource.Kind(q.Get("kind"))}
+	f := audit.Filter{Actor: q.Get("actor"), Kind: resource.Kind(q.Get("kind")), Token: q.Get("token")}
 	if since := q.Get("since"); since != "" {
 		t, err := time.Parse(time.RFC3339, since)
 		if err != nil {
@@ -52,10 +79,24 @@ func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		s.fail(w, r, forbidden("only administrators verify the audit log"))
 		return
 	}
-	n, err := audit.Verify(r.Context(), s.store)
-	out := AuditVerifyResponse{Entries: n, OK: err == nil}
+	var opts []audit.VerifyOption
+	out := AuditVerifyResponse{}
+	if v := r.URL.Query().Get("expect_head"); v != "" {
+		h, err := audit.ParseHead(v)
+		if err != nil {
+			s.fail(w, r, &resource.FieldError{Field: "expect_head", Message: err.Error()})
+			return
+		}
+		opts = append(opts, audit.ExpectHead(h))
+		out.ExpectedHead = h.String()
+	}
+	n, err := audit.Verify(r.Context(), s.store, opts...)
+	out.Entries, out.OK = n, err == nil
 	if err != nil {
 		out.Error = err.Error()
+	}
+	if h, herr := audit.ReadHead(r.Context(), s.store); herr == nil && h.Seq > 0 {
+		out.Head = h.String()
 	}
 	writeJSON(w, http.StatusOK, out)
 }

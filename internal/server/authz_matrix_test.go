@@ -121,6 +121,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, [7]int{201, 403, 403, 403, 403, 403, 401}},
 		{"rewrite a list (grants, owners)", func() (string, string, string) { return "PUT", "/v1/access_list/team", listJSON() }, [7]int{200, 403, 403, 403, 403, 403, 401}},
 		{"issue a token", func() (string, string, string) { return "POST", "/v1/tokens", `{"user":"stranger"}` }, [7]int{201, 403, 403, 403, 403, 403, 401}},
+		{"issue a token beyond tokens.max_ttl", func() (string, string, string) { return "POST", "/v1/tokens", `{"user":"stranger","ttl":"721h"}` }, [7]int{400, 403, 403, 403, 403, 403, 401}},
+		{"list tokens (one's own; an administrator's: all)", func() (string, string, string) { return "GET", "/v1/tokens", "" }, [7]int{200, 200, 200, 200, 200, 200, 401}},
+		{"list the owner's tokens", func() (string, string, string) { return "GET", "/v1/tokens?user=owner", "" }, [7]int{200, 200, 403, 403, 403, 403, 401}},
+		{"revoke a token of the member's", func() (string, string, string) {
+			tok, err := e.admin.CreateToken(e.ctx, "member", "1h")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "DELETE", "/v1/tokens/" + tok.ID, ""
+		}, [7]int{200, 403, 200, 403, 403, 403, 401}},
+		{"revoke an unknown token", func() (string, string, string) { return "DELETE", "/v1/tokens/0000000000000000", "" }, [7]int{404, 404, 404, 404, 404, 404, 401}},
 		{"create a request through the generic API", func() (string, string, string) {
 			return "POST", "/v1/access_request", `{"kind":"access_request","version":"v1","metadata":{},"spec":{"user":"requester","roles":["staging-admin"]}}`
 		}, [7]int{403, 403, 403, 403, 403, 403, 401}},
@@ -158,6 +169,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"read a request through the generic API", func() (string, string, string) { return "GET", "/v1/access_request/" + newRequest(), "" }, [7]int{200, 403, 403, 200, 403, 403, 401}},
 		{"read the audit log", func() (string, string, string) { return "GET", "/v1/audit", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
 		{"verify the audit log", func() (string, string, string) { return "GET", "/v1/audit/verify", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
+		{"read the audit head", func() (string, string, string) { return "GET", "/v1/audit/head", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
+		{"verify against a malformed head", func() (string, string, string) { return "GET", "/v1/audit/verify?expect_head=1:x", "" }, [7]int{400, 403, 403, 403, 403, 403, 401}},
 		{"delete a role", func() (string, string, string) {
 			n++
 			name := fmt.Sprintf("d%d", n)

@@ -93,7 +93,7 @@ func (s *Server) importIC(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		s.fail(w, r, &resource.FieldError{Field: "default_owners", Message: "required: at least one owner for the imported access lists"})
 		return
 	}
-	stats, err := importer.Import(r.Context(), s.store, s.sync.Client(), s.scope(), req.DefaultOwners, importer.WithClock(s.now))
+	stats, err := importer.Import(r.Context(), s.store, s.sync.Client(), s.scope(), req.DefaultOwners, importer.WithClock(s.now), importer.As(actor(p)))
 	if err != nil {
 		s.fail(w, r, err)
 		return

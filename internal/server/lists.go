@@ -215,7 +215,7 @@ func (s *Server) listReview(w http.ResponseWriter, r *http.Request, p *auth.Prin
 			if _, err := tx.Delete(r.Context(), old.Kind, old.Metadata.Name, 0); err != nil {
 				return err
 			}
-			entries = append(entries, audit.Entry{Actor: p.User, Action: "delete", Detail: "removed by the review of " + list, Before: old})
+			entries = append(entries, p.Entry(audit.Entry{Action: "delete", Detail: "removed by the review of " + list, Before: old}))
 		}
 		now := time.Now()
 		next := access.NextAudit(l.Audit.Recurrence, now)
@@ -223,7 +223,7 @@ func (s *Server) listReview(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		if err := tx.Update(r.Context(), lo); err != nil {
 			return err
 		}
-		entries = append(entries, audit.Entry{Actor: p.User, Action: "review", Detail: in.Notes, Before: before, After: lo})
+		entries = append(entries, p.Entry(audit.Entry{Action: "review", Detail: in.Notes, Before: before, After: lo}))
 		updated = lo
 		return audit.Append(r.Context(), tx, entries...)
 	})

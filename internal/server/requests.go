@@ -142,7 +142,8 @@ func (s *Server) requestCreate(w http.ResponseWriter, r *http.Request, p *auth.P
 		s.fail(w, r, err)
 		return
 	}
-	spec := &resource.AccessRequestSpec{User: p.User, Roles: in.Roles, Reason: in.Reason, Duration: in.Duration, State: resource.StatePending}
+	spec := &resource.AccessRequestSpec{User: p.User, Roles: in.Roles, Reason: in.Reason, Duration: in.Duration, State: resource.StatePending,
+		TokenIssuer: p.TokenIssuer()}
 	for _, aa := range in.Resources {
 		spec.Resources = append(spec.Resources, resource.RequestedResource{Account: aa.Account, PermissionSet: aa.PermissionSet})
 	}
@@ -426,11 +427,14 @@ func (s *Server) requestReview(w http.ResponseWriter, r *http.Request, p *auth.P
 		if err := s.mayReview(ctx, p, req); err != nil {
 			return forbidden("%s", err.Error())
 		}
+		if err := checkActingReviewer(p, req); err != nil { // tokens.go
+			return err
+		}
 		terms, err := s.terms(ctx, req)
 		if err != nil {
 			return fmt.Errorf("the requester may no longer make this request: %w", err)
 		}
-		_, err = access.Review(req, terms, resource.Review{Author: p.User, Decision: in.Decision, Reason: in.Reason}, s.now())
+		_, err = access.Review(req, terms, resource.Review{Author: p.User, Decision: in.Decision, Reason: in.Reason, TokenIssuer: p.TokenIssuer()}, s.now())
 		return err
 	})
 }
@@ -473,7 +477,7 @@ func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, p *auth.P
 			s.fail(w, r, err)
 			return
 		}
-		err = s.writeRequest(ctx, p.User, action, "", before, o)
+		err = s.writeRequestEntry(ctx, p.Entry(audit.Entry{Action: action}), before, o)
 		if errors.Is(err, store.ErrConflict) && attempt < 5 {
 			continue
 		}
@@ -646,10 +650,16 @@ func (s *Server) basis(ctx context.Context, req *resource.AccessRequestSpec, cat
 // writeRequest stores a request's new state (if nobody changed it since it was read) with its audit
 // entry, in one transaction.
 func (s *Server) writeRequest(ctx context.Context, actor, action, detail string, before, after *resource.Object) error {
+	return s.writeRequestEntry(ctx, audit.Entry{Actor: actor, Action: action, Detail: detail}, before, after)
+}
+
+// writeRequestEntry is writeRequest with the audit entry's actor, action and token given in e.
+func (s *Server) writeRequestEntry(ctx context.Context, e audit.Entry, before, after *resource.Object) error {
 	return s.store.Txn(ctx, func(tx store.Tx) error {
 		if err := tx.Update(ctx, after); err != nil {
 			return err
 		}
-		return audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: action, Detail: detail, Before: before, After: after})
+		e.Before, e.After = before, after
+		return audit.Append(ctx, tx, e)
 	})
 }

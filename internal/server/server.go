@@ -141,7 +141,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/whoami", s.authed(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 		writeJSON(w, http.StatusOK, p)
 	}))
-	s.handle("POST /v1/tokens", s.authed(s.createToken))
+	s.tokenRoutes()
 	s.handle("POST /v1/batch", s.authed(s.batch))
 	s.syncRoutes()
 	s.integrationRoutes()
@@ -302,7 +302,11 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-func actor(p *auth.Principal) manage.Actor { return manage.Actor{User: p.User, Admin: p.Admin} }
+// actor is p as the manage layer records it: with the token it acts with, and who minted that token
+// when it was minted for p.User by someone else.
+func actor(p *auth.Principal) manage.Actor {
+	return manage.Actor{User: p.User, Admin: p.Admin, Token: p.TokenID, TokenIssuer: p.TokenIssuer()}
+}
 
 // ListResponse is a page of objects; Next, when set, is the After of the next page.
 type ListResponse struct {
@@ -589,54 +593,4 @@ func peekIdentity(raw json.RawMessage) (resource.Kind, string) {
 	}
 	json.Unmarshal(raw, &env)
 	return env.Kind, env.Metadata.Name
-}
-
-// TokenRequest asks for an API token acting as User.
-type TokenRequest struct {
-	User string `json:"user"`
-	// TTL in Go's form; default 720h.
-	TTL string `json:"ttl,omitempty"`
-}
-
-// TokenResponse carries the new token, shown once.
-type TokenResponse struct {
-	Token   string    `json:"token"`
-	User    string    `json:"user"`
-	ID      string    `json:"id"`
-	Expires time.Time `json:"expires,omitzero"`
-}
-
-// MaxTokenTTL caps user tokens.
-const MaxTokenTTL = 366 * 24 * time.Hour
-
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if !p.Admin {
-		s.fail(w, r, fmt.Errorf("only administrators create tokens for users: %w", errForbidden))
-		return
-	}
-	var req TokenRequest
-	if err := decodeBody(r, &req, `{"user": "...", "ttl": "720h"}`); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if req.User == "" {
-		s.fail(w, r, &resource.FieldError{Field: "user", Message: "required"})
-		return
-	}
-	ttl := 720 * time.Hour
-	if req.TTL != "" {
-		d, err := time.ParseDuration(req.TTL)
-		if err != nil || d <= 0 || d > MaxTokenTTL {
-			s.fail(w, r, &resource.FieldError{Field: "ttl", Message: fmt.Sprintf("%q is not a duration from 1s to %s, like 720h", req.TTL, MaxTokenTTL)})
-			return
-		}
-		ttl = d
-	}
-	token, o, err := s.tokens.Create(r.Context(), req.User, false, ttl)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	spec := o.Spec.(*resource.APITokenSpec)
-	writeJSON(w, http.StatusCreated, TokenResponse{Token: token, User: spec.User, ID: o.Metadata.Name, Expires: spec.Expires})
 }
