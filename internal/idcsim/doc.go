@@ -15,6 +15,10 @@
 // checked against each operation's bounds (1-100; Organizations ListAccounts 1-20). Timestamps are
 // epoch seconds, as awsJson1_1 writes them.
 //
+// A panic while a request is handled is a bug of the simulator's: the request is answered 500 (an
+// InternalServerException, or a SCIM error) naming the panic and the file and line where it began,
+// Stats.Panics counts it, and the simulator goes on serving.
+//
 // # Choices where AWS does not document the behaviour
 //
 //   - CreateAccountAssignment for an assignment that already exists is accepted: it returns
