@@ -45,9 +45,6 @@ it again reuses its data, the simulator's included.`,
 				}
 			}
 			cfg.Listen, cfg.DataDir, cfg.Store = listen, dataDir, ""
-			if err := os.MkdirAll(dataDir, 0o700); err != nil {
-				return fmt.Errorf("--data-dir: %w", err)
-			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 
@@ -70,8 +67,12 @@ it again reuses its data, the simulator's included.`,
 			go simSrv.Serve(ln)
 			defer func() {
 				simSrv.Close()
-				if b, err := sim.Snapshot(); err == nil {
-					os.WriteFile(simState, b, 0o600)
+				b, err := sim.Snapshot()
+				if err == nil {
+					err = writePrivate(simState, b) // it holds the SCIM token
+				}
+				if err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "saving the simulator's state to %s: %v\n", simState, err)
 				}
 			}()
 

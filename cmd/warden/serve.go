@@ -38,7 +38,8 @@ func newServeCmd() *cobra.Command {
 Settings come from, weakest first: defaults, the config file (--config or WARDEN_CONFIG),
 WARDEN_* environment variables (WARDEN_LISTEN, WARDEN_DATA_DIR, WARDEN_STORE, WARDEN_LOG_LEVEL),
 then flags. With no store set, warden keeps its state in SQLite under the data directory.
-On first start it writes an admin API token to <data-dir>/admin.token (mode 0600).`,
+On first start it writes an admin API token to <data-dir>/admin.token (mode 0600).
+The data directory is made 0700 and its files 0600 (or warned about, when another user owns them).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := config.Defaults()
@@ -91,9 +92,6 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, string, err
 		s, err := postgres.Open(ctx, cfg.Store)
 		return s, "postgres", err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, "", fmt.Errorf("data_dir: %w", err)
-	}
 	path := filepath.Join(cfg.DataDir, "warden.db")
 	s, err := sqlite.Open(ctx, path)
 	return s, "sqlite " + path, err
@@ -102,6 +100,9 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, string, err
 // serve runs the server until ctx ends. ready, if set, is called once it listens.
 func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(addr string, srv *server.Server) error) error {
 	log := newLogger(stderr, cfg.LogLevel)
+	if err := secureDataDir(cfg.DataDir, log); err != nil {
+		return err
+	}
 	st, where, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -115,9 +116,6 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	srv.SetMaxStartAhead(cfg.Requests.MaxStartAhead)
 	srv.SetTokenMaxTTL(cfg.Tokens.MaxTTL)
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data_dir: %w", err)
-	}
 	tokenPath := filepath.Join(cfg.DataDir, "admin.token")
 	created, err := srv.Tokens().EnsureAdminToken(ctx, tokenPath)
 	if err != nil {

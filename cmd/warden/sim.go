@@ -87,11 +87,7 @@ Introspection (not part of the AWS API): GET /_sim/stats, /_sim/state, /_sim/inf
 				if err != nil {
 					return err
 				}
-				tmp := statePath + ".tmp"
-				if err := os.WriteFile(tmp, b, 0o600); err != nil {
-					return fmt.Errorf("saving state: %w", err)
-				}
-				if err := os.Rename(tmp, statePath); err != nil {
+				if err := writePrivate(statePath, b); err != nil {
 					return fmt.Errorf("saving state: %w", err)
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "state saved to %s\n", statePath)

@@ -2,8 +2,11 @@ package idcsim
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Directory changes the simulated organisation and Identity Center directly, as an administrator
@@ -142,6 +145,38 @@ func checkUserAttributes(u *user) error {
 	}
 	if len(u.Emails) > 1 || primaries > 1 {
 		return errValidation("Identity Center accepts one email address per user, marked primary")
+	}
+	for _, l := range []struct {
+		name string
+		n    int
+	}{{"phoneNumbers", len(u.PhoneNumbers)}, {"addresses", len(u.Addresses)}} {
+		if l.n > 1 { // AWS: "Array Members: Fixed number of 1 item"
+			return errValidation("1 validation error detected: Value at '%s' failed to satisfy constraint: Member must have length less than or equal to 1", l.name)
+		}
+	}
+	for i := range u.PhoneNumbers {
+		if err := checkContact("phoneNumbers", i, &u.PhoneNumbers[i]); err != nil {
+			return err
+		}
+	}
+	for i := range u.Addresses {
+		if err := checkContact("addresses", i, &u.Addresses[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkContact applies the model's length constraint to the string members of the i-th phone
+// number or address that are given: 1 to 1024 characters.
+func checkContact(list string, i int, c contact) error {
+	m := c.members()
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if v := *m[k]; v != nil {
+			if n := utf8.RuneCountInString(*v); n < 1 || n > 1024 {
+				return errValidation("1 validation error detected: Value at '%s.%d.member.%s' failed to satisfy constraint: Member must have length between 1 and 1024", list, i+1, k)
+			}
+		}
 	}
 	return nil
 }

@@ -15,6 +15,10 @@
 // checked against each operation's bounds (1-100; Organizations ListAccounts 1-20). Timestamps are
 // epoch seconds, as awsJson1_1 writes them.
 //
+// A panic while a request is handled is a bug of the simulator's: the request is answered 500 (an
+// InternalServerException, or a SCIM error) naming the panic and the file and line where it began,
+// Stats.Panics counts it, and the simulator goes on serving.
+//
 // # Choices where AWS does not document the behaviour
 //
 //   - CreateAccountAssignment for an assignment that already exists is accepted: it returns
@@ -35,6 +39,17 @@
 //     ConflictException with Reason UNIQUENESS_CONSTRAINT_VIOLATION. So is a repeated external id.
 //   - DeleteUser and DeleteGroup also delete their group memberships; assignments that name a
 //     deleted principal stay until deleted (AWS shows them with a dangling principal).
+//   - A member that an input structure does not have in AWS's model is ignored, wherever it is: a
+//     PhoneNumbers or Addresses entry {"": "x"} is an entry with none of its members given. A
+//     member of the wrong JSON type is a SerializationException.
+//   - A user's PhoneNumbers and Addresses follow what AWS documents (Identity Store API reference:
+//     CreateUser, PhoneNumber, Address): one entry at most ("Fixed number of 1 item"), and each
+//     string member given is 1 to 1024 characters, else ValidationException (the character pattern
+//     is not checked). An entry with no member given is accepted and kept: every member is
+//     optional.
+//   - Over SCIM, a sub-attribute of phoneNumbers or addresses given as "" is taken as not given (the
+//     identity store holds no empty strings), and every value is shown with its primary (false
+//     when not given), as emails are.
 //
 // # Quotas and faults
 //

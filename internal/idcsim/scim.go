@@ -623,16 +623,35 @@ func (s *Sim) newSCIMUserDraft(u *user) *scimUserDraft {
 		}
 		d.mv["emails"] = append(d.mv["emails"], m)
 	}
-	for attr, list := range map[string][]map[string]any{"phonenumbers": u.PhoneNumbers, "addresses": u.Addresses} {
-		for _, stored := range list {
-			m := map[string]any{}
-			for k, v := range stored {
-				m[lowerFirst(k)] = v
-			}
-			d.mv[attr] = append(d.mv[attr], m)
-		}
+	for i := range u.PhoneNumbers {
+		d.mv["phonenumbers"] = append(d.mv["phonenumbers"], contactToSCIM(&u.PhoneNumbers[i]))
+	}
+	for i := range u.Addresses {
+		d.mv["addresses"] = append(d.mv["addresses"], contactToSCIM(&u.Addresses[i]))
 	}
 	return d
+}
+
+// contactToSCIM is a stored phone number or address as a SCIM value: the members given, and primary.
+func contactToSCIM(c contact) map[string]any {
+	m := map[string]any{"primary": *c.primary()}
+	for k, v := range c.members() {
+		if *v != nil {
+			m[k] = **v
+		}
+	}
+	return m
+}
+
+// contactFromSCIM sets c from a SCIM value. An empty string is taken as not given: the identity
+// store keeps none (its members are 1 to 1024 characters).
+func contactFromSCIM(c contact, m map[string]any) {
+	for k, f := range c.members() {
+		if v, _ := m[k].(string); v != "" {
+			*f = &v
+		}
+	}
+	*c.primary(), _ = m["primary"].(bool)
 }
 
 // apply applies one operation (add, replace or remove) at a path.
@@ -943,14 +962,15 @@ func (s *Sim) scimFinishUser(d *scimUserDraft) (*user, error) {
 		}
 		u.Emails = append(u.Emails, email{Value: v, Type: t, Primary: p})
 	}
-	for attr, dst := range map[string]*[]map[string]any{"phonenumbers": &u.PhoneNumbers, "addresses": &u.Addresses} {
-		for _, m := range d.mv[attr] {
-			stored := map[string]any{}
-			for k, v := range m {
-				stored[strings.ToUpper(k[:1])+k[1:]] = v
-			}
-			*dst = append(*dst, stored)
-		}
+	for _, m := range d.mv["phonenumbers"] {
+		var p phoneNumber
+		contactFromSCIM(&p, m)
+		u.PhoneNumbers = append(u.PhoneNumbers, p)
+	}
+	for _, m := range d.mv["addresses"] {
+		var a address
+		contactFromSCIM(&a, m)
+		u.Addresses = append(u.Addresses, a)
 	}
 	u.ExternalIds = s.withSCIMExternalID(u.ExternalIds, d.ext)
 	if u.UserStatus == "" {

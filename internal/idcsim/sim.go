@@ -6,10 +6,13 @@ import (
 	"io"
 	"math/rand"
 	"net/http"
+	"path"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -68,6 +71,8 @@ type Sim struct {
 	stats Stats
 	// recent writes, for propagation conflicts: resource key -> time written
 	recent map[string]time.Time
+	// panics counts handlers that panicked; apart from mu, which a panic may meet held.
+	panics atomic.Int64
 }
 
 // Stats is what the simulator has seen, for tests and benchmarks.
@@ -84,6 +89,8 @@ type Stats struct {
 	MaxOutstandingCreates int `json:"max_outstanding_creates"`
 	// Failed counts assignment operations that ended FAILED.
 	Failed int `json:"failed"`
+	// Panics counts requests whose handling panicked (a simulator bug): each answered 500.
+	Panics int `json:"panics"`
 }
 
 // TotalCalls is the sum of all calls.
@@ -155,6 +162,7 @@ func (s *Sim) Stats() Stats {
 		out.Calls[k] = v
 	}
 	out.Outstanding = s.st.outstanding(opCreate) + s.st.outstanding(opDelete)
+	out.Panics = int(s.panics.Load())
 	return out
 }
 
@@ -263,7 +271,77 @@ var handlers = map[string]handler{}
 func register(service, op string, h handler) { handlers[service+":"+op] = h }
 
 // ServeHTTP answers AWS JSON calls at POST /, SCIM under /scim/v2/, and introspection under /_sim/.
+// A panic while handling a request (a bug of the simulator's) answers 500, an InternalServerException
+// or a SCIM error naming the panic and where it happened, and is counted in Stats.Panics; the
+// simulator goes on serving. (Left alone, net/http would log it and drop the connection, an answer
+// no AWS client expects.)
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	aw := &answerWriter{ResponseWriter: w}
+	defer s.recoverPanic(aw, r)
+	s.serve(aw, r)
+}
+
+// answerWriter notes whether the answer has begun.
+type answerWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *answerWriter) WriteHeader(code int) {
+	w.started = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *answerWriter) Write(b []byte) (int, error) {
+	w.started = true
+	return w.ResponseWriter.Write(b)
+}
+
+// recoverPanic turns a handler's panic into a 500. Every lock of the state is released by a defer,
+// so the simulator is usable after it.
+func (s *Sim) recoverPanic(w *answerWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.panics.Add(1)
+	if w.started {
+		panic(http.ErrAbortHandler) // half an answer is out: cut the connection rather than finish it wrong
+	}
+	msg := fmt.Sprintf("internal error in the simulator: %v", v)
+	if at := panicSite(); at != "" {
+		msg += " (at " + at + ")"
+	}
+	if strings.HasPrefix(r.URL.Path, "/scim/v2") {
+		writeSCIMError(w, r, scimErr(http.StatusInternalServerError, "", "%s", msg))
+		return
+	}
+	writeAWSError(w, &apiError{status: http.StatusInternalServerError, code: "InternalServerException", message: msg})
+}
+
+// panicSite is the file and line of the simulator's code where the panic being recovered began.
+func panicSite() string {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	panicking := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic":
+			panicking = true
+		case panicking && strings.Contains(f.Function, "/idcsim."):
+			return fmt.Sprintf("%s:%d", path.Base(f.File), f.Line)
+		}
+		if !more {
+			return ""
+		}
+	}
+}
+
+func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/scim/v2"):
 		s.serveSCIM(w, r)
@@ -311,9 +389,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Encoded under the lock (outputs point into the state) and sent with a Content-Length, as AWS does.
-	s.mu.Lock()
-	b, err := json.Marshal(out)
-	s.mu.Unlock()
+	b, err := func() ([]byte, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return json.Marshal(out)
+	}()
 	if err != nil {
 		writeAWSError(w, err)
 		return

@@ -30,6 +30,44 @@ type email struct {
 	Primary bool   `json:",omitempty"`
 }
 
+// phoneNumber and address are the identity store's PhoneNumber and Address. Their string members
+// are pointers, as in AWS's model: given empty is not the same as not given (AWS refuses the first).
+type phoneNumber struct {
+	Value   *string `json:",omitempty"`
+	Type    *string `json:",omitempty"`
+	Primary bool    `json:",omitempty"`
+}
+
+type address struct {
+	StreetAddress *string `json:",omitempty"`
+	Locality      *string `json:",omitempty"`
+	Region        *string `json:",omitempty"`
+	PostalCode    *string `json:",omitempty"`
+	Country       *string `json:",omitempty"`
+	Formatted     *string `json:",omitempty"`
+	Type          *string `json:",omitempty"`
+	Primary       bool    `json:",omitempty"`
+}
+
+// members are the string members, by their SCIM sub-attribute names (the model's, lower-camel-cased).
+func (p *phoneNumber) members() map[string]**string {
+	return map[string]**string{"value": &p.Value, "type": &p.Type}
+}
+
+func (a *address) members() map[string]**string {
+	return map[string]**string{"streetAddress": &a.StreetAddress, "locality": &a.Locality, "region": &a.Region,
+		"postalCode": &a.PostalCode, "country": &a.Country, "formatted": &a.Formatted, "type": &a.Type}
+}
+
+func (p *phoneNumber) primary() *bool { return &p.Primary }
+func (a *address) primary() *bool     { return &a.Primary }
+
+// contact is a phoneNumber or an address.
+type contact interface {
+	members() map[string]**string
+	primary() *bool
+}
+
 type externalID struct {
 	Issuer string
 	Id     string
@@ -41,19 +79,19 @@ type user struct {
 	UserArn           string
 	Revision          string
 	UserName          string
-	Name              *name            `json:",omitempty"`
-	DisplayName       string           `json:",omitempty"`
-	NickName          string           `json:",omitempty"`
-	ProfileUrl        string           `json:",omitempty"`
-	Emails            []email          `json:",omitempty"`
-	Addresses         []map[string]any `json:",omitempty"`
-	PhoneNumbers      []map[string]any `json:",omitempty"`
-	UserType          string           `json:",omitempty"`
-	Title             string           `json:",omitempty"`
-	PreferredLanguage string           `json:",omitempty"`
-	Locale            string           `json:",omitempty"`
-	Timezone          string           `json:",omitempty"`
-	ExternalIds       []externalID     `json:",omitempty"`
+	Name              *name         `json:",omitempty"`
+	DisplayName       string        `json:",omitempty"`
+	NickName          string        `json:",omitempty"`
+	ProfileUrl        string        `json:",omitempty"`
+	Emails            []email       `json:",omitempty"`
+	Addresses         []address     `json:",omitempty"`
+	PhoneNumbers      []phoneNumber `json:",omitempty"`
+	UserType          string        `json:",omitempty"`
+	Title             string        `json:",omitempty"`
+	PreferredLanguage string        `json:",omitempty"`
+	Locale            string        `json:",omitempty"`
+	Timezone          string        `json:",omitempty"`
+	ExternalIds       []externalID  `json:",omitempty"`
 	// UserStatus is ENABLED or DISABLED (SCIM's active).
 	UserStatus string  `json:",omitempty"`
 	CreatedAt  float64 `json:",omitempty"`

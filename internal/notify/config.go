@@ -142,12 +142,46 @@ func redact(s string) string {
 	return u.Scheme + "://" + u.Host + "/…"
 }
 
+// minSensitive: shorter strings are not taken out of logged errors (they would garble them and
+// hide nothing worth hiding).
+const minSensitive = 4
+
+// sensitiveParts lists what of a webhook must not reach a log, longest first.
+func sensitiveParts(rawURL string, headers map[string]string, secret []byte) []string {
+	parts := []string{rawURL, string(secret)}
+	if u, err := url.Parse(rawURL); err == nil {
+		parts = append(parts, u.String(), u.EscapedPath(), u.Path, u.RawQuery, u.Fragment, u.User.String())
+		if p, ok := u.User.Password(); ok {
+			parts = append(parts, p)
+		}
+		if q, err := url.QueryUnescape(u.RawQuery); err == nil {
+			parts = append(parts, q)
+		}
+	}
+	for _, v := range headers {
+		parts = append(parts, v)
+	}
+	var out []string
+	for _, p := range parts {
+		if len(p) >= minSensitive && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}
+
 // hook is a webhook ready to use: defaults applied, secrets read.
 type hook struct {
 	Webhook
 	secret  []byte
 	headers map[string]string
 	events  map[string]bool
+	// endpoint is what logs show of the URL: its scheme and host.
+	endpoint string
+	// sensitive are the strings taken out of errors before they are logged, longest first: the URL
+	// and its parts past the host, the header values, the signing secret.
+	sensitive []string
 }
 
 func (h *hook) wants(event string) bool { return len(h.events) == 0 || h.events[event] }
@@ -181,6 +215,8 @@ func (c *Config) resolve(getenv func(string) string) ([]*hook, error) {
 		for _, e := range w.Events {
 			h.events[e] = true
 		}
+		h.endpoint = redact(w.URL)
+		h.sensitive = sensitiveParts(w.URL, h.headers, h.secret)
 		out = append(out, h)
 	}
 	if len(out) == 0 {

@@ -6,12 +6,16 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Headers of every delivery.
@@ -94,38 +98,46 @@ func (n *Notifier) worker(ctx context.Context, h *hook, q *queue) {
 	}
 }
 
-// deliver sends d, retrying network errors, 5xx and 429 with exponential backoff (or after the
-// Retry-After the receiver asks for) until it succeeds, MaxAttempts are spent or the next attempt
-// would come after MaxAge; any other answer is final.
+// deliver sends d, retrying network errors, redirects, 5xx and 429 with exponential backoff (or
+// after the Retry-After the receiver asks for) until it succeeds, MaxAttempts are spent or the next
+// attempt would come after MaxAge; any other answer is final. What it logs names the webhook and its
+// scheme and host only: never the URL's path or query, nor a header's value.
 func (n *Notifier) deliver(ctx context.Context, h *hook, d *delivery) {
 	b, err := body(h.Format, d.ID, &d.Event)
-	log := n.log.With("webhook", h.Name, "event", d.Event.Type, "delivery", d.ID)
+	log := n.log.With("webhook", h.Name, "endpoint", h.endpoint, "event", d.Event.Type, "delivery", d.ID)
 	if err != nil {
 		log.Error("notification: cannot render; dropped", "err", err)
 		return
 	}
 	for attempt := 1; ; attempt++ {
-		status, retryAfter, err := n.attempt(ctx, h, d, b)
+		res, err := n.attempt(ctx, h, d, b)
 		if ctx.Err() != nil {
 			return
 		}
+		status := res.status
 		if err == nil && status >= 200 && status < 300 {
 			n.count(h.Name, "delivered")
 			log.Debug("notification delivered", "attempts", attempt)
 			return
 		}
 		failure := fmt.Sprintf("HTTP %d", status)
-		if err != nil {
-			failure = err.Error()
+		redirect := status >= 300 && status < 400
+		switch {
+		case err != nil:
+			failure = h.sanitize(err)
+		case redirect && res.location != "":
+			failure += ", a redirect to " + res.location + " (not followed)"
+		case redirect:
+			failure += ", a redirect (not followed)"
 		}
-		if err == nil && status != http.StatusTooManyRequests && status < 500 {
+		if err == nil && !redirect && status != http.StatusTooManyRequests && status < 500 {
 			n.count(h.Name, "refused")
 			log.Warn("notification refused by the webhook; not retried", "answer", failure, "attempts", attempt)
 			return
 		}
 		wait := n.backoff(attempt)
-		if retryAfter > 0 {
-			wait = retryAfter
+		if res.retryAfter > 0 {
+			wait = res.retryAfter
 		}
 		if age := n.now().Sub(d.Created); attempt >= n.maxAttempts || age+wait > n.maxAge {
 			n.count(h.Name, "given_up")
@@ -150,13 +162,21 @@ func (n *Notifier) backoff(attempt int) time.Duration {
 	return min(d, n.maxBackoff)
 }
 
-// attempt POSTs the body once.
-func (n *Notifier) attempt(ctx context.Context, h *hook, d *delivery, b []byte) (status int, retryAfter time.Duration, err error) {
+// answer is what an attempt got back.
+type answer struct {
+	status     int
+	retryAfter time.Duration
+	// location is where a redirect pointed, scheme and host only.
+	location string
+}
+
+// attempt POSTs the body once. The client follows no redirect: a 3xx comes back as it is.
+func (n *Notifier) attempt(ctx context.Context, h *hook, d *delivery, b []byte) (answer, error) {
 	actx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, h.URL, bytes.NewReader(b))
 	if err != nil {
-		return 0, 0, err
+		return answer{}, err
 	}
 	for k, v := range h.headers {
 		req.Header.Set(k, v)
@@ -174,11 +194,42 @@ func (n *Notifier) attempt(ctx context.Context, h *hook, d *delivery, b []byte) 
 	}
 	resp, err := n.client.Do(req)
 	if err != nil {
-		return 0, 0, err
+		return answer{}, err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	return resp.StatusCode, parseRetryAfter(resp.Header.Get("Retry-After"), n.now()), nil
+	a := answer{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), n.now())}
+	if loc, err := resp.Location(); err == nil {
+		a.location = redact(loc.String())
+	}
+	return a, nil
+}
+
+// maxLoggedError bounds an error as logged.
+const maxLoggedError = 300
+
+// sanitize is err as it may be logged: without the URL the http package wraps around it (url.Error
+// holds the whole URL, path and query), without anything secret of h's that it quotes, and short.
+func (h *hook) sanitize(err error) string {
+	for {
+		var ue *url.Error
+		if !errors.As(err, &ue) || ue.Err == nil {
+			break
+		}
+		err = ue.Err
+	}
+	msg := err.Error()
+	for _, s := range h.sensitive {
+		msg = strings.ReplaceAll(msg, s, "[redacted]")
+	}
+	if len(msg) > maxLoggedError {
+		cut := maxLoggedError
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return msg
 }
 
 // parseRetryAfter reads a Retry-After header: seconds, or an HTTP date.

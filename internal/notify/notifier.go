@@ -25,7 +25,13 @@
 // Delivery. Each webhook has one worker sending its deliveries in order, apart from request
 // handling, which never waits for it. An attempt times out after Timeout; network errors, 5xx and
 // 429 are retried with exponential backoff (or after the Retry-After asked for) until MaxAttempts
-// or MaxAge, then given up and logged; other answers are final.
+// or MaxAge, then given up and logged; other answers are final. Redirects are not followed (they
+// would carry the body, the signature and the webhook's headers to another place): a 3xx is a
+// failed attempt, retried like a 5xx.
+//
+// Secrets. A webhook's URL is often its credential (Slack's is), and its headers and signing secret
+// are credentials: logs name a webhook by its configured name and its scheme and host only, never
+// its path, query, user info or header values, and errors are logged with those taken out.
 package notify
 
 import (
@@ -75,7 +81,7 @@ func WithPendingTTL(d time.Duration) Option {
 // WithGetenv reads the secrets named by secret_env and headers_env with getenv (default os.Getenv).
 func WithGetenv(getenv func(string) string) Option { return func(n *Notifier) { n.getenv = getenv } }
 
-// WithHTTPClient sends with c.
+// WithHTTPClient sends with (a copy of) c. Redirects are never followed, whatever c's CheckRedirect.
 func WithHTTPClient(c *http.Client) Option { return func(n *Notifier) { n.client = c } }
 
 // WithRetryBase sets the pause after a first failed attempt (default 1s); it doubles after each
@@ -141,6 +147,11 @@ func New(st store.Store, cfg Config, opts ...Option) (*Notifier, error) {
 	if n.maxAge == 0 {
 		n.maxAge = DefaultMaxAge
 	}
+	// A redirect would re-send the body, the signature and the webhook's headers (credentials among
+	// them) to wherever the receiver points: never follow one.
+	c := *n.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	n.client = &c
 	hooks, err := cfg.resolve(n.getenv)
 	if err != nil {
 		return nil, err

@@ -794,3 +794,117 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// logBuffer collects a logger's output; safe for the notifier's goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// waitLog waits until the log holds n lines containing s.
+func (b *logBuffer) waitLog(t *testing.T, s string, n int, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for strings.Count(b.String(), s) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v the log has %d lines with %q, want %d:\n%s", timeout, strings.Count(b.String(), s), s, n, b.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return b.String()
+}
+
+// A webhook's URL is often its credential (Slack's is), and its headers and signing secret are
+// credentials: failed deliveries, to a receiver answering 503 and to one that is gone, are logged
+// with the webhook's name, scheme and host and what went wrong, and none of those.
+func TestFailedDeliveriesLogNoSecret(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	rc := newReceiver(t)
+	rc.setAnswer(func(int, *http.Request) (int, http.Header) { return http.StatusServiceUnavailable, nil })
+	gone := httptest.NewServer(http.NotFoundHandler())
+	goneHost := strings.TrimPrefix(gone.URL, "http://")
+	gone.Close()
+	secrets := map[string]string{
+		"path": "T0PATHSECRETb1", "query": "Q0QUERYSECRETx9", "header": "H0HEADERSECRET", "header from env": "E0ENVSECRETzz",
+		"signing secret": "S0SIGNINGSECRET", "user": "U0USERSECRET", "password": "P0PASSWORDSECRET",
+	}
+	env := map[string]string{"HOOK_AUTH": "Bearer " + secrets["header from env"], "HOOK_SECRET": secrets["signing secret"]}
+	cfg := notify.Config{MaxAttempts: 2, Webhooks: []notify.Webhook{
+		{Name: "chat", Format: "slack", URL: rc.url + "/services/" + secrets["path"] + "?token=" + secrets["query"],
+			Headers: map[string]string{"X-Api-Key": secrets["header"]}, HeadersEnv: map[string]string{"Authorization": "HOOK_AUTH"}, SecretEnv: "HOOK_SECRET"},
+		{Name: "siem", URL: "http://" + secrets["user"] + ":" + secrets["password"] + "@" + goneHost + "/hooks/" + secrets["path"] + "?key=" + secrets["query"],
+			Headers: map[string]string{"X-Api-Key": secrets["header"]}, HeadersEnv: map[string]string{"Authorization": "HOOK_AUTH"}, SecretEnv: "HOOK_SECRET"},
+	}}
+	var logs logBuffer
+	start(t, e.store, cfg, notify.WithGetenv(func(k string) string { return env[k] }), notify.WithRetryBase(10*time.Millisecond, 10*time.Millisecond),
+		notify.WithLogger(logs.logger()))
+	e.request(e.as("dan"), server.RequestCreate{Roles: []string{"staging-admin"}})
+
+	out := logs.waitLog(t, "notification given up", 2, 10*time.Second)
+	for what, secret := range secrets {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log shows the webhook's %s:\n%s", what, out)
+		}
+	}
+	// What the log does say: which webhook, where, and what went wrong.
+	for _, want := range []string{"webhook=chat", "webhook=siem", rc.url, "http://" + goneHost, "HTTP 503", "connection refused"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log does not say %q:\n%s", want, out)
+		}
+	}
+	if n := len(rc.got("/services/" + secrets["path"])); n != 2 {
+		t.Errorf("the receiver got %d attempts, want 2", n)
+	}
+}
+
+// The notifier follows no redirect: a 307 would re-send the body, its signature and the webhook's
+// headers to another host. The 3xx is a failed attempt, retried like a 5xx, then given up, and the
+// log shows where it pointed by scheme and host only.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	elsewhere := newReceiver(t)
+	rc := newReceiver(t)
+	rc.setAnswer(func(int, *http.Request) (int, http.Header) {
+		return http.StatusTemporaryRedirect, http.Header{"Location": {elsewhere.url + "/collect/L0CATIONSECRET?k=L0CQUERY"}}
+	})
+	var logs logBuffer
+	start(t, e.store, notify.Config{MaxAttempts: 3, Webhooks: []notify.Webhook{{Name: "w", URL: rc.url + "/w", SecretEnv: "HOOK_SECRET",
+		Headers: map[string]string{"Authorization": "Bearer s3cret-token"}}}},
+		notify.WithGetenv(func(string) string { return "signing-secret" }), notify.WithRetryBase(10*time.Millisecond, 10*time.Millisecond),
+		notify.WithLogger(logs.logger()))
+	e.request(e.as("dan"), server.RequestCreate{Roles: []string{"staging-admin"}})
+
+	rc.wait(t, "/w", 3, 5*time.Second)
+	out := logs.waitLog(t, "notification given up", 1, 5*time.Second)
+	rc.settle(t, "/w", 3, 100*time.Millisecond)
+	elsewhere.mu.Lock()
+	stolen := len(elsewhere.hits)
+	elsewhere.mu.Unlock()
+	if stolen != 0 {
+		t.Fatalf("the redirect was followed: the other host got %d requests", stolen)
+	}
+	if !strings.Contains(out, "HTTP 307") || !strings.Contains(out, elsewhere.url) {
+		t.Errorf("the log does not say where the redirect pointed:\n%s", out)
+	}
+	for _, secret := range []string{"/collect", "L0CATIONSECRET", "L0CQUERY", "s3cret-token", "signing-secret"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log shows %q:\n%s", secret, out)
+		}
+	}
+}

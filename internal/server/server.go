@@ -4,11 +4,21 @@
 // Errors are JSON {"error": "...", "field": "..."}: 400 for bad input (with the field path), 401 for a
 // missing or bad token, 403 for a caller who may not do this, 404, 409 for a stale revision, an
 // existing name or a resource still referenced, 500 only for warden's own failures.
+//
+// A 500 shows no internal error text to just anyone: the error is logged with a fresh error id, and
+// the answer is "internal error (id <id>)", the same id, to find the log line. An administrator's
+// request also gets the error itself after it ("internal error (id <id>): ..."): administrators run
+// the sync, the import and the uninstall, whose failures (an AWS permission missing, say) are theirs
+// to act on, and they can already read and change everything warden holds. Everyone else, and a
+// caller whose token could not even be checked, gets the id only. /readyz, which anyone may call,
+// answers 503 "store unreachable (id <id>)" and logs the store's error under that id.
 package server
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,7 +141,9 @@ func (s *Server) routes() {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.store.Ping(ctx); err != nil {
-			http.Error(w, "store unreachable: "+err.Error(), http.StatusServiceUnavailable)
+			id := newErrorID()
+			s.log.Warn("not ready: the store is unreachable", "error_id", id, "err", err)
+			http.Error(w, "store unreachable (id "+id+")", http.StatusServiceUnavailable)
 			return
 		}
 		io.WriteString(w, "ready\n")
@@ -179,8 +191,18 @@ func (s *Server) authed(h principalHandler) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		h(w, r, p)
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), p)
 	}
+}
+
+// principalKey holds the authenticated principal in a request's context, for fail.
+type principalKey struct{}
+
+// newErrorID names one internal error, in the log and in the answer.
+func newErrorID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // apiError is the JSON error body.
@@ -251,8 +273,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		code = 499
 	}
 	if code == http.StatusInternalServerError {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		body = apiError{Error: "internal error: " + err.Error()}
+		id := newErrorID()
+		s.log.Error("request failed", "error_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		body = apiError{Error: "internal error (id " + id + ")"}
+		if p, _ := r.Context().Value(principalKey{}).(*auth.Principal); p != nil && p.Admin {
+			body.Error += ": " + err.Error()
+		}
 	}
 	writeJSON(w, code, body)
 }
