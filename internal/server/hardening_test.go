@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/client"
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
 )
@@ -247,23 +247,14 @@ func TestRequestStartIsBounded(t *testing.T) {
 	}
 }
 
-// clock is a settable time for the server.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 // Item 8: an approved request whose requester loses what allowed it ends, with the state and the
 // audit log saying why: during its window at once, and for one approved ahead, when its window
 // opens.
 func TestRequestThatLostItsBasisEnds(t *testing.T) {
 	e := newEnv(t)
 	e.apply(hardenOrg)
-	clk := &clock{t: time.Now()}
-	e.srv.SetClock(clk.now)
+	clk := clock.NewFake(time.Now())
+	e.srv.UseClock(clk)
 	dan, alice, bob := e.as("dan"), e.as("alice"), e.as("bob")
 	approve := func(in server.RequestCreate) string {
 		t.Helper()
@@ -280,12 +271,12 @@ func TestRequestThatLostItsBasisEnds(t *testing.T) {
 		return id
 	}
 	now := approve(server.RequestCreate{Roles: []string{"staging-admin"}, Reason: "deploy"})
-	later := clk.now().Add(3 * time.Hour)
+	later := clk.Now().Add(3 * time.Hour)
 	ahead := approve(server.RequestCreate{Roles: []string{"staging-admin"}, Reason: "tomorrow", Start: &later})
 
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan struct{})
-	go func() { e.srv.KeepRequests(ctx, 20*time.Millisecond); close(done) }()
+	go func() { e.srv.KeepRequests(ctx, 24*time.Hour); close(done) }()
 	defer func() { cancel(); <-done }()
 	stored := func(id string) *resource.AccessRequestSpec {
 		o, err := e.store.Get(e.ctx, resource.KindAccessRequest, id)
@@ -306,11 +297,11 @@ func TestRequestThatLostItsBasisEnds(t *testing.T) {
 		t.Fatalf("before anything changed: %s", s.State)
 	}
 	// A minute into the window, dan loses the developer role, which let him request staging-admin.
-	clk.set(clk.now().Add(time.Minute))
+	clk.Set(clk.Now().Add(time.Minute))
 	e.apply("kind: user\nversion: v1\nmetadata: {name: dan}\nspec: {}\n")
 	waitFor("the running request to end", func() bool { return stored(now).State == resource.StateCancelled })
 	s := stored(now)
-	if !strings.Contains(s.EndReason, "lost its basis") || !strings.Contains(s.EndReason, "staging-admin") || s.End == nil || s.End.After(clk.now()) {
+	if !strings.Contains(s.EndReason, "lost its basis") || !strings.Contains(s.EndReason, "staging-admin") || s.End == nil || s.End.After(clk.Now()) {
 		t.Fatalf("ended: %+v", s)
 	}
 	entries, err := audit.List(e.ctx, e.store, audit.Filter{Actor: "warden", Kind: resource.KindAccessRequest})
@@ -329,7 +320,7 @@ func TestRequestThatLostItsBasisEnds(t *testing.T) {
 		t.Fatalf("a request not yet open was ended early: %+v", s)
 	}
 	// ...and ends when it opens.
-	clk.set(later.Add(time.Second))
+	clk.Set(later.Add(time.Second))
 	waitFor("the request approved ahead to end when it opened", func() bool { return stored(ahead).State == resource.StateCancelled })
 	if s := stored(ahead); !strings.Contains(s.EndReason, "lost its basis") {
 		t.Fatalf("ended ahead: %+v", s)

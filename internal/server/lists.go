@@ -120,7 +120,7 @@ func (s *Server) memberAdd(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		s.fail(w, r, err)
 		return
 	}
-	if in.Expires != nil && !in.Expires.After(time.Now()) {
+	if in.Expires != nil && !in.Expires.After(s.now()) {
 		s.fail(w, r, &resource.FieldError{Field: "spec.expires", Message: "is not in the future"})
 		return
 	}
@@ -165,7 +165,7 @@ func (s *Server) listsList(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	due := r.URL.Query().Get("review_due") == "true"
 	out := []*resource.Object{}
 	for _, o := range objs {
-		if !due || access.ReviewDue(o.Spec.(*resource.AccessListSpec), time.Now()) {
+		if !due || access.ReviewDue(o.Spec.(*resource.AccessListSpec), s.now()) {
 			out = append(out, o)
 		}
 	}
@@ -217,7 +217,7 @@ func (s *Server) listReview(w http.ResponseWriter, r *http.Request, p *auth.Prin
 			}
 			entries = append(entries, p.Entry(audit.Entry{Action: "delete", Detail: "removed by the review of " + list, Before: old}))
 		}
-		now := time.Now()
+		now := s.now()
 		next := access.NextAudit(l.Audit.Recurrence, now)
 		l.Audit.NextAuditDate = &next
 		if err := tx.Update(r.Context(), lo); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/wardenhq/warden/internal/access"
 	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
@@ -50,15 +51,22 @@ func (s *Server) requestRoutes() {
 	s.handle("POST /v1/access/requests/{id}/revoke", s.authed(s.requestRevoke))
 }
 
-func (s *Server) now() time.Time {
+func (s *Server) now() time.Time { return s.clk().Now() }
+
+func (s *Server) clk() clock.Clock {
 	if s.clock != nil {
-		return s.clock()
+		return s.clock
 	}
-	return time.Now()
+	return clock.Real()
 }
 
-// SetClock makes the request workflows read the time from now (tests move it instead of sleeping).
-func (s *Server) SetClock(now func() time.Time) { s.clock = now }
+// SetClock makes the request and list workflows read the time from now; KeepRequests still waits
+// in real time. UseClock sets its timers too.
+func (s *Server) SetClock(now func() time.Time) { s.clock = clock.Func(now) }
+
+// UseClock makes the request and list workflows and KeepRequests read the time from c and wait on
+// its timers (tests move a fake clock instead of sleeping). Set it before serving.
+func (s *Server) UseClock(c clock.Clock) { s.clock = c }
 
 // SetPendingTTL sets how long a request waits for its reviews (zero: access.DefaultPendingTTL).
 func (s *Server) SetPendingTTL(d time.Duration) { s.pendingTTL = d }
@@ -502,8 +510,12 @@ func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, p *auth.P
 func (s *Server) KeepRequests(ctx context.Context, interval time.Duration) {
 	rev, _ := s.store.Revision(ctx)
 	watch := s.store.Watch(ctx, rev+1)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+	// Two timers: due, in the server's clock, for the next instant something falls due (or the
+	// interval); settle, in real time, lets a burst of store changes settle before a pass.
+	due := s.clk().NewTimer(interval)
+	defer due.Stop()
+	settle := time.NewTimer(0)
+	defer settle.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -515,14 +527,15 @@ func (s *Server) KeepRequests(ctx context.Context, interval time.Duration) {
 				}
 				rev, _ = s.store.Revision(ctx)
 				watch = s.store.Watch(ctx, rev+1)
-				resetTimer(timer, 0)
+				resetTimer(settle, 0)
 				continue
 			}
 			if basisKinds[ev.Object.Kind] {
-				resetTimer(timer, keepDebounce) // let a burst of changes settle
+				resetTimer(settle, keepDebounce)
 			}
 			continue
-		case <-timer.C:
+		case <-due.C():
+		case <-settle.C:
 		}
 		next, err := s.keepDue(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -532,7 +545,7 @@ func (s *Server) KeepRequests(ctx context.Context, interval time.Duration) {
 		if !next.IsZero() {
 			wait = min(wait, max(0, next.Sub(s.now())))
 		}
-		resetTimer(timer, wait)
+		due.Reset(wait)
 	}
 }
 

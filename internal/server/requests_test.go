@@ -8,6 +8,7 @@ import (
 
 	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/client"
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
 )
@@ -194,7 +195,9 @@ func TestRequestWorkflow(t *testing.T) {
 // A request nobody reviews expires after the configured pending TTL, and cannot be approved then.
 func TestPendingRequestExpires(t *testing.T) {
 	e := newEnv(t)
-	e.srv.SetPendingTTL(time.Second)
+	clk := clock.NewFake(time.Now())
+	e.srv.UseClock(clk)
+	e.srv.SetPendingTTL(time.Hour)
 	e.apply(requestOrg)
 	tok, err := e.admin.CreateToken(e.ctx, "dan", "1h")
 	if err != nil {
@@ -206,7 +209,12 @@ func TestPendingRequestExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := got.Request.Metadata.Name
-	time.Sleep(1100 * time.Millisecond)
+	ttlEnds := got.Request.Metadata.CreatedAt.Add(time.Hour)
+	clk.Set(ttlEnds.Add(-time.Second))
+	if o, err := dan.Request(e.ctx, id); err != nil || o.Spec.(*resource.AccessRequestSpec).State != resource.StatePending {
+		t.Fatalf("a second before its pending TTL ends: %v %v", o, err)
+	}
+	clk.Set(ttlEnds)
 	o, err := dan.Request(e.ctx, id)
 	if err != nil || o.Spec.(*resource.AccessRequestSpec).State != resource.StateExpired {
 		t.Fatalf("after its pending TTL: %v %v", o, err)
@@ -217,22 +225,25 @@ func TestPendingRequestExpires(t *testing.T) {
 }
 
 // Requests are written EXPIRED once their window has ended or their reviews did not come in time,
-// though nobody reads them, with an audit entry by warden.
+// though nobody reads them, with an audit entry by warden: at the instant the server's clock reaches
+// it, and not before.
 func TestRequestsExpireUnread(t *testing.T) {
 	e := newEnv(t)
-	e.srv.SetPendingTTL(time.Second)
+	now := time.Now().UTC().Truncate(time.Second)
+	clk := clock.NewFake(now)
+	e.srv.UseClock(clk)
+	e.srv.SetPendingTTL(2 * time.Hour)
 	e.apply(requestOrg)
-	now := time.Now()
 	e.seedYAML(`
 kind: access_request
 version: v1
 metadata: {name: ended}
-spec: {user: dan, roles: [staging-admin], state: APPROVED, reason: x, start: "` + now.Add(-time.Hour).Format(time.RFC3339) + `", end: "` + now.Add(time.Second).Format(time.RFC3339Nano) + `"}
+spec: {user: dan, roles: [staging-admin], state: APPROVED, reason: x, start: "` + now.Add(-time.Hour).Format(time.RFC3339) + `", end: "` + now.Add(time.Hour).Format(time.RFC3339) + `"}
 ---
 kind: access_request
 version: v1
 metadata: {name: lasting}
-spec: {user: dan, roles: [staging-admin], state: APPROVED, reason: x, start: "` + now.Add(-time.Hour).Format(time.RFC3339) + `", end: "` + now.Add(time.Hour).Format(time.RFC3339) + `"}
+spec: {user: dan, roles: [staging-admin], state: APPROVED, reason: x, start: "` + now.Add(-time.Hour).Format(time.RFC3339) + `", end: "` + now.Add(3*time.Hour).Format(time.RFC3339) + `"}
 `)
 	tok, err := e.admin.CreateToken(e.ctx, "dan", "1h")
 	if err != nil {
@@ -243,9 +254,10 @@ spec: {user: dan, roles: [staging-admin], state: APPROVED, reason: x, start: "` 
 		t.Fatal(err)
 	}
 	pending := got.Request.Metadata.Name
+	ttlEnds := got.Request.Metadata.CreatedAt.Add(2 * time.Hour)
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan struct{})
-	go func() { e.srv.KeepRequests(ctx, 100*time.Millisecond); close(done) }()
+	go func() { e.srv.KeepRequests(ctx, 24*time.Hour); close(done) }()
 	defer func() { cancel(); <-done }()
 	state := func(name string) string { // straight from the store: reading through the API would expire it
 		o, err := e.store.Get(e.ctx, resource.KindAccessRequest, name)
@@ -254,13 +266,33 @@ spec: {user: dan, roles: [staging-admin], state: APPROVED, reason: x, start: "` 
 		}
 		return o.Spec.(*resource.AccessRequestSpec).State
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for state("ended") != resource.StateExpired || state(pending) != resource.StateExpired {
-		if time.Now().After(deadline) {
-			t.Fatalf("not expired in the store: ended %s, pending %s", state("ended"), state(pending))
+	waitState := func(name, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for state(name) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s is %s in the store, want %s", name, state(name), want)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	// KeepRequests waits for the first end, "ended"'s.
+	if !clk.WaitUntil(10*time.Second, now.Add(time.Hour)) {
+		t.Fatalf("KeepRequests does not wait for the window's end at %v: it waits for %v", now.Add(time.Hour), clk.Pending())
+	}
+	if state("ended") != resource.StateApproved || state(pending) != resource.StatePending {
+		t.Fatalf("expired early: ended %s, pending %s", state("ended"), state(pending))
+	}
+	clk.Set(now.Add(time.Hour))
+	waitState("ended", resource.StateExpired)
+	if !clk.WaitUntil(10*time.Second, ttlEnds) {
+		t.Fatalf("KeepRequests does not wait for the pending TTL's end at %v: it waits for %v", ttlEnds, clk.Pending())
+	}
+	if s := state(pending); s != resource.StatePending {
+		t.Fatalf("the pending request is %s before its TTL ends", s)
+	}
+	clk.Set(ttlEnds)
+	waitState(pending, resource.StateExpired)
 	if s := state("lasting"); s != resource.StateApproved {
 		t.Fatalf("a request whose window lasts is %s", s)
 	}

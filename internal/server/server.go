@@ -34,6 +34,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
@@ -65,8 +66,8 @@ type Server struct {
 	pendingTTL time.Duration
 	// maxStartAhead is how far ahead a request may start (zero: the default).
 	maxStartAhead time.Duration
-	// clock is the request workflows' time (nil: time.Now).
-	clock func() time.Time
+	// clock is the time of the request and list workflows and of KeepRequests (nil: the wall clock).
+	clock clock.Clock
 }
 
 // New builds the server's handler around a store.
