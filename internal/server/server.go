@@ -11,7 +11,8 @@
 // the sync, the import and the uninstall, whose failures (an AWS permission missing, say) are theirs
 // to act on, and they can already read and change everything warden holds. Everyone else, and a
 // caller whose token could not even be checked, gets the id only. /readyz, which anyone may call,
-// answers 503 "store unreachable (id <id>)" and logs the store's error under that id.
+// answers 503 "store unreachable (id <id>)" and logs the store's error under that id, and 503 "not
+// ready: starting" while something holds it (Hold).
 package server
 
 import (
@@ -28,6 +29,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +71,8 @@ type Server struct {
 	maxStartAhead time.Duration
 	// clock is the time of the request and list workflows and of KeepRequests (nil: the wall clock).
 	clock clock.Clock
+	// holds counts what keeps /readyz from answering ready (Hold).
+	holds atomic.Int32
 }
 
 // New builds the server's handler around a store.
@@ -86,6 +91,15 @@ func (s *Server) Manage() *manage.Service { return s.manage }
 
 // Tokens is the server's token service (for bootstrapping the admin token).
 func (s *Server) Tokens() *auth.Tokens { return s.tokens }
+
+// Hold keeps /readyz answering 503 "not ready: starting" until release is called, for work that
+// must be done before the server takes traffic (the demo's import of its organisation). Holds
+// add up; release may be called more than once.
+func (s *Server) Hold() (release func()) {
+	s.holds.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { s.holds.Add(-1) }) }
+}
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
@@ -139,6 +153,10 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 func (s *Server) routes() {
 	s.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	s.handle("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.holds.Load() > 0 {
+			http.Error(w, "not ready: starting", http.StatusServiceUnavailable)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.store.Ping(ctx); err != nil {

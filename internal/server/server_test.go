@@ -161,6 +161,37 @@ func TestHealthReadyMetricsNeedNoToken(t *testing.T) {
 	}
 }
 
+// A server held (the demo importing its organisation) is live but not ready until every hold is
+// released; /readyz says only that it is starting.
+func TestReadyzWaitsForHolds(t *testing.T) {
+	e := newEnv(t)
+	readyz := func() (int, string) {
+		resp, err := http.Get(e.url + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	importing, other := e.srv.Hold(), e.srv.Hold()
+	if code, body := readyz(); code != 503 || body != "not ready: starting" {
+		t.Fatalf("held: %d %q, want 503 not ready: starting", code, body)
+	}
+	if code, _ := e.raw("GET", "/healthz", "", ""); code != 200 {
+		t.Fatalf("/healthz while held: %d", code)
+	}
+	importing()
+	importing() // released twice counts once
+	if code, _ := readyz(); code != 503 {
+		t.Fatalf("with one hold left: %d, want 503", code)
+	}
+	other()
+	if code, body := readyz(); code != 200 || body != "ready" {
+		t.Fatalf("released: %d %q", code, body)
+	}
+}
+
 func TestUnauthenticatedIs401AndForbiddenIs403(t *testing.T) {
 	e := newEnv(t)
 	e.apply(base)
