@@ -65,7 +65,8 @@ func (s *Server) clk() clock.Clock {
 func (s *Server) SetClock(now func() time.Time) { s.clock = clock.Func(now) }
 
 // UseClock makes the request and list workflows and KeepRequests read the time from c and wait on
-// its timers (tests move a fake clock instead of sleeping). Set it before serving.
+// its timers (tests move a fake clock instead of sleeping); the audit entries of requests are
+// timed by it too. Set it before the requests it should govern.
 func (s *Server) UseClock(c clock.Clock) { s.clock = c }
 
 // SetPendingTTL sets how long a request waits for its reviews (zero: access.DefaultPendingTTL).
@@ -666,8 +667,12 @@ func (s *Server) writeRequest(ctx context.Context, actor, action, detail string,
 	return s.writeRequestEntry(ctx, audit.Entry{Actor: actor, Action: action, Detail: detail}, before, after)
 }
 
-// writeRequestEntry is writeRequest with the audit entry's actor, action and token given in e.
+// writeRequestEntry is writeRequest with the audit entry's actor, action and token given in e. The
+// entry is timed by the workflow's clock, the one that judged the change.
 func (s *Server) writeRequestEntry(ctx context.Context, e audit.Entry, before, after *resource.Object) error {
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
 	return s.store.Txn(ctx, func(tx store.Tx) error {
 		if err := tx.Update(ctx, after); err != nil {
 			return err
