@@ -145,10 +145,12 @@ func (n *Notifier) deliver(ctx context.Context, h *hook, d *delivery) {
 			return
 		}
 		log.Info("notification failed; retrying", "answer", failure, "attempt", attempt, "in", wait)
+		t := n.clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(wait):
+		case <-t.C():
 		}
 	}
 }

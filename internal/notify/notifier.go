@@ -50,6 +50,7 @@ import (
 
 	"github.com/wardenhq/warden/internal/access"
 	"github.com/wardenhq/warden/internal/audit"
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
 )
@@ -90,6 +91,11 @@ func WithRetryBase(base, maxBackoff time.Duration) Option {
 	return func(n *Notifier) { n.retryBase, n.maxBackoff = base, maxBackoff }
 }
 
+// WithClock makes the notifier read the time from c and wait on its timers: when windows start and
+// end, when pending requests and list reviews fall due, how long a failed delivery waits (tests move
+// a fake clock instead of sleeping). The lease stays on real time: the store judges it.
+func WithClock(c clock.Clock) Option { return func(n *Notifier) { n.clock = c } }
+
 // WithLeaseTTL sets how long the notifying replica's lease lasts without renewal (default 15s).
 func WithLeaseTTL(d time.Duration) Option { return func(n *Notifier) { n.leaseTTL = d } }
 
@@ -101,7 +107,7 @@ type Notifier struct {
 	log         *slog.Logger
 	getenv      func(string) string
 	client      *http.Client
-	now         func() time.Time
+	clock       clock.Clock
 	pendingTTL  time.Duration
 	timeout     time.Duration
 	maxAttempts int
@@ -132,7 +138,7 @@ func New(st store.Store, cfg Config, opts ...Option) (*Notifier, error) {
 		return nil, err
 	}
 	n := &Notifier{store: st, cfg: cfg, log: slog.New(slog.DiscardHandler), getenv: os.Getenv, client: &http.Client{},
-		now: time.Now, pendingTTL: access.DefaultPendingTTL, timeout: cfg.Timeout, maxAttempts: cfg.MaxAttempts,
+		clock: clock.Real(), pendingTTL: access.DefaultPendingTTL, timeout: cfg.Timeout, maxAttempts: cfg.MaxAttempts,
 		maxAge: cfg.MaxAge, retryBase: time.Second, maxBackoff: 5 * time.Minute, leaseTTL: 15 * time.Second,
 		lookback: 5 * time.Minute, period: 30 * time.Second}
 	for _, o := range opts {
@@ -159,6 +165,8 @@ func New(st store.Store, cfg Config, opts ...Option) (*Notifier, error) {
 	n.hooks = hooks
 	return n, nil
 }
+
+func (n *Notifier) now() time.Time { return n.clock.Now() }
 
 // RegisterMetrics adds warden_notifications_total to reg.
 func (n *Notifier) RegisterMetrics(reg prometheus.Registerer) error {
@@ -246,6 +254,14 @@ func sleep(ctx context.Context, d time.Duration) {
 // Run notifies until ctx ends (nil) or its progress cannot be kept (an error). Run it in one
 // process at a time per store: RunLeader sees to that.
 func (n *Notifier) Run(ctx context.Context) error {
+	err := n.run(ctx)
+	if ctx.Err() != nil {
+		return nil // ended, even if it was still starting (a read cut short is no failure)
+	}
+	return err
+}
+
+func (n *Notifier) run(ctx context.Context) error {
 	rev, err := n.store.Revision(ctx)
 	if err != nil {
 		return err
@@ -286,27 +302,33 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}()
 
 	watch := n.store.Watch(ctx, rev+1)
-	timer := time.NewTimer(0)
+	// Two timers: timer, in the notifier's clock, for the next instant something falls due; settle,
+	// in real time, lets the changes of one write (and a burst of writes) settle before a look.
+	timer := n.clock.NewTimer(0)
 	defer timer.Stop()
-	due := n.now()
+	timer.Stop()
+	settle := time.NewTimer(0) // the first look, at once
+	defer settle.Stop()
+	settling := true
+	var due time.Time
 	wakeAt := func(t time.Time) {
 		if t.IsZero() || (!due.IsZero() && !t.Before(due)) {
 			return
 		}
 		due = t
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
 		timer.Reset(max(0, t.Sub(n.now())))
+	}
+	look := func() {
+		if !settling {
+			settling = true
+			settle.Reset(0)
+		}
 	}
 	// Finished deliveries are saved in batches (every change saved wakes the other watchers of the
 	// store); a crash in between resends them, with their ids.
 	flush := time.NewTicker(2 * time.Second)
 	defer flush.Stop()
-	periodic := time.NewTicker(n.period)
+	periodic := n.clock.NewTicker(n.period)
 	defer periodic.Stop()
 	for {
 		select {
@@ -322,35 +344,43 @@ func (n *Notifier) Run(ctx context.Context) error {
 				}
 				rev, _ = n.store.Revision(ctx)
 				watch = n.store.Watch(ctx, rev+1)
-				wakeAt(n.now())
+				look()
 				continue
 			}
 			switch ev.Object.Kind {
 			case resource.KindAccessRequest, resource.KindAccessList:
 				// Their audit entries are in the same transaction: read them now. Other changes
 				// (sync records and the sync's own audit entries among them) make no notification.
-				wakeAt(n.now().Add(Debounce))
+				if !settling {
+					settling = true
+					settle.Reset(Debounce)
+				}
 			}
-		case <-periodic.C:
-			wakeAt(n.now())
+			continue
+		case <-periodic.C():
+			look()
+			continue
 		case <-flush.C:
 			if err := n.flush(ctx); err != nil {
 				return err
 			}
-		case <-timer.C:
+			continue
+		case <-timer.C():
 			due = time.Time{}
-			next, err := n.step(ctx)
-			switch {
-			case ctx.Err() != nil:
-				return nil
-			case errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrAlreadyExists):
-				return fmt.Errorf("notifications: another process changed their progress: %w", err)
-			case err != nil:
-				// The progress in memory may be ahead of the store's: start again from the store's.
-				return err
-			}
-			wakeAt(next)
+		case <-settle.C:
+			settling = false
 		}
+		next, err := n.step(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrAlreadyExists):
+			return fmt.Errorf("notifications: another process changed their progress: %w", err)
+		case err != nil:
+			// The progress in memory may be ahead of the store's: start again from the store's.
+			return err
+		}
+		wakeAt(next)
 	}
 }
 

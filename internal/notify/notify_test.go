@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/client"
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/notify"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
@@ -101,6 +102,7 @@ type env struct {
 	t     *testing.T
 	ctx   context.Context
 	store store.Store
+	srv   *server.Server
 	url   string
 	admin *client.Client
 }
@@ -131,9 +133,39 @@ func newEnvOn(t *testing.T, st store.Store, pendingTTL time.Duration) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, store: st, url: hs.URL, admin: client.New(hs.URL, strings.TrimSpace(string(tok)))}
+	e := &env{t: t, ctx: ctx, store: st, srv: srv, url: hs.URL, admin: client.New(hs.URL, strings.TrimSpace(string(tok)))}
 	e.apply(org)
 	return e
+}
+
+// fakeClock gives the server a fake clock reading now, and returns it for the notifier.
+func (e *env) fakeClock() *clock.Fake {
+	c := clock.NewFake(time.Now().UTC().Truncate(time.Second))
+	e.srv.UseClock(c)
+	return c
+}
+
+// waitTimer waits until something waits for the clock to reach at.
+func waitTimer(t *testing.T, c *clock.Fake, at time.Time, what string) {
+	t.Helper()
+	if !c.WaitUntil(10*time.Second, at) {
+		t.Fatalf("nothing waits for %s at %v; the clock's timers are at %v", what, at, c.Pending())
+	}
+}
+
+// queued is what the notifier has made of time so far, from its progress in the store: the
+// time-driven notifications made (queued or sent) and the deliveries not yet made.
+func (e *env) queued() (sent []string, outbox int) {
+	e.t.Helper()
+	o, err := e.store.Get(e.ctx, resource.KindNotifyState, "notifier")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	st := o.Spec.(*resource.NotifyStateSpec)
+	for k := range st.Sent {
+		sent = append(sent, k)
+	}
+	return sent, len(st.Outbox)
 }
 
 func (e *env) apply(docs string) {
@@ -427,33 +459,40 @@ func TestRequestEventsInBothFormats(t *testing.T) {
 	}
 }
 
-// An approved window's start and end are notified at their instants (the store still says
-// APPROVED at the end); reading the request afterwards writes EXPIRED and sends nothing more.
+// An approved window's start and end are notified at their instants, and not before (the store
+// still says APPROVED at the end); reading the request afterwards writes EXPIRED and sends nothing
+// more.
 func TestStartedAndExpiredAtTheInstant(t *testing.T) {
 	e := newEnv(t, time.Hour)
+	clk := e.fakeClock()
 	rc := newReceiver(t)
 	start(t, e.store, notify.Config{Webhooks: []notify.Webhook{{Name: "w", URL: rc.url + "/w",
-		Events: []string{"request.started", "request.expired"}}}})
+		Events: []string{"request.started", "request.expired"}}}}, notify.WithClock(clk))
 	dan, alice, bob := e.as("dan"), e.as("alice"), e.as("bob")
-	from := time.Now().Add(2 * time.Second).Truncate(time.Second)
-	id := e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}, Duration: "2s", Start: &from})
+	from := clk.Now().Add(2 * time.Hour)
+	id := e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}, Duration: "3h", Start: &from})
 	e.review(alice, id, "APPROVE")
 	e.review(bob, id, "APPROVE")
-	if len(rc.got("/w")) != 0 {
-		t.Fatalf("notified before the window: %s", dump(rc.got("/w")))
+	// The notifier waits for the window to open, having made nothing of it yet.
+	waitTimer(t, clk, from, "the window's start")
+	if sent, outbox := e.queued(); len(sent) != 0 || outbox != 0 || len(rc.got("/w")) != 0 {
+		t.Fatalf("notified before the window: %v, %d in the outbox, %d delivered", sent, outbox, len(rc.got("/w")))
 	}
-	hits := rc.wait(t, "/w", 2, 10*time.Second)
-	const tolerance = 500 * time.Millisecond
+	clk.Set(from)
+	hits := rc.wait(t, "/w", 1, 10*time.Second)
+	waitTimer(t, clk, from.Add(3*time.Hour), "the window's end")
+	if len(rc.got("/w")) != 1 {
+		t.Fatalf("expired before the window's end: %s", dump(rc.got("/w")))
+	}
+	clk.Set(from.Add(3 * time.Hour))
+	hits = rc.wait(t, "/w", 2, 10*time.Second)
 	for i, want := range []struct {
 		event string
 		at    time.Time
-	}{{"request.started", from}, {"request.expired", from.Add(2 * time.Second)}} {
+	}{{"request.started", from}, {"request.expired", from.Add(3 * time.Hour)}} {
 		p := payload(t, hits[i])
 		if p.Event != want.event || !p.Time.Equal(want.at) {
 			t.Fatalf("delivery %d: %s at %v, want %s at %v", i, p.Event, p.Time, want.event, want.at)
-		}
-		if late := hits[i].at.Sub(want.at); late < 0 || late > tolerance {
-			t.Fatalf("%s delivered %v after its instant (tolerance %v)", want.event, late, tolerance)
 		}
 	}
 	if p := payload(t, hits[1]); p.Request.State != "EXPIRED" || p.Cause != "window_ended" {
@@ -469,31 +508,38 @@ func TestStartedAndExpiredAtTheInstant(t *testing.T) {
 	rc.settle(t, "/w", 2, 500*time.Millisecond)
 }
 
-// A pending request that outlives the pending TTL is notified expired at that instant.
+// A pending request that outlives the pending TTL is notified expired at that instant, and not
+// before.
 func TestPendingRequestExpiresUnreviewed(t *testing.T) {
-	e := newEnv(t, 2*time.Second)
+	e := newEnv(t, time.Hour)
+	clk := e.fakeClock()
 	rc := newReceiver(t)
-	start(t, e.store, notify.Config{Webhooks: []notify.Webhook{{Name: "w", URL: rc.url + "/w", Format: "json"}}}, notify.WithPendingTTL(2*time.Second))
+	start(t, e.store, notify.Config{Webhooks: []notify.Webhook{{Name: "w", URL: rc.url + "/w", Format: "json"}}},
+		notify.WithPendingTTL(time.Hour), notify.WithClock(clk))
 	id := e.request(e.as("dan"), server.RequestCreate{Roles: []string{"staging-admin"}})
 	o, _ := e.store.Get(e.ctx, resource.KindAccessRequest, id)
+	at := o.Metadata.CreatedAt.Add(time.Hour)
+	rc.wait(t, "/w", 1, 10*time.Second) // created
+	waitTimer(t, clk, at, "the pending TTL's end")
+	if sent, _ := e.queued(); len(sent) != 0 || len(rc.got("/w")) != 1 {
+		t.Fatalf("expired before the TTL ended: %v %s", sent, dump(rc.got("/w")))
+	}
+	clk.Set(at)
 	hits := rc.wait(t, "/w", 2, 10*time.Second)
 	p := payload(t, hits[1])
-	at := o.Metadata.CreatedAt.Add(2 * time.Second)
 	if p.Event != "request.expired" || p.Cause != "not_reviewed" || p.Request.State != "EXPIRED" || !p.Time.Equal(at) {
 		t.Fatalf("got %s (%s) at %v, want request.expired at %v", p.Event, p.Cause, p.Time, at)
-	}
-	if late := hits[1].at.Sub(at); late < 0 || late > 500*time.Millisecond {
-		t.Fatalf("delivered %v after the TTL passed", late)
 	}
 	e.as("dan").Request(e.ctx, id) // writes EXPIRED: nothing more
 	rc.settle(t, "/w", 2, 300*time.Millisecond)
 }
 
-// 500 then 500 then 200: three attempts with growing pauses and one delivery id. 429 waits for its
-// Retry-After. 400 is not retried, and the deliveries after it go on. A dead receiver is given up
-// after max_attempts.
+// 500 then 500 then 200: three attempts, each after its pause (1, then 2 times the base) and not
+// before, with one delivery id. 429 waits for its Retry-After. 400 is not retried, and the
+// deliveries after it go on. A dead receiver is given up after max_attempts.
 func TestRetries(t *testing.T) {
 	e := newEnv(t, time.Hour)
+	clk := e.fakeClock()
 	rc := newReceiver(t)
 	rc.setAnswer(func(n int, r *http.Request) (int, http.Header) {
 		switch r.URL.Path {
@@ -503,7 +549,7 @@ func TestRetries(t *testing.T) {
 			}
 		case "/busy":
 			if n == 1 {
-				return 429, http.Header{"Retry-After": {"1"}}
+				return 429, http.Header{"Retry-After": {"7"}}
 			}
 		case "/picky":
 			if n == 1 {
@@ -514,48 +560,67 @@ func TestRetries(t *testing.T) {
 		}
 		return 200, nil
 	})
-	const base = 100 * time.Millisecond
+	const base = time.Minute
 	for _, path := range []string{"/flaky", "/busy", "/picky", "/dead"} {
 		t.Run(path[1:], func(t *testing.T) {
 			rc.mu.Lock()
 			rc.hits = nil
 			rc.mu.Unlock()
+			var logs logBuffer
 			stop := start(t, e.store, notify.Config{MaxAttempts: 3, Webhooks: []notify.Webhook{{Name: path, URL: rc.url + path, Events: []string{"request.created"}}}},
-				notify.WithRetryBase(base, time.Second))
+				notify.WithRetryBase(base, time.Hour), notify.WithClock(clk), notify.WithLogger(logs.logger()))
 			defer stop()
+			// retryAt waits until the delivery's retry waits for the clock to pass d more, checks
+			// that nothing was sent again meanwhile, and moves the clock there.
+			retryAt := func(d time.Duration, sent int) {
+				t.Helper()
+				waitTimer(t, clk, clk.Now().Add(d), "the retry")
+				if got := len(rc.got(path)); got != sent {
+					t.Fatalf("%d attempts before the pause of %v ended, want %d", got, d, sent)
+				}
+				clk.Advance(d)
+			}
 			dan := e.as("dan")
 			e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}})
 			switch path {
 			case "/flaky":
+				rc.wait(t, path, 1, 5*time.Second)
+				retryAt(base, 1)
+				rc.wait(t, path, 2, 5*time.Second)
+				retryAt(2*base, 2)
 				hits := rc.wait(t, path, 3, 5*time.Second)
-				rc.settle(t, path, 3, 500*time.Millisecond)
+				logs.waitLog(t, "notification delivered", 1, 5*time.Second)
 				for i := 1; i < 3; i++ {
-					if gap, want := hits[i].at.Sub(hits[i-1].at), base<<(i-1); gap < want {
-						t.Fatalf("attempt %d came %v after the one before; want at least %v", i+1, gap, want)
-					}
 					if hits[i].header.Get(notify.HeaderDelivery) != hits[0].header.Get(notify.HeaderDelivery) {
 						t.Fatalf("a retry changed the delivery id")
 					}
 				}
 			case "/busy":
-				hits := rc.wait(t, path, 2, 5*time.Second)
-				if gap := hits[1].at.Sub(hits[0].at); gap < time.Second {
-					t.Fatalf("retried %v after a 429 asking for 1s", gap)
-				}
-				rc.settle(t, path, 2, 200*time.Millisecond)
+				rc.wait(t, path, 1, 5*time.Second)
+				retryAt(7*time.Second, 1) // as asked, not the base
+				rc.wait(t, path, 2, 5*time.Second)
+				logs.waitLog(t, "notification delivered", 1, 5*time.Second)
 			case "/picky":
 				rc.wait(t, path, 1, 5*time.Second)
-				time.Sleep(3 * base)
+				logs.waitLog(t, "not retried", 1, 5*time.Second)
 				e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}})
 				hits := rc.wait(t, path, 2, 5*time.Second)
 				if hits[0].header.Get(notify.HeaderDelivery) == hits[1].header.Get(notify.HeaderDelivery) {
 					t.Fatalf("the refused delivery was retried")
 				}
-				rc.settle(t, path, 2, 300*time.Millisecond)
+				logs.waitLog(t, "notification delivered", 1, 5*time.Second)
 			case "/dead":
+				rc.wait(t, path, 1, 5*time.Second)
+				retryAt(base, 1)
+				rc.wait(t, path, 2, 5*time.Second)
+				retryAt(2*base, 2)
 				rc.wait(t, path, 3, 5*time.Second)
-				rc.settle(t, path, 3, 4*base+time.Second)
+				logs.waitLog(t, "notification given up", 1, 5*time.Second)
 			}
+			// The delivery is over: however far the clock goes, nothing is sent again.
+			n := len(rc.got(path))
+			clk.Advance(24 * time.Hour)
+			rc.settle(t, path, n, 200*time.Millisecond)
 		})
 	}
 }
@@ -606,21 +671,21 @@ func TestRestartNeitherResendsNorForgets(t *testing.T) {
 // the store says EXPIRED): after the restart, approved, started and expired, in order.
 func TestWindowWhileStopped(t *testing.T) {
 	e := newEnv(t, time.Hour)
+	clk := e.fakeClock()
 	rc := newReceiver(t)
 	cfg := notify.Config{Webhooks: []notify.Webhook{{Name: "w", URL: rc.url + "/w", Events: []string{"request.approved", "request.started", "request.expired"}}}}
-	stop := start(t, e.store, cfg)
-	time.Sleep(100 * time.Millisecond)
+	stop := start(t, e.store, cfg, notify.WithClock(clk))
 	stop()
 	dan, alice, bob := e.as("dan"), e.as("alice"), e.as("bob")
-	from := time.Now().Add(time.Second).Truncate(time.Second).Add(time.Second)
-	id := e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}, Duration: "1s", Start: &from})
+	from := clk.Now().Add(time.Hour)
+	id := e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}, Duration: "1h", Start: &from})
 	e.review(alice, id, "APPROVE")
 	e.review(bob, id, "APPROVE")
-	time.Sleep(time.Until(from.Add(1100 * time.Millisecond)))
+	clk.Set(from.Add(time.Hour + time.Second))
 	if r, err := dan.Request(e.ctx, id); err != nil || r.Spec.(*resource.AccessRequestSpec).State != "EXPIRED" {
 		t.Fatalf("the request should be EXPIRED: %v", err)
 	}
-	start(t, e.store, cfg)
+	start(t, e.store, cfg, notify.WithClock(clk))
 	hits := rc.wait(t, "/w", 3, 5*time.Second)
 	rc.settle(t, "/w", 3, 300*time.Millisecond)
 	for i, want := range []string{"request.approved", "request.started", "request.expired"} {
@@ -630,6 +695,9 @@ func TestWindowWhileStopped(t *testing.T) {
 	}
 	if p := payload(t, hits[1]); !p.Time.Equal(from) {
 		t.Fatalf("started at %v, want %v", p.Time, from)
+	}
+	if p := payload(t, hits[2]); !p.Time.Equal(from.Add(time.Hour)) {
+		t.Fatalf("expired at %v, want %v", p.Time, from.Add(time.Hour))
 	}
 }
 
@@ -728,8 +796,9 @@ func TestReplicasOnPostgres(t *testing.T) {
 	t.Cleanup(func() { other.Close() })
 	rc := newReceiver(t)
 	cfg := notify.Config{Webhooks: []notify.Webhook{{Name: "w", URL: rc.url + "/w"}}}
+	var logs logBuffer
 	run := func(st store.Store, holder string) context.CancelFunc {
-		n, err := notify.New(st, cfg, notify.WithLeaseTTL(time.Second))
+		n, err := notify.New(st, cfg, notify.WithLeaseTTL(time.Second), notify.WithLogger(logs.logger()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -744,7 +813,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 		return stop
 	}
 	stopA := run(e.store, "a")
-	time.Sleep(200 * time.Millisecond) // a leads
+	logs.waitLog(t, "this replica sends them holder=a", 1, 10*time.Second) // a leads
 	run(other, "b")
 	dan, alice, bob := e.as("dan"), e.as("alice"), e.as("bob")
 	r1 := e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}})
