@@ -151,6 +151,16 @@ func TestLimiterLanes(t *testing.T) {
 	if err := l.Wait(ctx, idc.Priority); err != nil { // take the only token
 		t.Fatal(err)
 	}
+	// The limiter reads the clock each time a waiter looks for a token: the first read after this
+	// one is the background caller's.
+	looked := make(chan struct{}, 1)
+	idc.SetLimiterNow(l, func() time.Time {
+		select {
+		case looked <- struct{}{}:
+		default:
+		}
+		return time.Now()
+	})
 	var mu sync.Mutex
 	var order []string
 	var wg sync.WaitGroup
@@ -162,7 +172,7 @@ func TestLimiterLanes(t *testing.T) {
 		order = append(order, "background")
 		mu.Unlock()
 	}()
-	time.Sleep(2 * time.Millisecond) // the background caller is waiting first
+	<-looked // the background caller is waiting first
 	for i := 0; i < 5; i++ {
 		wg.Add(1)
 		go func() {
