@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 // An owner governs their list's members through the CLI; others may not; a member added with an
@@ -69,7 +68,8 @@ spec: {title: DBA, owners: [lena@example.com], grants: {roles: [AdministratorAcc
 		t.Fatalf("jon should show as ineligible for DBA:\n%s", out)
 	}
 	waitFor(t, func() bool { return readSim(t, simURL).hasGroup("DBA") }, "the DBA group in Identity Center")
-	time.Sleep(time.Second) // a sync that would add jon has had time to
+	// Once the sync has nothing left to do, a sync that would add jon has added him.
+	waitFor(t, func() bool { return run(t, admin, "", "sync", "plan").code == 0 }, "a sync plan with no changes")
 	if m := readSim(t, simURL).members("DBA"); len(m) != 0 {
 		t.Fatalf("an ineligible member was synced to the group: %v", m)
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // Notifications end to end: warden serve with a notifications section; a request created and
@@ -105,9 +104,14 @@ spec: {roles: [lead]}
 		!strings.Contains(text, `saying "go ahead"`) {
 		t.Fatalf("slack text: %q", text)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if n := len(received("/slack")); n != 1 {
-		t.Fatalf("slack got %d deliveries; it asked for request.approved only", n)
+	// Deliveries to one webhook go in order: once a second approval has reached slack, anything
+	// else of the first request's would have reached it before.
+	out = mustRun(t, dan, "", "request", "create", "--roles", "staging-admin", "--reason", "incident 10", "--duration", "30m")
+	id2 := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f-]{27}`).FindString(out)
+	mustRun(t, alice, "", "request", "review", id2, "--approve", "--reason", "again")
+	waitFor(t, func() bool { return len(received("/slack")) >= 2 }, "the second approval on slack")
+	if got := received("/slack"); len(got) != 2 || !strings.Contains(got[1]["text"].(string), id2) {
+		t.Fatalf("slack got %d deliveries, the second %v; it asked for request.approved only", len(got), got[len(got)-1])
 	}
 	// The notifier's progress is internal: not served by the resource API.
 	if r := run(t, admin, "", "get", "notify_state"); r.code == 0 || !strings.Contains(r.err, `unknown kind "notify_state"`) {

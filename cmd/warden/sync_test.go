@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,9 +10,11 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
 	"github.com/wardenhq/warden/internal/store/postgres/pgtest"
+	"github.com/wardenhq/warden/internal/store/sqlite"
 )
 
 // simState reads the simulator's state through its introspection endpoint.
@@ -198,7 +201,28 @@ func TestCrashBetweenCreateAndPoll(t *testing.T) {
 		out, _ := simStats(t, simURL)["outstanding"].(float64)
 		return out >= 8
 	}, "the 8 assignment creations to be in flight")
-	time.Sleep(300 * time.Millisecond) // their RequestIds are on record by now
+	// Read warden's journal beside it (SQLite lets another process read while it writes).
+	st, err := sqlite.Open(context.Background(), filepath.Join(dataDir, "warden.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		recs, err := st.List(context.Background(), resource.KindSyncRecord, store.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := 0
+		for _, r := range recs {
+			if s := r.Spec.(*resource.SyncRecordSpec); s.Op == "create" && s.RequestID != "" {
+				sent++
+			}
+		}
+		return sent == 8
+	}, "the 8 creations' RequestIds to be on record in warden's journal")
+	st.Close()
+	if out, _ := simStats(t, simURL)["outstanding"].(float64); out < 8 {
+		t.Fatalf("only %v creations still in flight when warden is killed: the test proves nothing", out)
+	}
 	srv.cmd.Process.Signal(syscall.SIGKILL)
 	<-srv.done
 
