@@ -151,9 +151,25 @@ func (m *Service) prepareAll(actor Actor, objs []*resource.Object) error {
 	return nil
 }
 
-// Apply creates the objects that do not exist and updates those that do (whatever their revision:
-// the document is the desired state), all or none. Items equal to what is stored are left alone.
-func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Object) ([]Result, error) {
+// ApplyOption sets an optional behaviour of Apply.
+type ApplyOption func(*applyOptions)
+
+type applyOptions struct{ checkRevisions bool }
+
+// CheckRevisions makes Apply hold an item that gives metadata.revision to it, as an update is held:
+// one read before someone else changed (or deleted) the resource is a conflict, so a stale file never
+// overwrites a newer change. An item without a revision is written whatever the stored revision.
+// warden apply (the API's batch) applies this way.
+func CheckRevisions() ApplyOption { return func(o *applyOptions) { o.checkRevisions = true } }
+
+// Apply creates the objects that do not exist and updates those that do (whatever their revision,
+// unless CheckRevisions: the document is the desired state), all or none. Items equal to what is
+// stored are left alone.
+func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Object, opts ...ApplyOption) ([]Result, error) {
+	var ao applyOptions
+	for _, o := range opts {
+		o(&ao)
+	}
 	if err := m.prepareAll(actor, objs); err != nil {
 		return nil, err
 	}
@@ -164,6 +180,9 @@ func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Objec
 		for i, o := range objs {
 			cur, err := tx.Get(ctx, o.Kind, o.Metadata.Name)
 			switch {
+			case errors.Is(err, store.ErrNotFound) && ao.checkRevisions && o.Metadata.Revision != 0:
+				return &ItemError{i, o.Kind, o.Metadata.Name, &store.ObjectError{Kind: o.Kind, Name: o.Metadata.Name,
+					Err: fmt.Errorf("metadata.revision %d was read, but it no longer exists (deleted since); leave metadata.revision out to create it again: %w", o.Metadata.Revision, store.ErrConflict)}}
 			case errors.Is(err, store.ErrNotFound):
 				if err := tx.Create(ctx, o); err != nil {
 					return &ItemError{i, o.Kind, o.Metadata.Name, err}
@@ -174,6 +193,11 @@ func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Objec
 				continue
 			case err != nil:
 				return err
+			}
+			if ao.checkRevisions && o.Metadata.Revision != 0 && o.Metadata.Revision != cur.Metadata.Revision {
+				return &ItemError{i, o.Kind, o.Metadata.Name, &store.ObjectError{Kind: o.Kind, Name: o.Metadata.Name,
+					Err: fmt.Errorf("metadata.revision %d was read, but it has changed since (stored revision %d): get it again (warden get %s %s -o yaml) and make your change there, or leave metadata.revision out to overwrite it: %w",
+						o.Metadata.Revision, cur.Metadata.Revision, o.Kind, o.Metadata.Name, store.ErrConflict)}}
 			}
 			keepServerFields(cur, o)
 			if sameContent(cur, o) {

@@ -615,7 +615,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	if req.Mode == "create" {
 		res, err = s.manage.Create(r.Context(), actor(p), objs)
 	} else {
-		res, err = s.manage.Apply(r.Context(), actor(p), objs)
+		res, err = s.manage.Apply(r.Context(), actor(p), objs, manage.CheckRevisions())
 	}
 	if err != nil {
 		s.fail(w, r, err)

@@ -463,6 +463,62 @@ spec: {title: Broken, owners: [alice], grants: {roles: [no-such-role]}}
 	}
 }
 
+// An applied resource that gives metadata.revision must be at that revision: a file read before
+// someone else's change (or deletion) is refused with a conflict naming it, and nothing of its
+// batch is written. Without a revision, apply overwrites as before.
+func TestApplyHoldsAGivenRevision(t *testing.T) {
+	e := newEnv(t)
+	e.apply(base)
+	read, err := e.admin.Get(e.ctx, resource.KindRole, "staging-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := read.Clone()
+	newer.Metadata.Description = "changed by someone else"
+	if _, err := e.admin.Update(e.ctx, newer); err != nil {
+		t.Fatal(err)
+	}
+	stale := read.Clone()
+	stale.Metadata.Description = "my change, on what I read"
+	extra := &resource.Object{Kind: resource.KindUser, Version: resource.Version, Metadata: resource.Metadata{Name: "zed"}, Spec: &resource.UserSpec{}}
+	_, err = e.admin.Batch(e.ctx, "apply", []*resource.Object{extra, stale})
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 409 || ce.Item != 2 || ce.Kind != resource.KindRole || ce.Name != "staging-admin" ||
+		!strings.Contains(ce.Message, fmt.Sprintf("metadata.revision %d was read, but it has changed since", read.Metadata.Revision)) {
+		t.Fatalf("applying a stale revision: %v, want 409 naming item 2, role staging-admin and the revisions", err)
+	}
+	if o, _ := e.admin.Get(e.ctx, resource.KindRole, "staging-admin"); o.Metadata.Description != "changed by someone else" {
+		t.Fatalf("the newer change was overwritten: %q", o.Metadata.Description)
+	}
+	if _, err := e.admin.Get(e.ctx, resource.KindUser, "zed"); status(err) != 404 {
+		t.Fatalf("the rest of the refused batch was written: %v", err)
+	}
+	// The revision read now applies; no revision overwrites whatever is stored.
+	cur, _ := e.admin.Get(e.ctx, resource.KindRole, "staging-admin")
+	mine := cur.Clone()
+	mine.Metadata.Description = "my change, on the latest"
+	if res, err := e.admin.Batch(e.ctx, "apply", []*resource.Object{mine}); err != nil || res[0].Action != manage.Updated {
+		t.Fatalf("applying the current revision: %v %v", res, err)
+	}
+	blind := cur.Clone()
+	blind.Metadata.Revision = 0
+	blind.Metadata.Description = "no revision given"
+	if res, err := e.admin.Batch(e.ctx, "apply", []*resource.Object{blind}); err != nil || res[0].Action != manage.Updated {
+		t.Fatalf("applying without a revision: %v %v", res, err)
+	}
+	// A resource deleted since it was read is not brought back by a file holding its revision.
+	gone := &resource.Object{Kind: resource.KindUser, Version: resource.Version, Metadata: resource.Metadata{Name: "gone"}, Spec: &resource.UserSpec{}}
+	e.apply("kind: user\nversion: v1\nmetadata: {name: gone}\nspec: {}\n")
+	g, _ := e.admin.Get(e.ctx, resource.KindUser, "gone")
+	if err := e.admin.Delete(e.ctx, resource.KindUser, "gone", 0); err != nil {
+		t.Fatal(err)
+	}
+	gone.Metadata.Revision = g.Metadata.Revision
+	if _, err := e.admin.Batch(e.ctx, "apply", []*resource.Object{gone}); status(err) != 409 || !strings.Contains(err.Error(), "no longer exists") {
+		t.Fatalf("applying a deleted resource's revision: %v, want 409 saying it no longer exists", err)
+	}
+}
+
 func TestDeleteReferencedAndCascade(t *testing.T) {
 	e := newEnv(t)
 	e.apply(base)
