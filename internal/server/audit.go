@@ -54,7 +54,15 @@ func (s *Server) auditList(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return
 	}
 	q := r.URL.Query()
-	f := audit.Filter{Actor: q.Get("actor"), Kind: resource.Kind(q.Get("kind")), Token: q.Get("token")}
+	f := audit.Filter{Actor: q.Get("actor"), Token: q.Get("token")}
+	if v := q.Get("kind"); v != "" {
+		k, err := ParseAuditKind(v)
+		if err != nil {
+			s.fail(w, r, &resource.FieldError{Field: "kind", Message: err.Error()})
+			return
+		}
+		f.Kind = k
+	}
 	if since := q.Get("since"); since != "" {
 		t, err := time.Parse(time.RFC3339, since)
 		if err != nil {

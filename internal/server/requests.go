@@ -372,6 +372,14 @@ func (s *Server) requestList(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	}
 	opts := store.ListOptions{After: q.Get("after")}
 	state := q.Get("state")
+	if state != "" {
+		st, err := ParseRequestState(state)
+		if err != nil {
+			s.fail(w, r, &resource.FieldError{Field: "state", Message: err.Error()})
+			return
+		}
+		state = st
+	}
 	toReview := q.Get("to_review") == "true"
 	if toReview {
 		if state != "" && state != resource.StatePending {

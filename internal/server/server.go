@@ -392,6 +392,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 		}
 		opts.Filters = append(opts.Filters, resource.IndexEntry{Key: key, Value: q.Get(key)})
 	}
+	if err := s.checkListFilters(r.Context(), k, opts.Filters); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if err := authorizeList(p, k, &opts); err != nil {
 		s.fail(w, r, err)
 		return

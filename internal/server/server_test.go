@@ -519,6 +519,48 @@ func TestApplyHoldsAGivenRevision(t *testing.T) {
 	}
 }
 
+// A filter value that names nothing would match nothing: it is an error naming the filter, not an
+// empty answer. Request states are read in any case.
+func TestFiltersThatNameNothingAreErrors(t *testing.T) {
+	e := newEnv(t)
+	e.apply(base)
+	e.seedYAML(`
+kind: access_request
+version: v1
+metadata: {name: r1}
+spec: {user: bob, roles: [staging-admin], state: APPROVED, reason: x}
+`)
+	for _, c := range []struct{ path, field, want string }{
+		{"/v1/access_request?state=BOGUS", "state", `"BOGUS" is not a request state (PENDING, APPROVED, DENIED, EXPIRED, CANCELLED; any case)`},
+		{"/v1/access/requests?state=approve", "state", `"approve" is not a request state`},
+		{"/v1/access_list_member?list=nosuchlist", "list", `access list "nosuchlist" does not exist`},
+		{"/v1/access_list_member?member=nobody", "member", `no user or access list is named "nobody"`},
+		{"/v1/access_list_member?member=ops&member_kind=user", "member", `user "ops" does not exist`},
+		{"/v1/access_list_member?member_kind=group", "member_kind", `"group" is not user or list`},
+		{"/v1/audit?kind=rolez", "kind", `"rolez" is not a kind (access_list, access_list_member, access_request, account, permission_set, role, user, api_token, sync_record)`},
+	} {
+		code, body := e.raw("GET", c.path, e.admin.Token, "")
+		if code != 400 || body["field"] != c.field || !strings.Contains(fmt.Sprint(body["error"]), c.want) {
+			t.Errorf("GET %s: %d %v; want 400 on %s: %s", c.path, code, body, c.field, c.want)
+		}
+	}
+	for _, c := range []struct {
+		path string
+		n    int
+	}{
+		{"/v1/access_request?state=approved", 1}, {"/v1/access/requests?state=Approved", 1}, {"/v1/access_request?state=pending", 0},
+		{"/v1/access_list_member?list=ops", 1}, {"/v1/access_list_member?member=bob", 1}, {"/v1/access_list_member?member=bob&member_kind=user", 1},
+	} {
+		var page server.ListResponse
+		if err := e.admin.Do(e.ctx, "GET", c.path, nil, &page); err != nil || len(page.Items) != c.n {
+			t.Errorf("GET %s: %d items, %v; want %d", c.path, len(page.Items), err, c.n)
+		}
+	}
+	if entries, err := e.admin.Audit(e.ctx, "", "", "roles"); err != nil || len(entries) == 0 || entries[0].Kind != resource.KindRole {
+		t.Errorf("audit of kind roles (a plural): %d entries, %v", len(entries), err)
+	}
+}
+
 func TestDeleteReferencedAndCascade(t *testing.T) {
 	e := newEnv(t)
 	e.apply(base)
