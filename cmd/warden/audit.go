@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/wardenhq/warden/internal/audit"
+	"github.com/wardenhq/warden/internal/server"
 )
 
 func newAuditCmd() *cobra.Command {
@@ -26,6 +27,13 @@ func newAuditCmd() *cobra.Command {
 					return err
 				}
 				since = t.Format(time.RFC3339)
+			}
+			if kind != "" {
+				k, err := server.ParseAuditKind(kind)
+				if err != nil {
+					return fmt.Errorf("--kind: %w", err)
+				}
+				kind = string(k)
 			}
 			c, err := lf.client()
 			if err != nil {

@@ -43,7 +43,7 @@ func newListCmd() *cobra.Command {
 	add.Flags().StringVar(&expires, "expires", "", "when the membership ends: RFC 3339 time, or a duration from now like 720h")
 	add.Flags().StringVar(&reason, "reason", "", "why")
 	add.Flags().StringVar(&kind, "kind", "", "user (default) or list")
-	add.Flags().StringVarP(&out, "output", "o", "table", "table, yaml or json")
+	add.Flags().StringVarP(&out, "output", "o", "table", "table, yaml, json or name")
 	af.register(add)
 
 	var rf clientFlags
@@ -88,7 +88,7 @@ func newListCmd() *cobra.Command {
 			return printObjects(cmd.OutOrStdout(), resource.KindAccessListMember, objs, lout, false)
 		},
 	}
-	ls.Flags().StringVarP(&lout, "output", "o", "table", "table, yaml or json")
+	ls.Flags().StringVarP(&lout, "output", "o", "table", "table, yaml, json or name")
 	lf.register(ls)
 
 	members.AddCommand(add, remove, ls)
@@ -114,7 +114,7 @@ func newListCmd() *cobra.Command {
 	}
 	review.Flags().StringArrayVar(&removeMembers, "remove", nil, "a member to remove (repeatable)")
 	review.Flags().StringVar(&notes, "notes", "", "what the review found (required)")
-	review.Flags().StringVarP(&vout, "output", "o", "table", "table, yaml or json")
+	review.Flags().StringVarP(&vout, "output", "o", "table", "table, yaml, json or name")
 	vf.register(review)
 
 	var lsf clientFlags
@@ -137,7 +137,7 @@ func newListCmd() *cobra.Command {
 		},
 	}
 	lists.Flags().BoolVar(&due, "review-due", false, "only lists whose review is due")
-	lists.Flags().StringVarP(&lsout, "output", "o", "table", "table, yaml or json")
+	lists.Flags().StringVarP(&lsout, "output", "o", "table", "table, yaml, json or name")
 	lsf.register(lists)
 
 	cmd.AddCommand(members, review, lists)

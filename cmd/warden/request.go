@@ -18,7 +18,7 @@ func newRequestCmd() *cobra.Command {
 		Short: "Just-in-time access: create, review, cancel, revoke and list access requests",
 	}
 	output := func(c *cobra.Command, o *string) {
-		c.Flags().StringVarP(o, "output", "o", "table", "table, yaml or json")
+		c.Flags().StringVarP(o, "output", "o", "table", "table, yaml, json or name")
 	}
 
 	var cf clientFlags
@@ -139,18 +139,25 @@ func newRequestCmd() *cobra.Command {
 		Short: "List requests: yours, those you may review, or (administrators) all",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if state != "" {
+				st, err := server.ParseRequestState(state)
+				if err != nil {
+					return fmt.Errorf("--state: %w", err)
+				}
+				state = st
+			}
 			c, err := lf.client()
 			if err != nil {
 				return err
 			}
-			objs, err := c.Requests(cmd.Context(), strings.ToUpper(state), mine, toReview)
+			objs, err := c.Requests(cmd.Context(), state, mine, toReview)
 			if err != nil {
 				return err
 			}
 			return printObjects(cmd.OutOrStdout(), resource.KindAccessRequest, objs, out, false)
 		},
 	}
-	ls.Flags().StringVar(&state, "state", "", "PENDING, APPROVED, DENIED, EXPIRED or CANCELLED")
+	ls.Flags().StringVar(&state, "state", "", "PENDING, APPROVED, DENIED, EXPIRED or CANCELLED (any case)")
 	ls.Flags().BoolVar(&mine, "mine", false, "only your own requests")
 	ls.Flags().BoolVar(&toReview, "to-review", false, "only pending requests you may review")
 	output(ls, &out)

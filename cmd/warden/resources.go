@@ -21,6 +21,7 @@ import (
 	"github.com/wardenhq/warden/internal/client"
 	"github.com/wardenhq/warden/internal/config"
 	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/server"
 )
 
 // clientFlags address the server: --addr/WARDEN_ADDR and --token/WARDEN_TOKEN. Without a token, the
@@ -186,7 +187,7 @@ func newGetCmd() *cobra.Command {
 
 Kinds: user, role, access_list (list), access_list_member (member), access_request (request),
 permission_set, account. Output is an aligned table by default; -o yaml prints documents that
-warden apply accepts back, -o json prints JSON.`,
+warden apply accepts back, -o json prints JSON, -o name the names alone.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := resource.ParseKind(args[0])
@@ -194,9 +195,9 @@ warden apply accepts back, -o json prints JSON.`,
 				return err
 			}
 			switch output {
-			case "table", "yaml", "json":
+			case "table", "yaml", "json", "name":
 			default:
-				return fmt.Errorf("-o %q: use table, yaml or json", output)
+				return fmt.Errorf("-o %q: use table, yaml, json or name", output)
 			}
 			c, err := cf.client()
 			if err != nil {
@@ -217,17 +218,26 @@ warden apply accepts back, -o json prints JSON.`,
 						q[key] = *v
 					}
 				}
+				if st, ok := q["state"]; ok {
+					if q["state"], err = server.ParseRequestState(st); err != nil {
+						return fmt.Errorf("--state: %w", err)
+					}
+				}
 				if objs, err = c.List(cmd.Context(), k, q); err != nil {
+					var ce *client.Error
+					if errors.As(err, &ce) && filters[ce.Field] != nil {
+						return fmt.Errorf("--%s: %s", ce.Field, ce.Message) // the query parameter is the flag
+					}
 					return err
 				}
 			}
 			return printObjects(cmd.OutOrStdout(), k, objs, output, single)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, yaml or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, yaml, json or name (one name a line)")
 	for _, f := range []struct{ name, help string }{
 		{"list", "members: of this access list"}, {"member", "members: this member's memberships"},
-		{"user", "requests: by this user"}, {"state", "requests: in this state (PENDING, APPROVED, ...)"},
+		{"user", "requests: by this user"}, {"state", "requests: in this state (PENDING, APPROVED, DENIED, EXPIRED, CANCELLED; any case)"},
 	} {
 		filters[f.name] = cmd.Flags().String(f.name, "", f.help)
 	}
@@ -257,6 +267,14 @@ func printObjects(w io.Writer, k resource.Kind, objs []*resource.Object, output 
 			}
 		}
 		return nil
+	case "name":
+		for _, o := range objs {
+			fmt.Fprintln(w, o.Metadata.Name)
+		}
+		return nil
+	case "table":
+	default:
+		return fmt.Errorf("-o %q: use table, yaml, json or name", output)
 	}
 	if len(objs) == 0 {
 		fmt.Fprintf(w, "no %s resources\n", k)

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// A misspelt subcommand, at any level, is an error that suggests the right one and exits 1; a
+// command that only groups others, given nothing, shows its help.
+func TestUnknownSubcommandsAreErrors(t *testing.T) {
+	env := cleanEnv(t)
+	for _, c := range []struct {
+		args       []string
+		parent     string
+		suggestion string
+	}{
+		{[]string{"request", "craete", "--roles", "x"}, "warden request", "create"},
+		{[]string{"sync", "plna"}, "warden sync", "plan"},
+		{[]string{"list", "members", "ad", "ops", "bob"}, "warden list members", "add"},
+		{[]string{"token", "revok", "abc"}, "warden token", "revoke"},
+		{[]string{"integration", "improt"}, "warden integration", "import"},
+		{[]string{"audit", "verfy"}, "warden audit", "verify"},
+		{[]string{"craete", "-f", "x.yaml"}, "warden", "create"},
+	} {
+		r := run(t, env, "", c.args...)
+		// The unknown word is the one after the parent's path.
+		want := `unknown command "` + c.args[0+strings.Count(c.parent, " ")] + `" for "` + c.parent + `"`
+		if r.code != 1 || !strings.Contains(r.err, want) || !strings.Contains(r.err, "Did you mean this?\n\t"+c.suggestion) {
+			t.Errorf("warden %s: exit %d\n%s\nwant exit 1, %s, and the suggestion %s", strings.Join(c.args, " "), r.code, r.err+r.out, want, c.suggestion)
+		}
+	}
+	if r := run(t, env, "", "request"); r.code != 0 || !strings.Contains(r.out, "Available Commands:") || !strings.Contains(r.out, "create") {
+		t.Errorf("warden request alone: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+}
+
+const requestsYAML = `
+kind: role
+version: v1
+metadata: {name: dev}
+spec: {allow: {request: {roles: [staging-admin], max_duration: 2h}}}
+---
+kind: user
+version: v1
+metadata: {name: dan}
+spec: {roles: [dev]}
+`
+
+// warden apply refuses a file whose metadata.revision is stale, naming it, and writes nothing;
+// filters that name nothing are errors naming the flag; states are read in any case.
+func TestStaleApplyAndFiltersThatNameNothing(t *testing.T) {
+	dataDir := t.TempDir()
+	env := cleanEnv(t, "WARDEN_DATA_DIR="+dataDir)
+	srv := startServe(t, env, "--listen", "127.0.0.1:0")
+	cli := append(env, "WARDEN_ADDR="+srv.addr)
+	mustRun(t, cli, orgYAML+"---\n"+requestsYAML, "create", "-f", "-")
+
+	read := mustRun(t, cli, "", "get", "role", "staging-admin", "-o", "yaml")
+	if !regexp.MustCompile(`(?m)^  revision: \d+$`).MatchString(read) {
+		t.Fatalf("get -o yaml has no metadata.revision:\n%s", read)
+	}
+	mustRun(t, cli, strings.Replace(read, "Admin on staging", "changed by someone else", 1), "apply", "-f", "-")
+	stale := writeFile(t, t.TempDir(), "role.yaml", strings.Replace(read, "Admin on staging", "my change", 1)+"---\n"+
+		"kind: user\nversion: v1\nmetadata: {name: zed}\nspec: {}\n")
+	r := run(t, cli, "", "apply", "-f", stale)
+	if r.code != 1 || !strings.Contains(r.err, stale+`: document 1 (role "staging-admin"): `) || !strings.Contains(r.err, "has changed since") {
+		t.Fatalf("applying a stale file: exit %d\n%s", r.code, r.err)
+	}
+	if out := mustRun(t, cli, "", "get", "role", "staging-admin", "-o", "yaml"); !strings.Contains(out, "changed by someone else") {
+		t.Fatalf("the newer change was overwritten:\n%s", out)
+	}
+	if r := run(t, cli, "", "get", "user", "zed"); r.code == 0 {
+		t.Fatal("the rest of the refused file was written")
+	}
+	blind := regexp.MustCompile(`(?m)^  revision: \d+\n`).ReplaceAllString(strings.Replace(read, "Admin on staging", "my change", 1), "")
+	if out := mustRun(t, cli, blind, "apply", "-f", "-"); !strings.Contains(out, `role "staging-admin" updated`) {
+		t.Fatalf("applying without a revision: %s", out)
+	}
+
+	tok := strings.TrimSpace(mustRun(t, cli, "", "token", "create", "--user", "dan"))
+	dan := append(cleanEnv(t), "WARDEN_ADDR="+srv.addr, "WARDEN_TOKEN="+tok)
+	id := strings.TrimSpace(mustRun(t, dan, "", "request", "create", "--roles", "staging-admin", "-o", "name"))
+	for _, c := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{cli, []string{"get", "request", "--state", "BOGUS"}, `--state: "BOGUS" is not a request state (PENDING, APPROVED, DENIED, EXPIRED, CANCELLED; any case)`},
+		{dan, []string{"request", "ls", "--state", "pendng"}, `--state: "pendng" is not a request state`},
+		{cli, []string{"get", "member", "--list", "nosuchlist"}, `--list: access list "nosuchlist" does not exist`},
+		{cli, []string{"get", "member", "--member", "nobody"}, `--member: no user or access list is named "nobody"`},
+		{cli, []string{"audit", "ls", "--kind", "rolez"}, `--kind: "rolez" is not a kind`},
+		{cli, []string{"get", "user", "-o", "yml"}, `-o "yml": use table, yaml, json or name`},
+	} {
+		if r := run(t, c.env, "", c.args...); r.code != 1 || !strings.Contains(r.err, c.want) {
+			t.Errorf("warden %s: exit %d %s%s; want exit 1 and %s", strings.Join(c.args, " "), r.code, r.out, r.err, c.want)
+		}
+	}
+	for _, args := range [][]string{{"get", "request", "--state", "pending", "-o", "name"}, {"request", "ls", "--state", "Pending", "-o", "name"}} {
+		if out := mustRun(t, cli, "", args...); strings.TrimSpace(out) != id {
+			t.Errorf("warden %s: %q, want the request %s", strings.Join(args, " "), out, id)
+		}
+	}
+	if out := mustRun(t, cli, "", "audit", "ls", "--kind", "roles", "-o", "json"); !strings.Contains(out, `"kind": "role"`) {
+		t.Errorf("audit ls --kind roles (a plural):\n%.500s", out)
+	}
+	srv.stop(t)
+}
