@@ -112,10 +112,13 @@ Press Ctrl-C to stop.
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", config.DefaultListen, "HTTP listen address")
-	cmd.Flags().StringVar(&dataDir, "data-dir", filepath.Join(config.DefaultDataDir(), "demo"), "where the demo keeps its data")
+	cmd.Flags().StringVar(&dataDir, "data-dir", demoDataDir(), "where the demo keeps its data")
 	cmd.Flags().StringVar(&configPath, "config", "", "a config file for the other settings (notifications, requests); listen, data_dir, store and identity_center are the demo's")
 	return cmd
 }
+
+// demoDataDir is where the demo keeps its data unless told otherwise.
+func demoDataDir() string { return filepath.Join(config.DefaultDataDir(), "demo") }
 
 // importDemo imports the simulated organisation into an empty store and makes its owner an
 // administrator. A store that already holds users is left as it is, so that a second run keeps

@@ -6,13 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version and commit may be set at build time with -ldflags "-X main.version=... -X main.commit=...";
+// otherwise they come from the build information Go records (the module's version, and the commit
+// of a build in a git checkout).
+var (
+	version = ""
+	commit  = ""
+)
 
 // exitError carries a specific exit status (warden sync plan exits 2 when changes are pending).
 type exitError struct{ code int }
@@ -37,9 +44,12 @@ func newRoot() *cobra.Command {
 		Short:         "warden governs who may use which AWS permission set in which account, through IAM Identity Center",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       "-", // --version prints what warden version does
 	}
+	root.SetVersionTemplate(versionText())
 	root.AddCommand(newServeCmd(), newDemoCmd(), newCreateCmd(), newApplyCmd(), newGetCmd(), newDeleteCmd(),
-		newTokenCmd(), newSimCmd(), newSyncCmd(), newIntegrationCmd(), newRequestCmd(), newListCmd(), newAuditCmd(), newVersionCmd())
+		newTokenCmd(), newSimCmd(), newSyncCmd(), newIntegrationCmd(), newRequestCmd(), newListCmd(), newAuditCmd(), newVersionCmd(),
+		newWhoamiCmd())
 	root.SuggestionsMinimumDistance = 2
 	for _, c := range root.Commands() {
 		strictParents(c)
@@ -81,8 +91,67 @@ func strictParents(c *cobra.Command) {
 func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print warden's version",
+		Short: "Print warden's version: the module version, the commit it was built from, the Go release",
 		Args:  cobra.NoArgs,
-		Run:   func(cmd *cobra.Command, args []string) { fmt.Fprintln(cmd.OutOrStdout(), "warden", version) },
+		Run:   func(cmd *cobra.Command, args []string) { fmt.Fprint(cmd.OutOrStdout(), versionText()) },
 	}
+}
+
+func versionText() string {
+	info, _ := debug.ReadBuildInfo()
+	return formatVersion(version, commit, info)
+}
+
+// formatVersion says which warden this is: its version (set at build time, else the module's
+// version as Go recorded it), its module, the commit it was built from (set at build time, else the
+// one Go recorded when it built in a git checkout) and the Go release and platform.
+func formatVersion(version, commit string, info *debug.BuildInfo) string {
+	module, goVersion := "github.com/wardenhq/warden", runtime.Version()
+	var at string
+	modified := false
+	if info != nil {
+		if info.Main.Path != "" {
+			module = info.Main.Path
+		}
+		if version == "" && info.Main.Version != "" {
+			version = info.Main.Version
+		}
+		goVersion = info.GoVersion
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if commit == "" {
+					commit = s.Value
+				}
+			case "vcs.time":
+				at = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if version == "" || version == "(devel)" {
+		version = "(devel): built from source without a version"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "warden %s\nmodule %s\n", version, module)
+	switch {
+	case commit == "":
+		b.WriteString("commit unknown: built without version control information (go run, or -buildvcs=false)\n")
+	default:
+		fmt.Fprintf(&b, "commit %s", commit)
+		var notes []string
+		if at != "" {
+			notes = append(notes, at)
+		}
+		if modified {
+			notes = append(notes, "with uncommitted changes")
+		}
+		if len(notes) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(notes, ", "))
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "%s %s/%s\n", goVersion, runtime.GOOS, runtime.GOARCH)
+	return b.String()
 }

@@ -24,32 +24,71 @@ import (
 	"github.com/wardenhq/warden/internal/server"
 )
 
-// clientFlags address the server: --addr/WARDEN_ADDR and --token/WARDEN_TOKEN. Without a token, the
-// admin token of the local data directory is used if it can be read, so that a newcomer on the
-// server's machine needs no set-up.
+// clientFlags address the server: --addr/WARDEN_ADDR and --token/WARDEN_TOKEN. Without a token, a
+// server on this machine is called with the admin token of a local data directory (localTokens),
+// so that a newcomer on the server's machine needs no set-up.
 type clientFlags struct {
 	addr, token string
+	// tokenFile is the admin.token the client found, when it used one.
+	tokenFile string
 }
 
 func (f *clientFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.addr, "addr", "", "warden server URL (env WARDEN_ADDR; default http://"+config.DefaultListen+")")
-	cmd.Flags().StringVar(&f.token, "token", "", "API token (env WARDEN_TOKEN; default: the local data directory's admin.token)")
+	cmd.Flags().StringVar(&f.token, "token", "", "API token (env WARDEN_TOKEN; default: the admin.token of the local data directory, or of the demo's)")
 }
 
 func (f *clientFlags) client() (*client.Client, error) {
 	addr := firstNonEmpty(f.addr, os.Getenv("WARDEN_ADDR"), config.DefaultListen)
-	token := firstNonEmpty(f.token, os.Getenv("WARDEN_TOKEN"))
-	if token == "" && isLoopback(addr) {
+	if token := firstNonEmpty(f.token, os.Getenv("WARDEN_TOKEN")); token != "" {
+		return client.New(addr, token), nil
+	}
+	if !isLoopback(addr) {
 		// The local admin token goes only to a server on this machine, never to one named elsewhere.
-		dir := firstNonEmpty(os.Getenv("WARDEN_DATA_DIR"), config.DefaultDataDir())
-		if b, err := os.ReadFile(filepath.Join(dir, "admin.token")); err == nil {
-			token = strings.TrimSpace(string(b))
+		return nil, fmt.Errorf("no API token: set WARDEN_TOKEN or --token (a local admin.token is used only for a server on this machine, not %s)", addr)
+	}
+	dirs := localTokenDirs()
+	var found []string
+	for _, d := range dirs {
+		p := filepath.Join(d, "admin.token")
+		if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+			found = append(found, p)
 		}
 	}
-	if token == "" {
-		return nil, errors.New("no API token: set WARDEN_TOKEN or --token (the server writes an admin token to <data-dir>/admin.token)")
+	if len(found) == 0 {
+		return nil, fmt.Errorf("no API token: set WARDEN_TOKEN or --token, or WARDEN_DATA_DIR to the server's data directory (no admin.token in %s)", strings.Join(dirs, " or "))
 	}
-	return client.New(addr, token), nil
+	c := client.New(addr, readToken(found[0]))
+	f.tokenFile = found[0]
+	if len(found) > 1 {
+		// Two local servers (warden serve and warden demo, say): the one at addr knows its own token.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, p := range found {
+			try := client.New(addr, readToken(p))
+			_, err := try.WhoAmI(ctx)
+			var ce *client.Error
+			if err == nil || !errors.As(err, &ce) || ce.Status != 401 {
+				c, f.tokenFile = try, p
+				break
+			}
+		}
+	}
+	return c, nil
+}
+
+// localTokenDirs are where a local server's admin token may be: WARDEN_DATA_DIR when it is set;
+// otherwise the default data directory of warden serve, then of warden demo.
+func localTokenDirs() []string {
+	if d := os.Getenv("WARDEN_DATA_DIR"); d != "" {
+		return []string{d}
+	}
+	return []string{config.DefaultDataDir(), demoDataDir()}
+}
+
+func readToken(path string) string {
+	b, _ := os.ReadFile(path)
+	return strings.TrimSpace(string(b))
 }
 
 // isLoopback reports whether addr (a URL or host:port) names this machine's loopback interface.

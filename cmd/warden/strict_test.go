@@ -1,7 +1,10 @@
 package main
 
 import (
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -32,6 +35,42 @@ func TestUnknownSubcommandsAreErrors(t *testing.T) {
 	}
 	if r := run(t, env, "", "request"); r.code != 0 || !strings.Contains(r.out, "Available Commands:") || !strings.Contains(r.out, "create") {
 		t.Errorf("warden request alone: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+}
+
+// warden version and --version say the same: the version, the module, the commit, the Go release.
+func TestVersion(t *testing.T) {
+	env := cleanEnv(t)
+	v := mustRun(t, env, "", "version")
+	if flag := mustRun(t, env, "", "--version"); flag != v {
+		t.Fatalf("--version:\n%s\nwarden version:\n%s", flag, v)
+	}
+	lines := strings.Split(strings.TrimSpace(v), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "warden ") || lines[1] != "module github.com/wardenhq/warden" ||
+		!strings.HasPrefix(lines[2], "commit ") || !strings.HasPrefix(lines[3], "go1.") {
+		t.Fatalf("warden version:\n%s", v)
+	}
+	// The commit is the checkout's when Go recorded it, else it says why it is unknown.
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err == nil && !strings.Contains(lines[2], strings.TrimSpace(string(head))) && !strings.Contains(lines[2], "unknown: built without version control information") {
+		t.Fatalf("commit line %q: neither HEAD %s nor why it is unknown", lines[2], head)
+	}
+}
+
+// A build from a git checkout (go build, go install) names the commit Go recorded, and its time;
+// a version set at build time wins over the module's.
+func TestVersionFromBuildInfo(t *testing.T) {
+	info := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/wardenhq/warden", Version: "v0.0.0-20261129203500-36dc877abcde+dirty"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "36dc877abcdef0123456789abcdef0123456789a"}, {Key: "vcs.time", Value: "2026-11-29T20:35:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	got := formatVersion("", "", info)
+	for _, want := range []string{"warden v0.0.0-20261129203500-36dc877abcde+dirty\n", "module github.com/wardenhq/warden\n",
+		"commit 36dc877abcdef0123456789abcdef0123456789a (2026-11-29T20:35:00Z, with uncommitted changes)\n", "go1.26.8 "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("version text lacks %q:\n%s", want, got)
+		}
+	}
+	if got := formatVersion("v1.2.0", "abc123", info); !strings.HasPrefix(got, "warden v1.2.0\n") || !strings.Contains(got, "commit abc123 ") {
+		t.Errorf("with -ldflags -X main.version=v1.2.0 -X main.commit=abc123:\n%s", got)
 	}
 }
 
@@ -106,4 +145,40 @@ func TestStaleApplyAndFiltersThatNameNothing(t *testing.T) {
 		t.Errorf("audit ls --kind roles (a plural):\n%.500s", out)
 	}
 	srv.stop(t)
+}
+
+// Without a token, a client of a server on this machine finds its admin.token by itself: that of
+// warden serve's default data directory or of warden demo's, whichever the server accepts, and
+// warden whoami says which.
+func TestClientFindsTheLocalAdminToken(t *testing.T) {
+	state := t.TempDir()
+	env := cleanEnv(t)
+	env = append(env, "XDG_STATE_HOME="+state) // the later value wins
+	serveDir, demoDir := filepath.Join(state, "warden"), filepath.Join(state, "warden", "demo")
+	serve := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", serveDir)
+	demo := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", demoDir)
+	for _, c := range []struct {
+		srv *serveProc
+		dir string
+	}{{serve, serveDir}, {demo, demoDir}} {
+		out := mustRun(t, append(env, "WARDEN_ADDR="+c.srv.addr), "", "whoami")
+		for _, want := range []string{"server: " + c.srv.addr, "user:   warden:admin (an administrator)", "found:  " + filepath.Join(c.dir, "admin.token")} {
+			if !strings.Contains(out, want) {
+				t.Errorf("whoami against %s lacks %q:\n%s", c.srv.addr, want, out)
+			}
+		}
+		mustRun(t, append(env, "WARDEN_ADDR="+c.srv.addr), "", "get", "user")
+	}
+	// WARDEN_DATA_DIR names the one to use; a token given is used as it is.
+	if r := run(t, append(env, "WARDEN_ADDR="+demo.addr, "WARDEN_DATA_DIR="+serveDir), "", "get", "user"); r.code != 1 || !strings.Contains(r.err, "unknown or revoked token") {
+		t.Errorf("the serve token against the demo: exit %d %s", r.code, r.err)
+	}
+	mustRun(t, append(env, "WARDEN_ADDR="+demo.addr), "kind: user\nversion: v1\nmetadata: {name: dan}\nspec: {}\n", "create", "-f", "-")
+	tok := strings.TrimSpace(mustRun(t, append(env, "WARDEN_ADDR="+demo.addr), "", "token", "create", "--user", "dan"))
+	out := mustRun(t, append(env, "WARDEN_ADDR="+demo.addr, "WARDEN_TOKEN="+tok), "", "whoami")
+	if !strings.Contains(out, "user:   dan (a user)") || !strings.Contains(out, "issued by warden:admin") || strings.Contains(out, "found:") {
+		t.Errorf("whoami with dan's token:\n%s", out)
+	}
+	serve.stop(t)
+	demo.stop(t)
 }
