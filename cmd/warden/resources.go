@@ -199,13 +199,20 @@ Use -f - to read standard input.`,
 			if err != nil {
 				return err
 			}
-			res, err := c.Batch(cmd.Context(), mode, objs)
+			res, err := c.BatchResponse(cmd.Context(), mode, objs)
 			if err != nil {
 				return explain(err, objs, srcs)
 			}
 			out := cmd.OutOrStdout()
-			for _, r := range res {
+			for _, r := range res.Results {
 				fmt.Fprintf(out, "%s %s\n", r, r.Action)
+			}
+			for _, w := range res.Warnings {
+				where := fmt.Sprintf("%s %q", w.Kind, w.Name)
+				if w.Item >= 1 && w.Item <= len(srcs) {
+					where = fmt.Sprintf("%s: document %d (%s)", srcs[w.Item-1].file, srcs[w.Item-1].doc, where)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s: %s\n", where, w)
 			}
 			return nil
 		},
@@ -414,6 +421,17 @@ func membership(o *resource.Object) string {
 	return st.Membership.State
 }
 
+// problems counts what status.problems says is wrong with a resource ("-": nothing).
+func problems(o *resource.Object) string {
+	var st struct {
+		Problems []string `json:"problems"`
+	}
+	if json.Unmarshal(o.Status, &st) != nil || len(st.Problems) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d (-o yaml: status.problems)", len(st.Problems))
+}
+
 func table(k resource.Kind) ([]string, func(*resource.Object) []string) {
 	switch k {
 	case resource.KindUser:
@@ -426,7 +444,7 @@ func table(k resource.Kind) ([]string, func(*resource.Object) []string) {
 			return []string{o.Metadata.Name, orDash(s.DisplayName), orDash(s.Email), join(s.Roles), admin}
 		}
 	case resource.KindRole:
-		return []string{"NAME", "ACCOUNT ASSIGNMENTS", "MAY REQUEST", "MAY REVIEW"}, func(o *resource.Object) []string {
+		return []string{"NAME", "ACCOUNT ASSIGNMENTS", "MAY REQUEST", "MAY REVIEW", "PROBLEMS"}, func(o *resource.Object) []string {
 			s := o.Spec.(*resource.RoleSpec)
 			req, rev := "-", "-"
 			if r := s.Allow.Request; r != nil {
@@ -439,7 +457,7 @@ func table(k resource.Kind) ([]string, func(*resource.Object) []string) {
 			if r := s.Allow.ReviewRequests; r != nil {
 				rev = join(r.Roles)
 			}
-			return []string{o.Metadata.Name, assignments(s.Allow.AccountAssignments), req, rev}
+			return []string{o.Metadata.Name, assignments(s.Allow.AccountAssignments), req, rev, problems(o)}
 		}
 	case resource.KindAccessList:
 		return []string{"NAME", "TITLE", "OWNERS", "GRANTS", "NEXT AUDIT"}, func(o *resource.Object) []string {

@@ -182,3 +182,48 @@ func TestClientFindsTheLocalAdminToken(t *testing.T) {
 	serve.stop(t)
 	demo.stop(t)
 }
+
+// warden apply of a role naming an account or permission set warden does not know writes it, warns
+// naming the file, the document and the field, and the role shows the problem until the catalog
+// has what it names.
+func TestRoleNamingWhatTheCatalogLacksWarns(t *testing.T) {
+	dataDir := t.TempDir()
+	env := cleanEnv(t, "WARDEN_DATA_DIR="+dataDir)
+	srv := startServe(t, env, "--listen", "127.0.0.1:0")
+	cli := append(env, "WARDEN_ADDR="+srv.addr)
+	mustRun(t, cli, `
+kind: account
+version: v1
+metadata: {name: "058264527036"}
+spec: {name: Staging}
+---
+kind: permission_set
+version: v1
+metadata: {name: AdministratorAccess}
+spec: {}
+`, "create", "-f", "-")
+	file := writeFile(t, t.TempDir(), "roles.yaml", `
+kind: role
+version: v1
+metadata: {name: staging-admin}
+spec: {allow: {account_assignments: [{account: Staging, permission_set: AdministratorAccess}]}}
+---
+kind: role
+version: v1
+metadata: {name: prod-admin}
+spec: {allow: {account_assignments: [{account: Prodution, permission_set: AdministratorAccess}]}}
+`)
+	r := run(t, cli, "", "apply", "-f", file)
+	want := "warning: " + file + `: document 2 (role "prod-admin"): spec.allow.account_assignments[0]: account "Prodution" matches no account warden knows, so this grants nothing (warden get account)`
+	if r.code != 0 || !strings.Contains(r.out, `role "prod-admin" created`) || strings.TrimSpace(r.err) != want {
+		t.Fatalf("apply: exit %d\nstdout: %s\nstderr: %s\nwant the warning:\n%s", r.code, r.out, r.err, want)
+	}
+	roles := mustRun(t, cli, "", "get", "role")
+	if !regexp.MustCompile(`(?m)^prod-admin .*1 \(-o yaml: status.problems\)$`).MatchString(roles) || !regexp.MustCompile(`(?m)^staging-admin .* -$`).MatchString(roles) {
+		t.Fatalf("roles table:\n%s", roles)
+	}
+	if y := mustRun(t, cli, "", "get", "role", "prod-admin", "-o", "yaml"); !strings.Contains(y, "status:\n  problems:\n    - 'spec.allow.account_assignments[0]: account \"Prodution\" matches no account") {
+		t.Fatalf("prod-admin as YAML:\n%s", y)
+	}
+	srv.stop(t)
+}

@@ -174,6 +174,16 @@ func (c *Client) Delete(ctx context.Context, k resource.Kind, name string, revis
 
 // Batch creates ("create") or creates-or-updates ("apply") objects in one transaction.
 func (c *Client) Batch(ctx context.Context, mode string, objs []*resource.Object) ([]server.BatchResult, error) {
+	res, err := c.BatchResponse(ctx, mode, objs)
+	if err != nil {
+		return nil, err
+	}
+	return res.Results, nil
+}
+
+// BatchResponse is Batch with the warnings about what was written (a role naming an account that
+// warden does not know, say).
+func (c *Client) BatchResponse(ctx context.Context, mode string, objs []*resource.Object) (*server.BatchResponse, error) {
 	items := make([]json.RawMessage, len(objs))
 	for i, o := range objs {
 		b, err := json.Marshal(o)
@@ -186,7 +196,7 @@ func (c *Client) Batch(ctx context.Context, mode string, objs []*resource.Object
 	if err := c.do(ctx, http.MethodPost, "/v1/batch", server.BatchRequest{Mode: mode, Items: items}, &out); err != nil {
 		return nil, err
 	}
-	return out.Results, nil
+	return &out, nil
 }
 
 // CreateToken issues an API token acting as user.

@@ -406,6 +406,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 		s.fail(w, r, err)
 		return
 	}
+	if err := s.withRoleProblems(r.Context(), items); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	resp := ListResponse{Items: items}
 	if len(items) == opts.Limit {
 		resp.Items = items[:len(items)-1]
@@ -426,6 +430,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, p *auth.Principal) 
 	o, err := s.store.Get(r.Context(), k, r.PathValue("name"))
 	if err == nil {
 		err = authorizeRead(p, o)
+	}
+	if err == nil {
+		err = s.withRoleProblems(r.Context(), []*resource.Object{o})
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -554,9 +561,11 @@ type BatchRequest struct {
 	Items []json.RawMessage `json:"items"`
 }
 
-// BatchResponse says what happened to each item, in order.
+// BatchResponse says what happened to each item, in order, and what of them is probably not what
+// was meant (written all the same).
 type BatchResponse struct {
-	Results []BatchResult `json:"results"`
+	Results  []BatchResult `json:"results"`
+	Warnings []Warning     `json:"warnings,omitempty"`
 }
 
 // BatchResult is one item's outcome: what was done, and the revision it now has.
@@ -628,6 +637,9 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	out := BatchResponse{Results: make([]BatchResult, len(res))}
 	for i, r := range res {
 		out.Results[i] = BatchResult{r.Action, r.Object.Kind, r.Object.Metadata.Name, r.Object.Metadata.Revision}
+	}
+	if out.Warnings, err = s.batchWarnings(r.Context(), objs); err != nil {
+		s.log.Warn("batch: checking the written roles against the catalog", "err", err) // written all the same
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -687,3 +687,81 @@ func TestBodyLimitsAndMalformedBodies(t *testing.T) {
 		t.Errorf("batch of null: %d %v, want 400", code, resp)
 	}
 }
+
+// A role naming an account or permission set that warden does not know is written (the catalog
+// may catch up), with a warning in the batch's answer and the problem on the role's status for as
+// long as it lasts.
+func TestRoleNamingWhatTheCatalogLacks(t *testing.T) {
+	e := newEnv(t)
+	e.apply(requestOrg) // Staging, AdministratorAccess, ReadOnlyAccess
+	objs, err := resource.DecodeAll("roles.yaml", []byte(`
+kind: role
+version: v1
+metadata: {name: fine}
+spec: {allow: {account_assignments: [{account: Staging, permission_set: "*"}]}}
+---
+kind: role
+version: v1
+metadata: {name: typos}
+spec:
+  allow:
+    account_assignments:
+      - {account: Prod, permission_set: AdministratorAccess}
+      - {account: "058264527036", permission_set: AdminAccess}
+      - {account: "Stag*", permission_set: ReadOnlyAccess}
+    request: {account_assignments: [{account: Nowhere, permission_set: Nothing}]}
+  deny: {account_assignments: [{account: Production, permission_set: "*"}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.admin.BatchResponse(e.ctx, "apply", objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []server.Warning{
+		{Item: 2, Kind: "role", Name: "typos", Field: "spec.allow.account_assignments[0]", Message: `account "Prod" matches no account warden knows, so this grants nothing (warden get account)`},
+		{Item: 2, Kind: "role", Name: "typos", Field: "spec.allow.account_assignments[1]", Message: `permission set "AdminAccess" matches no permission set warden knows, so this grants nothing (warden get permission_set)`},
+		{Item: 2, Kind: "role", Name: "typos", Field: "spec.allow.request.account_assignments[0]", Message: `account "Nowhere" and permission set "Nothing" match nothing warden knows, so this grants nothing (warden get account, warden get permission_set)`},
+		{Item: 2, Kind: "role", Name: "typos", Field: "spec.deny.account_assignments[0]", Message: `account "Production" matches no account warden knows, so this grants nothing (warden get account)`},
+	}
+	if fmt.Sprint(res.Warnings) != fmt.Sprint(want) {
+		t.Fatalf("warnings:\n%v\nwant:\n%v", res.Warnings, want)
+	}
+	problems := func(name string) []string {
+		t.Helper()
+		o, err := e.admin.Get(e.ctx, resource.KindRole, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct{ Problems []string }
+		json.Unmarshal(o.Status, &st)
+		return st.Problems
+	}
+	if p := problems("typos"); len(p) != 4 || p[0] != "spec.allow.account_assignments[0]: "+want[0].Message {
+		t.Fatalf("status.problems of typos: %q", p)
+	}
+	if p := problems("fine"); len(p) != 0 {
+		t.Fatalf("status.problems of fine: %q", p)
+	}
+	var page server.ListResponse
+	if err := e.admin.Do(e.ctx, "GET", "/v1/role", nil, &page); err != nil || len(page.Items) != 5 || page.Items[4].Metadata.Name != "typos" ||
+		!strings.Contains(string(page.Items[4].Status), "AdminAccess") || page.Items[1].Status != nil {
+		t.Fatalf("the listing does not show the problems: %v %v", page.Items, err)
+	}
+	// The catalog catches up: the problems go.
+	e.apply(`
+kind: account
+version: v1
+metadata: {name: "637423191929"}
+spec: {name: Prod}
+---
+kind: permission_set
+version: v1
+metadata: {name: AdminAccess}
+spec: {arn: "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-cccccccccccccccc"}
+`)
+	if p := problems("typos"); len(p) != 2 || !strings.Contains(p[0], "request.account_assignments[0]") || !strings.Contains(p[1], `account "Production"`) {
+		t.Fatalf("status.problems once Prod and AdminAccess exist: %q", p)
+	}
+}
