@@ -516,14 +516,16 @@ var (
 )
 
 // warden demo runs everything embedded; a change made with warden create shows up in the simulated
-// Identity Center; a second run reuses the data.
+// Identity Center; a second run says it resumed the data, reuses it, and serves the simulator on the
+// same address.
 func TestDemo(t *testing.T) {
 	dataDir := t.TempDir()
 	env := cleanEnv(t)
-	d := startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
-	waitFor(t, func() bool { return demoSimRE.MatchString(d.stdout.String()) }, "the demo's instructions")
+	simAddr := freePort(t)
+	d := startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--sim-listen", simAddr, "--data-dir", dataDir)
+	waitFor(t, func() bool { return tourEndRE.MatchString(d.stdout.String()) }, "the demo's instructions")
 	out := d.stdout.String()
-	for _, want := range []string{"admin.token", "warden get access_list", "--endpoint-url"} {
+	for _, want := range []string{"export WARDEN_DATA_DIR=" + dataDir, "warden get access_list", "--endpoint-url http://" + simAddr} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("demo instructions lack %q:\n%s", want, out)
 		}
@@ -548,10 +550,18 @@ func TestDemo(t *testing.T) {
 	if err := <-d.done; err != nil {
 		t.Fatalf("demo exited with %v after Ctrl-C:\n%s", err, d.log())
 	}
-	// A second run reuses the data, the new member included, and does not import again.
-	d = startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
-	waitFor(t, func() bool { return demoSimRE.MatchString(d.stdout.String()) }, "the demo's instructions")
-	simURL = demoSimRE.FindStringSubmatch(d.stdout.String())[1]
+	// A second run says it resumed, reuses the data, the new member included, does not import
+	// again, and serves the simulator where it was.
+	d = startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--sim-listen", simAddr, "--data-dir", dataDir)
+	waitFor(t, func() bool { return tourEndRE.MatchString(d.stdout.String()) }, "the demo's instructions")
+	out = d.stdout.String()
+	if !strings.Contains(out, "Resumed the demo's existing state from "+dataDir+": warden's (12 users, 4 access lists,") ||
+		!strings.Contains(out, "the simulated Identity Center's from idcsim.json") || strings.Contains(out, "Imported") {
+		t.Fatalf("the second run does not say it resumed:\n%s", out)
+	}
+	if again := demoSimRE.FindStringSubmatch(out)[1]; again != simURL {
+		t.Fatalf("the simulator moved from %s to %s", simURL, again)
+	}
 	cli = append(env, "WARDEN_ADDR="+d.addr, "WARDEN_DATA_DIR="+dataDir)
 	if out := mustRun(t, cli, "", "get", "member", "--list", "developers"); !strings.Contains(out, "kemi@example.com") {
 		t.Fatalf("second run lost the member:\n%s", out)
@@ -560,6 +570,10 @@ func TestDemo(t *testing.T) {
 		t.Fatal("the simulator's state was not kept across runs")
 	}
 	d.stop(t)
+	// Unless told otherwise, the simulator has a fixed address.
+	if help := mustRun(t, env, "", "demo", "--help"); !regexp.MustCompile(`--sim-listen string +.*\(default "127\.0\.0\.1:8421"\)`).MatchString(help) {
+		t.Fatalf("warden demo --help:\n%s", help)
+	}
 }
 
 // The example resources in examples/org.yaml stay valid and apply.

@@ -97,7 +97,8 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, string, err
 	return s, "sqlite " + path, err
 }
 
-// serve runs the server until ctx ends. ready, if set, is called once it listens.
+// serve runs the server until ctx ends. ready, if set, is called once it listens; until it has
+// returned, /readyz answers 503 (the demo imports its organisation there).
 func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(addr string, srv *server.Server) error) error {
 	log := newLogger(stderr, cfg.LogLevel)
 	if err := secureDataDir(cfg.DataDir, log); err != nil {
@@ -112,6 +113,10 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		return err
 	}
 	srv := server.New(st, log)
+	release := func() {}
+	if ready != nil {
+		release = srv.Hold()
+	}
 	srv.SetPendingTTL(cfg.Requests.PendingTTL)
 	srv.SetMaxStartAhead(cfg.Requests.MaxStartAhead)
 	srv.SetTokenMaxTTL(cfg.Tokens.MaxTTL)
@@ -191,6 +196,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 			httpSrv.Close()
 			return err
 		}
+		release()
 	}
 	select {
 	case err := <-errc:
