@@ -813,7 +813,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 		return stop
 	}
 	stopA := run(e.store, "a")
-	logs.waitLog(t, "this replica sends them holder=a", 1, 10*time.Second) // a leads
+	logs.waitLog(t, `this replica sends them" holder=a `, 1, 10*time.Second) // a leads
 	run(other, "b")
 	dan, alice, bob := e.as("dan"), e.as("alice"), e.as("bob")
 	r1 := e.request(dan, server.RequestCreate{Roles: []string{"staging-admin"}})
