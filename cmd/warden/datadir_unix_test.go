@@ -36,7 +36,7 @@ func wantMode(t *testing.T, path string, want os.FileMode) {
 func TestFreshDataDirIsPrivate(t *testing.T) {
 	underUmask022(t)
 	dataDir := filepath.Join(t.TempDir(), "state", "warden")
-	d := startCmd(t, cleanEnv(t), "demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	d := startCmd(t, cleanEnv(t), "demo", "--listen", "127.0.0.1:0", "--sim-listen", "127.0.0.1:0", "--data-dir", dataDir)
 	waitFor(t, func() bool { return demoSimRE.MatchString(d.stdout.String()) }, "the demo's instructions")
 	wantMode(t, dataDir, 0o700)
 	for _, name := range []string{"warden.db", "warden.db-wal", "warden.db-shm", "admin.token", "audit.key"} {

@@ -301,7 +301,7 @@ func TestPreviewAndImport(t *testing.T) {
 func TestUninstallCLI(t *testing.T) {
 	dataDir := t.TempDir()
 	env := cleanEnv(t)
-	d := startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	d := startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--sim-listen", "127.0.0.1:0", "--data-dir", dataDir)
 	defer d.stop(t)
 	waitFor(t, func() bool { return demoSimRE.MatchString(d.stdout.String()) }, "the demo's instructions")
 	simURL := demoSimRE.FindStringSubmatch(d.stdout.String())[1]
