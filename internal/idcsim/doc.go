@@ -6,6 +6,16 @@
 // One Sim is one organisation with one Identity Center instance, whose identity store is bound to
 // it. State is in memory; Snapshot and Restore move it to and from JSON.
 //
+// # Identifiers
+//
+// Every id (accounts, ARNs, user, group and membership ids, request ids of asynchronous operations)
+// is drawn from one generator, seeded by Options.Seed so that a fresh simulator is the same every
+// time. Its state is part of the snapshot (IdGenerator): a restored simulator goes on where the
+// saved one stopped, so no id is ever drawn twice however often it is stopped and started. A
+// snapshot without it (written by an older simulator) restores with a generator seeded from fresh
+// randomness. User, group and membership ids have the form AWS documents for ResourceId,
+// "1234567890-UUID": the identity store id's ten hex digits, a dash and a random UUID.
+//
 // # Protocol
 //
 // Errors are HTTP 400 (500 for internal faults) with a JSON body {"__type": "...", "message": "..."}

@@ -209,7 +209,7 @@ func (s *Sim) serveSCIM(w http.ResponseWriter, r *http.Request) {
 		writeSCIMError(w, r, toSCIMError(err))
 		return
 	}
-	w.Header().Set("X-Amzn-Requestid", newUUID(nil))
+	w.Header().Set("X-Amzn-Requestid", newUUID())
 	if body == nil {
 		w.WriteHeader(status)
 		return
@@ -320,7 +320,7 @@ func writeSCIMError(w http.ResponseWriter, r *http.Request, e *scimError) {
 		Detail   string   `json:"detail"`
 	}{[]string{scimErrorSchema}, strconv.Itoa(e.status), e.scimType, e.detail}
 	w.Header().Set("Content-Type", scimContentType(r))
-	w.Header().Set("X-Amzn-Requestid", newUUID(nil))
+	w.Header().Set("X-Amzn-Requestid", newUUID())
 	w.WriteHeader(e.status)
 	json.NewEncoder(w).Encode(body)
 }

@@ -40,7 +40,8 @@ type Options struct {
 	// ConflictWindow (default 1s): a previous write has not propagated.
 	ConflictRate   float64
 	ConflictWindow time.Duration
-	// Seed makes generated ids and injected faults repeatable.
+	// Seed makes generated ids and injected faults repeatable: a fresh simulator with the same Seed
+	// draws the same ids. A restored one goes on from its snapshot's generator.
 	Seed int64
 	// SCIMToken is the SCIM endpoint's bearer token; empty: one is generated (see SCIMToken()).
 	SCIMToken string
@@ -123,7 +124,7 @@ func New(opts Options) *Sim {
 		}
 		s.limiter = rate.NewLimiter(rate.Limit(opts.CallRate), burst)
 	}
-	s.st = newState(s.rng, opts.Region, now())
+	s.st = newState(opts.Seed, opts.Region, now())
 	if opts.SCIMToken != "" {
 		s.st.SCIMToken = opts.SCIMToken
 	}
@@ -189,7 +190,6 @@ func (s *Sim) Restore(b []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st.rng = s.rng // ids made after a restore follow Options.Seed too
 	st.rebuild()
 	s.st = st
 	s.recent = map[string]time.Time{}
@@ -399,7 +399,7 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-Requestid", newUUID(nil))
+	w.Header().Set("X-Amzn-Requestid", newUUID())
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
 }
@@ -433,7 +433,7 @@ func writeAWSError(w http.ResponseWriter, err error) {
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Errortype", e.code)
-	w.Header().Set("X-Amzn-Requestid", newUUID(nil))
+	w.Header().Set("X-Amzn-Requestid", newUUID())
 	w.WriteHeader(e.status)
 	json.NewEncoder(w).Encode(body)
 }

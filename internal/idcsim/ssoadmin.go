@@ -263,7 +263,7 @@ func init() {
 		if err := required("TargetType", req.TargetType); err != nil {
 			return nil, err
 		}
-		status := map[string]any{"RequestId": newUUID(s.rng), "Status": "SUCCEEDED", "PermissionSetArn": ps.PermissionSetArn, "CreatedDate": epoch(s.now())}
+		status := map[string]any{"RequestId": s.st.requestID(), "Status": "SUCCEEDED", "PermissionSetArn": ps.PermissionSetArn, "CreatedDate": epoch(s.now())}
 		switch *req.TargetType {
 		case "AWS_ACCOUNT":
 			if err := checkAccountID("TargetId", req.TargetId); err != nil {
@@ -541,7 +541,7 @@ func (s *Sim) assignmentOp(in []byte, kind string) (*operation, error) {
 	}
 	now := s.now()
 	op := &operation{
-		RequestId: newUUID(s.rng), Kind: kind, Status: "IN_PROGRESS", TargetId: a.AccountId, TargetType: "AWS_ACCOUNT",
+		RequestId: s.st.requestID(), Kind: kind, Status: "IN_PROGRESS", TargetId: a.AccountId, TargetType: "AWS_ACCOUNT",
 		PermissionSetArn: a.PermissionSetArn, PrincipalType: a.PrincipalType, PrincipalId: a.PrincipalId,
 		CreatedDate: epoch(now), completeAt: now.Add(s.opts.ProvisioningDelay),
 		willFail: s.opts.FailRate > 0 && s.rng.Float64() < s.opts.FailRate,

@@ -1,11 +1,11 @@
 package idcsim
 
 import (
+	crand "crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math/rand"
 	randv2 "math/rand/v2"
 	"sort"
 	"strings"
@@ -235,8 +235,12 @@ type state struct {
 	Groups      map[string]*group
 	Memberships map[string]*membership
 	SCIMToken   string
+	// IdGenerator is the state of the generator every id is drawn from, so that a restored
+	// simulator goes on where the saved one stopped and never draws an id again.
+	IdGenerator []byte `json:",omitempty"`
 
-	rng     *rand.Rand
+	ids     *randv2.Rand
+	idSrc   *randv2.PCG
 	pending []string // IN_PROGRESS operation ids, oldest first
 
 	userByName      map[string]string            // lower-cased userName -> id
@@ -250,8 +254,9 @@ type state struct {
 	outstandingByOp map[string]int
 }
 
-func newState(rng *rand.Rand, region string, now time.Time) *state {
-	st := &state{rng: rng}
+func newState(seed int64, region string, now time.Time) *state {
+	st := &state{}
+	st.seedIDs(uint64(seed))
 	mgmt := st.digits(12)
 	orgID := "o-" + st.lowerAlnum(10)
 	st.Organization = organization{
@@ -277,16 +282,26 @@ func newState(rng *rand.Rand, region string, now time.Time) *state {
 	st.Memberships = map[string]*membership{}
 	st.SCIMToken = base64.RawURLEncoding.EncodeToString([]byte(st.hex(32)))
 	st.rebuild()
-	st.rng = rng
 	return st
+}
+
+// seedIDs starts the id generator from a seed (Options.Seed: the same ids every time).
+func (st *state) seedIDs(seed uint64) {
+	st.idSrc = randv2.NewPCG(seed, 0x1dc5_1a7e_1dc5_1a7e)
+	st.ids = randv2.New(st.idSrc)
 }
 
 func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // rebuild recomputes every index from the maps (after a restore).
 func (st *state) rebuild() {
-	if st.rng == nil {
-		st.rng = rand.New(rand.NewSource(time.Now().UnixNano()))
+	if st.ids == nil {
+		// A snapshot from before the generator was saved: draw from fresh randomness, so that no id
+		// of an earlier run comes back.
+		var b [16]byte
+		crand.Read(b[:])
+		st.idSrc = randv2.NewPCG(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:]))
+		st.ids = randv2.New(st.idSrc)
 	}
 	st.userByName = map[string]string{}
 	st.groupByName = map[string]string{}
@@ -373,6 +388,11 @@ func (st *state) MarshalJSON() ([]byte, error) {
 	for id, a := range st.Accounts {
 		parents[id] = a.ParentId
 	}
+	gen, err := st.idSrc.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	st.IdGenerator = gen
 	return json.Marshal(struct {
 		*alias
 		PermissionSets map[string]*psState
@@ -410,6 +430,13 @@ func (st *state) UnmarshalJSON(b []byte) error {
 		if a := st.Accounts[id]; a != nil {
 			a.ParentId = p
 		}
+	}
+	if len(st.IdGenerator) > 0 {
+		src := &randv2.PCG{}
+		if err := src.UnmarshalBinary(st.IdGenerator); err != nil {
+			return fmt.Errorf("IdGenerator: %w", err)
+		}
+		st.idSrc, st.ids = src, randv2.New(src)
 	}
 	return nil
 }
@@ -486,10 +513,12 @@ func (st *state) outstanding(kind string) int { return st.outstandingByOp[kind] 
 
 const hexDigits = "0123456789abcdef"
 
+// Every id of the state is drawn from st.ids, whose state snapshots keep (IdGenerator).
+
 func (st *state) hex(n int) string {
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = hexDigits[st.rng.Intn(16)]
+		b[i] = hexDigits[st.ids.IntN(16)]
 	}
 	return string(b)
 }
@@ -497,7 +526,7 @@ func (st *state) hex(n int) string {
 func (st *state) digits(n int) string {
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = byte('0' + st.rng.Intn(10))
+		b[i] = byte('0' + st.ids.IntN(10))
 	}
 	return string(b)
 }
@@ -506,28 +535,53 @@ func (st *state) lowerAlnum(n int) string {
 	const chars = "abcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = chars[st.rng.Intn(len(chars))]
+		b[i] = chars[st.ids.IntN(len(chars))]
 	}
 	return string(b)
 }
 
-// newUUID makes a version-4-shaped UUID from rng, or from the global source when rng is nil
-// (crypto-quality randomness is not needed here).
-func newUUID(rng *rand.Rand) string {
+// uuid draws a version-4-shaped UUID.
+func (st *state) uuid() string { return formatUUID(st.ids.Uint64(), st.ids.Uint64()) }
+
+// newUUID makes a version-4-shaped UUID from the process's random source, for what no state keeps
+// (the X-Amzn-RequestId of an answer).
+func newUUID() string { return formatUUID(randv2.Uint64(), randv2.Uint64()) }
+
+func formatUUID(hi, lo uint64) string {
 	var b [16]byte
-	if rng == nil {
-		binary.LittleEndian.PutUint64(b[:8], randv2.Uint64())
-		binary.LittleEndian.PutUint64(b[8:], randv2.Uint64())
-	} else {
-		rng.Read(b[:])
-	}
+	binary.LittleEndian.PutUint64(b[:8], hi)
+	binary.LittleEndian.PutUint64(b[8:], lo)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// principalID is Identity Center's form for user and group ids: 10 hex digits, a dash, a UUID.
-func (st *state) principalID() string { return st.hex(10) + "-" + newUUID(st.rng) }
+// principalID is Identity Center's form for user, group and membership ids, "1234567890-UUID":
+// the identity store id's ten digits, a dash and a random UUID (identitystore API reference,
+// ResourceNotFoundException.ResourceId). An identity store id that is itself a UUID (one migrated
+// from a legacy SSO store) gives bare UUIDs. An id already taken is drawn again.
+func (st *state) principalID() string {
+	prefix := ""
+	if digits, ok := strings.CutPrefix(st.Instance.IdentityStoreId, "d-"); ok {
+		prefix = digits + "-"
+	}
+	for {
+		id := prefix + st.uuid()
+		if st.Users[id] == nil && st.Groups[id] == nil && st.Memberships[id] == nil {
+			return id
+		}
+	}
+}
+
+// requestID draws the id of an asynchronous operation, never one already used.
+func (st *state) requestID() string {
+	for {
+		id := st.uuid()
+		if st.Operations[id] == nil {
+			return id
+		}
+	}
+}
 
 // ---- pagination ----
 
