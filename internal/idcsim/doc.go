@@ -19,7 +19,13 @@
 // # Protocol
 //
 // Errors are HTTP 400 (500 for internal faults) with a JSON body {"__type": "...", "message": "..."}
-// plus the error's own members (Reason, RetryAfterSeconds, ...). Requests without a SigV4
+// plus the members the service's model gives that exception, and no other: every identitystore
+// exception carries RequestId (the answer's X-Amzn-RequestId), its ConflictException a Reason, its
+// ResourceNotFoundException ResourceType and, when there is one, ResourceId (a lookup by userName,
+// displayName, email or external id that finds nothing names no id), its ThrottlingException
+// RetryAfterSeconds; sso-admin's exceptions carry a message only; Organizations' InvalidInputException
+// and ConstraintViolationException a Reason. An internal failure is InternalServerException
+// (Organizations: ServiceException). Requests without a SigV4
 // Authorization header are refused with MissingAuthenticationTokenException; the signature itself is
 // not checked. NextToken values are opaque, bound to the operation and its parameters; MaxResults is
 // checked against each operation's bounds (1-100; Organizations ListAccounts 1-20). Timestamps are

@@ -230,7 +230,10 @@ func errValidation(format string, args ...any) *apiError {
 func errNotFound(resourceType, id string, format string, args ...any) *apiError {
 	e := &apiError{status: 400, code: "ResourceNotFoundException", message: fmt.Sprintf(format, args...)}
 	if resourceType != "" {
-		e.extra = map[string]any{"ResourceType": resourceType, "ResourceId": id}
+		e.extra = map[string]any{"ResourceType": resourceType}
+		if id != "" { // a lookup by another attribute has no id to name
+			e.extra["ResourceId"] = id
+		}
 	}
 	return e
 }
@@ -319,7 +322,9 @@ func (s *Sim) recoverPanic(w *answerWriter, r *http.Request) {
 		writeSCIMError(w, r, scimErr(http.StatusInternalServerError, "", "%s", msg))
 		return
 	}
-	writeAWSError(w, &apiError{status: http.StatusInternalServerError, code: "InternalServerException", message: msg})
+	prefix, _, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	service := targetPrefixes[prefix]
+	writeAWSError(w, service, &apiError{status: http.StatusInternalServerError, code: internalErrorCode(service), message: msg})
 }
 
 // panicSite is the file and line of the simulator's code where the panic being recovered began.
@@ -354,28 +359,28 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	prefix, op, ok := strings.Cut(target, ".")
 	service := targetPrefixes[prefix]
 	if r.Method != http.MethodPost || !ok || service == "" {
-		writeAWSError(w, &apiError{status: 400, code: "UnknownOperationException", message: fmt.Sprintf("unknown operation %q", target)})
+		writeAWSError(w, service, &apiError{status: 400, code: "UnknownOperationException", message: fmt.Sprintf("unknown operation %q", target)})
 		return
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
-		writeAWSError(w, &apiError{status: 400, code: "MissingAuthenticationTokenException", message: "Missing Authentication Token: requests must be signed with SigV4"})
+		writeAWSError(w, service, &apiError{status: 400, code: "MissingAuthenticationTokenException", message: "Missing Authentication Token: requests must be signed with SigV4"})
 		return
 	}
 	h := handlers[service+":"+op]
 	if h == nil {
-		writeAWSError(w, &apiError{status: 400, code: "UnknownOperationException", message: fmt.Sprintf("%s does not support %s in this simulator", service, op)})
+		writeAWSError(w, service, &apiError{status: 400, code: "UnknownOperationException", message: fmt.Sprintf("%s does not support %s in this simulator", service, op)})
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	if err != nil {
-		writeAWSError(w, &apiError{status: 400, code: "SerializationException", message: err.Error()})
+		writeAWSError(w, service, &apiError{status: 400, code: "SerializationException", message: err.Error()})
 		return
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		body = []byte("{}")
 	}
 	if err := s.admit(service, op); err != nil {
-		writeAWSError(w, err)
+		writeAWSError(w, service, err)
 		return
 	}
 	out, err := func() (any, error) {
@@ -385,7 +390,7 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		return h(s, body)
 	}()
 	if err != nil {
-		writeAWSError(w, err)
+		writeAWSError(w, service, err)
 		return
 	}
 	// Encoded under the lock (outputs point into the state) and sent with a Content-Length, as AWS does.
@@ -395,7 +400,7 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		return json.Marshal(out)
 	}()
 	if err != nil {
-		writeAWSError(w, err)
+		writeAWSError(w, service, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
@@ -422,18 +427,58 @@ func (s *Sim) admit(service, op string) error {
 	return nil
 }
 
-func writeAWSError(w http.ResponseWriter, err error) {
+// errorMembers are, per service, the members its model gives each exception besides Message: an
+// error answer carries those and no other. Errors of the protocol (SerializationException,
+// UnknownOperationException, MissingAuthenticationTokenException) are not in the models and carry a
+// message only. Each identitystore exception carries the request's id as RequestId.
+var errorMembers = map[string]map[string][]string{
+	svcSSOAdmin: {}, // every sso-admin exception has Message only
+	svcIdentityStore: {
+		"AccessDeniedException":         {"RequestId"},
+		"ConflictException":             {"RequestId", "Reason"},
+		"InternalServerException":       {"RequestId", "RetryAfterSeconds"},
+		"ResourceNotFoundException":     {"RequestId", "ResourceType", "ResourceId"},
+		"ServiceQuotaExceededException": {"RequestId"},
+		"ThrottlingException":           {"RequestId", "RetryAfterSeconds"},
+		"ValidationException":           {"RequestId"},
+	},
+	svcOrganizations: {
+		"InvalidInputException":                 {"Reason"},
+		"ConstraintViolationException":          {"Reason"},
+		"HandshakeConstraintViolationException": {"Reason"},
+		"AccessDeniedForDependencyException":    {"Reason"},
+		"TooManyRequestsException":              {"Type"},
+	},
+}
+
+// internalErrorCode is the service's exception for an internal failure.
+func internalErrorCode(service string) string {
+	if service == svcOrganizations {
+		return "ServiceException"
+	}
+	return "InternalServerException"
+}
+
+// writeAWSError answers err as service's model shapes it (errorMembers).
+func writeAWSError(w http.ResponseWriter, service string, err error) {
 	e, ok := err.(*apiError)
 	if !ok {
-		e = &apiError{status: 500, code: "InternalServerException", message: err.Error()}
+		e = &apiError{status: 500, code: internalErrorCode(service), message: err.Error()}
 	}
+	requestID := newUUID()
 	body := map[string]any{"__type": e.code, "message": e.message}
-	for k, v := range e.extra {
-		body[k] = v
+	allowed, modelled := errorMembers[service][e.code]
+	for _, k := range allowed {
+		if v, ok := e.extra[k]; ok && v != "" {
+			body[k] = v
+		}
+	}
+	if modelled && service == svcIdentityStore {
+		body["RequestId"] = requestID
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Errortype", e.code)
-	w.Header().Set("X-Amzn-Requestid", newUUID())
+	w.Header().Set("X-Amzn-Requestid", requestID)
 	w.WriteHeader(e.status)
 	json.NewEncoder(w).Encode(body)
 }
