@@ -52,7 +52,12 @@
 //   - DeletePermissionSet refuses (ConflictException) while the permission set is provisioned to an
 //     account.
 //   - userName and group displayName are unique, compared case-insensitively; a second one is a
-//     ConflictException with Reason UNIQUENESS_CONSTRAINT_VIOLATION. So is a repeated external id.
+//     ConflictException with Reason UNIQUENESS_CONSTRAINT_VIOLATION. So is a repeated external id,
+//     and a user's email address given to another user (compared case-insensitively, whether or
+//     not marked primary; through the identitystore API or SCIM, where it is 409 uniqueness): AWS
+//     documents a provisioned primary email as unique per user, and GetUserId takes emails.value
+//     as a unique attribute. An email is not required: the model makes Emails optional (one entry
+//     when given), and the API reference marks it "Required: No".
 //   - DeleteUser and DeleteGroup also delete their group memberships; assignments that name a
 //     deleted principal stay until deleted (AWS shows them with a dangling principal).
 //   - A member that an input structure does not have in AWS's model is ignored, wherever it is: a

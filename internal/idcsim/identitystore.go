@@ -166,16 +166,14 @@ func init() {
 		if err := checkUserAttributes(&c); err != nil {
 			return nil, err
 		}
-		if !strings.EqualFold(c.UserName, u.UserName) {
-			if _, taken := s.st.userByName[strings.ToLower(c.UserName)]; taken {
-				return nil, errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Duplicate UserName: a user named %s exists", c.UserName)
-			}
-			delete(s.st.userByName, strings.ToLower(u.UserName))
-			s.st.userByName[strings.ToLower(c.UserName)] = c.UserId
+		if err := s.st.userConflict(&c, u.UserId); err != nil {
+			return nil, err
 		}
 		c.UpdatedAt = epoch(s.now())
 		c.Revision = nextRevision(u.Revision)
+		s.st.unindexUser(u)
 		*u = c
+		s.st.indexUser(u)
 		return struct{}{}, nil
 	})
 	registerJSON(svcIdentityStore, "DeleteUser", func(s *Sim, req *struct{ IdentityStoreId, UserId, Revision *string }) (any, error) {
@@ -530,12 +528,8 @@ func (s *Sim) lookup(alt *alternateID, kind, attribute string, byName map[string
 			return "", errValidation("AttributeValue must be a non-empty string")
 		}
 		if kind == "user" && strings.EqualFold(path, "emails.value") {
-			for _, id := range sortedKeys(s.st, "users", s.st.Users) {
-				for _, e := range s.st.Users[id].Emails {
-					if strings.EqualFold(e.Value, v) {
-						return id, nil
-					}
-				}
+			if id, ok := s.st.userByEmail[strings.ToLower(v)]; ok {
+				return id, nil
 			}
 			return "", errNotFound("USER", "", "No user with emails.value %s", v)
 		}

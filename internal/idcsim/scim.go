@@ -1023,19 +1023,16 @@ func (s *Sim) scimCommitUser(u, c *user) error {
 			return scimErr(http.StatusConflict, "uniqueness", "Duplicate externalId %s", e.Id)
 		}
 	}
+	if err := st.userConflict(c, u.UserId); err != nil { // the email address
+		return err
+	}
 	if err := s.conflictOnRecentWrite("user:" + u.UserId); err != nil {
 		return err
 	}
-	delete(st.userByName, strings.ToLower(u.UserName))
-	st.userByName[strings.ToLower(c.UserName)] = u.UserId
-	for _, e := range u.ExternalIds {
-		delete(st.byExternalID, "user|"+e.Issuer+"|"+e.Id)
-	}
-	for _, e := range c.ExternalIds {
-		st.byExternalID["user|"+e.Issuer+"|"+e.Id] = u.UserId
-	}
 	c.UpdatedAt = epoch(s.now())
+	st.unindexUser(u)
 	*u = *c
+	st.indexUser(u)
 	return nil
 }
 

@@ -244,6 +244,7 @@ type state struct {
 	pending []string // IN_PROGRESS operation ids, oldest first
 
 	userByName      map[string]string            // lower-cased userName -> id
+	userByEmail     map[string]string            // lower-cased email address -> id
 	groupByName     map[string]string            // lower-cased displayName -> id
 	byExternalID    map[string]string            // "user|issuer|id" -> id
 	groupMembers    map[string]map[string]string // group -> user -> membership
@@ -304,6 +305,7 @@ func (st *state) rebuild() {
 		st.ids = randv2.New(st.idSrc)
 	}
 	st.userByName = map[string]string{}
+	st.userByEmail = map[string]string{}
 	st.groupByName = map[string]string{}
 	st.byExternalID = map[string]string{}
 	st.groupMembers = map[string]map[string]string{}
@@ -341,11 +343,8 @@ func (st *state) rebuild() {
 			a.ParentId = st.Root.Id
 		}
 	}
-	for id, u := range st.Users {
-		st.userByName[strings.ToLower(u.UserName)] = id
-		for _, e := range u.ExternalIds {
-			st.byExternalID["user|"+e.Issuer+"|"+e.Id] = id
-		}
+	for _, u := range st.Users {
+		st.indexUser(u)
 	}
 	for id, g := range st.Groups {
 		st.groupByName[strings.ToLower(g.DisplayName)] = id
@@ -437,6 +436,51 @@ func (st *state) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("IdGenerator: %w", err)
 		}
 		st.idSrc, st.ids = src, randv2.New(src)
+	}
+	return nil
+}
+
+// indexUser records u's unique attributes: userName, external ids and email addresses.
+func (st *state) indexUser(u *user) {
+	st.userByName[strings.ToLower(u.UserName)] = u.UserId
+	for _, e := range u.ExternalIds {
+		st.byExternalID["user|"+e.Issuer+"|"+e.Id] = u.UserId
+	}
+	for _, e := range u.Emails {
+		if e.Value != "" {
+			st.userByEmail[strings.ToLower(e.Value)] = u.UserId
+		}
+	}
+}
+
+func (st *state) unindexUser(u *user) {
+	delete(st.userByName, strings.ToLower(u.UserName))
+	for _, e := range u.ExternalIds {
+		delete(st.byExternalID, "user|"+e.Issuer+"|"+e.Id)
+	}
+	for _, e := range u.Emails {
+		if st.userByEmail[strings.ToLower(e.Value)] == u.UserId {
+			delete(st.userByEmail, strings.ToLower(e.Value))
+		}
+	}
+}
+
+// userConflict is the identity store's uniqueness among users, for u as it would be stored: its
+// userName, each external id and each email address (case-insensitively) must be no other user's
+// than self's. It answers ConflictException with Reason UNIQUENESS_CONSTRAINT_VIOLATION.
+func (st *state) userConflict(u *user, self string) error {
+	if id, taken := st.userByName[strings.ToLower(u.UserName)]; taken && id != self {
+		return errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Duplicate UserName: a user named %s exists", u.UserName)
+	}
+	for _, e := range u.ExternalIds {
+		if id, taken := st.byExternalID["user|"+e.Issuer+"|"+e.Id]; taken && id != self {
+			return errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Duplicate ExternalId %s from issuer %s", e.Id, e.Issuer)
+		}
+	}
+	for _, e := range u.Emails {
+		if id, taken := st.userByEmail[strings.ToLower(e.Value)]; taken && e.Value != "" && id != self {
+			return errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Duplicate email: %s is another user's email address", e.Value)
+		}
 	}
 	return nil
 }
