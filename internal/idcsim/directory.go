@@ -55,7 +55,9 @@ func (d *Directory) createPermissionSet(ps *permissionSet) (any, error) {
 	st := d.s.st
 	for _, other := range st.PermissionSets {
 		if other.Name == ps.Name {
-			return nil, errConflict("", "PermissionSet with name %s already exists", ps.Name)
+			// Permanent while the other exists: not a ConflictException, which AWS's model
+			// describes as a write that has not propagated yet, to retry.
+			return nil, errValidation("PermissionSet with name %s already exists", ps.Name)
 		}
 	}
 	if err := applyPermissionSetFields(ps, nil, nil, nil); err != nil {

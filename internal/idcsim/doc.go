@@ -47,10 +47,32 @@
 //     FailureReason, as AWS reports problems found while provisioning.
 //   - Beyond the outstanding-creation quota (10 with AWS quotas), CreateAccountAssignment answers
 //     ThrottlingException.
-//   - Creating an assignment provisions its permission set to the account when it succeeds;
-//     deleting the last assignment leaves it provisioned (as AWS does).
-//   - DeletePermissionSet refuses (ConflictException) while the permission set is provisioned to an
-//     account.
+//   - ConflictException is what AWS's sso-admin model says it is, "a conflict with a previous
+//     successful write ... did not have time to propagate", to retry: it is answered only for
+//     conditions that pass by themselves (an injected propagation conflict, an operation in
+//     progress). A condition that lasts until the caller acts is a ValidationException: a second
+//     permission set of an existing name, attaching a policy already attached, deleting a
+//     permission set that account assignments use. (AWS has been seen answering ConflictException
+//     for the first and last; a client must not retry conflicts without bound either way.)
+//   - Provisioning: the first successful assignment of a permission set in an account provisions
+//     it there (its role); the deletion of the account's last assignment of it removes it, as AWS
+//     removes the role with the last assignment. A change to the permission set (UpdatePermissionSet
+//     and every policy or permissions boundary change) leaves each role provisioned from it behind
+//     (ProvisioningStatus LATEST_PERMISSION_SET_NOT_PROVISIONED) until ProvisionPermissionSet
+//     reaches that account; a new assignment does not update a role already there (AWS: "If the
+//     permission set is subsequently updated, the corresponding IAM policies ... will not be updated
+//     automatically"). Tags are not part of the role.
+//   - ProvisionPermissionSet is asynchronous like the assignment operations: IN_PROGRESS for the
+//     provisioning delay, then SUCCEEDED (read with DescribePermissionSetProvisioningStatus). A
+//     second provisioning of a permission set while one to the same account (or to
+//     ALL_PROVISIONED_ACCOUNTS) is in progress is a ConflictException. ALL_PROVISIONED_ACCOUNTS
+//     updates every account the set is provisioned to, and answers no AccountId.
+//   - ListAccountAssignmentCreationStatus, ListAccountAssignmentDeletionStatus and
+//     ListPermissionSetProvisioningStatus list every operation of their kind, oldest first.
+//   - DeletePermissionSet refuses (ValidationException, naming an account) while an account
+//     assignment uses the permission set, and answers ConflictException while only operations in
+//     progress name it (an assignment being created or deleted, a provisioning); once deleted, its
+//     roles are gone from every account it was provisioned to.
 //   - userName and group displayName are unique, compared case-insensitively; a second one is a
 //     ConflictException with Reason UNIQUENESS_CONSTRAINT_VIOLATION. So is a repeated external id,
 //     and a user's email address given to another user (compared case-insensitively, whether or
@@ -76,7 +98,7 @@
 //
 // All off by default. Options can set a collective token bucket over every Identity Center call
 // (AWS: 20 per second), a cap on outstanding assignment creations (AWS: 10), provisioning latency
-// (how long an assignment operation stays IN_PROGRESS), per-call latency, and probabilities of
-// ThrottlingException, of FAILED assignment operations, and of ConflictException on a write to
-// something written within the last second (propagation). AWSQuotas gives AWS's numbers.
+// (how long an assignment operation or a provisioning stays IN_PROGRESS), per-call latency, and
+// probabilities of ThrottlingException, of FAILED assignment operations, and of ConflictException on
+// a write to something written within the last second (propagation). AWSQuotas gives AWS's numbers.
 package idcsim

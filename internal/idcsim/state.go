@@ -229,12 +229,17 @@ type state struct {
 	PermissionSets map[string]*permissionSet
 	// Provisioned: account id -> permission set ARN -> provisioned.
 	Provisioned map[string]map[string]bool
-	Assignments map[string]*assignment
-	Operations  map[string]*operation
-	Users       map[string]*user
-	Groups      map[string]*group
-	Memberships map[string]*membership
-	SCIMToken   string
+	// Outdated: account id -> permission set ARN -> the role provisioned there is behind the
+	// permission set, changed since (LATEST_PERMISSION_SET_NOT_PROVISIONED).
+	Outdated map[string]map[string]bool `json:",omitempty"`
+	// Provisionings are the ProvisionPermissionSet operations, by request id.
+	Provisionings map[string]*provisioning `json:",omitempty"`
+	Assignments   map[string]*assignment
+	Operations    map[string]*operation
+	Users         map[string]*user
+	Groups        map[string]*group
+	Memberships   map[string]*membership
+	SCIMToken     string
 	// IdGenerator is the state of the generator every id is drawn from, so that a restored
 	// simulator goes on where the saved one stopped and never draws an id again.
 	IdGenerator []byte `json:",omitempty"`
@@ -276,6 +281,8 @@ func newState(seed int64, region string, now time.Time) *state {
 	}
 	st.PermissionSets = map[string]*permissionSet{}
 	st.Provisioned = map[string]map[string]bool{}
+	st.Outdated = map[string]map[string]bool{}
+	st.Provisionings = map[string]*provisioning{}
 	st.Assignments = map[string]*assignment{}
 	st.Operations = map[string]*operation{}
 	st.Users = map[string]*user{}
@@ -323,6 +330,12 @@ func (st *state) rebuild() {
 	if st.Provisioned == nil {
 		st.Provisioned = map[string]map[string]bool{}
 	}
+	if st.Outdated == nil {
+		st.Outdated = map[string]map[string]bool{}
+	}
+	if st.Provisionings == nil {
+		st.Provisionings = map[string]*provisioning{}
+	}
 	if st.Assignments == nil {
 		st.Assignments = map[string]*assignment{}
 	}
@@ -359,16 +372,30 @@ func (st *state) rebuild() {
 		st.indexAssignment(a)
 	}
 	st.pending = st.pending[:0]
-	var ops []*operation
+	type pend struct {
+		id string
+		at time.Time
+	}
+	var ops []pend
 	for _, op := range st.Operations {
 		if op.Status == "IN_PROGRESS" {
-			ops = append(ops, op)
+			ops = append(ops, pend{op.RequestId, op.completeAt})
+			st.outstandingByOp[op.Kind]++
 		}
 	}
-	sort.Slice(ops, func(i, j int) bool { return ops[i].completeAt.Before(ops[j].completeAt) })
+	for _, p := range st.Provisionings {
+		if p.Status == "IN_PROGRESS" {
+			ops = append(ops, pend{p.RequestId, p.CompleteAt})
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if !ops[i].at.Equal(ops[j].at) {
+			return ops[i].at.Before(ops[j].at)
+		}
+		return ops[i].id < ops[j].id
+	})
 	for _, op := range ops {
-		st.pending = append(st.pending, op.RequestId)
-		st.outstandingByOp[op.Kind]++
+		st.pending = append(st.pending, op.id)
 	}
 }
 
@@ -621,7 +648,7 @@ func (st *state) principalID() string {
 func (st *state) requestID() string {
 	for {
 		id := st.uuid()
-		if st.Operations[id] == nil {
+		if st.Operations[id] == nil && st.Provisionings[id] == nil {
 			return id
 		}
 	}
