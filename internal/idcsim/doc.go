@@ -69,6 +69,14 @@
 //     updates every account the set is provisioned to, and answers no AccountId.
 //   - ListAccountAssignmentCreationStatus, ListAccountAssignmentDeletionStatus and
 //     ListPermissionSetProvisioningStatus list every operation of their kind, oldest first.
+//   - A permission set's policies: AWS managed and customer managed policies share the role's 20
+//     (ServiceQuotaExceededException beyond); a customer managed policy reference's Path defaults to
+//     "/"; detaching a policy that is not attached is a ResourceNotFoundException; deleting the
+//     inline policy or the permissions boundary when there is none succeeds, changing nothing;
+//     reading a permissions boundary that is not there is a ResourceNotFoundException. A
+//     permissions boundary is exactly one of CustomerManagedPolicyReference or ManagedPolicyArn.
+//     Tags (on permission sets only, at most 50) are given at creation or by TagResource, which
+//     replaces the value of a key already there.
 //   - DeletePermissionSet refuses (ValidationException, naming an account) while an account
 //     assignment uses the permission set, and answers ConflictException while only operations in
 //     progress name it (an assignment being created or deleted, a provisioning); once deleted, its

@@ -115,7 +115,7 @@ func init() {
 	})
 	registerJSON(svcSSOAdmin, "CreatePermissionSet", func(s *Sim, req *struct {
 		InstanceArn, Name, Description, SessionDuration, RelayState *string
-		Tags                                                        []map[string]string
+		Tags                                                        []tag
 	}) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
@@ -126,6 +126,12 @@ func init() {
 		ps := &permissionSet{Name: *req.Name}
 		if err := applyPermissionSetFields(ps, req.Description, req.SessionDuration, req.RelayState); err != nil {
 			return nil, err
+		}
+		if err := checkTags(req.Tags); err != nil {
+			return nil, err
+		}
+		if ps.Tags = mergeTags(nil, req.Tags); len(ps.Tags) > maxTags {
+			return nil, errValidation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50")
 		}
 		return s.dir().createPermissionSet(ps)
 	})
@@ -221,8 +227,8 @@ func init() {
 				return nil, errValidation("Policy %s is already attached to permission set %s", p.Arn, ps.Name)
 			}
 		}
-		if len(ps.ManagedPolicies) >= 20 {
-			return nil, &apiError{status: 400, code: "ServiceQuotaExceededException", message: "A permission set holds at most 20 managed policies"}
+		if len(ps.ManagedPolicies)+len(ps.CustomerPolicies) >= maxPolicies {
+			return nil, &apiError{status: 400, code: "ServiceQuotaExceededException", message: "A permission set holds at most 20 managed policies, AWS managed and customer managed together"}
 		}
 		ps.ManagedPolicies = append(ps.ManagedPolicies, managedPolicy{Arn: *req.ManagedPolicyArn, Name: (*req.ManagedPolicyArn)[strings.LastIndex(*req.ManagedPolicyArn, "/")+1:]})
 		s.st.permissionSetChanged(ps.PermissionSetArn)

@@ -167,19 +167,42 @@ type managedPolicy struct {
 type permissionSet struct {
 	Name             string
 	PermissionSetArn string
-	Description      string          `json:",omitempty"`
-	CreatedDate      float64         `json:",omitempty"`
-	SessionDuration  string          `json:",omitempty"`
-	RelayState       string          `json:",omitempty"`
-	InlinePolicy     string          `json:"-"`
-	ManagedPolicies  []managedPolicy `json:"-"`
+	Description      string               `json:",omitempty"`
+	CreatedDate      float64              `json:",omitempty"`
+	SessionDuration  string               `json:",omitempty"`
+	RelayState       string               `json:",omitempty"`
+	InlinePolicy     string               `json:"-"`
+	ManagedPolicies  []managedPolicy      `json:"-"`
+	CustomerPolicies []customerPolicy     `json:"-"`
+	Boundary         *permissionsBoundary `json:"-"`
+	Tags             []tag                `json:"-"`
+}
+
+// customerPolicy is the model's CustomerManagedPolicyReference.
+type customerPolicy struct {
+	Name string
+	Path string
+}
+
+// permissionsBoundary is the model's PermissionsBoundary: one of its members.
+type permissionsBoundary struct {
+	CustomerManagedPolicyReference *customerPolicy `json:",omitempty"`
+	ManagedPolicyArn               string          `json:",omitempty"`
+}
+
+type tag struct {
+	Key   string
+	Value string
 }
 
 // psState is a permission set with the parts DescribePermissionSet does not show, for snapshots.
 type psState struct {
 	permissionSet
-	InlinePolicy    string          `json:"InlinePolicy,omitempty"`
-	ManagedPolicies []managedPolicy `json:"ManagedPolicies,omitempty"`
+	InlinePolicy     string               `json:"InlinePolicy,omitempty"`
+	ManagedPolicies  []managedPolicy      `json:"ManagedPolicies,omitempty"`
+	CustomerPolicies []customerPolicy     `json:"CustomerPolicies,omitempty"`
+	Boundary         *permissionsBoundary `json:"Boundary,omitempty"`
+	Tags             []tag                `json:"Tags,omitempty"`
 }
 
 type assignment struct {
@@ -404,7 +427,7 @@ func (st *state) MarshalJSON() ([]byte, error) {
 	type alias state
 	pss := make(map[string]*psState, len(st.PermissionSets))
 	for k, ps := range st.PermissionSets {
-		pss[k] = &psState{*ps, ps.InlinePolicy, ps.ManagedPolicies}
+		pss[k] = &psState{*ps, ps.InlinePolicy, ps.ManagedPolicies, ps.CustomerPolicies, ps.Boundary, ps.Tags}
 	}
 	ops := make(map[string]*opState, len(st.Operations))
 	for k, op := range st.Operations {
@@ -443,7 +466,7 @@ func (st *state) UnmarshalJSON(b []byte) error {
 	st.PermissionSets = map[string]*permissionSet{}
 	for k, p := range in.PermissionSets {
 		ps := p.permissionSet
-		ps.InlinePolicy, ps.ManagedPolicies = p.InlinePolicy, p.ManagedPolicies
+		ps.InlinePolicy, ps.ManagedPolicies, ps.CustomerPolicies, ps.Boundary, ps.Tags = p.InlinePolicy, p.ManagedPolicies, p.CustomerPolicies, p.Boundary, p.Tags
 		st.PermissionSets[k] = &ps
 	}
 	st.Operations = map[string]*operation{}
