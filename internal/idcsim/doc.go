@@ -90,6 +90,13 @@
 //     when given), and the API reference marks it "Required: No".
 //   - DeleteUser and DeleteGroup also delete their group memberships; assignments that name a
 //     deleted principal stay until deleted (AWS shows them with a dangling principal).
+//   - Organizations: the simulator's caller is the management account of an organization that
+//     exists, so CreateOrganization answers AlreadyInOrganizationException. CreateAccount is
+//     asynchronous like AWS's: IN_PROGRESS for the provisioning delay, then SUCCEEDED with a new
+//     12-digit account under the root (ACTIVE, joined by CREATED), or FAILED with
+//     EMAIL_ALREADY_EXISTS when an account already has the email address (compared
+//     case-insensitively). RoleName, IamUserAccessToBilling and Tags are checked and not kept.
+//     ListCreateAccountStatus lists requests oldest first.
 //   - A member that an input structure does not have in AWS's model is ignored, wherever it is: a
 //     PhoneNumbers or Addresses entry {"": "x"} is an entry with none of its members given. A
 //     member of the wrong JSON type is a SerializationException.

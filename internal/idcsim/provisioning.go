@@ -304,6 +304,14 @@ func (s *Sim) settle() {
 	st := s.st
 	for len(st.pending) > 0 {
 		id := st.pending[0]
+		if c := st.AccountCreations[id]; c != nil {
+			if now.Before(c.CompleteAt) {
+				return
+			}
+			st.pending = st.pending[1:]
+			s.completeAccountCreation(c)
+			continue
+		}
 		if p := st.Provisionings[id]; p != nil {
 			if now.Before(p.CompleteAt) {
 				return

@@ -257,12 +257,14 @@ type state struct {
 	Outdated map[string]map[string]bool `json:",omitempty"`
 	// Provisionings are the ProvisionPermissionSet operations, by request id.
 	Provisionings map[string]*provisioning `json:",omitempty"`
-	Assignments   map[string]*assignment
-	Operations    map[string]*operation
-	Users         map[string]*user
-	Groups        map[string]*group
-	Memberships   map[string]*membership
-	SCIMToken     string
+	// AccountCreations are Organizations' CreateAccount requests, by request id.
+	AccountCreations map[string]*accountCreation `json:",omitempty"`
+	Assignments      map[string]*assignment
+	Operations       map[string]*operation
+	Users            map[string]*user
+	Groups           map[string]*group
+	Memberships      map[string]*membership
+	SCIMToken        string
 	// IdGenerator is the state of the generator every id is drawn from, so that a restored
 	// simulator goes on where the saved one stopped and never draws an id again.
 	IdGenerator []byte `json:",omitempty"`
@@ -306,6 +308,7 @@ func newState(seed int64, region string, now time.Time) *state {
 	st.Provisioned = map[string]map[string]bool{}
 	st.Outdated = map[string]map[string]bool{}
 	st.Provisionings = map[string]*provisioning{}
+	st.AccountCreations = map[string]*accountCreation{}
 	st.Assignments = map[string]*assignment{}
 	st.Operations = map[string]*operation{}
 	st.Users = map[string]*user{}
@@ -359,6 +362,9 @@ func (st *state) rebuild() {
 	if st.Provisionings == nil {
 		st.Provisionings = map[string]*provisioning{}
 	}
+	if st.AccountCreations == nil {
+		st.AccountCreations = map[string]*accountCreation{}
+	}
 	if st.Assignments == nil {
 		st.Assignments = map[string]*assignment{}
 	}
@@ -409,6 +415,11 @@ func (st *state) rebuild() {
 	for _, p := range st.Provisionings {
 		if p.Status == "IN_PROGRESS" {
 			ops = append(ops, pend{p.RequestId, p.CompleteAt})
+		}
+	}
+	for _, c := range st.AccountCreations {
+		if c.State == "IN_PROGRESS" {
+			ops = append(ops, pend{c.Id, c.CompleteAt})
 		}
 	}
 	sort.Slice(ops, func(i, j int) bool {
