@@ -174,7 +174,7 @@ func init() {
 		s.st.unindexUser(u)
 		*u = c
 		s.st.indexUser(u)
-		return struct{}{}, nil
+		return map[string]any{"IdentityStoreId": u.IdentityStoreId, "UserId": u.UserId, "UserArn": u.UserArn, "Revision": u.Revision}, nil
 	})
 	registerJSON(svcIdentityStore, "DeleteUser", func(s *Sim, req *struct{ IdentityStoreId, UserId, Revision *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
@@ -203,7 +203,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "UserId": id}, nil
+		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "UserId": id, "UserArn": s.st.Users[id].UserArn}, nil
 	})
 
 	registerJSON(svcIdentityStore, "CreateGroup", func(s *Sim, req *struct{ IdentityStoreId, DisplayName, Description *string }) (any, error) {
@@ -303,7 +303,7 @@ func init() {
 		c.UpdatedAt = epoch(s.now())
 		c.Revision = nextRevision(g.Revision)
 		*g = c
-		return struct{}{}, nil
+		return map[string]any{"IdentityStoreId": g.IdentityStoreId, "GroupId": g.GroupId, "GroupArn": g.GroupArn, "Revision": g.Revision}, nil
 	})
 	registerJSON(svcIdentityStore, "DeleteGroup", func(s *Sim, req *struct{ IdentityStoreId, GroupId, Revision *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
@@ -332,7 +332,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "GroupId": id}, nil
+		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "GroupId": id, "GroupArn": s.st.Groups[id].GroupArn}, nil
 	})
 
 	registerJSON(svcIdentityStore, "CreateGroupMembership", func(s *Sim, req *struct {
@@ -380,7 +380,7 @@ func init() {
 		if !ok {
 			return nil, errNotFound("GROUP_MEMBERSHIP", "", "User %s is not a member of group %s", u.UserId, g.GroupId)
 		}
-		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "MembershipId": id}, nil
+		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "MembershipId": id, "MembershipArn": s.st.Memberships[id].MembershipArn}, nil
 	})
 	registerJSON(svcIdentityStore, "DescribeGroupMembership", func(s *Sim, req *struct{ IdentityStoreId, MembershipId *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {

@@ -247,6 +247,14 @@ func errConflict(reason, format string, args ...any) *apiError {
 	return e
 }
 
+// errUnsupported answers an operation of AWS's model that the simulator does not implement, as AWS
+// answers a caller whose policy does not allow it: AccessDeniedException, which every operation of
+// the three models lists. It is not retryable and names the operation.
+func errUnsupported(service, op string) *apiError {
+	return &apiError{status: 400, code: "AccessDeniedException",
+		message: fmt.Sprintf("The simulator does not implement %s:%s (an operation of AWS's model); it answers it as AWS answers a caller not allowed to call it", service, op)}
+}
+
 func errThrottled(service string) *apiError {
 	if service == svcOrganizations {
 		return &apiError{status: 400, code: "TooManyRequestsException", message: "Rate exceeded"}
@@ -368,8 +376,8 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := handlers[service+":"+op]
-	if h == nil {
-		writeAWSError(w, service, &apiError{status: 400, code: "UnknownOperationException", message: fmt.Sprintf("%s does not support %s in this simulator", service, op)})
+	if h == nil && !modelOperation[service+":"+op] {
+		writeAWSError(w, service, &apiError{status: 400, code: "UnknownOperationException", message: fmt.Sprintf("%s has no operation %s", service, op)})
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
@@ -382,6 +390,10 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.admit(service, op); err != nil {
 		writeAWSError(w, service, err)
+		return
+	}
+	if h == nil {
+		writeAWSError(w, service, errUnsupported(service, op))
 		return
 	}
 	out, err := func() (any, error) {
