@@ -25,11 +25,11 @@
 // displayName, email or external id that finds nothing names no id), its ThrottlingException
 // RetryAfterSeconds; sso-admin's exceptions carry a message only; Organizations' InvalidInputException
 // and ConstraintViolationException a Reason. An internal failure is InternalServerException
-// (Organizations: ServiceException). Requests without a SigV4
-// Authorization header are refused with MissingAuthenticationTokenException; the signature itself is
-// not checked. NextToken values are opaque, bound to the operation and its parameters; MaxResults is
-// checked against each operation's bounds (1-100; Organizations ListAccounts 1-20). Timestamps are
-// epoch seconds, as awsJson1_1 writes them.
+// (Organizations: ServiceException). Requests without a SigV4 Authorization header are refused with
+// MissingAuthenticationTokenException; the signature itself is not checked. NextToken values are
+// opaque, bound to the operation and its parameters; MaxResults is checked against each operation's
+// bounds (1-100; Organizations ListAccounts 1-20). Timestamps are epoch seconds, as awsJson1_1
+// writes them.
 //
 // # Operations
 //
@@ -136,7 +136,8 @@
 //
 // All off by default. Options can set a collective token bucket over every Identity Center call
 // (AWS: 20 per second), a cap on outstanding assignment creations (AWS: 10), provisioning latency
-// (how long an assignment operation or a provisioning stays IN_PROGRESS), per-call latency, and
-// probabilities of ThrottlingException, of FAILED assignment operations, and of ConflictException on
-// a write to something written within the last second (propagation). AWSQuotas gives AWS's numbers.
+// (how long an assignment operation, a provisioning or an account creation stays IN_PROGRESS),
+// per-call latency, and probabilities of ThrottlingException, of FAILED assignment operations, and
+// of ConflictException on a write to something written within the last second (propagation).
+// AWSQuotas gives AWS's numbers.
 package idcsim

@@ -28,8 +28,8 @@ type Options struct {
 	Burst    int
 	// MaxOutstandingCreates caps assignment creations IN_PROGRESS at once (0: unlimited).
 	MaxOutstandingCreates int
-	// ProvisioningDelay is how long assignment operations and permission set provisionings stay
-	// IN_PROGRESS.
+	// ProvisioningDelay is how long assignment operations, permission set provisionings and account
+	// creations stay IN_PROGRESS.
 	ProvisioningDelay time.Duration
 	// CallLatency is added to every call.
 	CallLatency time.Duration
