@@ -11,7 +11,7 @@ import (
 
 // dataFiles are the files warden keeps in its data directory: each holds secrets (the database,
 // the admin token, the audit key, the simulator's state with its SCIM token).
-var dataFiles = []string{"warden.db", "warden.db-wal", "warden.db-shm", "admin.token", "audit.key", "idcsim.json"}
+var dataFiles = []string{"warden.db", "warden.db-wal", "warden.db-shm", "admin.token", "audit.key", "idcsim.json", "warden.lock"}
 
 // secureDataDir makes the data directory, mode 0700, if it is missing. Of an existing one, and of
 // the files warden keeps there, whatever the group or others may do is taken away when this user
