@@ -164,7 +164,9 @@ func TestAWSCLIAgainstSim(t *testing.T) {
 	if str(desc, "PermissionSet", "SessionDuration") != "PT2H" {
 		t.Fatalf("describe-permission-set: %v", desc)
 	}
-	if _, err := awsCLI(t, ep, "sso-admin", "create-permission-set", "--instance-arn", inst, "--name", "CliTest"); err == nil || !strings.Contains(err.Error(), "ConflictException") {
+	// A duplicate name lasts until the other set is deleted: a ValidationException, not a
+	// ConflictException (a write not yet propagated, to retry, in AWS's model).
+	if _, err := awsCLI(t, ep, "sso-admin", "create-permission-set", "--instance-arn", inst, "--name", "CliTest"); err == nil || !strings.Contains(err.Error(), "ValidationException") {
 		t.Fatalf("duplicate create-permission-set: %v", err)
 	}
 

@@ -65,6 +65,7 @@ type Engine struct {
 	compiler         *policy.Compiler // the last full compile, kept for incremental membership changes
 	ownedMemberships int              // from the last full plan, the brake's denominator for membership changes
 	leading          atomic.Bool
+	term             atomic.Value // leaderTerm: the term this engine leads in (leader.go)
 	// replay, while a full observation runs without holding the engine, collects what operations
 	// applied meanwhile did, to be replayed on that observation when it ends.
 	replay []func(*Observed)
@@ -282,7 +283,7 @@ func (e *Engine) Apply(ctx context.Context, opts PlanOptions, force bool) (*Resu
 	if !e.leading.Load() {
 		return nil, ErrNotLeader
 	}
-	return e.Sync(ctx, opts, force)
+	return e.Sync(e.fenced(ctx), opts, force)
 }
 
 // plan compiles the desired state as of now.
