@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/audit"
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/resource"
@@ -76,13 +77,15 @@ func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
 	return a.done, a.errs
 }
 
+// minProvisioning is the shortest estimate of an assignment operation's time: no poll comes sooner.
+const minProvisioning = 20 * time.Millisecond
+
 func (a *applier) run(ops []Op, workers int) {
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	// While it waits for a worker (creations wait on provisioning), a revocation falling due is made
-	// here: the sync holds the engine, and a revocation must not wait for the whole apply.
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
+	// here when the revoker asks: the sync holds the engine, and a revocation must not wait for the
+	// whole apply.
 	for _, op := range ops {
 		if a.ctx.Err() != nil {
 			a.fail(op, a.ctx.Err())
@@ -93,7 +96,7 @@ func (a *applier) run(ops []Op, workers int) {
 			select {
 			case sem <- struct{}{}:
 				break wait
-			case <-tick.C:
+			case <-a.e.revokeAsk:
 				a.e.revokeIfWanted(a.ctx)
 			}
 		}
@@ -115,7 +118,7 @@ func (a *applier) run(ops []Op, workers int) {
 		select {
 		case <-done:
 			return
-		case <-tick.C:
+		case <-a.e.revokeAsk:
 			a.e.revokeIfWanted(a.ctx)
 		}
 	}
@@ -492,12 +495,8 @@ func (e *Engine) poll(ctx context.Context, op idc.Operation, status func(context
 	}
 	polls := 0
 	for op.Status == idc.InProgress {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return op, ctx.Err()
-		case <-t.C:
+		if err := clock.Sleep(ctx, e.clock, wait); err != nil {
+			return op, err
 		}
 		next, err := status(ctx, op.RequestID)
 		if err != nil {
@@ -519,7 +518,7 @@ func (e *Engine) poll(ctx context.Context, op idc.Operation, status func(context
 		e.mu.Lock()
 		switch {
 		case probe && polls == 1:
-			e.provisioning = max(20*time.Millisecond, min(e.provisioning, estimate/2))
+			e.provisioning = max(minProvisioning, min(e.provisioning, estimate/2))
 		case polls == 1: // done by the first look: a hit never lengthens the wait
 			e.provisioning = min(e.provisioning, (e.provisioning*3+took)/4)
 		default:

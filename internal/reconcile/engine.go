@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/resource"
@@ -37,7 +38,7 @@ type Engine struct {
 	idc   *idc.Client
 	cfg   idc.Config
 	log   *slog.Logger
-	now   func() time.Time
+	clock clock.Clock // every instant and every wait of the engine's (tests move a fake one)
 
 	run sync.Mutex // one sync at a time
 	// recMu guards records, cache and replay while operations run: a sync's applier holds it for
@@ -46,8 +47,10 @@ type Engine struct {
 	// wanted is the last desired state compiled since Run began (nil before): a revocation is
 	// checked against it.
 	wanted *policy.Desired
-	// revokeWanted: a revocation is due while a sync holds the engine; its apply makes it.
+	// revokeWanted: a revocation is due while a sync holds the engine; its apply makes it, when
+	// revokeAsk wakes it (or between observations).
 	revokeWanted atomic.Bool
+	revokeAsk    chan struct{}
 	nextRevoke   atomic.Int64  // unix nanoseconds of the next revocation on record, as last looked
 	revokerWake  chan struct{} // wakes the revoker to look again (a sync moved ends, a record was written)
 	records      map[string]*resource.Object
@@ -105,11 +108,30 @@ type catalog struct {
 	at       time.Time
 }
 
-// New returns an engine. cfg's filters decide which accounts and groups warden manages.
-func New(st store.Store, client *idc.Client, cfg idc.Config, log *slog.Logger) *Engine {
-	return &Engine{store: st, idc: client, cfg: cfg.WithDefaults(), log: log, now: time.Now, provisioning: time.Second,
-		revokerWake: make(chan struct{}, 1)}
+// Option sets an optional part of an engine.
+type Option func(*Engine)
+
+// WithClock makes the engine take its time from c: grants' ends, expiries, retries, the loop's
+// timers and the waits on Identity Center's asynchronous operations (default: the system clock).
+func WithClock(c clock.Clock) Option { return func(e *Engine) { e.clock = c } }
+
+// WithProvisioningEstimate sets how long the engine first expects an assignment operation to take
+// (default 1 s, AWS's usual); it learns the real time from the operations it polls.
+func WithProvisioningEstimate(d time.Duration) Option {
+	return func(e *Engine) { e.provisioning = max(d, minProvisioning) }
 }
+
+// New returns an engine. cfg's filters decide which accounts and groups warden manages.
+func New(st store.Store, client *idc.Client, cfg idc.Config, log *slog.Logger, opts ...Option) *Engine {
+	e := &Engine{store: st, idc: client, cfg: cfg.WithDefaults(), log: log, clock: clock.System, provisioning: time.Second,
+		revokerWake: make(chan struct{}, 1), revokeAsk: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+func (e *Engine) now() time.Time { return e.clock.Now() }
 
 // Endpoint is the sso-admin endpoint the engine's client uses (tests build a second engine on it).
 func (e *Engine) Endpoint() string { return e.idc.Endpoint() }

@@ -151,7 +151,7 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	e.observeRun("ok", p, failed, 0)
 	next := earliest(e.compiler.Next(), e.nextRetry())
 	e.setStatus(func(s *Status) {
-		s.LastRun, s.LastChanges, s.Applied, s.NextChange = time.Now(), p.Changes(), res.Applied, next
+		s.LastRun, s.LastChanges, s.Applied, s.NextChange = e.now(), p.Changes(), res.Applied, next
 	})
 	if res.Applied > 0 || len(failed) > 0 {
 		e.log.Info("sync: applied a membership change", "operations", res.Applied, "failed", len(failed))

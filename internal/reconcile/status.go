@@ -224,7 +224,7 @@ func (e *Engine) observeRun(result string, p *Plan, failed []opError, pending in
 	}
 	m.runs.WithLabelValues(result).Inc()
 	if result == "ok" && len(failed) == 0 {
-		m.lastOK.Set(float64(time.Now().Unix()))
+		m.lastOK.Set(float64(e.now().Unix()))
 	}
 	m.pending.Set(float64(pending))
 	if p == nil {
