@@ -296,7 +296,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Des
 	if e.uninstalled() {
 		return nil, nil, time.Time{}, ErrUninstalled
 	}
-	return e.plan(ctx, PlanOptions{}, e.now())
+	return e.plan(ctx, PlanOptions{}, e.now(), true)
 }
 
 // Apply plans and applies on behalf of an operator; only the leading replica may.
@@ -307,8 +307,10 @@ func (e *Engine) Apply(ctx context.Context, opts PlanOptions, force bool) (*Resu
 	return e.Sync(ctx, opts, force)
 }
 
-// plan compiles the desired state as of now.
-func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time) (*Plan, *policy.Desired, time.Time, error) {
+// plan compiles the desired state as of now. A dry run keeps the compile the loop's membership path
+// updates incrementally: that path finds what to apply by what changed since it, and a dry run
+// between a change and its sync applies nothing.
+func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time, dry bool) (*Plan, *policy.Desired, time.Time, error) {
 	if err := e.loadRecords(ctx); err != nil {
 		return nil, nil, time.Time{}, err
 	}
@@ -319,8 +321,11 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time) (*Pl
 	if e.inError == nil {
 		e.inError = statusErrors(snap)
 	}
-	e.compiler = policy.NewCompiler(snap, now)
-	desired, next := e.compiler.Desired(), e.compiler.Next()
+	compiler := policy.NewCompiler(snap, now)
+	if !dry {
+		e.compiler = compiler
+	}
+	desired, next := compiler.Desired(), compiler.Next()
 	e.filterGroups(desired)
 	e.wanted = desired
 	var observed *Observed
@@ -521,7 +526,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	if _, _, err := e.revoke(ctx, now); err != nil {
 		e.log.Warn("sync: revoking expired grants", "err", err)
 	}
-	p, desired, next, err := e.plan(ctx, PlanOptions{}, now)
+	p, desired, next, err := e.plan(ctx, PlanOptions{}, now, false)
 	if err != nil {
 		e.setStatus(func(s *Status) { s.LastRun, s.LastError = start, err.Error() })
 		e.observeRun("error", nil, nil, 0)

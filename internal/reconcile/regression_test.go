@@ -580,3 +580,20 @@ func TestRegressionExpiryDuringFullObservation(t *testing.T) {
 	g.Release()
 	e.waitFor("the full sync", 20*time.Second, func() bool { return !e.engine.Status().LastFull.IsZero() })
 }
+
+// An operator's dry run (warden sync plan) made between a membership change and the loop's sync of
+// it used to replace the compile the loop's membership path diffs against: the change was then
+// found already compiled, and nothing was applied until the next full sync.
+func TestDryRunBetweenChangeAndSync(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 30})
+	e.apply(org)
+	e.runLoop()
+	e.waitFor("the first sync", 20*time.Second, func() bool { return !e.engine.Status().LastFull.IsZero() })
+	e.del(resource.KindAccessListMember, "platform/bob@example.com")
+	for _, full := range []bool{false, true} { // within the loop's debounce
+		if _, _, _, err := e.engine.Plan(e.ctx, reconcile.PlanOptions{Full: full}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.waitFor("bob out of Platform", 20*time.Second, func() bool { g, _ := e.state(); return len(g["Platform"]) == 1 })
+}
