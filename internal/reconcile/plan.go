@@ -73,8 +73,10 @@ func (op Op) String() string {
 		return fmt.Sprintf("%s %q (access list %s)", op.Kind, op.Title, op.List)
 	case RenameGroup:
 		return fmt.Sprintf("%s of access list %s to %q", op.Kind, op.List, op.Title)
-	case AddMember, RemoveMember:
+	case AddMember:
 		return fmt.Sprintf("%s %s to %q", op.Kind, op.User, op.Title)
+	case RemoveMember:
+		return fmt.Sprintf("%s %s from %q", op.Kind, op.User, op.Title)
 	case CreateAssignment, DeleteAssignment:
 		a := op.Assignment
 		s := fmt.Sprintf("%s %s %s on %s with %s", op.Kind, strings.ToLower(a.PrincipalType), a.Principal, a.AccountID, psName(a.PermissionSetARN))

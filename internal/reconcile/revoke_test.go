@@ -185,6 +185,27 @@ func TestSyncOperationsAudited(t *testing.T) {
 	if err := json.Unmarshal(revoked.After, &rec); err != nil || rec.Spec.RequestID == "" || !strings.Contains(revoked.Detail, rec.Spec.RequestID) {
 		t.Fatalf("the entry's record does not carry the request id: %v %s", err, revoked.After)
 	}
+	// A member's removal, in the plan and in the log, says where from.
+	e.del(resource.KindAccessListMember, "platform/bob@example.com")
+	p, _, _, err := e.engine.Plan(e.ctx, reconcile.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `- remove member bob@example.com from "Platform"`; !strings.Contains(p.String(), want) {
+		t.Errorf("the plan does not say %q:\n%s", want, p)
+	}
+	e.waitFor("bob's removal logged", 10*time.Second, func() bool {
+		entries, err := audit.List(e.ctx, e.store, audit.Filter{Actor: reconcile.SyncActor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range entries {
+			if x.Action == "sync.remove_member" && strings.HasPrefix(x.Detail, `remove member bob@example.com from "Platform" (AWS request`) {
+				return true
+			}
+		}
+		return false
+	})
 	if n, err := audit.Verify(e.ctx, e.store); err != nil {
 		t.Fatalf("audit chain after %d entries: %v", n, err)
 	}
