@@ -124,6 +124,29 @@ func (a *applier) run(ops []Op, workers int) {
 	}
 }
 
+// release marks the record of a user or group warden adopted as released: no longer managed, left
+// in Identity Center.
+func (a *applier) release(key string) error {
+	spec := a.existing(key)
+	if spec == nil {
+		return nil
+	}
+	spec.Released = true
+	return a.record(key, spec)
+}
+
+// failedFor reports whether an operation on the access list's group failed in this apply.
+func (a *applier) failedFor(list string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, f := range a.errs {
+		if f.op.List == list {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *applier) fail(op Op, err error) {
 	a.mu.Lock()
 	a.errs = append(a.errs, opError{op, err})
@@ -170,7 +193,8 @@ func (a *applier) one(op Op) error {
 	err := a.do(ctx, op)
 	switch op.Kind {
 	case CreateAssignment, DeleteAssignment, ForgetRecord, AdoptUser, AdoptGroup:
-		// Assignments are logged with their outcome (finish); the rest change nothing in AWS.
+		// Assignments are logged with their outcome (finish); the rest change nothing in AWS (a
+		// release does not either, but it changes what warden manages: it is logged).
 	default:
 		if err == nil {
 			detail := op.String()
@@ -218,8 +242,26 @@ func (a *applier) do(ctx context.Context, op Op) error {
 		if err := c.DeleteUser(ctx, op.ID); err != nil {
 			return err
 		}
-		a.seen(func(o *Observed) { o.UserIDs[op.User] = ""; delete(o.Users, op.User); delete(o.Assignments, op.ID) })
+		a.seen(func(o *Observed) {
+			o.UserIDs[op.User] = ""
+			delete(o.Users, op.User)
+			delete(o.Assignments, op.ID)
+			delete(o.MemberOf, op.ID)
+		})
 		return a.forget(userKey(op.User))
+	case ReleaseUser:
+		return a.release(userKey(op.User))
+	case ReleaseGroup:
+		// Released, a group is no longer looked at: it goes only once every assignment of warden's
+		// on it is gone, or the access its list granted would stay.
+		if a.failedFor(op.List) {
+			return fmt.Errorf("kept under warden's management until its assignments are deleted (an operation on it failed)")
+		}
+		if err := a.release(groupKey(op.List)); err != nil {
+			return err
+		}
+		a.seen(func(o *Observed) { delete(o.Members, op.ID); delete(o.Assignments, op.ID) })
+		return nil
 	case CreateGroup:
 		id, err := a.createOrAdopt(resource.RecordGroup, groupKey(op.List),
 			func() (string, error) { return c.CreateGroup(ctx, op.Title, "warden access list "+op.List) },
@@ -459,7 +501,7 @@ func (a *applier) ownerOf(typ, id string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for key, r := range a.e.records {
-		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == typ && s.IDCID == id {
+		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == typ && s.IDCID == id && !s.Released {
 			return key
 		}
 	}
@@ -470,7 +512,7 @@ func (a *applier) listOfGroup(title string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for key, r := range a.e.records {
-		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == resource.RecordGroup && s.Name == title {
+		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == resource.RecordGroup && s.Name == title && !s.Released {
 			return key[len("group:"):]
 		}
 	}
@@ -634,7 +676,7 @@ func (e *Engine) auditAssignment(ctx context.Context, key string, spec *resource
 // subject names the sync record an operation concerns, for the audit log.
 func (op Op) subject() string {
 	switch op.Kind {
-	case CreateUser, UpdateUser, DeleteUser, AdoptUser:
+	case CreateUser, UpdateUser, DeleteUser, AdoptUser, ReleaseUser:
 		return userKey(op.User)
 	case AddMember, RemoveMember:
 		return groupKey(op.List) + "/" + op.User

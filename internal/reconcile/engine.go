@@ -6,6 +6,18 @@
 // adopted, and for every account assignment it created or adopted. It deletes only what it owns:
 // an owned group's members and assignments are all its own; on users, only the assignments it
 // recorded. A group or user of the same name that already exists is adopted, never duplicated.
+// A user or group warden created and no longer wants is deleted; one it adopted is released: its
+// record is marked so, warden stops managing it, and it stays in Identity Center (a released group
+// loses the assignments its list granted first), unless PlanOptions.DeleteInAWS deletes it.
+//
+// The safety brake: a plan that removes from Identity Center more than cfg.SafetyBrake of what
+// warden owns of any one kind (users, groups, group memberships, account assignments), and more
+// than 3 of it, is refused unless forced. One weighing serves every destructive operation
+// (Op.removal): an assignment or a membership counts one; a group's deletion counts the group and
+// its memberships; a user's deletion counts the user and its memberships in groups warden does not
+// manage (ListGroupMembershipsForMember, read before the plan is weighed). Expiries are never
+// weighed: expired access always goes; a refused plan still applies them, and changes to warden's
+// records alone.
 //
 // Crash safety: an assignment operation is recorded (its record's Op) before it is sent, and its
 // RequestId after; a restarted engine polls the outstanding ones and recomputes the plan, so a crash
@@ -271,6 +283,9 @@ func (e *Engine) filterAccounts(in []idc.Account) []idc.Account {
 type PlanOptions struct {
 	// Full lists every user and group afresh (drift made outside warden, deleted principals).
 	Full bool
+	// DeleteInAWS deletes the users and groups warden adopted (there before it) and no longer wants,
+	// instead of leaving them in Identity Center unmanaged.
+	DeleteInAWS bool
 }
 
 // ErrNotLeader: another replica leads the sync; only it applies.
@@ -296,7 +311,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Des
 	if e.uninstalled() {
 		return nil, nil, time.Time{}, ErrUninstalled
 	}
-	return e.plan(ctx, PlanOptions{}, e.now(), true)
+	return e.plan(ctx, PlanOptions{DeleteInAWS: opts.DeleteInAWS}, e.now(), true)
 }
 
 // Apply plans and applies on behalf of an operator; only the leading replica may.
@@ -350,9 +365,53 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time, dry 
 		return nil, nil, time.Time{}, err
 	}
 	e.cache, e.last, e.dirty = observed, desired, nil
-	p := makePlan(desired, observed, e.records, now, e.cfg.SafetyBrake)
+	p := makePlan(desired, observed, e.records, now, e.cfg.SafetyBrake, opts.DeleteInAWS)
+	if err := e.weighDeletions(ctx, p, observed); err != nil {
+		return nil, nil, time.Time{}, err
+	}
 	e.publishGrants(desired)
 	return p, desired, next, nil
+}
+
+// weighDeletions counts what a plan's deletions of users and groups take with them that the
+// observation does not hold, and weighs the plan again: a user's memberships in groups warden does
+// not manage (ListGroupMembershipsForMember, one call per 100 of them, remembered until the user is
+// observed again), and the members of a group warden released (ListGroupMemberships).
+func (e *Engine) weighDeletions(ctx context.Context, p *Plan, o *Observed) error {
+	ctx = idc.WithLane(ctx, idc.Background)
+	weighed := false
+	for i := range p.Ops {
+		op := &p.Ops[i]
+		switch {
+		case op.Kind == DeleteUser:
+			groups, ok := o.MemberOf[op.ID]
+			if !ok {
+				var err error
+				if groups, err = e.idc.GroupsOfMember(ctx, op.ID); err != nil && !idc.IsNotFound(err) {
+					return fmt.Errorf("counting the memberships of user %s before deleting it: %w", op.User, err)
+				}
+				o.MemberOf[op.ID] = groups
+			}
+			op.Members = 0
+			for _, gid := range groups {
+				if _, managed := o.Members[gid]; !managed {
+					op.Members++
+				}
+			}
+			weighed = true
+		case op.Kind == DeleteGroup && o.Members[op.ID] == nil:
+			m, err := e.idc.Memberships(ctx, op.ID)
+			if err != nil && !idc.IsNotFound(err) {
+				return fmt.Errorf("counting the members of group %q before deleting it: %w", op.Title, err)
+			}
+			op.Members = len(m)
+			weighed = true
+		}
+	}
+	if weighed {
+		p.weigh(e.cfg.SafetyBrake)
+	}
+	return nil
 }
 
 // RequestGrant is an account assignment an access request grants, as of the engine's last plan.
@@ -526,7 +585,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	if _, _, err := e.revoke(ctx, now); err != nil {
 		e.log.Warn("sync: revoking expired grants", "err", err)
 	}
-	p, desired, next, err := e.plan(ctx, PlanOptions{}, now, false)
+	p, desired, next, err := e.plan(ctx, PlanOptions{DeleteInAWS: opts.DeleteInAWS}, now, false)
 	if err != nil {
 		e.setStatus(func(s *Status) { s.LastRun, s.LastError = start, err.Error() })
 		e.observeRun("error", nil, nil, 0)

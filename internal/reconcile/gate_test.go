@@ -100,8 +100,8 @@ func (e *env) jumping(f func()) {
 }
 
 // syncJumping syncs engine while jumping the clock over its waits (see jumping).
-func (e *env) syncJumping(engine *reconcile.Engine, full bool) (res *reconcile.Result, err error) {
-	e.jumping(func() { res, err = engine.Sync(e.ctx, reconcile.PlanOptions{Full: full}, false) })
+func (e *env) syncJumping(engine *reconcile.Engine, opts reconcile.PlanOptions, force bool) (res *reconcile.Result, err error) {
+	e.jumping(func() { res, err = engine.Sync(e.ctx, opts, force) })
 	return res, err
 }
 

@@ -51,15 +51,7 @@ func planMembers(d *policy.Desired, o *Observed, lists []string, records map[str
 		}
 	}
 	sortOps(p.Ops)
-	rem := 0
-	for _, op := range p.Ops {
-		if op.Kind == RemoveMember && !op.Expired {
-			rem++
-		}
-	}
-	if rem > brakeFloor && float64(rem) > brake*float64(p.OwnedMemberships) {
-		p.Brake = fmt.Sprintf("it removes %d of %d group memberships (more than %.0f%%)", rem, p.OwnedMemberships, brake*100)
-	}
+	p.weigh(brake)
 	return p
 }
 

@@ -382,10 +382,20 @@ func TestRemovalsAndTheSafetyBrake(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 3})
 	e.apply(org)
 	e.sync(false)
-	// Deleting the list deletes its group and the group's assignments; its nested members leave Everyone.
+	// Deleting the list deletes its group and the group's assignments; its nested members leave
+	// Everyone. The group's two memberships go with it, and two more from Everyone: 4 of the 5
+	// memberships warden owns, which the brake holds until forced.
 	e.del(resource.KindAccessListMember, "everyone/list:platform")
 	e.del(resource.KindAccessList, "platform")
-	e.sync(false)
+	if res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false); !errors.Is(err, reconcile.ErrBrake) || !strings.Contains(res.Plan.Brake, "4 of 5 group memberships") {
+		t.Fatalf("deleting a list with its group's members: %v, want the brake on 4 of 5 memberships", err)
+	}
+	if groups, _ := e.state(); len(groups["Platform"]) != 2 {
+		t.Fatalf("the brake did not hold the group's deletion back: Platform %v", groups["Platform"])
+	}
+	if res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, true); err != nil || len(res.Errors) > 0 {
+		t.Fatalf("forced: %v %v", err, res.Errors)
+	}
 	groups, assigns := e.state()
 	if _, ok := groups["Platform"]; ok {
 		t.Error("the group of a deleted list remains")

@@ -463,7 +463,7 @@ spec: {display_name: Other Carol, roles: [staging-admin]}
 func TestRegressionCrashBeforeRequestIDLeaks(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 27, ProvisioningDelay: 2 * time.Second})
 	e.apply(org)
-	if _, err := e.syncJumping(e.engine, false); err != nil {
+	if _, err := e.syncJumping(e.engine, reconcile.PlanOptions{Full: false}, false); err != nil {
 		t.Fatal(err)
 	}
 	var carol string
@@ -481,10 +481,10 @@ func TestRegressionCrashBeforeRequestIDLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, restarted := e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond})
-	res, err := e.syncJumping(restarted, true)
+	res, err := e.syncJumping(restarted, reconcile.PlanOptions{Full: true}, false)
 	t.Logf("restart: err=%v\n%s", err, res.Plan)
 	e.clock.Advance(2100 * time.Millisecond) // the creation in flight at the crash ends
-	res, _ = e.syncJumping(restarted, true)
+	res, _ = e.syncJumping(restarted, reconcile.PlanOptions{Full: true}, false)
 	t.Logf("later full sync:\n%s", res.Plan)
 	if _, as := e.state(); as["carol@example.com 637423191929 admin"] {
 		t.Errorf("BUG: an expired grant created by warden stays, no longer on record")

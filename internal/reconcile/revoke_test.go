@@ -66,7 +66,7 @@ func TestRevocationFailedIsRetried(t *testing.T) {
 	e.apply(org)
 	end := e.now().Add(time.Hour)
 	e.apply(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)))
-	if _, err := e.syncJumping(e.engine, true); err != nil {
+	if _, err := e.syncJumping(e.engine, reconcile.PlanOptions{Full: true}, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, as := e.state(); !as["carol@example.com 637423191929 admin"] {
@@ -94,7 +94,7 @@ func TestRevocationInFlightThenGrantedAgain(t *testing.T) {
 	e.apply(org)
 	end := e.now().Add(time.Hour)
 	e.apply(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)))
-	if _, err := e.syncJumping(e.engine, true); err != nil {
+	if _, err := e.syncJumping(e.engine, reconcile.PlanOptions{Full: true}, false); err != nil {
 		t.Fatal(err)
 	}
 	creates := func() int { return e.sim.Stats().Calls["sso-admin:CreateAccountAssignment"] }

@@ -29,9 +29,9 @@ type resourceStatus struct {
 // subject names the resource a failed operation or a compile problem concerns.
 func subject(op Op) (resource.Kind, string) {
 	switch op.Kind {
-	case CreateUser, UpdateUser, AdoptUser, DeleteUser:
+	case CreateUser, UpdateUser, AdoptUser, DeleteUser, ReleaseUser:
 		return resource.KindUser, op.User
-	case CreateGroup, RenameGroup, AdoptGroup, AddMember, RemoveMember, DeleteGroup:
+	case CreateGroup, RenameGroup, AdoptGroup, AddMember, RemoveMember, DeleteGroup, ReleaseGroup:
 		return resource.KindAccessList, op.List
 	case CreateAssignment, DeleteAssignment:
 		if op.Assignment.PrincipalType == policy.PrincipalUser {

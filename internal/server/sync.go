@@ -14,6 +14,15 @@ func (s *Server) SetSync(e *reconcile.Engine) { s.sync = e }
 
 var errSyncOff = errors.New("Identity Center sync is off: the config file has no identity_center section")
 
+// SyncRequest is the body of POST /v1/sync/plan and /v1/sync/apply (both optional).
+type SyncRequest struct {
+	// Force applies a plan the safety brake refuses (apply only).
+	Force bool `json:"force,omitempty"`
+	// DeleteInAWS deletes the users and groups warden adopted and no longer has, instead of leaving
+	// them in Identity Center unmanaged.
+	DeleteInAWS bool `json:"delete_in_aws,omitempty"`
+}
+
 // SyncPlanResponse is a plan as the API answers it.
 type SyncPlanResponse struct {
 	Plan    string   `json:"plan"`
@@ -41,11 +50,30 @@ func (s *Server) syncReady(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	return true
 }
 
+// syncRequest reads the optional body of a plan or apply.
+func (s *Server) syncRequest(w http.ResponseWriter, r *http.Request) (SyncRequest, bool) {
+	var req SyncRequest
+	if b, err := readBody(r, MaxObjectBody); err != nil {
+		s.fail(w, r, err)
+		return req, false
+	} else if len(b) > 0 {
+		if err := decodeJSON(b, &req, `{"force": true|false, "delete_in_aws": true|false} (or nothing)`); err != nil {
+			s.fail(w, r, err)
+			return req, false
+		}
+	}
+	return req, true
+}
+
 func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	if !s.syncReady(w, r, p) {
 		return
 	}
-	plan, _, _, err := s.sync.Plan(r.Context(), reconcile.PlanOptions{Full: true})
+	req, ok := s.syncRequest(w, r)
+	if !ok {
+		return
+	}
+	plan, _, _, err := s.sync.Plan(r.Context(), reconcile.PlanOptions{Full: true, DeleteInAWS: req.DeleteInAWS})
 	if errors.Is(err, reconcile.ErrUninstalled) {
 		writeError(w, http.StatusConflict, err)
 		return
@@ -61,19 +89,11 @@ func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if !s.syncReady(w, r, p) {
 		return
 	}
-	var req struct {
-		Force bool `json:"force"`
-	}
-	if b, err := readBody(r, MaxObjectBody); err != nil {
-		s.fail(w, r, err)
+	req, ok := s.syncRequest(w, r)
+	if !ok {
 		return
-	} else if len(b) > 0 {
-		if err := decodeJSON(b, &req, `{"force": true|false} (or nothing)`); err != nil {
-			s.fail(w, r, err)
-			return
-		}
 	}
-	res, err := s.sync.Apply(r.Context(), reconcile.PlanOptions{Full: true}, req.Force)
+	res, err := s.sync.Apply(r.Context(), reconcile.PlanOptions{Full: true, DeleteInAWS: req.DeleteInAWS}, req.Force)
 	if errors.Is(err, reconcile.ErrNotLeader) || errors.Is(err, reconcile.ErrUninstalled) {
 		writeError(w, http.StatusConflict, err)
 		return
