@@ -116,6 +116,7 @@ type Status struct {
 
 type catalog struct {
 	accounts []idc.Account
+	excluded []idc.Account // left out by the accounts filter
 	sets     []idc.PermissionSet
 	at       time.Time
 }
@@ -254,7 +255,8 @@ func (e *Engine) snapshot(ctx context.Context, refreshCatalog bool) (*policy.Sna
 		if err != nil {
 			return nil, fmt.Errorf("reading permission sets: %w", err)
 		}
-		e.catalog = &catalog{accounts: e.filterAccounts(accounts), sets: sets, at: e.now()}
+		kept, excluded := e.filterAccounts(accounts)
+		e.catalog = &catalog{accounts: kept, excluded: excluded, sets: sets, at: e.now()}
 	}
 	for _, a := range e.catalog.accounts {
 		s.Accounts = append(s.Accounts, policy.Account{ID: a.ID, Name: a.Name})
@@ -265,18 +267,21 @@ func (e *Engine) snapshot(ctx context.Context, refreshCatalog bool) (*policy.Sna
 	return s, nil
 }
 
-func (e *Engine) filterAccounts(in []idc.Account) []idc.Account {
+// filterAccounts splits the organisation's accounts into those the accounts filter keeps and those
+// it leaves out.
+func (e *Engine) filterAccounts(in []idc.Account) (kept, excluded []idc.Account) {
 	keep, err := e.cfg.Accounts.Compile()
 	if err != nil {
-		return in // Validate rejected it already
+		return in, nil // Validate rejected it already
 	}
-	var out []idc.Account
 	for _, a := range in {
 		if keep(a.ID, a.Name) {
-			out = append(out, a)
+			kept = append(kept, a)
+		} else {
+			excluded = append(excluded, a)
 		}
 	}
-	return out
+	return kept, excluded
 }
 
 // PlanOptions choose how a plan observes.
@@ -341,7 +346,7 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time, dry 
 		e.compiler = compiler
 	}
 	desired, next := compiler.Desired(), compiler.Next()
-	e.filterGroups(desired)
+	filtered := e.filterGroups(desired)
 	e.wanted = desired
 	var observed *Observed
 	if opts.Full || e.cache == nil || e.last == nil {
@@ -366,6 +371,7 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time, dry 
 	}
 	e.cache, e.last, e.dirty = observed, desired, nil
 	p := makePlan(desired, observed, e.records, now, e.cfg.SafetyBrake, opts.DeleteInAWS)
+	p.LeftOut = e.leftOut(filtered)
 	if err := e.weighDeletions(ctx, p, observed); err != nil {
 		return nil, nil, time.Time{}, err
 	}
@@ -469,18 +475,23 @@ func (e *Engine) RequestGrants(request string) []RequestGrant {
 	return slices.Clone(e.grants[request])
 }
 
-// filterGroups drops groups the configuration excludes (and their assignments).
-func (e *Engine) filterGroups(d *policy.Desired) {
+// filterGroups drops groups the configuration excludes (and their assignments): each one's access
+// list gets a problem saying it is not synced. It returns what it left out.
+func (e *Engine) filterGroups(d *policy.Desired) []string {
 	if len(e.cfg.Groups.Include) == 0 && len(e.cfg.Groups.Exclude) == 0 {
-		return
+		return nil
 	}
 	f, err := e.cfg.Groups.Compile()
 	if err != nil {
-		return
+		return nil
 	}
-	for title := range d.Groups {
+	var out []string
+	for title, g := range d.Groups {
 		if !f(title) {
 			delete(d.Groups, title)
+			out = append(out, fmt.Sprintf("access list %s (group %q)", g.List, title))
+			d.Problems = append(d.Problems, policy.Problem{Kind: resource.KindAccessList, Name: g.List,
+				Message: fmt.Sprintf("not synced: its group %q is outside the identity_center groups filter", title)})
 		}
 	}
 	for a := range d.Assignments {
@@ -488,6 +499,26 @@ func (e *Engine) filterGroups(d *policy.Desired) {
 			delete(d.Assignments, a)
 		}
 	}
+	sort.Strings(out)
+	return out
+}
+
+// leftOut says what the filters leave out of the sync: access lists whose group the groups filter
+// excludes, and the accounts the accounts filter excludes (the first few named).
+func (e *Engine) leftOut(lists []string) []string {
+	out := slices.Clone(lists)
+	if e.catalog == nil || len(e.catalog.excluded) == 0 {
+		return out
+	}
+	const named = 10
+	for i, a := range e.catalog.excluded {
+		if i == named {
+			out = append(out, fmt.Sprintf("%d more accounts", len(e.catalog.excluded)-named))
+			break
+		}
+		out = append(out, fmt.Sprintf("account %s (%s)", a.Name, a.ID))
+	}
+	return out
 }
 
 // Result is what one sync did.

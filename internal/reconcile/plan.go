@@ -208,6 +208,9 @@ type Plan struct {
 	// Released names the users and groups warden adopted and stopped managing, left in Identity
 	// Center, which --delete-in-aws would delete ("user NAME", "group TITLE").
 	Released []string
+	// LeftOut names what the identity_center filters leave out of the sync: access lists whose
+	// group the groups filter excludes, and accounts the accounts filter excludes.
+	LeftOut []string
 }
 
 // Changes counts the operations that call AWS.
@@ -224,9 +227,12 @@ func (p *Plan) Changes() int {
 // String prints the plan like terraform plan.
 func (p *Plan) String() string {
 	var b strings.Builder
-	if p.Changes() == 0 && len(p.Ops) == 0 && p.Held == 0 {
+	switch {
+	case p.Changes() == 0 && len(p.Ops) == 0 && p.Held == 0 && len(p.LeftOut) > 0:
+		b.WriteString("No changes. Identity Center matches warden, apart from what the filters leave out (below).\n")
+	case p.Changes() == 0 && len(p.Ops) == 0 && p.Held == 0:
 		b.WriteString("No changes. Identity Center matches warden.\n")
-	} else {
+	default:
 		counts := map[string]int{}
 		for _, op := range p.Ops {
 			sign := "~"
@@ -256,6 +262,9 @@ func (p *Plan) String() string {
 		if p.Brake != "" {
 			fmt.Fprintf(&b, "\nRefused by the safety brake: %s. Apply with --force if this is intended.\n", p.Brake)
 		}
+	}
+	if len(p.LeftOut) > 0 {
+		fmt.Fprintf(&b, "\nLeft out by the identity_center filters (not synced): %s.\n", strings.Join(p.LeftOut, ", "))
 	}
 	if len(p.Released) > 0 {
 		fmt.Fprintf(&b, "\nLeft in Identity Center, no longer managed (there before warden; warden sync apply --delete-in-aws deletes them): %s.\n",

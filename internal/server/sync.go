@@ -25,11 +25,15 @@ type SyncRequest struct {
 
 // SyncPlanResponse is a plan as the API answers it.
 type SyncPlanResponse struct {
-	Plan    string   `json:"plan"`
-	Changes int      `json:"changes"`
-	Brake   string   `json:"brake,omitempty"`
-	Applied int      `json:"applied,omitempty"`
-	Errors  []string `json:"errors,omitempty"`
+	Plan    string `json:"plan"`
+	Changes int    `json:"changes"`
+	Brake   string `json:"brake,omitempty"`
+	// LeftOut: what the identity_center filters leave out of the sync; Released: users and groups
+	// warden adopted and no longer manages, left in Identity Center (delete_in_aws deletes them).
+	LeftOut  []string `json:"left_out,omitempty"`
+	Released []string `json:"released,omitempty"`
+	Applied  int      `json:"applied,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
 }
 
 func (s *Server) syncRoutes() {
@@ -82,7 +86,8 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SyncPlanResponse{Plan: plan.String(), Changes: plan.Changes() + plan.Held, Brake: plan.Brake})
+	writeJSON(w, http.StatusOK, SyncPlanResponse{Plan: plan.String(), Changes: plan.Changes() + plan.Held, Brake: plan.Brake,
+		LeftOut: plan.LeftOut, Released: plan.Released})
 }
 
 func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -102,7 +107,8 @@ func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		s.fail(w, r, err)
 		return
 	}
-	out := SyncPlanResponse{Plan: res.Plan.String(), Changes: res.Plan.Changes(), Brake: res.Plan.Brake, Applied: res.Applied}
+	out := SyncPlanResponse{Plan: res.Plan.String(), Changes: res.Plan.Changes(), Brake: res.Plan.Brake, Applied: res.Applied,
+		LeftOut: res.Plan.LeftOut, Released: res.Plan.Released}
 	for _, e := range res.Errors {
 		out.Errors = append(out.Errors, e.Error())
 	}
