@@ -72,6 +72,9 @@ func newSyncCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(out, "\nApplied %s.\n", count(p.Applied, "operation"))
+			if len(p.Unconverged) > 0 { // never "applied" alone while work is left
+				return fmt.Errorf("not converged: Identity Center does not match warden yet:\n  %s", strings.Join(p.Unconverged, "\n  "))
+			}
 			if len(p.Errors) > 0 {
 				return fmt.Errorf("%s failed:\n  %s", count(len(p.Errors), "operation"), strings.Join(p.Errors, "\n  "))
 			}
@@ -84,7 +87,7 @@ func newSyncCmd() *cobra.Command {
 	var sf clientFlags
 	status := &cobra.Command{
 		Use:   "status",
-		Short: "Show the last sync: when, what changed, what failed, what is pending, API calls spent",
+		Short: "Show the sync: its health, the run in progress or the last, what is pending or in flight, what did not converge and why, API calls spent",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := sf.client()

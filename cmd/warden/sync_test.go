@@ -171,8 +171,19 @@ func TestServeSyncsToIdentityCenter(t *testing.T) {
 	// A change behind warden's back is a pending change (exit 2), and apply corrects it.
 	mustRun(t, cli, "", "delete", "member", "platform/yuri@example.com")
 	waitFor(t, func() bool { return strings.Join(readSim(t, simURL).members("Platform"), ",") == "zoe@example.com" }, "yuri to leave Platform")
-	if out := mustRun(t, cli, "", "sync", "status"); !strings.Contains(out, `"last_run"`) || !strings.Contains(out, `"calls"`) {
+	if out := mustRun(t, cli, "", "sync", "status"); !strings.Contains(out, `"last_run"`) || !strings.Contains(out, `"calls"`) ||
+		!strings.Contains(out, `"health": "ok"`) || !strings.Contains(out, `"progress": {`) || !strings.Contains(out, `"converged": true`) {
 		t.Fatalf("sync status: %s", out)
+	}
+	// /readyz, which anyone may read, says how the sync is (no error text).
+	resp, err := http.Get(srv.addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "ready\nsync: ok (last success 20") {
+		t.Fatalf("/readyz: %d %s", resp.StatusCode, body)
 	}
 	srv.stop(t)
 

@@ -37,6 +37,8 @@ type applier struct {
 }
 
 func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
+	e.beginApply(p)
+	defer e.endApply()
 	ctx = idc.WithLane(ctx, idc.Priority)
 	a := &applier{e: e, ctx: ctx, mu: &e.recMu, users: map[string]string{}, groups: map[string]string{}}
 	for key, r := range e.records {
@@ -103,13 +105,19 @@ func (a *applier) run(ops []Op, workers int) {
 		wg.Add(1)
 		go func(op Op) {
 			defer func() { <-sem; wg.Done() }()
-			if err := a.one(op); err != nil {
+			a.e.opStarted(op)
+			err := a.one(op)
+			a.e.opEnded(op, err)
+			if err != nil {
 				a.fail(op, err)
 				return
 			}
-			a.mu.Lock()
-			a.done++
-			a.mu.Unlock()
+			if !op.recordsOnly() {
+				a.e.noteApplied(op)
+				a.mu.Lock()
+				a.done++
+				a.mu.Unlock()
+			}
 		}(op)
 	}
 	done := make(chan struct{})

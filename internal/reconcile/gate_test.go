@@ -2,6 +2,8 @@ package reconcile_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,11 +17,13 @@ import (
 // gate fronts the simulator and holds the calls of the operations it is told to, until opened:
 // a test holds an observation or an apply where it wants it, rather than hoping it is slow enough.
 type gate struct {
-	next http.Handler
-	mu   sync.Mutex
-	hold map[string]bool // ".Operation" -> held
-	open chan struct{}   // closed when the held calls may go on
-	held int             // calls waiting at the gate now
+	next    http.Handler
+	mu      sync.Mutex
+	hold    map[string]bool   // ".Operation" -> held
+	open    chan struct{}     // closed when the held calls may go on
+	held    int               // calls waiting at the gate now
+	swallow map[string]string // ".Operation" -> the answer it gets, without reaching the simulator
+	fail    map[string]string // ".Operation" -> the AWS error code it gets
 }
 
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -30,6 +34,24 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(target, suffix) {
 			wait = g.open
 			g.held++
+		}
+	}
+	for suffix, body := range g.swallow {
+		if strings.HasSuffix(target, suffix) {
+			g.mu.Unlock()
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			io.WriteString(w, body)
+			return
+		}
+	}
+	for suffix, code := range g.fail {
+		if strings.HasSuffix(target, suffix) {
+			g.mu.Unlock()
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.Header().Set("X-Amzn-Errortype", code)
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"__type":%q,"message":"injected by the test"}`, code)
+			return
 		}
 	}
 	g.mu.Unlock()
@@ -51,6 +73,28 @@ func (g *gate) Hold(ops ...string) {
 	}
 }
 
+// Swallow answers calls of op with body, as if done, without passing them on (an Identity Center
+// that says it did what it did not).
+func (g *gate) Swallow(op, body string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.swallow["."+op] = body
+}
+
+// Fail answers calls of op with the AWS error code, until Heal.
+func (g *gate) Fail(op, code string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.fail["."+op] = code
+}
+
+// Heal ends every Swallow and Fail.
+func (g *gate) Heal() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.swallow, g.fail = map[string]string{}, map[string]string{}
+}
+
 // Release lets every held call go on, and holds nothing more.
 func (g *gate) Release() {
 	g.mu.Lock()
@@ -69,7 +113,7 @@ func (g *gate) Held() int {
 
 // useGate points the env's engine at a gate in front of its simulator (released when the test ends).
 func (e *env) useGate() *gate {
-	g := &gate{next: e.sim, hold: map[string]bool{}, open: make(chan struct{})}
+	g := &gate{next: e.sim, hold: map[string]bool{}, open: make(chan struct{}), swallow: map[string]string{}, fail: map[string]string{}}
 	hs := httptest.NewServer(g)
 	e.t.Cleanup(hs.Close)
 	e.t.Cleanup(g.Release) // before the server closes: cleanups run last first

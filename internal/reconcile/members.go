@@ -121,6 +121,7 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	o, err := e.observeScope(ctx, e.cache, d, sc, e.records)
 	if err != nil {
 		e.cache = nil
+		e.runFailed(e.now(), err)
 		return nil, err
 	}
 	e.cache, e.last, e.dirty, e.wanted = o, d, nil, d
@@ -131,6 +132,12 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	p := planMembers(d, o, changed, e.records, e.cfg.SafetyBrake, owned)
 	res := &Result{Plan: p}
 	if p.Brake != "" {
+		res.Unconverged = []string{fmt.Sprintf("%s held by the safety brake (%s): warden sync apply --force applies them", plural(p.Changes(), "operation"), p.Brake)}
+		e.setStatus(func(s *Status) {
+			s.LastRun, s.Brake, s.LastChanges, s.Applied = e.now(), p.Brake, p.Changes(), 0
+			s.Health, s.Converged, s.Unconverged = HealthBraked, false, res.Unconverged
+		})
+		e.observeRun("brake", nil, nil)
 		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
 	}
 	var failed []opError
@@ -140,11 +147,14 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	}
 	e.markDirty(failedScope(failed))
 	e.writeStatuses(ctx, failed, d.Problems)
-	e.observeRun("ok", p, failed, 0)
+	res.Unconverged = e.unconverged(failed, nil)
 	next := earliest(e.compiler.Next(), e.nextRetry())
 	e.setStatus(func(s *Status) {
 		s.LastRun, s.LastChanges, s.Applied, s.NextChange = e.now(), p.Changes(), res.Applied, next
+		s.Failed = errorStrings(res.Errors)
+		e.endRun(s, res.Unconverged)
 	})
+	e.observeRun("ok", p, failed)
 	if res.Applied > 0 || len(failed) > 0 {
 		e.log.Info("sync: applied a membership change", "operations", res.Applied, "failed", len(failed))
 	}

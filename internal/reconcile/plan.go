@@ -166,6 +166,9 @@ func (op Op) recordsOnly() bool {
 	return op.RecordOnly
 }
 
+// key names the change an operation makes, the same in every plan that calls for it.
+func (op Op) key() string { return op.Kind.String() + "\x00" + op.sortKey() }
+
 // sortKey orders operations of one kind.
 func (op Op) sortKey() string {
 	switch op.Kind {
@@ -211,6 +214,11 @@ type Plan struct {
 	// LeftOut names what the identity_center filters leave out of the sync: access lists whose
 	// group the groups filter excludes, and accounts the accounts filter excludes.
 	LeftOut []string
+	// Stuck names the operations of a plan made on a full observation that warden applied before
+	// it: changed outside warden since, or not kept by Identity Center though it answered them (a
+	// sync applying the plan reads them back to tell).
+	Stuck []string
+	stuck []Op
 }
 
 // Changes counts the operations that call AWS.
@@ -261,6 +269,9 @@ func (p *Plan) String() string {
 		}
 		if p.Brake != "" {
 			fmt.Fprintf(&b, "\nRefused by the safety brake: %s. Apply with --force if this is intended.\n", p.Brake)
+		}
+		if len(p.Stuck) > 0 {
+			fmt.Fprintf(&b, "\nApplied before, and planned again (changed outside warden, or not kept by Identity Center):\n  %s\n", strings.Join(p.Stuck, "\n  "))
 		}
 	}
 	if len(p.LeftOut) > 0 {

@@ -357,6 +357,9 @@ func TestDriftIsCorrectedAndUnownedIsLeftAlone(t *testing.T) {
 	if res.Plan.Changes() != 3 {
 		t.Fatalf("drift plan:\n%s", res.Plan)
 	}
+	if st := e.engine.Status(); st.Drift != 3 || !st.Converged {
+		t.Errorf("status after correcting the drift: drift %d, converged %v %q; want 3, converged", st.Drift, st.Converged, st.Unconverged)
+	}
 	groups, assigns := e.state()
 	if strings.Join(groups["Everyone"], ",") != "alice@example.com,bob@example.com,carol@example.com" {
 		t.Errorf("Everyone after drift correction: %v", groups["Everyone"])

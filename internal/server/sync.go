@@ -34,6 +34,8 @@ type SyncPlanResponse struct {
 	Released []string `json:"released,omitempty"`
 	Applied  int      `json:"applied,omitempty"`
 	Errors   []string `json:"errors,omitempty"`
+	// Unconverged (apply): what the apply left undone and why; empty when Identity Center matches.
+	Unconverged []string `json:"unconverged,omitempty"`
 }
 
 func (s *Server) syncRoutes() {
@@ -98,7 +100,7 @@ func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if !ok {
 		return
 	}
-	res, err := s.sync.Apply(r.Context(), reconcile.PlanOptions{Full: true, DeleteInAWS: req.DeleteInAWS}, req.Force)
+	res, err := s.sync.Apply(r.Context(), reconcile.PlanOptions{Full: true, DeleteInAWS: req.DeleteInAWS, ReadBack: true}, req.Force)
 	if errors.Is(err, reconcile.ErrNotLeader) || errors.Is(err, reconcile.ErrUninstalled) {
 		writeError(w, http.StatusConflict, err)
 		return
@@ -108,7 +110,7 @@ func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		return
 	}
 	out := SyncPlanResponse{Plan: res.Plan.String(), Changes: res.Plan.Changes(), Brake: res.Plan.Brake, Applied: res.Applied,
-		LeftOut: res.Plan.LeftOut, Released: res.Plan.Released}
+		LeftOut: res.Plan.LeftOut, Released: res.Plan.Released, Unconverged: res.Unconverged}
 	for _, e := range res.Errors {
 		out.Errors = append(out.Errors, e.Error())
 	}
