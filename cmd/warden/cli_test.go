@@ -478,6 +478,7 @@ func TestServeOnPostgres(t *testing.T) {
 	env := cleanEnv(t)
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dirA, "--store", dsn)
+	shareReplicaFiles(t, dirA, dirB) // replicas share the bootstrap token and the audit key
 	b := startServe(t, append(env, "WARDEN_STORE="+dsn), "--listen", "127.0.0.1:0", "--data-dir", dirB)
 	if !strings.Contains(a.log(), `store=postgres`) {
 		t.Fatalf("replica a does not say it uses PostgreSQL:\n%s", a.log())

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 )
 
-// dataFiles are the files warden keeps in its data directory: each holds secrets (the database,
-// the admin token, the audit key, the simulator's state with its SCIM token).
-var dataFiles = []string{"warden.db", "warden.db-wal", "warden.db-shm", "admin.token", "audit.key", "idcsim.json"}
+// dataFiles are the files warden keeps in its data directory: all but the lock file hold secrets
+// (the database, the admin token, the audit key, the simulator's state with its SCIM token).
+var dataFiles = []string{"warden.db", "warden.db-wal", "warden.db-shm", "admin.token", "audit.key", "idcsim.json", "warden.lock"}
 
 // secureDataDir makes the data directory, mode 0700, if it is missing. Of an existing one, and of
 // the files warden keeps there, whatever the group or others may do is taken away when this user

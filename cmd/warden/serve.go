@@ -87,14 +87,57 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func openStore(ctx context.Context, cfg config.Config) (store.Store, string, error) {
+// openedStore is the store serve runs on, and how its leader is chosen.
+type openedStore struct {
+	store.Store
+	elector store.Elector
+	where   string
+	release func() // gives the data directory up (SQLite)
+}
+
+// openStore opens the configured store. SQLite: this process first takes the data directory's lock
+// (a second server on it fails at once, naming the first), so it is the only possible leader and
+// leases left in the database by a predecessor that died are void. PostgreSQL: replicas elect a
+// leader through a session-level advisory lock.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*openedStore, error) {
 	if cfg.Store != "" {
 		s, err := postgres.Open(ctx, cfg.Store)
-		return s, "postgres", err
+		if err != nil {
+			return nil, err
+		}
+		return &openedStore{Store: s, elector: s, where: "postgres", release: func() {}}, nil
+	}
+	lock, err := sqlite.LockDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
 	path := filepath.Join(cfg.DataDir, "warden.db")
 	s, err := sqlite.Open(ctx, path)
-	return s, "sqlite " + path, err
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	o := &openedStore{Store: s, where: "sqlite " + path, release: func() { lock.Release() }}
+	if !lock.Locked() {
+		log.Warn("this platform cannot lock the data directory: make sure no other warden uses it; after a crash, the sync and notifications wait for the dead process's leases to expire",
+			"data_dir", cfg.DataDir)
+		o.elector = store.LeaseElector{Leaser: s, TTL: leaseTTL(cfg)}
+		return o, nil
+	}
+	if err := s.DropLeases(ctx); err != nil {
+		s.Close()
+		lock.Release()
+		return nil, fmt.Errorf("sqlite %s: forgetting a dead predecessor's leases: %w", path, err)
+	}
+	o.elector = store.Sole{}
+	return o, nil
+}
+
+func leaseTTL(cfg config.Config) time.Duration {
+	if cfg.IdentityCenter != nil {
+		return cfg.IdentityCenter.WithDefaults().LeaseTTL
+	}
+	return idc.Config{}.WithDefaults().LeaseTTL
 }
 
 // serve runs the server until ctx ends. ready, if set, is called once it listens.
@@ -103,12 +146,15 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	if err := secureDataDir(cfg.DataDir, log); err != nil {
 		return err
 	}
-	st, where, err := openStore(ctx, cfg)
+	opened, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if st, err = keyAudit(ctx, cfg, st, log); err != nil {
+	defer opened.release()
+	defer opened.Close()
+	where := opened.where
+	st, err := keyAudit(ctx, cfg, opened.Store, log)
+	if err != nil {
 		return err
 	}
 	srv := server.New(st, log)
@@ -173,7 +219,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	holder := leaseHolder()
 	engineDone := make(chan struct{})
 	if engine != nil {
-		go func() { engine.RunLeader(ctx, holder); close(engineDone) }()
+		go func() { engine.RunLeader(ctx, opened.elector, holder); close(engineDone) }()
 	} else {
 		close(engineDone)
 	}

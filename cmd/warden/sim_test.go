@@ -37,10 +37,32 @@ func startSim(t *testing.T, args ...string) (string, *exec.Cmd, *syncBuffer) {
 	return simEndpointRE.FindStringSubmatch(out.String())[1], cmd, out
 }
 
+// awsV2 finds the AWS CLI v2: Debian's /usr/bin/aws, else an aws on PATH that says it is v2 (on
+// some machines the first aws on PATH is a pip-installed v1, which behaves differently). Locally a
+// machine without one skips; under CI=true it fails.
+func awsV2(t *testing.T) string {
+	t.Helper()
+	candidates := []string{"/usr/bin/aws"}
+	if p, err := exec.LookPath("aws"); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, c := range candidates {
+		out, err := exec.Command(c, "--version").CombinedOutput()
+		if err == nil && strings.HasPrefix(string(out), "aws-cli/2.") {
+			return c
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("the AWS CLI v2 (Debian package awscli, /usr/bin/aws) is not installed; CI must install it")
+	}
+	t.Skip("the AWS CLI v2 is not installed (Debian package awscli)")
+	return ""
+}
+
 // awsCLI runs the AWS CLI v2 against the simulator and decodes its JSON output.
 func awsCLI(t *testing.T, endpoint string, args ...string) (map[string]any, error) {
 	t.Helper()
-	cmd := exec.Command("aws", append([]string{"--region", "us-east-1", "--endpoint-url", endpoint, "--output", "json"}, args...)...)
+	cmd := exec.Command(awsV2(t), append([]string{"--region", "us-east-1", "--endpoint-url", endpoint, "--output", "json"}, args...)...)
 	cmd.Env = append(cleanEnv(t), "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_MAX_ATTEMPTS=1")
 	out, err := cmd.Output()
@@ -102,12 +124,7 @@ func length(v any, path ...any) int {
 
 // The real AWS CLI v2 works against `warden sim` unchanged except for the endpoint.
 func TestAWSCLIAgainstSim(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the AWS CLI (Debian package awscli) is not on PATH; CI must install it")
-		}
-		t.Skip("the AWS CLI is not on PATH")
-	}
+	awsV2(t)
 	statePath := filepath.Join(t.TempDir(), "sim.json")
 	ep, cmd, out := startSim(t, "--seed", "demo", "--state", statePath)
 	inst := regexp.MustCompile(`instance ARN:\s+(\S+)`).FindStringSubmatch(out.String())[1]
@@ -147,7 +164,9 @@ func TestAWSCLIAgainstSim(t *testing.T) {
 	if str(desc, "PermissionSet", "SessionDuration") != "PT2H" {
 		t.Fatalf("describe-permission-set: %v", desc)
 	}
-	if _, err := awsCLI(t, ep, "sso-admin", "create-permission-set", "--instance-arn", inst, "--name", "CliTest"); err == nil || !strings.Contains(err.Error(), "ConflictException") {
+	// A duplicate name lasts until the other set is deleted: a ValidationException, not a
+	// ConflictException (a write not yet propagated, to retry, in AWS's model).
+	if _, err := awsCLI(t, ep, "sso-admin", "create-permission-set", "--instance-arn", inst, "--name", "CliTest"); err == nil || !strings.Contains(err.Error(), "ValidationException") {
 		t.Fatalf("duplicate create-permission-set: %v", err)
 	}
 

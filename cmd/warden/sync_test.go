@@ -233,6 +233,7 @@ func TestSyncLeaderFailover(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dirA, "--store", dsn, "--config", cfg)
 	waitFor(t, func() bool { return strings.Contains(a.log(), "this replica leads") }, "replica a to lead")
+	shareReplicaFiles(t, dirA, dirB) // replicas share the admin token and the audit key
 	b := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dirB, "--store", dsn, "--config", cfg)
 	cliB := append(env, "WARDEN_ADDR="+b.addr, "WARDEN_DATA_DIR="+dirB)
 	mustRun(t, cliB, syncOrg, "create", "-f", "-")

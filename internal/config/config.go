@@ -14,7 +14,6 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/notify"
 )
@@ -113,6 +112,36 @@ func (c *Config) LoadFile(path string) error {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("config file %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	if err := emptySections(b); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// sectionsNeeding are the sections whose presence turns something on and that need a setting, and
+// which. (An empty notifications section is notifications with no webhook, as `notifications: {}`.)
+var sectionsNeeding = map[string]string{
+	"identity_center": "region (leave the section out to turn the sync off)",
+}
+
+// emptySections refuses a section that turns something on but is given empty (`identity_center:`
+// with nothing under it), which YAML reads as if it were absent.
+func emptySections(b []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil || len(doc.Content) == 0 {
+		return nil // decoded above already: nothing more to say
+	}
+	top := doc.Content[0]
+	if top.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		key, val := top.Content[i], top.Content[i+1]
+		need, ok := sectionsNeeding[key.Value]
+		if ok && val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
+			return fmt.Errorf("%s: the section is empty (line %d); it needs at least %s", key.Value, key.Line, need)
+		}
+	}
 	return nil
 }
 
@@ -140,6 +169,9 @@ func (c *Config) Validate() error {
 	if c.Store == "" && c.DataDir == "" {
 		return errors.New("data_dir: required when the store is SQLite")
 	}
+	if err := c.checkDurations(); err != nil {
+		return err
+	}
 	if c.IdentityCenter != nil {
 		if err := c.IdentityCenter.Validate(); err != nil {
 			return err
@@ -149,15 +181,6 @@ func (c *Config) Validate() error {
 		if err := c.Notifications.Validate(); err != nil {
 			return err
 		}
-	}
-	if d := c.Tokens.MaxTTL; d != 0 && (d < time.Minute || d > auth.MaxTTLLimit) {
-		return fmt.Errorf("tokens.max_ttl: %s is not from 1m to %s (leave it out for the default, %s)", auth.FormatDuration(d), auth.FormatDuration(auth.MaxTTLLimit), auth.FormatDuration(auth.DefaultMaxTTL))
-	}
-	if c.Requests.PendingTTL < 0 {
-		return fmt.Errorf("requests.pending_ttl: %v must be positive", c.Requests.PendingTTL)
-	}
-	if d := c.Requests.MaxStartAhead; d < 0 || d > 366*24*time.Hour {
-		return fmt.Errorf("requests.max_start_ahead: %v is not a duration from 0 (the default, 168h) to 8784h (a year)", d)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/config"
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/notify"
 )
 
 func load(t *testing.T, body string) (config.Config, error) {
@@ -99,5 +102,76 @@ func TestAuditKeyFile(t *testing.T) {
 	c, err = load(t, "data_dir: /var/lib/warden\naudit:\n  key_file: /etc/warden/audit.key\n")
 	if err != nil || c.AuditKeyFile() != "/etc/warden/audit.key" {
 		t.Fatalf("audit.key_file: %q %v", c.AuditKeyFile(), err)
+	}
+}
+
+// Every duration of the config file has a range, checked at load: a value outside it is an error
+// naming the key, the value and the range (issue 11, item 3: negative or tiny durations passed and
+// the server panicked later). Leaving a key out gives its default.
+func TestDurationRanges(t *testing.T) {
+	section := map[string]string{
+		"requests":        "requests:\n  %s: %s\n",
+		"tokens":          "tokens:\n  %s: %s\n",
+		"identity_center": "identity_center:\n  region: us-east-1\n  %s: %s\n",
+		"notifications":   "notifications:\n  webhooks: [{name: a, url: 'https://x.example.com'}]\n  %s: %s\n",
+	}
+	all := map[string]bool{}
+	c := config.Defaults()
+	c.IdentityCenter = &idc.Config{}
+	c.Notifications = &notify.Config{}
+	for _, d := range c.Durations() {
+		all[d.Key] = true
+		sec, key, _ := strings.Cut(d.Key, ".")
+		body := func(v time.Duration) string { return fmt.Sprintf(section[sec], key, v) }
+		for _, bad := range []time.Duration{-d.Default, -time.Nanosecond, time.Nanosecond, d.Min - time.Millisecond, d.Max + time.Second} {
+			if bad == 0 {
+				continue
+			}
+			_, err := load(t, body(bad))
+			want := fmt.Sprintf("%s: %s is not between %s and %s", d.Key, config.FormatDuration(bad), config.FormatDuration(d.Min), config.FormatDuration(d.Max))
+			if err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("%s: %v\n  got  %v\n  want %q", d.Key, bad, err, want)
+			}
+		}
+		for _, good := range []time.Duration{d.Min, d.Max, d.Default} {
+			if _, err := load(t, body(good)); err != nil {
+				t.Errorf("%s: %v refused: %v", d.Key, good, err)
+			}
+		}
+	}
+	for _, key := range []string{"identity_center.sync_interval", "identity_center.lease_ttl", "identity_center.retry_failed_after",
+		"identity_center.retry_max_backoff", "identity_center.call_timeout", "identity_center.start_timeout", "requests.pending_ttl",
+		"requests.max_start_ahead", "tokens.max_ttl", "notifications.timeout", "notifications.max_age"} {
+		if !all[key] {
+			t.Errorf("%s has no range", key)
+		}
+	}
+	// The issue's own examples.
+	for body, want := range map[string]string{
+		"identity_center:\n  region: us-east-1\n  sync_interval: -5s\n":      "identity_center.sync_interval: -5s is not between 1m and 24h",
+		"identity_center:\n  region: us-east-1\n  lease_ttl: -15s\n":         "identity_center.lease_ttl: -15s is not between 1s and 10m",
+		"identity_center:\n  region: us-east-1\n  lease_ttl: 1ns\n":          "identity_center.lease_ttl: 1ns is not between 1s and 10m",
+		"identity_center:\n  region: us-east-1\n  retry_failed_after: -1s\n": "identity_center.retry_failed_after: -1s is not between 1s and 1h",
+		"identity_center:\n  region: us-east-1\n  retry_max_backoff: -20s\n": "identity_center.retry_max_backoff: -20s is not between 10ms and 5m",
+		"requests:\n  pending_ttl: -1h\n":                                    "requests.pending_ttl: -1h is not between 1m and 8784h",
+		"notifications:\n  timeout: 0.5s\n  webhooks: []\n":                  "notifications.timeout: 500ms is not between 1s and 5m",
+	} {
+		if _, err := load(t, body); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+}
+
+// An identity_center key with nothing under it is an error, as `identity_center: {}` is, instead
+// of turning the sync off (issue 11, item 6). Leaving the key out turns it off.
+func TestEmptyIdentityCenterSection(t *testing.T) {
+	for _, body := range []string{"identity_center:\n", "log_level: info\nidentity_center:\nrequests:\n  pending_ttl: 1h\n", "identity_center: ~\n", "identity_center: {}\n"} {
+		_, err := load(t, body)
+		if err == nil || !strings.Contains(err.Error(), "identity_center") || !strings.Contains(err.Error(), "region") {
+			t.Errorf("%q: %v, want an error naming identity_center and region", body, err)
+		}
+	}
+	if c, err := load(t, "log_level: info\n"); err != nil || c.IdentityCenter != nil {
+		t.Fatalf("without the section: %+v %v", c.IdentityCenter, err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,12 @@ type Config struct {
 	RetryFailedAfter time.Duration `yaml:"retry_failed_after"`
 	// RetryMaxBackoff caps the wait between retries of a throttled or conflicting call (default 20s).
 	RetryMaxBackoff time.Duration `yaml:"retry_max_backoff"`
+	// CallTimeout bounds one call, its retries included, from its first attempt (default 30s): a
+	// call still failing, or not answered, then fails with the last error. The wait for the shared
+	// rate before the first attempt is not counted, so a burst of queued revocations does not time out.
+	CallTimeout time.Duration `yaml:"call_timeout"`
+	// StartTimeout bounds the check made at start that Identity Center answers (default 10s).
+	StartTimeout time.Duration `yaml:"start_timeout"`
 	// SafetyBrake is the largest share of owned assignments or memberships one plan may delete
 	// unless forced (default 0.1).
 	SafetyBrake float64 `yaml:"safety_brake"`
@@ -117,6 +124,12 @@ func (c *Config) Validate() error {
 	if c.RateLimit < 0 {
 		return fmt.Errorf("identity_center.rate_limit: %v must be positive", c.RateLimit)
 	}
+	for name, d := range map[string]time.Duration{"sync_interval": c.SyncInterval, "lease_ttl": c.LeaseTTL, "retry_failed_after": c.RetryFailedAfter,
+		"retry_max_backoff": c.RetryMaxBackoff, "call_timeout": c.CallTimeout, "start_timeout": c.StartTimeout} {
+		if d < 0 { // zero is the default; the config file's ranges are checked by package config
+			return fmt.Errorf("identity_center.%s: %v must be positive", name, d)
+		}
+	}
 	if c.SafetyBrake < 0 || c.SafetyBrake > 1 {
 		return fmt.Errorf("identity_center.safety_brake: %v is not a share between 0 and 1", c.SafetyBrake)
 	}
@@ -148,6 +161,12 @@ func (c Config) WithDefaults() Config {
 	if c.RetryMaxBackoff == 0 {
 		c.RetryMaxBackoff = 20 * time.Second
 	}
+	if c.CallTimeout == 0 {
+		c.CallTimeout = 30 * time.Second
+	}
+	if c.StartTimeout == 0 {
+		c.StartTimeout = 10 * time.Second
+	}
 	return c
 }
 
@@ -165,6 +184,9 @@ type Client struct {
 
 	InstanceARN     string
 	IdentityStoreID string
+
+	region      string
+	callTimeout time.Duration
 
 	mu      sync.Mutex
 	calls   map[string]int
@@ -187,23 +209,76 @@ func New(ctx context.Context, cfg Config, optFns ...func(*awsconfig.LoadOptions)
 		awsCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(awsCfg), cfg.RoleARN,
 			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "warden" }))
 	}
-	return NewFromConfig(ctx, awsCfg, cfg)
+	c, err := NewFromConfig(ctx, awsCfg, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.InstanceARN != "" && cfg.IdentityStoreID != "" {
+		// Nothing was asked of Identity Center yet: find out now, not at the first sync, whether it
+		// answers and knows the instance.
+		if err := c.Check(ctx, cfg.StartTimeout); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Check asks Identity Center, within timeout, for its instances (ListInstances), and checks the
+// client's instance and identity store are among them. Its error names the endpoint, the region
+// and what went wrong.
+func (c *Client) Check(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := c.SSO.ListInstances(ctx, &ssoadmin.ListInstancesInput{})
+	if err != nil {
+		return c.startError(err, timeout)
+	}
+	for _, in := range out.Instances {
+		if aws.ToString(in.InstanceArn) == c.InstanceARN {
+			if id := aws.ToString(in.IdentityStoreId); id != c.IdentityStoreID {
+				return fmt.Errorf("identity_center.identity_store_id: %s is not the identity store of instance %s (%s is)", c.IdentityStoreID, c.InstanceARN, id)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("identity_center.instance_arn: %s is not among the instances Identity Center at %s (region %s) lists", c.InstanceARN, c.endpoint(), c.region)
+}
+
+// startError says that Identity Center could not be asked at start: where, in which region, and why.
+func (c *Client) startError(err error, timeout time.Duration) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("identity_center: Identity Center at %s (region %s) did not answer ListInstances within %s: %w", c.endpoint(), c.region, timeout, err)
+	}
+	return fmt.Errorf("identity_center: asking Identity Center at %s (region %s) for its instances (ListInstances): %w", c.endpoint(), c.region, err)
+}
+
+// endpoint is the sso-admin endpoint calls go to.
+func (c *Client) endpoint() string {
+	if ep := c.Endpoint(); ep != "" {
+		return ep
+	}
+	host := "https://sso." + c.region + ".amazonaws.com"
+	if strings.HasPrefix(c.region, "cn-") {
+		host += ".cn"
+	}
+	return host
 }
 
 // NewFromConfig builds a client from an AWS config (tests build one pointing at the simulator).
 func NewFromConfig(ctx context.Context, awsCfg aws.Config, cfg Config) (*Client, error) {
 	cfg = cfg.WithDefaults()
-	c := &Client{limit: NewLimiter(cfg.RateLimit, max(1, int(cfg.RateLimit))), calls: map[string]int{}, psNames: map[string]string{}}
+	c := &Client{limit: NewLimiter(cfg.RateLimit, max(1, int(cfg.RateLimit))), calls: map[string]int{}, psNames: map[string]string{},
+		region: awsCfg.Region, callTimeout: cfg.CallTimeout}
 	awsCfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = 10
 			o.MaxBackoff = cfg.RetryMaxBackoff
-			o.Backoff = throttleBackoff{retry.NewExponentialJitterBackoff(cfg.RetryMaxBackoff)}
+			o.Backoff = throttleBackoff{exp: retry.NewExponentialJitterBackoff(cfg.RetryMaxBackoff), timeout: cfg.CallTimeout}
 			o.RateLimiter = ratelimit.None // our limiter paces calls; no client-side retry quota
-			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(retryConflict)}, o.Retryables...)
+			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noRetryPastTimeout), retry.IsErrorRetryableFunc(retryConflict)}, o.Retryables...)
 		})
 	}
-	awsCfg.APIOptions = append(awsCfg.APIOptions, c.middleware)
+	awsCfg.APIOptions = append(awsCfg.APIOptions, c.middleware, c.timeCalls) // the call timeout starts after the limiter lets the first attempt go
 	c.SSO = ssoadmin.NewFromConfig(awsCfg)
 	c.IDS = identitystore.NewFromConfig(awsCfg)
 	org := awsCfg.Copy()
@@ -213,7 +288,9 @@ func NewFromConfig(ctx context.Context, awsCfg aws.Config, cfg Config) (*Client,
 	c.Org = organizations.NewFromConfig(org)
 	c.InstanceARN, c.IdentityStoreID = cfg.InstanceARN, cfg.IdentityStoreID
 	if c.InstanceARN == "" || c.IdentityStoreID == "" {
-		if err := c.discover(ctx); err != nil {
+		dctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+		defer cancel()
+		if err := c.discover(dctx, cfg.StartTimeout); err != nil {
 			return nil, err
 		}
 	}
@@ -294,10 +371,10 @@ func (c *Client) TotalCalls() int {
 	return n
 }
 
-func (c *Client) discover(ctx context.Context) error {
+func (c *Client) discover(ctx context.Context, timeout time.Duration) error {
 	out, err := c.SSO.ListInstances(ctx, &ssoadmin.ListInstancesInput{})
 	if err != nil {
-		return fmt.Errorf("identity_center: discovering the instance with ListInstances: %w", err)
+		return c.startError(err, timeout)
 	}
 	switch len(out.Instances) {
 	case 0:
@@ -325,9 +402,21 @@ func (c *Client) discover(ctx context.Context) error {
 // own limiter anyway, so a throttle is mostly Identity Center's bucket and warden's disagreeing by a
 // few milliseconds, and an expiry's deletion must not sit out a long backoff for it. Throttles that
 // persist (other callers sharing the quota) and other errors back off exponentially.
-type throttleBackoff struct{ exp retry.BackoffDelayer }
+// No backoff outlasts the call's remaining time (CallTimeout): the attempt after it would not be made.
+type throttleBackoff struct {
+	exp     retry.BackoffDelayer
+	timeout time.Duration
+}
 
 func (b throttleBackoff) BackoffDelay(attempt int, err error) (time.Duration, error) {
+	d, derr := b.delay(attempt, err)
+	if left, ok := remaining(err, b.timeout); ok && derr == nil {
+		d = min(d, left)
+	}
+	return d, derr
+}
+
+func (b throttleBackoff) delay(attempt int, err error) (time.Duration, error) {
 	if attempt <= 2 {
 		switch ErrorCode(err) {
 		case "ThrottlingException", "TooManyRequestsException":

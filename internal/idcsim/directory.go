@@ -55,7 +55,9 @@ func (d *Directory) createPermissionSet(ps *permissionSet) (any, error) {
 	st := d.s.st
 	for _, other := range st.PermissionSets {
 		if other.Name == ps.Name {
-			return nil, errConflict("", "PermissionSet with name %s already exists", ps.Name)
+			// Permanent while the other exists: not a ConflictException, which AWS's model
+			// describes as a write that has not propagated yet, to retry.
+			return nil, errValidation("PermissionSet with name %s already exists", ps.Name)
 		}
 	}
 	if err := applyPermissionSetFields(ps, nil, nil, nil); err != nil {
@@ -90,13 +92,8 @@ func (d *Directory) createUser(u *user) error {
 	if err := checkUserAttributes(u); err != nil {
 		return err
 	}
-	if _, taken := st.userByName[strings.ToLower(u.UserName)]; taken {
-		return errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Duplicate UserName: a user named %s exists", u.UserName)
-	}
-	for _, e := range u.ExternalIds {
-		if _, taken := st.byExternalID["user|"+e.Issuer+"|"+e.Id]; taken {
-			return errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Duplicate ExternalId %s from issuer %s", e.Id, e.Issuer)
-		}
+	if err := st.userConflict(u, ""); err != nil {
+		return err
 	}
 	now := epoch(d.s.now())
 	u.IdentityStoreId, u.UserId, u.CreatedAt, u.UpdatedAt = st.Instance.IdentityStoreId, st.principalID(), now, now
@@ -105,10 +102,7 @@ func (d *Directory) createUser(u *user) error {
 		u.UserStatus = "ENABLED"
 	}
 	st.Users[u.UserId] = u
-	st.userByName[strings.ToLower(u.UserName)] = u.UserId
-	for _, e := range u.ExternalIds {
-		st.byExternalID["user|"+e.Issuer+"|"+e.Id] = u.UserId
-	}
+	st.indexUser(u)
 	st.dirty("users")
 	return nil
 }
@@ -279,10 +273,7 @@ func (d *Directory) DeleteUser(userID string) error {
 	}
 	delete(st.Users, userID)
 	delete(st.userGroups, userID)
-	delete(st.userByName, strings.ToLower(u.UserName))
-	for _, e := range u.ExternalIds {
-		delete(st.byExternalID, "user|"+e.Issuer+"|"+e.Id)
-	}
+	st.unindexUser(u)
 	st.dirty("users")
 	return nil
 }

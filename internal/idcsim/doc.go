@@ -6,14 +6,53 @@
 // One Sim is one organisation with one Identity Center instance, whose identity store is bound to
 // it. State is in memory; Snapshot and Restore move it to and from JSON.
 //
+// # Identifiers
+//
+// Every id (accounts, ARNs, user, group and membership ids, request ids of asynchronous operations)
+// is drawn from one generator, seeded by Options.Seed so that a fresh simulator is the same every
+// time. Its state is part of the snapshot (IdGenerator): a restored simulator goes on where the
+// saved one stopped, so no id is ever drawn twice however often it is stopped and started. A
+// snapshot without it (written by an older simulator) restores with a generator seeded from fresh
+// randomness. User, group and membership ids have the form AWS documents for ResourceId,
+// "1234567890-UUID": the identity store id's ten hex digits, a dash and a random UUID.
+//
 // # Protocol
 //
 // Errors are HTTP 400 (500 for internal faults) with a JSON body {"__type": "...", "message": "..."}
-// plus the error's own members (Reason, RetryAfterSeconds, ...). Requests without a SigV4
-// Authorization header are refused with MissingAuthenticationTokenException; the signature itself is
-// not checked. NextToken values are opaque, bound to the operation and its parameters; MaxResults is
-// checked against each operation's bounds (1-100; Organizations ListAccounts 1-20). Timestamps are
-// epoch seconds, as awsJson1_1 writes them.
+// plus the members the service's model gives that exception, and no other: every identitystore
+// exception carries RequestId (the answer's X-Amzn-RequestId), its ConflictException a Reason, its
+// ResourceNotFoundException ResourceType and, when there is one, ResourceId (a lookup by userName,
+// displayName, email or external id that finds nothing names no id), its ThrottlingException
+// RetryAfterSeconds; sso-admin's exceptions carry a message only; Organizations' InvalidInputException
+// and ConstraintViolationException a Reason. An internal failure is InternalServerException
+// (Organizations: ServiceException). Requests without a SigV4 Authorization header are refused with
+// MissingAuthenticationTokenException; the signature itself is not checked. NextToken values are
+// opaque, bound to the operation and its parameters; MaxResults is checked against each operation's
+// bounds (1-100; Organizations ListAccounts 1-20). Timestamps are epoch seconds, as awsJson1_1
+// writes them.
+//
+// # Operations
+//
+// Implemented: sso-admin's permission sets (Create, Describe, List, Update, Delete; inline, AWS
+// managed and customer managed policies; permissions boundaries; tags), provisioning
+// (ProvisionPermissionSet, its status and lists, the provisioned lists), account assignments
+// (Create, Delete, their status and lists, ListAccountAssignments[ForPrincipal]) and instances
+// (ListInstances, DescribeInstance); every identitystore operation on users, groups and
+// memberships; Organizations' DescribeOrganization, ListRoots, ListAccounts[ForParent],
+// DescribeAccount, CreateAccount, DescribeCreateAccountStatus, ListCreateAccountStatus and
+// CreateOrganization. Every other operation of AWS's models (as of the AWS SDK for Go v2 warden
+// builds with; see modelOperations) answers HTTP 400 AccessDeniedException naming the operation
+// and saying the simulator does not implement it: what AWS answers a caller whose policy does not
+// allow the call, an error every operation of the three models lists, and one no client retries.
+// A target that is in no model is UnknownOperationException, as AWS answers it.
+// TestDifferentialAgainstAWSModels holds every operation of the AWS CLI's models and of the SDK to
+// this, and every answer to the model's shapes.
+//
+// Answers carry the members of AWS's current model, which is newer than the AWS CLI 2.9's: the
+// identitystore's UserArn, GroupArn, MembershipArn and Revision (required members since
+// identitystore's September 2026 model, with Revision as an optional precondition of UpdateUser,
+// UpdateGroup, DeleteUser and DeleteGroup), users' UserStatus, CreatedAt and UpdatedAt, instances'
+// Name, Status, OwnerAccountId and CreatedDate, accounts' State.
 //
 // A panic while a request is handled is a bug of the simulator's: the request is answered 500 (an
 // InternalServerException, or a SCIM error) naming the panic and the file and line where it began,
@@ -31,14 +70,56 @@
 //     FailureReason, as AWS reports problems found while provisioning.
 //   - Beyond the outstanding-creation quota (10 with AWS quotas), CreateAccountAssignment answers
 //     ThrottlingException.
-//   - Creating an assignment provisions its permission set to the account when it succeeds;
-//     deleting the last assignment leaves it provisioned (as AWS does).
-//   - DeletePermissionSet refuses (ConflictException) while the permission set is provisioned to an
-//     account.
+//   - ConflictException is what AWS's sso-admin model says it is, "a conflict with a previous
+//     successful write ... did not have time to propagate", to retry: it is answered only for
+//     conditions that pass by themselves (an injected propagation conflict, an operation in
+//     progress). A condition that lasts until the caller acts is a ValidationException: a second
+//     permission set of an existing name, attaching a policy already attached, deleting a
+//     permission set that account assignments use. (AWS has been seen answering ConflictException
+//     for the first and last; a client must not retry conflicts without bound either way.)
+//   - Provisioning: the first successful assignment of a permission set in an account provisions
+//     it there (its role); the deletion of the account's last assignment of it removes it, as AWS
+//     removes the role with the last assignment. A change to the permission set (UpdatePermissionSet
+//     and every policy or permissions boundary change) leaves each role provisioned from it behind
+//     (ProvisioningStatus LATEST_PERMISSION_SET_NOT_PROVISIONED) until ProvisionPermissionSet
+//     reaches that account; a new assignment does not update a role already there (AWS: "If the
+//     permission set is subsequently updated, the corresponding IAM policies ... will not be updated
+//     automatically"). Tags are not part of the role.
+//   - ProvisionPermissionSet is asynchronous like the assignment operations: IN_PROGRESS for the
+//     provisioning delay, then SUCCEEDED (read with DescribePermissionSetProvisioningStatus). A
+//     second provisioning of a permission set while one to the same account (or to
+//     ALL_PROVISIONED_ACCOUNTS) is in progress is a ConflictException. ALL_PROVISIONED_ACCOUNTS
+//     updates every account the set is provisioned to, and answers no AccountId.
+//   - ListAccountAssignmentCreationStatus, ListAccountAssignmentDeletionStatus and
+//     ListPermissionSetProvisioningStatus list every operation of their kind, oldest first.
+//   - A permission set's policies: AWS managed and customer managed policies share the role's 20
+//     (ServiceQuotaExceededException beyond); a customer managed policy reference's Path defaults to
+//     "/"; detaching a policy that is not attached is a ResourceNotFoundException; deleting the
+//     inline policy or the permissions boundary when there is none succeeds, changing nothing;
+//     reading a permissions boundary that is not there is a ResourceNotFoundException. A
+//     permissions boundary is exactly one of CustomerManagedPolicyReference or ManagedPolicyArn.
+//     Tags (on permission sets only, at most 50) are given at creation or by TagResource, which
+//     replaces the value of a key already there.
+//   - DeletePermissionSet refuses (ValidationException, naming an account) while an account
+//     assignment uses the permission set, and answers ConflictException while only operations in
+//     progress name it (an assignment being created or deleted, a provisioning); once deleted, its
+//     roles are gone from every account it was provisioned to.
 //   - userName and group displayName are unique, compared case-insensitively; a second one is a
-//     ConflictException with Reason UNIQUENESS_CONSTRAINT_VIOLATION. So is a repeated external id.
+//     ConflictException with Reason UNIQUENESS_CONSTRAINT_VIOLATION. So is a repeated external id,
+//     and a user's email address given to another user (compared case-insensitively, whether or
+//     not marked primary; through the identitystore API or SCIM, where it is 409 uniqueness): AWS
+//     documents a provisioned primary email as unique per user, and GetUserId takes emails.value
+//     as a unique attribute. An email is not required: the model makes Emails optional (one entry
+//     when given), and the API reference marks it "Required: No".
 //   - DeleteUser and DeleteGroup also delete their group memberships; assignments that name a
 //     deleted principal stay until deleted (AWS shows them with a dangling principal).
+//   - Organizations: the simulator's caller is the management account of an organization that
+//     exists, so CreateOrganization answers AlreadyInOrganizationException. CreateAccount is
+//     asynchronous like AWS's: IN_PROGRESS for the provisioning delay, then SUCCEEDED with a new
+//     12-digit account under the root (ACTIVE, joined by CREATED), or FAILED with
+//     EMAIL_ALREADY_EXISTS when an account already has the email address (compared
+//     case-insensitively). RoleName, IamUserAccessToBilling and Tags are checked and not kept.
+//     ListCreateAccountStatus lists requests oldest first.
 //   - A member that an input structure does not have in AWS's model is ignored, wherever it is: a
 //     PhoneNumbers or Addresses entry {"": "x"} is an entry with none of its members given. A
 //     member of the wrong JSON type is a SerializationException.
@@ -55,7 +136,8 @@
 //
 // All off by default. Options can set a collective token bucket over every Identity Center call
 // (AWS: 20 per second), a cap on outstanding assignment creations (AWS: 10), provisioning latency
-// (how long an assignment operation stays IN_PROGRESS), per-call latency, and probabilities of
-// ThrottlingException, of FAILED assignment operations, and of ConflictException on a write to
-// something written within the last second (propagation). AWSQuotas gives AWS's numbers.
+// (how long an assignment operation, a provisioning or an account creation stays IN_PROGRESS),
+// per-call latency, and probabilities of ThrottlingException, of FAILED assignment operations, and
+// of ConflictException on a write to something written within the last second (propagation).
+// AWSQuotas gives AWS's numbers.
 package idcsim

@@ -105,6 +105,18 @@ var fuzzTargets = []string{
 	"SWBExternalService.DescribeAccountAssignmentCreationStatus", "SWBExternalService.DescribeAccountAssignmentDeletionStatus",
 	"AWSOrganizationsV20161128.DescribeOrganization", "AWSOrganizationsV20161128.ListRoots", "AWSOrganizationsV20161128.ListAccounts",
 	"AWSOrganizationsV20161128.ListAccountsForParent", "AWSOrganizationsV20161128.DescribeAccount",
+	// 44 on
+	"SWBExternalService.DescribePermissionSetProvisioningStatus", "SWBExternalService.ListPermissionSetProvisioningStatus",
+	"SWBExternalService.ListAccountAssignmentCreationStatus", "SWBExternalService.ListAccountAssignmentDeletionStatus",
+	"SWBExternalService.DetachManagedPolicyFromPermissionSet", "SWBExternalService.DeleteInlinePolicyFromPermissionSet",
+	"SWBExternalService.AttachCustomerManagedPolicyReferenceToPermissionSet",
+	"SWBExternalService.DetachCustomerManagedPolicyReferenceFromPermissionSet",
+	"SWBExternalService.ListCustomerManagedPolicyReferencesInPermissionSet", "SWBExternalService.PutPermissionsBoundaryToPermissionSet",
+	"SWBExternalService.GetPermissionsBoundaryForPermissionSet", "SWBExternalService.DeletePermissionsBoundaryFromPermissionSet",
+	"SWBExternalService.TagResource", "SWBExternalService.UntagResource", "SWBExternalService.ListTagsForResource",
+	"AWSOrganizationsV20161128.CreateAccount", "AWSOrganizationsV20161128.DescribeCreateAccountStatus",
+	"AWSOrganizationsV20161128.ListCreateAccountStatus", "AWSOrganizationsV20161128.CreateOrganization",
+	"SWBExternalService.CreateApplication", // an operation of AWS's model the simulator does not implement
 }
 
 // Any body sent to any operation, with real ids put in for the $ placeholders.
@@ -133,6 +145,13 @@ func FuzzAWSOperations(f *testing.F) {
 		{37, `{"InstanceArn": "$INSTANCE", "AccountAssignmentCreationRequestId": "$REQUEST"}`},
 		{42, `{"ParentId": "r-0000", "MaxResults": 0}`},
 		{3, `null`}, {3, `[]`}, {3, `{"MaxResults": 1e400}`},
+		{45, `{"InstanceArn": "$INSTANCE", "Filter": {"Status": "IN_PROGRESS"}, "MaxResults": 1}`},
+		{46, `{"InstanceArn": "$INSTANCE", "Filter": null, "NextToken": "x"}`},
+		{50, `{"InstanceArn": "$INSTANCE", "PermissionSetArn": "$PS", "CustomerManagedPolicyReference": {"Name": "P", "Path": "/a/"}}`},
+		{53, `{"InstanceArn": "$INSTANCE", "PermissionSetArn": "$PS", "PermissionsBoundary": {"CustomerManagedPolicyReference": null, "ManagedPolicyArn": ""}}`},
+		{56, `{"InstanceArn": "$INSTANCE", "ResourceArn": "$PS", "Tags": [{"Key": "k"}, {"Value": "v"}]}`},
+		{59, `{"Email": "a@b.co", "AccountName": "A", "Tags": [{}]}`},
+		{61, `{"States": ["IN_PROGRESS", 1]}`},
 	} {
 		f.Add(seed.target, seed.body)
 	}

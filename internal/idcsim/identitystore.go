@@ -166,17 +166,15 @@ func init() {
 		if err := checkUserAttributes(&c); err != nil {
 			return nil, err
 		}
-		if !strings.EqualFold(c.UserName, u.UserName) {
-			if _, taken := s.st.userByName[strings.ToLower(c.UserName)]; taken {
-				return nil, errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Duplicate UserName: a user named %s exists", c.UserName)
-			}
-			delete(s.st.userByName, strings.ToLower(u.UserName))
-			s.st.userByName[strings.ToLower(c.UserName)] = c.UserId
+		if err := s.st.userConflict(&c, u.UserId); err != nil {
+			return nil, err
 		}
 		c.UpdatedAt = epoch(s.now())
 		c.Revision = nextRevision(u.Revision)
+		s.st.unindexUser(u)
 		*u = c
-		return struct{}{}, nil
+		s.st.indexUser(u)
+		return map[string]any{"IdentityStoreId": u.IdentityStoreId, "UserId": u.UserId, "UserArn": u.UserArn, "Revision": u.Revision}, nil
 	})
 	registerJSON(svcIdentityStore, "DeleteUser", func(s *Sim, req *struct{ IdentityStoreId, UserId, Revision *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
@@ -205,7 +203,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "UserId": id}, nil
+		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "UserId": id, "UserArn": s.st.Users[id].UserArn}, nil
 	})
 
 	registerJSON(svcIdentityStore, "CreateGroup", func(s *Sim, req *struct{ IdentityStoreId, DisplayName, Description *string }) (any, error) {
@@ -305,7 +303,7 @@ func init() {
 		c.UpdatedAt = epoch(s.now())
 		c.Revision = nextRevision(g.Revision)
 		*g = c
-		return struct{}{}, nil
+		return map[string]any{"IdentityStoreId": g.IdentityStoreId, "GroupId": g.GroupId, "GroupArn": g.GroupArn, "Revision": g.Revision}, nil
 	})
 	registerJSON(svcIdentityStore, "DeleteGroup", func(s *Sim, req *struct{ IdentityStoreId, GroupId, Revision *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
@@ -334,7 +332,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "GroupId": id}, nil
+		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "GroupId": id, "GroupArn": s.st.Groups[id].GroupArn}, nil
 	})
 
 	registerJSON(svcIdentityStore, "CreateGroupMembership", func(s *Sim, req *struct {
@@ -382,7 +380,7 @@ func init() {
 		if !ok {
 			return nil, errNotFound("GROUP_MEMBERSHIP", "", "User %s is not a member of group %s", u.UserId, g.GroupId)
 		}
-		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "MembershipId": id}, nil
+		return map[string]any{"IdentityStoreId": s.st.Instance.IdentityStoreId, "MembershipId": id, "MembershipArn": s.st.Memberships[id].MembershipArn}, nil
 	})
 	registerJSON(svcIdentityStore, "DescribeGroupMembership", func(s *Sim, req *struct{ IdentityStoreId, MembershipId *string }) (any, error) {
 		if err := s.checkStore(req.IdentityStoreId); err != nil {
@@ -530,12 +528,8 @@ func (s *Sim) lookup(alt *alternateID, kind, attribute string, byName map[string
 			return "", errValidation("AttributeValue must be a non-empty string")
 		}
 		if kind == "user" && strings.EqualFold(path, "emails.value") {
-			for _, id := range sortedKeys(s.st, "users", s.st.Users) {
-				for _, e := range s.st.Users[id].Emails {
-					if strings.EqualFold(e.Value, v) {
-						return id, nil
-					}
-				}
+			if id, ok := s.st.userByEmail[strings.ToLower(v)]; ok {
+				return id, nil
 			}
 			return "", errNotFound("USER", "", "No user with emails.value %s", v)
 		}

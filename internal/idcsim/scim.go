@@ -209,7 +209,7 @@ func (s *Sim) serveSCIM(w http.ResponseWriter, r *http.Request) {
 		writeSCIMError(w, r, toSCIMError(err))
 		return
 	}
-	w.Header().Set("X-Amzn-Requestid", newUUID(nil))
+	w.Header().Set("X-Amzn-Requestid", newUUID())
 	if body == nil {
 		w.WriteHeader(status)
 		return
@@ -320,7 +320,7 @@ func writeSCIMError(w http.ResponseWriter, r *http.Request, e *scimError) {
 		Detail   string   `json:"detail"`
 	}{[]string{scimErrorSchema}, strconv.Itoa(e.status), e.scimType, e.detail}
 	w.Header().Set("Content-Type", scimContentType(r))
-	w.Header().Set("X-Amzn-Requestid", newUUID(nil))
+	w.Header().Set("X-Amzn-Requestid", newUUID())
 	w.WriteHeader(e.status)
 	json.NewEncoder(w).Encode(body)
 }
@@ -1023,19 +1023,16 @@ func (s *Sim) scimCommitUser(u, c *user) error {
 			return scimErr(http.StatusConflict, "uniqueness", "Duplicate externalId %s", e.Id)
 		}
 	}
+	if err := st.userConflict(c, u.UserId); err != nil { // the email address
+		return err
+	}
 	if err := s.conflictOnRecentWrite("user:" + u.UserId); err != nil {
 		return err
 	}
-	delete(st.userByName, strings.ToLower(u.UserName))
-	st.userByName[strings.ToLower(c.UserName)] = u.UserId
-	for _, e := range u.ExternalIds {
-		delete(st.byExternalID, "user|"+e.Issuer+"|"+e.Id)
-	}
-	for _, e := range c.ExternalIds {
-		st.byExternalID["user|"+e.Issuer+"|"+e.Id] = u.UserId
-	}
 	c.UpdatedAt = epoch(s.now())
+	st.unindexUser(u)
 	*u = *c
+	st.indexUser(u)
 	return nil
 }
 

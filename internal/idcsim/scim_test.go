@@ -884,7 +884,8 @@ func TestSCIMSharedWithIdentityStore(t *testing.T) {
 }
 
 func TestSCIMThrottle(t *testing.T) {
-	e := newSCIMEnv(t, idcsim.Options{Seed: 1, CallRate: 1, Burst: 1})
+	c := &clock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)} // the bucket refills only when the test says so
+	e := newSCIMEnv(t, idcsim.Options{Seed: 1, CallRate: 1, Burst: 1, Now: c.Now})
 	e.want(e.do("GET", "/ServiceProviderConfig", nil), http.StatusOK)
 	r := e.do("GET", "/Users", nil)
 	e.wantError(r, http.StatusTooManyRequests, "")
@@ -896,7 +897,7 @@ func TestSCIMThrottle(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	// the bucket is shared with the JSON APIs
-	time.Sleep(1100 * time.Millisecond)
+	c.Advance(1100 * time.Millisecond)
 	if _, err := e.ids.ListUsers(context.Background(), &identitystore.ListUsersInput{IdentityStoreId: aws.String(e.storeID)}); err != nil {
 		t.Fatal(err)
 	}

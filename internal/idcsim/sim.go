@@ -28,7 +28,8 @@ type Options struct {
 	Burst    int
 	// MaxOutstandingCreates caps assignment creations IN_PROGRESS at once (0: unlimited).
 	MaxOutstandingCreates int
-	// ProvisioningDelay is how long assignment operations stay IN_PROGRESS.
+	// ProvisioningDelay is how long assignment operations, permission set provisionings and account
+	// creations stay IN_PROGRESS.
 	ProvisioningDelay time.Duration
 	// CallLatency is added to every call.
 	CallLatency time.Duration
@@ -40,7 +41,8 @@ type Options struct {
 	// ConflictWindow (default 1s): a previous write has not propagated.
 	ConflictRate   float64
 	ConflictWindow time.Duration
-	// Seed makes generated ids and injected faults repeatable.
+	// Seed makes generated ids and injected faults repeatable: a fresh simulator with the same Seed
+	// draws the same ids. A restored one goes on from its snapshot's generator.
 	Seed int64
 	// SCIMToken is the SCIM endpoint's bearer token; empty: one is generated (see SCIMToken()).
 	SCIMToken string
@@ -123,7 +125,7 @@ func New(opts Options) *Sim {
 		}
 		s.limiter = rate.NewLimiter(rate.Limit(opts.CallRate), burst)
 	}
-	s.st = newState(s.rng, opts.Region, now())
+	s.st = newState(opts.Seed, opts.Region, now())
 	if opts.SCIMToken != "" {
 		s.st.SCIMToken = opts.SCIMToken
 	}
@@ -189,7 +191,6 @@ func (s *Sim) Restore(b []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st.rng = s.rng // ids made after a restore follow Options.Seed too
 	st.rebuild()
 	s.st = st
 	s.recent = map[string]time.Time{}
@@ -230,7 +231,10 @@ func errValidation(format string, args ...any) *apiError {
 func errNotFound(resourceType, id string, format string, args ...any) *apiError {
 	e := &apiError{status: 400, code: "ResourceNotFoundException", message: fmt.Sprintf(format, args...)}
 	if resourceType != "" {
-		e.extra = map[string]any{"ResourceType": resourceType, "ResourceId": id}
+		e.extra = map[string]any{"ResourceType": resourceType}
+		if id != "" { // a lookup by another attribute has no id to name
+			e.extra["ResourceId"] = id
+		}
 	}
 	return e
 }
@@ -241,6 +245,14 @@ func errConflict(reason, format string, args ...any) *apiError {
 		e.extra = map[string]any{"Reason": reason}
 	}
 	return e
+}
+
+// errUnsupported answers an operation of AWS's model that the simulator does not implement, as AWS
+// answers a caller whose policy does not allow it: AccessDeniedException, which every operation of
+// the three models lists. It is not retryable and names the operation.
+func errUnsupported(service, op string) *apiError {
+	return &apiError{status: 400, code: "AccessDeniedException",
+		message: fmt.Sprintf("The simulator does not implement %s:%s (an operation of AWS's model); it answers it as AWS answers a caller not allowed to call it", service, op)}
 }
 
 func errThrottled(service string) *apiError {
@@ -319,7 +331,9 @@ func (s *Sim) recoverPanic(w *answerWriter, r *http.Request) {
 		writeSCIMError(w, r, scimErr(http.StatusInternalServerError, "", "%s", msg))
 		return
 	}
-	writeAWSError(w, &apiError{status: http.StatusInternalServerError, code: "InternalServerException", message: msg})
+	prefix, _, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	service := targetPrefixes[prefix]
+	writeAWSError(w, service, &apiError{status: http.StatusInternalServerError, code: internalErrorCode(service), message: msg})
 }
 
 // panicSite is the file and line of the simulator's code where the panic being recovered began.
@@ -354,28 +368,32 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	prefix, op, ok := strings.Cut(target, ".")
 	service := targetPrefixes[prefix]
 	if r.Method != http.MethodPost || !ok || service == "" {
-		writeAWSError(w, &apiError{status: 400, code: "UnknownOperationException", message: fmt.Sprintf("unknown operation %q", target)})
+		writeAWSError(w, service, &apiError{status: 400, code: "UnknownOperationException", message: fmt.Sprintf("unknown operation %q", target)})
 		return
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
-		writeAWSError(w, &apiError{status: 400, code: "MissingAuthenticationTokenException", message: "Missing Authentication Token: requests must be signed with SigV4"})
+		writeAWSError(w, service, &apiError{status: 400, code: "MissingAuthenticationTokenException", message: "Missing Authentication Token: requests must be signed with SigV4"})
 		return
 	}
 	h := handlers[service+":"+op]
-	if h == nil {
-		writeAWSError(w, &apiError{status: 400, code: "UnknownOperationException", message: fmt.Sprintf("%s does not support %s in this simulator", service, op)})
+	if h == nil && !modelOperation[service+":"+op] {
+		writeAWSError(w, service, &apiError{status: 400, code: "UnknownOperationException", message: fmt.Sprintf("%s has no operation %s", service, op)})
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	if err != nil {
-		writeAWSError(w, &apiError{status: 400, code: "SerializationException", message: err.Error()})
+		writeAWSError(w, service, &apiError{status: 400, code: "SerializationException", message: err.Error()})
 		return
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		body = []byte("{}")
 	}
 	if err := s.admit(service, op); err != nil {
-		writeAWSError(w, err)
+		writeAWSError(w, service, err)
+		return
+	}
+	if h == nil {
+		writeAWSError(w, service, errUnsupported(service, op))
 		return
 	}
 	out, err := func() (any, error) {
@@ -385,7 +403,7 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		return h(s, body)
 	}()
 	if err != nil {
-		writeAWSError(w, err)
+		writeAWSError(w, service, err)
 		return
 	}
 	// Encoded under the lock (outputs point into the state) and sent with a Content-Length, as AWS does.
@@ -395,11 +413,11 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		return json.Marshal(out)
 	}()
 	if err != nil {
-		writeAWSError(w, err)
+		writeAWSError(w, service, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-Requestid", newUUID(nil))
+	w.Header().Set("X-Amzn-Requestid", newUUID())
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
 }
@@ -422,18 +440,58 @@ func (s *Sim) admit(service, op string) error {
 	return nil
 }
 
-func writeAWSError(w http.ResponseWriter, err error) {
+// errorMembers are, per service, the members its model gives each exception besides Message: an
+// error answer carries those and no other. Errors of the protocol (SerializationException,
+// UnknownOperationException, MissingAuthenticationTokenException) are not in the models and carry a
+// message only. Each identitystore exception carries the request's id as RequestId.
+var errorMembers = map[string]map[string][]string{
+	svcSSOAdmin: {}, // every sso-admin exception has Message only
+	svcIdentityStore: {
+		"AccessDeniedException":         {"RequestId"},
+		"ConflictException":             {"RequestId", "Reason"},
+		"InternalServerException":       {"RequestId", "RetryAfterSeconds"},
+		"ResourceNotFoundException":     {"RequestId", "ResourceType", "ResourceId"},
+		"ServiceQuotaExceededException": {"RequestId"},
+		"ThrottlingException":           {"RequestId", "RetryAfterSeconds"},
+		"ValidationException":           {"RequestId"},
+	},
+	svcOrganizations: {
+		"InvalidInputException":                 {"Reason"},
+		"ConstraintViolationException":          {"Reason"},
+		"HandshakeConstraintViolationException": {"Reason"},
+		"AccessDeniedForDependencyException":    {"Reason"},
+		"TooManyRequestsException":              {"Type"},
+	},
+}
+
+// internalErrorCode is the service's exception for an internal failure.
+func internalErrorCode(service string) string {
+	if service == svcOrganizations {
+		return "ServiceException"
+	}
+	return "InternalServerException"
+}
+
+// writeAWSError answers err as service's model shapes it (errorMembers).
+func writeAWSError(w http.ResponseWriter, service string, err error) {
 	e, ok := err.(*apiError)
 	if !ok {
-		e = &apiError{status: 500, code: "InternalServerException", message: err.Error()}
+		e = &apiError{status: 500, code: internalErrorCode(service), message: err.Error()}
 	}
+	requestID := newUUID()
 	body := map[string]any{"__type": e.code, "message": e.message}
-	for k, v := range e.extra {
-		body[k] = v
+	allowed, modelled := errorMembers[service][e.code]
+	for _, k := range allowed {
+		if v, ok := e.extra[k]; ok && v != "" {
+			body[k] = v
+		}
+	}
+	if modelled && service == svcIdentityStore {
+		body["RequestId"] = requestID
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Errortype", e.code)
-	w.Header().Set("X-Amzn-Requestid", newUUID(nil))
+	w.Header().Set("X-Amzn-Requestid", requestID)
 	w.WriteHeader(e.status)
 	json.NewEncoder(w).Encode(body)
 }

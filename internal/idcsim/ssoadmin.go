@@ -115,7 +115,7 @@ func init() {
 	})
 	registerJSON(svcSSOAdmin, "CreatePermissionSet", func(s *Sim, req *struct {
 		InstanceArn, Name, Description, SessionDuration, RelayState *string
-		Tags                                                        []map[string]string
+		Tags                                                        []tag
 	}) (any, error) {
 		if err := s.checkInstance(req.InstanceArn); err != nil {
 			return nil, err
@@ -126,6 +126,12 @@ func init() {
 		ps := &permissionSet{Name: *req.Name}
 		if err := applyPermissionSetFields(ps, req.Description, req.SessionDuration, req.RelayState); err != nil {
 			return nil, err
+		}
+		if err := checkTags(req.Tags); err != nil {
+			return nil, err
+		}
+		if ps.Tags = mergeTags(nil, req.Tags); len(ps.Tags) > maxTags {
+			return nil, errValidation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50")
 		}
 		return s.dir().createPermissionSet(ps)
 	})
@@ -145,6 +151,7 @@ func init() {
 			return nil, err
 		}
 		*ps = c
+		s.st.permissionSetChanged(ps.PermissionSetArn)
 		return struct{}{}, nil
 	})
 	registerJSON(svcSSOAdmin, "DeletePermissionSet", func(s *Sim, req *struct{ InstanceArn, PermissionSetArn *string }) (any, error) {
@@ -155,9 +162,12 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		if err := s.st.checkDeletable(ps.PermissionSetArn); err != nil {
+			return nil, err
+		}
 		for acct, set := range s.st.Provisioned {
 			if set[ps.PermissionSetArn] {
-				return nil, errConflict("", "PermissionSet %s is provisioned to account %s; remove its assignments and deprovision it first", ps.PermissionSetArn, acct)
+				s.st.deprovision(acct, ps.PermissionSetArn) // its roles go with it
 			}
 		}
 		delete(s.st.PermissionSets, ps.PermissionSetArn)
@@ -183,6 +193,7 @@ func init() {
 			return nil, errValidation("The inline policy is not a valid JSON policy document: %v", err)
 		}
 		ps.InlinePolicy = *req.InlinePolicy
+		s.st.permissionSetChanged(ps.PermissionSetArn)
 		return struct{}{}, nil
 	})
 	registerJSON(svcSSOAdmin, "GetInlinePolicyForPermissionSet", func(s *Sim, req *struct{ InstanceArn, PermissionSetArn *string }) (any, error) {
@@ -211,13 +222,16 @@ func init() {
 		}
 		for _, p := range ps.ManagedPolicies {
 			if p.Arn == *req.ManagedPolicyArn {
-				return nil, errConflict("", "Policy %s is already attached to permission set %s", p.Arn, ps.Name)
+				// Permanent until the policy is detached: not a ConflictException, which AWS's model
+				// describes as a write that has not propagated yet, to retry.
+				return nil, errValidation("Policy %s is already attached to permission set %s", p.Arn, ps.Name)
 			}
 		}
-		if len(ps.ManagedPolicies) >= 20 {
-			return nil, &apiError{status: 400, code: "ServiceQuotaExceededException", message: "A permission set holds at most 20 managed policies"}
+		if len(ps.ManagedPolicies)+len(ps.CustomerPolicies) >= maxPolicies {
+			return nil, &apiError{status: 400, code: "ServiceQuotaExceededException", message: "A permission set holds at most 20 managed policies, AWS managed and customer managed together"}
 		}
 		ps.ManagedPolicies = append(ps.ManagedPolicies, managedPolicy{Arn: *req.ManagedPolicyArn, Name: (*req.ManagedPolicyArn)[strings.LastIndex(*req.ManagedPolicyArn, "/")+1:]})
+		s.st.permissionSetChanged(ps.PermissionSetArn)
 		return struct{}{}, nil
 	})
 	registerJSON(svcSSOAdmin, "ListManagedPoliciesInPermissionSet", func(s *Sim, req *struct {
@@ -252,35 +266,6 @@ func init() {
 		}
 		return map[string]any{"AttachedManagedPolicies": out, "NextToken": next}, nil
 	})
-	registerJSON(svcSSOAdmin, "ProvisionPermissionSet", func(s *Sim, req *struct{ InstanceArn, PermissionSetArn, TargetType, TargetId *string }) (any, error) {
-		if err := s.checkInstance(req.InstanceArn); err != nil {
-			return nil, err
-		}
-		ps, err := s.permissionSet(req.PermissionSetArn)
-		if err != nil {
-			return nil, err
-		}
-		if err := required("TargetType", req.TargetType); err != nil {
-			return nil, err
-		}
-		status := map[string]any{"RequestId": newUUID(s.rng), "Status": "SUCCEEDED", "PermissionSetArn": ps.PermissionSetArn, "CreatedDate": epoch(s.now())}
-		switch *req.TargetType {
-		case "AWS_ACCOUNT":
-			if err := checkAccountID("TargetId", req.TargetId); err != nil {
-				return nil, err
-			}
-			if s.st.Accounts[*req.TargetId] == nil {
-				return nil, errNotFound("", "", "Account %s is not in the organization", *req.TargetId)
-			}
-			s.st.provision(*req.TargetId, ps.PermissionSetArn)
-			status["AccountId"] = *req.TargetId
-		case "ALL_PROVISIONED_ACCOUNTS":
-			// Re-provisioning where it already is changes nothing here: policies are not modelled per account.
-		default:
-			return nil, errValidation("1 validation error detected: Value '%s' at 'targetType' failed to satisfy constraint: Member must satisfy enum value set: [AWS_ACCOUNT, ALL_PROVISIONED_ACCOUNTS]", *req.TargetType)
-		}
-		return map[string]any{"PermissionSetProvisioningStatus": status}, nil
-	})
 	registerJSON(svcSSOAdmin, "ListPermissionSetsProvisionedToAccount", func(s *Sim, req *struct {
 		InstanceArn, AccountId, ProvisioningStatus *string
 		pageIn
@@ -295,12 +280,27 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		set := s.st.Provisioned[*req.AccountId]
-		keys, next, err := pageOf(sortedKeys(s.st, "provisioned:"+*req.AccountId, set), "ListPermissionSetsProvisionedToAccount", *req.AccountId, req.NextToken, size)
+		latest, filtered, err := provisioningFilter(req.ProvisioningStatus)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"PermissionSets": nonNil(keys), "NextToken": next}, nil
+		acct := *req.AccountId
+		keys := sortedKeys(s.st, "provisioned:"+acct, s.st.Provisioned[acct])
+		params := acct
+		if filtered {
+			var match []string
+			for _, arn := range keys {
+				if !s.st.Outdated[acct][arn] == latest {
+					match = append(match, arn)
+				}
+			}
+			keys, params = match, acct+"|"+*req.ProvisioningStatus
+		}
+		page, next, err := pageOf(keys, "ListPermissionSetsProvisionedToAccount", params, req.NextToken, size)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"PermissionSets": nonNil(page), "NextToken": next}, nil
 	})
 	registerJSON(svcSSOAdmin, "ListAccountsForProvisionedPermissionSet", func(s *Sim, req *struct {
 		InstanceArn, PermissionSetArn, ProvisioningStatus *string
@@ -317,14 +317,22 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		latest, filtered, err := provisioningFilter(req.ProvisioningStatus)
+		if err != nil {
+			return nil, err
+		}
 		var accounts []string
 		for acct, set := range s.st.Provisioned {
-			if set[ps.PermissionSetArn] {
+			if set[ps.PermissionSetArn] && (!filtered || !s.st.Outdated[acct][ps.PermissionSetArn] == latest) {
 				accounts = append(accounts, acct)
 			}
 		}
 		sort.Strings(accounts)
-		keys, next, err := pageOf(accounts, "ListAccountsForProvisionedPermissionSet", ps.PermissionSetArn, req.NextToken, size)
+		params := ps.PermissionSetArn
+		if filtered {
+			params += "|" + *req.ProvisioningStatus
+		}
+		keys, next, err := pageOf(accounts, "ListAccountsForProvisionedPermissionSet", params, req.NextToken, size)
 		if err != nil {
 			return nil, err
 		}
@@ -541,7 +549,7 @@ func (s *Sim) assignmentOp(in []byte, kind string) (*operation, error) {
 	}
 	now := s.now()
 	op := &operation{
-		RequestId: newUUID(s.rng), Kind: kind, Status: "IN_PROGRESS", TargetId: a.AccountId, TargetType: "AWS_ACCOUNT",
+		RequestId: s.st.requestID(), Kind: kind, Status: "IN_PROGRESS", TargetId: a.AccountId, TargetType: "AWS_ACCOUNT",
 		PermissionSetArn: a.PermissionSetArn, PrincipalType: a.PrincipalType, PrincipalId: a.PrincipalId,
 		CreatedDate: epoch(now), completeAt: now.Add(s.opts.ProvisioningDelay),
 		willFail: s.opts.FailRate > 0 && s.rng.Float64() < s.opts.FailRate,
@@ -572,75 +580,4 @@ func (s *Sim) describeOp(instanceArn *string, field string, id *string, kind str
 	}
 	c := *op
 	return &c, nil
-}
-
-// settle completes every operation whose provisioning time has passed, oldest first.
-func (s *Sim) settle() {
-	now := s.now()
-	st := s.st
-	for len(st.pending) > 0 {
-		op := st.Operations[st.pending[0]]
-		if op == nil {
-			st.pending = st.pending[1:]
-			continue
-		}
-		if now.Before(op.completeAt) {
-			return
-		}
-		st.pending = st.pending[1:]
-		st.outstandingByOp[op.Kind]--
-		a := assignment{AccountId: op.TargetId, PermissionSetArn: op.PermissionSetArn, PrincipalType: op.PrincipalType, PrincipalId: op.PrincipalId}
-		reason := ""
-		switch {
-		case op.willFail:
-			reason = "Request failed: an injected provisioning fault (the simulator's FailRate)"
-		case op.Kind == opCreate && st.Accounts[a.AccountId] == nil:
-			reason = fmt.Sprintf("Account %s is not a member of the organization", a.AccountId)
-		case op.Kind == opCreate && st.PermissionSets[a.PermissionSetArn] == nil:
-			reason = fmt.Sprintf("PermissionSet %s no longer exists", a.PermissionSetArn)
-		case op.Kind == opCreate && a.PrincipalType == "USER" && st.Users[a.PrincipalId] == nil:
-			reason = fmt.Sprintf("Principal %s of type USER is not found in the identity store", a.PrincipalId)
-		case op.Kind == opCreate && a.PrincipalType == "GROUP" && st.Groups[a.PrincipalId] == nil:
-			reason = fmt.Sprintf("Principal %s of type GROUP is not found in the identity store", a.PrincipalId)
-		}
-		if reason != "" {
-			op.Status, op.FailureReason = "FAILED", reason
-			s.stats.Failed++
-			continue
-		}
-		op.Status = "SUCCEEDED"
-		if op.Kind == opCreate {
-			st.addAssignment(a)
-		} else {
-			st.removeAssignment(a)
-		}
-	}
-}
-
-func (st *state) provision(account, ps string) {
-	if st.Provisioned[account] == nil {
-		st.Provisioned[account] = map[string]bool{}
-	}
-	if !st.Provisioned[account][ps] {
-		st.Provisioned[account][ps] = true
-		st.dirty("provisioned:" + account)
-	}
-}
-
-func (st *state) addAssignment(a assignment) {
-	if st.Assignments[a.key()] != nil {
-		return
-	}
-	st.Assignments[a.key()] = &a
-	st.indexAssignment(&a)
-	st.provision(a.AccountId, a.PermissionSetArn)
-}
-
-func (st *state) removeAssignment(a assignment) {
-	cur := st.Assignments[a.key()]
-	if cur == nil {
-		return
-	}
-	delete(st.Assignments, a.key())
-	st.unindexAssignment(cur)
 }

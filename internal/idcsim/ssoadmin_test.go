@@ -123,8 +123,10 @@ func TestPermissionSetLifecycle(t *testing.T) {
 	if !strings.HasPrefix(*arn, *e.inst+"/ps-") && !strings.Contains(*arn, ":permissionSet/ssoins-") {
 		t.Fatalf("permission set ARN %s", *arn)
 	}
+	// A duplicate name stays one until the other is deleted: not a ConflictException, which the
+	// model describes as a write not yet propagated, to retry.
 	_, err = e.sso.CreatePermissionSet(e.ctx, &ssoadmin.CreatePermissionSetInput{InstanceArn: e.inst, Name: aws.String("DataScience")})
-	wantErr[*types.ConflictException](t, err, "duplicate name")
+	wantErr[*types.ValidationException](t, err, "duplicate name")
 	for _, bad := range []*ssoadmin.CreatePermissionSetInput{
 		{InstanceArn: e.inst, Name: aws.String("has space")},
 		{InstanceArn: e.inst, Name: aws.String(strings.Repeat("x", 33))},
@@ -165,7 +167,7 @@ func TestPermissionSetLifecycle(t *testing.T) {
 	}
 	_, err = e.sso.AttachManagedPolicyToPermissionSet(e.ctx, &ssoadmin.AttachManagedPolicyToPermissionSetInput{InstanceArn: e.inst,
 		PermissionSetArn: arn, ManagedPolicyArn: aws.String("arn:aws:iam::aws:policy/Policy05")})
-	wantErr[*types.ConflictException](t, err, "attaching a policy twice")
+	wantErr[*types.ValidationException](t, err, "attaching a policy twice")
 	_, err = e.sso.AttachManagedPolicyToPermissionSet(e.ctx, &ssoadmin.AttachManagedPolicyToPermissionSetInput{InstanceArn: e.inst,
 		PermissionSetArn: arn, ManagedPolicyArn: aws.String("arn:aws:iam::aws:policy/Policy20")})
 	wantErr[*types.ServiceQuotaExceededException](t, err, "a 21st managed policy")
@@ -186,8 +188,13 @@ func TestPermissionSetLifecycle(t *testing.T) {
 	staging := aws.String("058264527036")
 	prov, err := e.sso.ProvisionPermissionSet(e.ctx, &ssoadmin.ProvisionPermissionSetInput{InstanceArn: e.inst, PermissionSetArn: arn,
 		TargetType: types.ProvisionTargetTypeAwsAccount, TargetId: staging})
-	if err != nil || prov.PermissionSetProvisioningStatus.Status != types.StatusValuesSucceeded {
+	if err != nil || prov.PermissionSetProvisioningStatus.Status != types.StatusValuesInProgress {
 		t.Fatalf("provision: %+v %v", prov, err)
+	}
+	provDone, err := e.sso.DescribePermissionSetProvisioningStatus(e.ctx, &ssoadmin.DescribePermissionSetProvisioningStatusInput{InstanceArn: e.inst,
+		ProvisionPermissionSetRequestId: prov.PermissionSetProvisioningStatus.RequestId})
+	if err != nil || provDone.PermissionSetProvisioningStatus.Status != types.StatusValuesSucceeded || aws.ToString(provDone.PermissionSetProvisioningStatus.AccountId) != *staging {
+		t.Fatalf("provisioning status: %+v %v", provDone, err)
 	}
 	inAccount, err := e.sso.ListPermissionSetsProvisionedToAccount(e.ctx, &ssoadmin.ListPermissionSetsProvisionedToAccountInput{InstanceArn: e.inst, AccountId: staging})
 	if err != nil || !contains(inAccount.PermissionSets, *arn) {
@@ -197,8 +204,24 @@ func TestPermissionSetLifecycle(t *testing.T) {
 	if err != nil || len(accounts.AccountIds) != 1 || accounts.AccountIds[0] != *staging {
 		t.Fatalf("accounts for the set: %v %v", accounts.AccountIds, err)
 	}
+	// A permission set that an assignment uses is not deleted: a ValidationException, permanent until
+	// the assignment is deleted, and then the set (and its roles) can go.
+	dan := e.userID(t, "dan@example.com")
+	if _, err := e.create(t, *staging, *arn, "USER", dan); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Second)
 	_, err = e.sso.DeletePermissionSet(e.ctx, &ssoadmin.DeletePermissionSetInput{InstanceArn: e.inst, PermissionSetArn: arn})
-	wantErr[*types.ConflictException](t, err, "deleting a provisioned permission set")
+	wantErr[*types.ValidationException](t, err, "deleting a permission set an assignment uses")
+	e.remove(t, *staging, *arn, "USER", dan)
+	e.clock.Advance(time.Second)
+	if _, err := e.sso.DeletePermissionSet(e.ctx, &ssoadmin.DeletePermissionSetInput{InstanceArn: e.inst, PermissionSetArn: arn}); err != nil {
+		t.Fatalf("deleting a permission set once its assignments are gone: %v", err)
+	}
+	inAccount, err = e.sso.ListPermissionSetsProvisionedToAccount(e.ctx, &ssoadmin.ListPermissionSetsProvisionedToAccountInput{InstanceArn: e.inst, AccountId: staging})
+	if err != nil || contains(inAccount.PermissionSets, *arn) {
+		t.Fatalf("a deleted permission set still provisioned to staging: %v %v", inAccount.PermissionSets, err)
+	}
 
 	other, err := e.sso.CreatePermissionSet(e.ctx, &ssoadmin.CreatePermissionSetInput{InstanceArn: e.inst, Name: aws.String("Unused")})
 	if err != nil {

@@ -1,11 +1,11 @@
 package idcsim
 
 import (
+	crand "crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math/rand"
 	randv2 "math/rand/v2"
 	"sort"
 	"strings"
@@ -167,19 +167,42 @@ type managedPolicy struct {
 type permissionSet struct {
 	Name             string
 	PermissionSetArn string
-	Description      string          `json:",omitempty"`
-	CreatedDate      float64         `json:",omitempty"`
-	SessionDuration  string          `json:",omitempty"`
-	RelayState       string          `json:",omitempty"`
-	InlinePolicy     string          `json:"-"`
-	ManagedPolicies  []managedPolicy `json:"-"`
+	Description      string               `json:",omitempty"`
+	CreatedDate      float64              `json:",omitempty"`
+	SessionDuration  string               `json:",omitempty"`
+	RelayState       string               `json:",omitempty"`
+	InlinePolicy     string               `json:"-"`
+	ManagedPolicies  []managedPolicy      `json:"-"`
+	CustomerPolicies []customerPolicy     `json:"-"`
+	Boundary         *permissionsBoundary `json:"-"`
+	Tags             []tag                `json:"-"`
+}
+
+// customerPolicy is the model's CustomerManagedPolicyReference.
+type customerPolicy struct {
+	Name string
+	Path string
+}
+
+// permissionsBoundary is the model's PermissionsBoundary: one of its members.
+type permissionsBoundary struct {
+	CustomerManagedPolicyReference *customerPolicy `json:",omitempty"`
+	ManagedPolicyArn               string          `json:",omitempty"`
+}
+
+type tag struct {
+	Key   string
+	Value string
 }
 
 // psState is a permission set with the parts DescribePermissionSet does not show, for snapshots.
 type psState struct {
 	permissionSet
-	InlinePolicy    string          `json:"InlinePolicy,omitempty"`
-	ManagedPolicies []managedPolicy `json:"ManagedPolicies,omitempty"`
+	InlinePolicy     string               `json:"InlinePolicy,omitempty"`
+	ManagedPolicies  []managedPolicy      `json:"ManagedPolicies,omitempty"`
+	CustomerPolicies []customerPolicy     `json:"CustomerPolicies,omitempty"`
+	Boundary         *permissionsBoundary `json:"Boundary,omitempty"`
+	Tags             []tag                `json:"Tags,omitempty"`
 }
 
 type assignment struct {
@@ -229,17 +252,29 @@ type state struct {
 	PermissionSets map[string]*permissionSet
 	// Provisioned: account id -> permission set ARN -> provisioned.
 	Provisioned map[string]map[string]bool
-	Assignments map[string]*assignment
-	Operations  map[string]*operation
-	Users       map[string]*user
-	Groups      map[string]*group
-	Memberships map[string]*membership
-	SCIMToken   string
+	// Outdated: account id -> permission set ARN -> the role provisioned there is behind the
+	// permission set, changed since (LATEST_PERMISSION_SET_NOT_PROVISIONED).
+	Outdated map[string]map[string]bool `json:",omitempty"`
+	// Provisionings are the ProvisionPermissionSet operations, by request id.
+	Provisionings map[string]*provisioning `json:",omitempty"`
+	// AccountCreations are Organizations' CreateAccount requests, by request id.
+	AccountCreations map[string]*accountCreation `json:",omitempty"`
+	Assignments      map[string]*assignment
+	Operations       map[string]*operation
+	Users            map[string]*user
+	Groups           map[string]*group
+	Memberships      map[string]*membership
+	SCIMToken        string
+	// IdGenerator is the state of the generator every id is drawn from, so that a restored
+	// simulator goes on where the saved one stopped and never draws an id again.
+	IdGenerator []byte `json:",omitempty"`
 
-	rng     *rand.Rand
+	ids     *randv2.Rand
+	idSrc   *randv2.PCG
 	pending []string // IN_PROGRESS operation ids, oldest first
 
 	userByName      map[string]string            // lower-cased userName -> id
+	userByEmail     map[string]string            // lower-cased email address -> id
 	groupByName     map[string]string            // lower-cased displayName -> id
 	byExternalID    map[string]string            // "user|issuer|id" -> id
 	groupMembers    map[string]map[string]string // group -> user -> membership
@@ -250,8 +285,9 @@ type state struct {
 	outstandingByOp map[string]int
 }
 
-func newState(rng *rand.Rand, region string, now time.Time) *state {
-	st := &state{rng: rng}
+func newState(seed int64, region string, now time.Time) *state {
+	st := &state{}
+	st.seedIDs(uint64(seed))
 	mgmt := st.digits(12)
 	orgID := "o-" + st.lowerAlnum(10)
 	st.Organization = organization{
@@ -270,6 +306,9 @@ func newState(rng *rand.Rand, region string, now time.Time) *state {
 	}
 	st.PermissionSets = map[string]*permissionSet{}
 	st.Provisioned = map[string]map[string]bool{}
+	st.Outdated = map[string]map[string]bool{}
+	st.Provisionings = map[string]*provisioning{}
+	st.AccountCreations = map[string]*accountCreation{}
 	st.Assignments = map[string]*assignment{}
 	st.Operations = map[string]*operation{}
 	st.Users = map[string]*user{}
@@ -277,18 +316,29 @@ func newState(rng *rand.Rand, region string, now time.Time) *state {
 	st.Memberships = map[string]*membership{}
 	st.SCIMToken = base64.RawURLEncoding.EncodeToString([]byte(st.hex(32)))
 	st.rebuild()
-	st.rng = rng
 	return st
+}
+
+// seedIDs starts the id generator from a seed (Options.Seed: the same ids every time).
+func (st *state) seedIDs(seed uint64) {
+	st.idSrc = randv2.NewPCG(seed, 0x1dc5_1a7e_1dc5_1a7e)
+	st.ids = randv2.New(st.idSrc)
 }
 
 func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // rebuild recomputes every index from the maps (after a restore).
 func (st *state) rebuild() {
-	if st.rng == nil {
-		st.rng = rand.New(rand.NewSource(time.Now().UnixNano()))
+	if st.ids == nil {
+		// A snapshot from before the generator was saved: draw from fresh randomness, so that no id
+		// of an earlier run comes back.
+		var b [16]byte
+		crand.Read(b[:])
+		st.idSrc = randv2.NewPCG(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:]))
+		st.ids = randv2.New(st.idSrc)
 	}
 	st.userByName = map[string]string{}
+	st.userByEmail = map[string]string{}
 	st.groupByName = map[string]string{}
 	st.byExternalID = map[string]string{}
 	st.groupMembers = map[string]map[string]string{}
@@ -305,6 +355,15 @@ func (st *state) rebuild() {
 	}
 	if st.Provisioned == nil {
 		st.Provisioned = map[string]map[string]bool{}
+	}
+	if st.Outdated == nil {
+		st.Outdated = map[string]map[string]bool{}
+	}
+	if st.Provisionings == nil {
+		st.Provisionings = map[string]*provisioning{}
+	}
+	if st.AccountCreations == nil {
+		st.AccountCreations = map[string]*accountCreation{}
 	}
 	if st.Assignments == nil {
 		st.Assignments = map[string]*assignment{}
@@ -326,11 +385,8 @@ func (st *state) rebuild() {
 			a.ParentId = st.Root.Id
 		}
 	}
-	for id, u := range st.Users {
-		st.userByName[strings.ToLower(u.UserName)] = id
-		for _, e := range u.ExternalIds {
-			st.byExternalID["user|"+e.Issuer+"|"+e.Id] = id
-		}
+	for _, u := range st.Users {
+		st.indexUser(u)
 	}
 	for id, g := range st.Groups {
 		st.groupByName[strings.ToLower(g.DisplayName)] = id
@@ -345,16 +401,35 @@ func (st *state) rebuild() {
 		st.indexAssignment(a)
 	}
 	st.pending = st.pending[:0]
-	var ops []*operation
+	type pend struct {
+		id string
+		at time.Time
+	}
+	var ops []pend
 	for _, op := range st.Operations {
 		if op.Status == "IN_PROGRESS" {
-			ops = append(ops, op)
+			ops = append(ops, pend{op.RequestId, op.completeAt})
+			st.outstandingByOp[op.Kind]++
 		}
 	}
-	sort.Slice(ops, func(i, j int) bool { return ops[i].completeAt.Before(ops[j].completeAt) })
+	for _, p := range st.Provisionings {
+		if p.Status == "IN_PROGRESS" {
+			ops = append(ops, pend{p.RequestId, p.CompleteAt})
+		}
+	}
+	for _, c := range st.AccountCreations {
+		if c.State == "IN_PROGRESS" {
+			ops = append(ops, pend{c.Id, c.CompleteAt})
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if !ops[i].at.Equal(ops[j].at) {
+			return ops[i].at.Before(ops[j].at)
+		}
+		return ops[i].id < ops[j].id
+	})
 	for _, op := range ops {
-		st.pending = append(st.pending, op.RequestId)
-		st.outstandingByOp[op.Kind]++
+		st.pending = append(st.pending, op.id)
 	}
 }
 
@@ -363,7 +438,7 @@ func (st *state) MarshalJSON() ([]byte, error) {
 	type alias state
 	pss := make(map[string]*psState, len(st.PermissionSets))
 	for k, ps := range st.PermissionSets {
-		pss[k] = &psState{*ps, ps.InlinePolicy, ps.ManagedPolicies}
+		pss[k] = &psState{*ps, ps.InlinePolicy, ps.ManagedPolicies, ps.CustomerPolicies, ps.Boundary, ps.Tags}
 	}
 	ops := make(map[string]*opState, len(st.Operations))
 	for k, op := range st.Operations {
@@ -373,6 +448,11 @@ func (st *state) MarshalJSON() ([]byte, error) {
 	for id, a := range st.Accounts {
 		parents[id] = a.ParentId
 	}
+	gen, err := st.idSrc.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	st.IdGenerator = gen
 	return json.Marshal(struct {
 		*alias
 		PermissionSets map[string]*psState
@@ -397,7 +477,7 @@ func (st *state) UnmarshalJSON(b []byte) error {
 	st.PermissionSets = map[string]*permissionSet{}
 	for k, p := range in.PermissionSets {
 		ps := p.permissionSet
-		ps.InlinePolicy, ps.ManagedPolicies = p.InlinePolicy, p.ManagedPolicies
+		ps.InlinePolicy, ps.ManagedPolicies, ps.CustomerPolicies, ps.Boundary, ps.Tags = p.InlinePolicy, p.ManagedPolicies, p.CustomerPolicies, p.Boundary, p.Tags
 		st.PermissionSets[k] = &ps
 	}
 	st.Operations = map[string]*operation{}
@@ -409,6 +489,58 @@ func (st *state) UnmarshalJSON(b []byte) error {
 	for id, p := range in.Parents {
 		if a := st.Accounts[id]; a != nil {
 			a.ParentId = p
+		}
+	}
+	if len(st.IdGenerator) > 0 {
+		src := &randv2.PCG{}
+		if err := src.UnmarshalBinary(st.IdGenerator); err != nil {
+			return fmt.Errorf("IdGenerator: %w", err)
+		}
+		st.idSrc, st.ids = src, randv2.New(src)
+	}
+	return nil
+}
+
+// indexUser records u's unique attributes: userName, external ids and email addresses.
+func (st *state) indexUser(u *user) {
+	st.userByName[strings.ToLower(u.UserName)] = u.UserId
+	for _, e := range u.ExternalIds {
+		st.byExternalID["user|"+e.Issuer+"|"+e.Id] = u.UserId
+	}
+	for _, e := range u.Emails {
+		if e.Value != "" {
+			st.userByEmail[strings.ToLower(e.Value)] = u.UserId
+		}
+	}
+}
+
+func (st *state) unindexUser(u *user) {
+	delete(st.userByName, strings.ToLower(u.UserName))
+	for _, e := range u.ExternalIds {
+		delete(st.byExternalID, "user|"+e.Issuer+"|"+e.Id)
+	}
+	for _, e := range u.Emails {
+		if st.userByEmail[strings.ToLower(e.Value)] == u.UserId {
+			delete(st.userByEmail, strings.ToLower(e.Value))
+		}
+	}
+}
+
+// userConflict is the identity store's uniqueness among users, for u as it would be stored: its
+// userName, each external id and each email address (case-insensitively) must be no other user's
+// than self's. It answers ConflictException with Reason UNIQUENESS_CONSTRAINT_VIOLATION.
+func (st *state) userConflict(u *user, self string) error {
+	if id, taken := st.userByName[strings.ToLower(u.UserName)]; taken && id != self {
+		return errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Duplicate UserName: a user named %s exists", u.UserName)
+	}
+	for _, e := range u.ExternalIds {
+		if id, taken := st.byExternalID["user|"+e.Issuer+"|"+e.Id]; taken && id != self {
+			return errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Duplicate ExternalId %s from issuer %s", e.Id, e.Issuer)
+		}
+	}
+	for _, e := range u.Emails {
+		if id, taken := st.userByEmail[strings.ToLower(e.Value)]; taken && e.Value != "" && id != self {
+			return errConflict("UNIQUENESS_CONSTRAINT_VIOLATION", "Duplicate email: %s is another user's email address", e.Value)
 		}
 	}
 	return nil
@@ -486,10 +618,12 @@ func (st *state) outstanding(kind string) int { return st.outstandingByOp[kind] 
 
 const hexDigits = "0123456789abcdef"
 
+// Every id of the state is drawn from st.ids, whose state snapshots keep (IdGenerator).
+
 func (st *state) hex(n int) string {
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = hexDigits[st.rng.Intn(16)]
+		b[i] = hexDigits[st.ids.IntN(16)]
 	}
 	return string(b)
 }
@@ -497,7 +631,7 @@ func (st *state) hex(n int) string {
 func (st *state) digits(n int) string {
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = byte('0' + st.rng.Intn(10))
+		b[i] = byte('0' + st.ids.IntN(10))
 	}
 	return string(b)
 }
@@ -506,28 +640,53 @@ func (st *state) lowerAlnum(n int) string {
 	const chars = "abcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = chars[st.rng.Intn(len(chars))]
+		b[i] = chars[st.ids.IntN(len(chars))]
 	}
 	return string(b)
 }
 
-// newUUID makes a version-4-shaped UUID from rng, or from the global source when rng is nil
-// (crypto-quality randomness is not needed here).
-func newUUID(rng *rand.Rand) string {
+// uuid draws a version-4-shaped UUID.
+func (st *state) uuid() string { return formatUUID(st.ids.Uint64(), st.ids.Uint64()) }
+
+// newUUID makes a version-4-shaped UUID from the process's random source, for what no state keeps
+// (the X-Amzn-RequestId of an answer).
+func newUUID() string { return formatUUID(randv2.Uint64(), randv2.Uint64()) }
+
+func formatUUID(hi, lo uint64) string {
 	var b [16]byte
-	if rng == nil {
-		binary.LittleEndian.PutUint64(b[:8], randv2.Uint64())
-		binary.LittleEndian.PutUint64(b[8:], randv2.Uint64())
-	} else {
-		rng.Read(b[:])
-	}
+	binary.LittleEndian.PutUint64(b[:8], hi)
+	binary.LittleEndian.PutUint64(b[8:], lo)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// principalID is Identity Center's form for user and group ids: 10 hex digits, a dash, a UUID.
-func (st *state) principalID() string { return st.hex(10) + "-" + newUUID(st.rng) }
+// principalID is Identity Center's form for user, group and membership ids, "1234567890-UUID":
+// the identity store id's ten digits, a dash and a random UUID (identitystore API reference,
+// ResourceNotFoundException.ResourceId). An identity store id that is itself a UUID (one migrated
+// from a legacy SSO store) gives bare UUIDs. An id already taken is drawn again.
+func (st *state) principalID() string {
+	prefix := ""
+	if digits, ok := strings.CutPrefix(st.Instance.IdentityStoreId, "d-"); ok {
+		prefix = digits + "-"
+	}
+	for {
+		id := prefix + st.uuid()
+		if st.Users[id] == nil && st.Groups[id] == nil && st.Memberships[id] == nil {
+			return id
+		}
+	}
+}
+
+// requestID draws the id of an asynchronous operation, never one already used.
+func (st *state) requestID() string {
+	for {
+		id := st.uuid()
+		if st.Operations[id] == nil && st.Provisionings[id] == nil {
+			return id
+		}
+	}
+}
 
 // ---- pagination ----
 

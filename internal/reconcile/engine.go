@@ -86,6 +86,7 @@ type Engine struct {
 	dirty    *scope
 	compiler *policy.Compiler // the last full compile, kept for incremental membership changes
 	leading  atomic.Bool
+	term     atomic.Value // leaderTerm: the term this engine leads in (leader.go)
 	// prevCache is the observation a full observation replaced, until the sync that follows has
 	// compared its plan with it (drift); applied are the operations applied since the last full
 	// observation began, appliedBefore those applied before it (an operation applied, and planned
@@ -368,7 +369,7 @@ func (e *Engine) Apply(ctx context.Context, opts PlanOptions, force bool) (*Resu
 	if !e.leading.Load() {
 		return nil, ErrNotLeader
 	}
-	return e.Sync(ctx, opts, force)
+	return e.Sync(e.fenced(ctx), opts, force)
 }
 
 // plan compiles the desired state as of now. A dry run keeps the compile the loop's membership path

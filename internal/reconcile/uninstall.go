@@ -43,6 +43,7 @@ func (e *Engine) Uninstall(ctx context.Context, deleteGroups, dryRun bool) (*Uni
 	if !dryRun && !e.leading.Load() {
 		return nil, ErrNotLeader
 	}
+	ctx = e.fenced(ctx)
 	e.run.Lock()
 	defer e.run.Unlock()
 	if !e.leading.Load() {

@@ -86,6 +86,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		o.Spec = &resource.AccessRequestSpec{User: "requester", Roles: []string{"staging-admin"}}
 		return e.seed(o)[0].Metadata.Name
 	}
+	// reviewedRequest files a request of requester's that the reviewer has denied.
+	reviewedRequest := func() string {
+		o := resource.New(resource.KindAccessRequest, "")
+		o.Spec = &resource.AccessRequestSpec{User: "requester", Roles: []string{"staging-admin"}, State: resource.StateDenied,
+			Reviews: []resource.Review{{Author: "reviewer", Decision: resource.DecisionDeny}}}
+		return e.seed(o)[0].Metadata.Name
+	}
 	ensureMember := func(m string, present bool) {
 		_, err := e.admin.Get(e.ctx, resource.KindAccessListMember, "team/"+m)
 		switch {
@@ -166,6 +173,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"cancel a request", func() (string, string, string) { return "POST", "/v1/access/requests/" + newRequest() + "/cancel", "" }, [7]int{200, 403, 403, 200, 403, 403, 401}},
 		{"revoke a request", func() (string, string, string) { return "POST", "/v1/access/requests/" + newRequest() + "/revoke", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
 		{"read a request", func() (string, string, string) { return "GET", "/v1/access/requests/" + newRequest(), "" }, [7]int{200, 403, 403, 200, 200, 403, 401}},
+		{"read a request that has a review", func() (string, string, string) { return "GET", "/v1/access/requests/" + reviewedRequest(), "" }, [7]int{200, 403, 403, 200, 200, 403, 401}},
+		{"list requests (one's own; an administrator's: all)", func() (string, string, string) { return "GET", "/v1/access/requests", "" }, [7]int{200, 200, 200, 200, 200, 200, 401}},
+		{"list requests filtered by another user", func() (string, string, string) { return "GET", "/v1/access/requests?user=requester", "" }, [7]int{400, 400, 400, 400, 400, 400, 401}},
 		{"read a request through the generic API", func() (string, string, string) { return "GET", "/v1/access_request/" + newRequest(), "" }, [7]int{200, 403, 403, 200, 403, 403, 401}},
 		{"read the audit log", func() (string, string, string) { return "GET", "/v1/audit", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},
 		{"verify the audit log", func() (string, string, string) { return "GET", "/v1/audit/verify", "" }, [7]int{200, 403, 403, 403, 403, 403, 401}},

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/wardenhq/warden/internal/resource"
@@ -160,3 +161,87 @@ type Leaser interface {
 	// ReleaseLease gives the lease up if holder has it.
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
+
+// ErrFenced: a write was made for a leadership term that has ended (another process leads now),
+// and refused; nothing of its transaction was written.
+var ErrFenced = errors.New("fenced: this process no longer leads")
+
+// Elector elects one leader of a named duty (the sync, say) among the processes sharing a store.
+type Elector interface {
+	// Campaign waits until this process leads name, or ctx ends, and returns its term. holder
+	// names this process in logs and in the store.
+	Campaign(ctx context.Context, name, holder string) (Term, error)
+}
+
+// Term is one leadership won through an Elector.
+type Term interface {
+	// Epoch numbers the terms of one name: every new term's is larger than any before it (0 when
+	// the store needs no fencing: its one process is the only possible leader).
+	Epoch() int64
+	// Done is closed when the term ends: lost (the store no longer holds it for this process) or
+	// resigned. Err says which.
+	Done() <-chan struct{}
+	Err() error
+	// Fence returns ctx carrying the term's fence: every write transaction the store runs with it
+	// checks, in that same transaction, that the term is still the current one, and fails with
+	// ErrFenced otherwise. A leader makes all its writes with a fenced context, so that once another
+	// process leads, none of the old leader's writes lands, however long it was paused.
+	Fence(ctx context.Context) context.Context
+	// Resign ends the term, letting another process lead at once.
+	Resign(ctx context.Context) error
+}
+
+// Fence names a leadership term: the duty and its epoch.
+type Fence struct {
+	Name  string
+	Epoch int64
+}
+
+type fenceKey struct{}
+
+// WithFence returns ctx carrying f (for Term implementations).
+func WithFence(ctx context.Context, f Fence) context.Context {
+	return context.WithValue(ctx, fenceKey{}, f)
+}
+
+// FenceOf returns the fence ctx carries, if any (for store backends: they check it in every write
+// transaction run with ctx).
+func FenceOf(ctx context.Context) (Fence, bool) {
+	f, ok := ctx.Value(fenceKey{}).(Fence)
+	return f, ok
+}
+
+// Sole is the Elector of a store that only this process may use (SQLite, its data directory locked
+// by this process): it leads at once, for as long as it runs, and needs no fencing.
+type Sole struct{}
+
+// Campaign wins at once.
+func (Sole) Campaign(ctx context.Context, name, holder string) (Term, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return newSoleTerm(), nil
+}
+
+type soleTerm struct {
+	done chan struct{}
+	once sync.Once
+}
+
+func newSoleTerm() *soleTerm { return &soleTerm{done: make(chan struct{})} }
+
+func (t *soleTerm) Epoch() int64                              { return 0 }
+func (t *soleTerm) Done() <-chan struct{}                     { return t.done }
+func (t *soleTerm) Fence(ctx context.Context) context.Context { return ctx }
+func (t *soleTerm) Err() error {
+	select {
+	case <-t.done:
+		return ErrResigned
+	default:
+		return nil
+	}
+}
+func (t *soleTerm) Resign(context.Context) error { t.once.Do(func() { close(t.done) }); return nil }
+
+// ErrResigned: the term was given up by its holder.
+var ErrResigned = errors.New("leadership resigned")

@@ -27,6 +27,7 @@ const channel = "warden_changes"
 // Store is the PostgreSQL store.
 type Store struct {
 	*sqlstore.Store
+	cfg    *pgx.ConnConfig
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -56,6 +57,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 			_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, channel, strconv.FormatInt(rev, 10))
 			return err
 		},
+		FenceQuery:   `SELECT epoch FROM leadership WHERE name = ? FOR SHARE`,
 		MaxParams:    30000,
 		PollInterval: 2 * time.Second,
 	})
@@ -64,7 +66,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	lctx, cancel := context.WithCancel(context.Background())
-	s := &Store{Store: inner, cancel: cancel}
+	s := &Store{Store: inner, cfg: cfg, cancel: cancel}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

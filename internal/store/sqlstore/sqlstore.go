@@ -45,6 +45,11 @@ type Dialect struct {
 	// AfterWrite, if set, runs in every write transaction before commit with the last revision written
 	// (PostgreSQL: NOTIFY the other replicas).
 	AfterWrite func(ctx context.Context, tx *sql.Tx, revision int64) error
+	// FenceQuery, if set, reads the current epoch of a leadership (bound to its name) and holds it
+	// until the transaction ends, so that a new term cannot begin while a write of the old one is
+	// under way. Txn runs it when its context carries a fence (store.WithFence); a store without it
+	// refuses fenced writes.
+	FenceQuery string
 	// MaxParams bounds the bind parameters of one statement.
 	MaxParams int
 	// PollInterval is how often a watch looks for changes made by other processes when no
@@ -203,6 +208,9 @@ func (s *Store) Txn(ctx context.Context, fn func(tx store.Tx) error) error {
 		return fmt.Errorf("locking the revision counter: %w", err)
 	}
 	t.rev = t.base
+	if err := s.checkFence(ctx, sqlTx); err != nil {
+		return err
+	}
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -225,6 +233,33 @@ func (s *Store) Txn(ctx context.Context, fn func(tx store.Tx) error) error {
 	}
 	s.Notify()
 	return nil
+}
+
+// checkFence refuses a transaction run for a leadership term that is no longer the current one.
+func (s *Store) checkFence(ctx context.Context, sqlTx *sql.Tx) error {
+	f, ok := store.FenceOf(ctx)
+	if !ok || f.Epoch == 0 {
+		return nil
+	}
+	if s.dialect.FenceQuery == "" {
+		return fmt.Errorf("the %s store cannot check a leadership fence", s.dialect.Name)
+	}
+	var epoch int64
+	err := sqlTx.QueryRowContext(ctx, s.q(s.dialect.FenceQuery), f.Name).Scan(&epoch)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("checking the %s leadership: %w", f.Name, err)
+	}
+	if epoch != f.Epoch {
+		return fmt.Errorf("%s leadership term %d has ended (the current term is %d): %w", f.Name, f.Epoch, epoch, store.ErrFenced)
+	}
+	return nil
+}
+
+// DropLeases forgets every lease. Only for a process that knows no other can hold one: SQLite with
+// its data directory locked, whose leases can only be those of a process that died holding them.
+func (s *Store) DropLeases(ctx context.Context) error {
+	_, err := s.write.ExecContext(ctx, `DELETE FROM leases`)
+	return err
 }
 
 // Get reads one object.
