@@ -22,9 +22,10 @@
 // Status (Engine.Status): the sync's health (the last success, the last error with an id the log
 // and /readyz show), the run as it goes (operations planned, done, failed, in flight; in flight
 // counts the journaled assignment operations, a restarted process's included), and whether the
-// last run converged: what it left undone and why. An operator's apply reads back what it changed in
-// the directory; an operation applied and planned again by the next full observation is read back
-// after it is applied again, and if it still differs, it does not converge. Drift is what a full observation finds that the observation before it did not call for.
+// last run converged: what it left undone and why. An operator's apply reads back what it changed
+// in the directory; an operation applied and planned again by the next full observation is read
+// back after it is applied again, and if it still differs, it does not converge. Drift is what a
+// full observation finds that the observation before it did not call for.
 //
 // Crash safety: an assignment operation is recorded (its record's Op) before it is sent, and its
 // RequestId after; a restarted engine polls the outstanding ones and recomputes the plan, so a crash

@@ -295,15 +295,8 @@ func TestConvergeFromEmptyThenNothingToDo(t *testing.T) {
 	}
 	e.sim.ResetStats()
 	e.sync(false)
-	writes := 0
-	for op, n := range e.sim.Stats().Calls {
-		name := op[strings.Index(op, ":")+1:]
-		if strings.HasPrefix(name, "Create") || strings.HasPrefix(name, "Delete") || strings.HasPrefix(name, "Update") {
-			writes += n
-		}
-	}
-	if writes != 0 {
-		t.Fatalf("a converged re-sync made %d writes: %v", writes, e.sim.Stats().Calls)
+	if w := e.writes(); len(w) != 0 {
+		t.Fatalf("a converged re-sync made writes: %v", w)
 	}
 	// One change is observed incrementally: only the list it touches is read again.
 	e.sim.ResetStats()
