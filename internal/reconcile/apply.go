@@ -591,10 +591,23 @@ func (e *Engine) recover(ctx context.Context) error {
 		wg       sync.WaitGroup
 	)
 	sem := make(chan struct{}, maxOutstanding)
+	// The journal as it is now: the workers started below write records as they learn outcomes.
+	type journaled struct {
+		key  string
+		spec resource.SyncRecordSpec
+	}
+	var todo []journaled
+	e.recMu.Lock()
 	for _, key := range slices.Sorted(maps.Keys(e.records)) {
-		s := *e.records[key].Spec.(*resource.SyncRecordSpec)
-		if s.Op == "" || e.outstanding.has(key) {
-			continue // nothing in flight, or the poller is on it
+		if s := e.records[key].Spec.(*resource.SyncRecordSpec); s.Op != "" {
+			todo = append(todo, journaled{key, *s})
+		}
+	}
+	e.recMu.Unlock()
+	for _, j := range todo {
+		key, s := j.key, j.spec
+		if e.outstanding.has(key) {
+			continue // the poller is on it
 		}
 		if s.RequestID == "" {
 			// Sent or not, nobody knows: it stays journaled, so the plan treats the assignment as
