@@ -200,7 +200,7 @@ func (e *Engine) HealthLine() string {
 	case HealthFailing:
 		return fmt.Sprintf("sync: failing (last error %s, id %s; last success %s)", at(s.LastErrorAt), s.LastErrorID, at(s.LastSuccess))
 	case HealthBraked:
-		return fmt.Sprintf("sync: waiting for an operator: the safety brake holds the plan (since %s; last success %s)", at(s.LastRun), at(s.LastSuccess))
+		return fmt.Sprintf("sync: waiting for an operator: the safety brake holds the plan (last run %s; last success %s)", at(s.LastRun), at(s.LastSuccess))
 	}
 	return "sync: starting (no run has ended yet)"
 }

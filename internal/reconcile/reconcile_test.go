@@ -389,6 +389,10 @@ func TestRemovalsAndTheSafetyBrake(t *testing.T) {
 	if groups, _ := e.state(); len(groups["Platform"]) != 2 {
 		t.Fatalf("the brake did not hold the group's deletion back: Platform %v", groups["Platform"])
 	}
+	if st := e.engine.Status(); st.Health != reconcile.HealthBraked || st.Converged || !strings.Contains(strings.Join(st.Unconverged, "\n"), "held by the safety brake") ||
+		!strings.HasPrefix(e.engine.HealthLine(), "sync: waiting for an operator: the safety brake holds the plan") {
+		t.Fatalf("status while the brake holds the plan: %+v; %s", st, e.engine.HealthLine())
+	}
 	if res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, true); err != nil || len(res.Errors) > 0 {
 		t.Fatalf("forced: %v %v", err, res.Errors)
 	}
