@@ -713,8 +713,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 		e.setStatus(func(s *Status) {
 			s.LastRun, s.Brake, s.LastChanges, s.NextChange, s.Applied = start, p.Brake, p.Changes(), next, res.Applied
 			s.Failed = errorStrings(res.Errors)
-			e.endRun(s, res.Unconverged)
-			s.Health = HealthBraked
+			e.endRun(s, res.Unconverged, true)
 			if drift >= 0 {
 				s.LastFull, s.Drift = start, drift
 			}
@@ -749,7 +748,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	e.setStatus(func(s *Status) {
 		s.LastRun, s.LastChanges, s.Applied, s.Failed, s.Brake, s.NextChange, s.Problems =
 			start, p.Changes(), res.Applied, errorStrings(res.Errors), "", next, problems
-		e.endRun(s, res.Unconverged)
+		e.endRun(s, res.Unconverged, false)
 		if opts.Full {
 			s.LastFull, s.Drift = start, max(0, drift)
 		}

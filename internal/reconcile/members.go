@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wardenhq/warden/internal/policy"
@@ -134,8 +135,8 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	if p.Brake != "" {
 		res.Unconverged = []string{fmt.Sprintf("%s held by the safety brake (%s): warden sync apply --force applies them", plural(p.Changes(), "operation"), p.Brake)}
 		e.setStatus(func(s *Status) {
-			s.LastRun, s.Brake, s.LastChanges, s.Applied = e.now(), p.Brake, p.Changes(), 0
-			s.Health, s.Converged, s.Unconverged = HealthBraked, false, res.Unconverged
+			s.LastRun, s.Brake, s.LastChanges, s.Applied, s.Failed = e.now(), p.Brake, p.Changes(), 0, nil
+			e.endRun(s, res.Unconverged, true)
 		})
 		e.observeRun("brake", nil, nil)
 		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
@@ -152,7 +153,16 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	e.setStatus(func(s *Status) {
 		s.LastRun, s.LastChanges, s.Applied, s.NextChange = e.now(), p.Changes(), res.Applied, next
 		s.Failed = errorStrings(res.Errors)
-		e.endRun(s, res.Unconverged)
+		// This path plans only the lists that changed: a plan the brake holds stays held.
+		unconverged := res.Unconverged
+		if s.Brake != "" {
+			for _, u := range s.Unconverged {
+				if strings.Contains(u, "held by the safety brake") {
+					unconverged = append(unconverged, u)
+				}
+			}
+		}
+		e.endRun(s, unconverged, s.Brake != "")
 	})
 	e.observeRun("ok", p, failed)
 	if res.Applied > 0 || len(failed) > 0 {

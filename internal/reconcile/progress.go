@@ -161,11 +161,16 @@ func (e *Engine) runFailed(start time.Time, err error) {
 }
 
 // endRun records how a run that applied its plan ended: a success when nothing failed and nothing
-// is left undone (unconverged); else failing, with the first failure or what is left as the last
-// error. s is e.status, e.mu held.
-func (e *Engine) endRun(s *Status, unconverged []string) {
-	s.Converged, s.Unconverged = len(unconverged) == 0, unconverged
-	if len(s.Failed) == 0 && len(unconverged) == 0 {
+// is left undone (unconverged); braked when the safety brake holds the rest of the plan (not an
+// error); else failing, with the first failure or what is left as the last error. s is e.status,
+// e.mu held.
+func (e *Engine) endRun(s *Status, unconverged []string, braked bool) {
+	s.Converged, s.Unconverged = len(unconverged) == 0 && !braked, unconverged
+	switch {
+	case len(s.Failed) == 0 && braked:
+		s.Health = HealthBraked
+		return
+	case len(s.Failed) == 0 && len(unconverged) == 0:
 		s.Health, s.LastSuccess = HealthOK, e.now()
 		return
 	}

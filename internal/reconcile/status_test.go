@@ -213,3 +213,29 @@ func TestSyncHealth(t *testing.T) {
 		t.Fatalf("after recovering: %+v (the last error stays, older than the last success)", st)
 	}
 }
+
+// A plan the brake holds stays held, and said so, while the loop applies membership changes on
+// their own path (which plans only the lists that changed).
+func TestBrakeStaysSaidAcrossMembershipChanges(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 105})
+	e.apply(org)
+	e.sync(true)
+	e.runLoop()
+	e.waitFor("the loop's first sync", 20*time.Second, func() bool { return !e.engine.Status().LastFull.IsZero() })
+	// Everyone loses its four assignments: held by the brake.
+	e.apply(`
+kind: role
+version: v1
+metadata: {name: read-all}
+spec: {allow: {account_assignments: [{account: "*", permission_set: ReadOnlyAccess}]}, deny: {account_assignments: [{account: "*", permission_set: "*"}]}}
+`)
+	e.waitFor("the brake", 20*time.Second, func() bool { return e.engine.Status().Brake != "" })
+	t0 := e.now()
+	e.apply(member("platform", "carol@example.com", time.Time{}))
+	e.waitFor("carol in Platform", 20*time.Second, func() bool { g, _ := e.state(); return len(g["Platform"]) == 3 })
+	e.waitFor("the membership change's run to end", 20*time.Second, func() bool { return e.engine.Status().LastRun.After(t0) })
+	st := e.engine.Status()
+	if st.Health != reconcile.HealthBraked || st.Converged || st.Brake == "" || !strings.Contains(strings.Join(st.Unconverged, "\n"), "held by the safety brake") || st.LastError != "" {
+		t.Fatalf("after a membership change, the held plan is no longer said: %+v", st)
+	}
+}
