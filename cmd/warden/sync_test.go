@@ -174,8 +174,19 @@ func TestServeSyncsToIdentityCenter(t *testing.T) {
 	// A change behind warden's back is a pending change (exit 2), and apply corrects it.
 	mustRun(t, cli, "", "delete", "member", "platform/yuri@example.com")
 	waitFor(t, func() bool { return strings.Join(readSim(t, simURL).members("Platform"), ",") == "zoe@example.com" }, "yuri to leave Platform")
-	if out := mustRun(t, cli, "", "sync", "status"); !strings.Contains(out, `"last_run"`) || !strings.Contains(out, `"calls"`) {
+	if out := mustRun(t, cli, "", "sync", "status"); !strings.Contains(out, `"last_run"`) || !strings.Contains(out, `"calls"`) ||
+		!strings.Contains(out, `"health": "ok"`) || !strings.Contains(out, `"progress": {`) || !strings.Contains(out, `"converged": true`) {
 		t.Fatalf("sync status: %s", out)
+	}
+	// /readyz, which anyone may read, says how the sync is (no error text).
+	resp, err := http.Get(srv.addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "ready\nsync: ok (last success 20") {
+		t.Fatalf("/readyz: %d %s", resp.StatusCode, body)
 	}
 	srv.stop(t)
 
@@ -371,4 +382,46 @@ spec: {list: oncall, member: kemi@example.com}
 		s := readSim(t, simURL)
 		return s.assignmentsOf("On call") == 1 && strings.Contains(strings.Join(s.members("Developers"), ","), "lena@example.com")
 	}, "the sync to resume after the import")
+}
+
+// A user warden adopted (there before it) and no longer has stays in Identity Center, unmanaged;
+// warden sync plan names it, and --delete-in-aws plans and makes its deletion.
+func TestSyncDeleteInAWS(t *testing.T) {
+	simURL, _, _ := startSim(t, "--seed", "demo")
+	env, cfg := syncEnv(t, simURL)
+	dataDir := t.TempDir()
+	srv := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
+	defer srv.stop(t)
+	cli := append(env, "WARDEN_ADDR="+srv.addr, "WARDEN_DATA_DIR="+dataDir)
+	has := func(name string) bool {
+		for _, u := range readSim(t, simURL).Users {
+			if u.UserName == name {
+				return true
+			}
+		}
+		return false
+	}
+	// alice@example.com exists in Identity Center (in DevOps and Everyone): warden adopts her.
+	mustRun(t, cli, `{"kind": "user", "version": "v1", "metadata": {"name": "alice@example.com"}, "spec": {"display_name": "Alice"}}`, "create", "-f", "-")
+	waitFor(t, func() bool {
+		r := run(t, cli, "", "sync", "plan")
+		return r.code == 0 && strings.Contains(r.out, "No changes")
+	}, "alice adopted")
+	mustRun(t, cli, "", "delete", "user", "alice@example.com")
+	var r result
+	waitFor(t, func() bool {
+		r = run(t, cli, "", "sync", "plan")
+		return r.code == 0 && strings.Contains(r.out, "--delete-in-aws deletes them): user alice@example.com.")
+	}, "alice left in Identity Center, named by the plan")
+	if !strings.Contains(r.out, "No changes") || !has("alice@example.com") {
+		t.Fatalf("sync plan after alice left warden:\n%s", r.out)
+	}
+	r = run(t, cli, "", "sync", "plan", "--delete-in-aws")
+	if want := "- delete user alice@example.com (there before warden; with its 2 memberships in groups warden does not manage)"; r.code != 2 || !strings.Contains(r.out, want) {
+		t.Fatalf("sync plan --delete-in-aws: exit %d, want 2 and %q:\n%s%s", r.code, want, r.out, r.err)
+	}
+	out := mustRun(t, cli, "", "sync", "apply", "--delete-in-aws")
+	if !strings.Contains(out, "Applied 1 operation.") || has("alice@example.com") {
+		t.Fatalf("sync apply --delete-in-aws:\n%s", out)
+	}
 }

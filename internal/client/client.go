@@ -250,19 +250,19 @@ func (c *Client) WhoAmI(ctx context.Context) (map[string]any, error) {
 }
 
 // SyncPlan asks the server for a sync plan (observing Identity Center afresh).
-func (c *Client) SyncPlan(ctx context.Context) (*server.SyncPlanResponse, error) {
+func (c *Client) SyncPlan(ctx context.Context, req server.SyncRequest) (*server.SyncPlanResponse, error) {
 	var out server.SyncPlanResponse
-	if err := c.do(ctx, http.MethodPost, "/v1/sync/plan", map[string]any{}, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/v1/sync/plan", req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-// SyncApply plans and applies; force overrides the safety brake. A plan the brake refuses comes
+// SyncApply plans and applies; req.Force overrides the safety brake. A plan the brake refuses comes
 // back with the error (status 409) and the plan.
-func (c *Client) SyncApply(ctx context.Context, force bool) (*server.SyncPlanResponse, error) {
+func (c *Client) SyncApply(ctx context.Context, req server.SyncRequest) (*server.SyncPlanResponse, error) {
 	var out server.SyncPlanResponse
-	err := c.do(ctx, http.MethodPost, "/v1/sync/apply", map[string]any{"force": force}, &out)
+	err := c.do(ctx, http.MethodPost, "/v1/sync/apply", req, &out)
 	return &out, err
 }
 

@@ -1,6 +1,9 @@
 // Package clock is the time warden's time-driven parts read and wait on: the wall clock in
-// production, and in tests a fake one that moves only when the test moves it, so that tests of
-// expiries, windows and retries advance time instead of sleeping.
+// production, and in tests a fake one, so that tests of expiries, windows and retries advance time
+// instead of sleeping. There are two fakes: Fake moves only when the test moves it (a test can
+// check the exact instant the code waits for); Live runs with real time from where it starts, plus
+// every jump the test makes (for a whole engine and simulator, where nothing should stall on a
+// timer a test forgot to reach).
 //
 // Only business time goes through a Clock: when a request expires, when a window opens, when a
 // failed delivery is tried again. Waits that exist to let a burst of store changes settle, and
@@ -8,6 +11,7 @@
 package clock
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"time"
@@ -39,6 +43,24 @@ type Ticker interface {
 
 // Real is the wall clock.
 func Real() Clock { return realClock{} }
+
+// Sleep waits d on c, or until ctx ends (then its error).
+func Sleep(ctx context.Context, c Clock, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := c.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C():
+		return nil
+	}
+}
+
+// Until is how long from c's now to t.
+func Until(c Clock, t time.Time) time.Duration { return t.Sub(c.Now()) }
 
 // Func is a clock that reads the time from now and waits in real time: for callers that have only
 // a time source. A timer of d fires d of real time from now.
@@ -243,4 +265,214 @@ func (x *fakeTimer) Reset(d time.Duration) bool {
 	}
 	x.f.signal()
 	return was
+}
+
+// Live is a clock for tests. It runs with real time from its start, plus every jump a test makes
+// with Advance or Set; a timer fires once the clock reaches its instant, whichever way it gets there.
+type Live struct {
+	mu     sync.Mutex
+	base   time.Time // the clock's time at realAt
+	realAt time.Time // monotonic
+	timers map[*liveTimer]bool
+	armed  chan struct{} // closed (and replaced) whenever a timer is armed
+}
+
+// NewLive returns a clock that reads start now.
+func NewLive(start time.Time) *Live {
+	return &Live{base: start, realAt: time.Now(), timers: map[*liveTimer]bool{}, armed: make(chan struct{})}
+}
+
+// Now is the clock's time.
+func (f *Live) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now()
+}
+
+func (f *Live) now() time.Time { return f.base.Add(time.Since(f.realAt)) }
+
+// Advance moves the clock forward by d and fires the timers due.
+func (f *Live) Advance(d time.Duration) {
+	if d < 0 {
+		panic("clock: Advance backwards")
+	}
+	f.mu.Lock()
+	f.base = f.base.Add(d)
+	f.fireDue()
+	f.mu.Unlock()
+}
+
+// Set moves the clock forward to t (a t already passed changes nothing) and fires the timers due.
+func (f *Live) Set(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d := t.Sub(f.now()); d > 0 {
+		f.base = f.base.Add(d)
+		f.fireDue()
+	}
+}
+
+// Timers counts the timers waiting to fire (tests wait for a goroutine to arm one).
+func (f *Live) Timers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.timers)
+}
+
+// Next is the instant of the earliest timer armed, if any.
+func (f *Live) Next() (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var next time.Time
+	for t := range f.timers {
+		if next.IsZero() || t.at.Before(next) {
+			next = t.at
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// WaitTimers waits until at least n timers are armed (a goroutine under test went to sleep on the
+// clock) and reports whether they were before ctx ended.
+func (f *Live) WaitTimers(ctx context.Context, n int) bool {
+	for {
+		f.mu.Lock()
+		have, armed := len(f.timers), f.armed
+		f.mu.Unlock()
+		if have >= n {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-armed:
+		}
+	}
+}
+
+// fireDue fires what the clock has reached and re-arms the real-time fallback of the rest, whose
+// instants came nearer by the jump. f.mu is held.
+func (f *Live) fireDue() {
+	now := f.now()
+	for t := range f.timers {
+		if !t.at.After(now) {
+			f.fire(t, now)
+		} else {
+			t.arm(t.at.Sub(now))
+		}
+	}
+}
+
+// fire delivers t's firing. f.mu is held.
+func (f *Live) fire(t *liveTimer, now time.Time) {
+	delete(f.timers, t)
+	if t.real != nil {
+		t.real.Stop()
+	}
+	select {
+	case t.c <- now:
+	default:
+	}
+}
+
+// NewTicker returns a ticker firing every d of the clock's time (a timer re-armed as it fires).
+func (f *Live) NewTicker(d time.Duration) Ticker {
+	if d <= 0 {
+		panic("clock: non-positive interval for NewTicker")
+	}
+	t := &liveTicker{c: make(chan time.Time, 1), stop: make(chan struct{})}
+	timer := f.NewTimer(d)
+	go func() {
+		defer timer.Stop()
+		for {
+			select {
+			case <-t.stop:
+				return
+			case now := <-timer.C():
+				select {
+				case t.c <- now:
+				default:
+				}
+				timer.Reset(d)
+			}
+		}
+	}()
+	return t
+}
+
+type liveTicker struct {
+	c    chan time.Time
+	stop chan struct{}
+	once sync.Once
+}
+
+func (t *liveTicker) C() <-chan time.Time { return t.c }
+func (t *liveTicker) Stop()               { t.once.Do(func() { close(t.stop) }) }
+
+// NewTimer returns a timer firing when the clock reaches now + d.
+func (f *Live) NewTimer(d time.Duration) Timer {
+	t := &liveTimer{f: f, c: make(chan time.Time, 1)}
+	t.Reset(d)
+	return t
+}
+
+type liveTimer struct {
+	f    *Live
+	c    chan time.Time
+	at   time.Time
+	real *time.Timer // fires t when real time alone gets the clock there
+}
+
+func (t *liveTimer) C() <-chan time.Time { return t.c }
+
+func (t *liveTimer) Stop() bool {
+	t.f.mu.Lock()
+	defer t.f.mu.Unlock()
+	if !t.f.timers[t] {
+		return false
+	}
+	delete(t.f.timers, t)
+	if t.real != nil {
+		t.real.Stop()
+	}
+	return true
+}
+
+func (t *liveTimer) Reset(d time.Duration) bool {
+	f := t.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	was := f.timers[t]
+	select { // a firing not received is dropped, as time.Timer does
+	case <-t.c:
+	default:
+	}
+	now := f.now()
+	t.at = now.Add(d)
+	if d <= 0 {
+		f.timers[t] = true
+		f.fire(t, now)
+		return was
+	}
+	f.timers[t] = true
+	t.arm(d)
+	close(f.armed)
+	f.armed = make(chan struct{})
+	return was
+}
+
+// arm (re)starts the real-time fallback to fire t in d. f.mu is held.
+func (t *liveTimer) arm(d time.Duration) {
+	if t.real != nil {
+		t.real.Stop()
+	}
+	t.real = time.AfterFunc(d, func() {
+		t.f.mu.Lock()
+		defer t.f.mu.Unlock()
+		if t.f.timers[t] && !t.at.After(t.f.now()) {
+			t.f.fire(t, t.f.now())
+		} else if t.f.timers[t] {
+			t.arm(t.at.Sub(t.f.now())) // a rounding short of the instant
+		}
+	})
 }

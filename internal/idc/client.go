@@ -61,8 +61,9 @@ type Config struct {
 	CallTimeout time.Duration `yaml:"call_timeout"`
 	// StartTimeout bounds the check made at start that Identity Center answers (default 10s).
 	StartTimeout time.Duration `yaml:"start_timeout"`
-	// SafetyBrake is the largest share of owned assignments or memberships one plan may delete
-	// unless forced (default 0.1).
+	// SafetyBrake is the largest share of what warden owns of any one kind (users, groups,
+	// memberships, assignments) one plan may remove from Identity Center unless forced (default
+	// 0.1; package reconcile weighs each operation by what it removes).
 	SafetyBrake float64 `yaml:"safety_brake"`
 }
 

@@ -285,6 +285,24 @@ func (c *Client) Memberships(ctx context.Context, groupID string) (map[string]st
 	return out, nil
 }
 
+// GroupsOfMember lists the ids of every group a user is a member of, in the whole identity store
+// (100 per call).
+func (c *Client) GroupsOfMember(ctx context.Context, userID string) ([]string, error) {
+	var out []string
+	p := identitystore.NewListGroupMembershipsForMemberPaginator(c.IDS, &identitystore.ListGroupMembershipsForMemberInput{
+		IdentityStoreId: &c.IdentityStoreID, MemberId: &istypes.MemberIdMemberUserId{Value: userID}, MaxResults: aws.Int32(100)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page.GroupMemberships {
+			out = append(out, aws.ToString(m.GroupId))
+		}
+	}
+	return out, nil
+}
+
 // AddMember puts a user in a group and returns the membership id; a user already in it is not an
 // error (the existing membership's id is returned).
 func (c *Client) AddMember(ctx context.Context, groupID, userID string) (string, error) {

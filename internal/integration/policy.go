@@ -38,6 +38,8 @@ var Statements = []Statement{
 		[]string{"sso:ListInstances"}},
 	{"WardenObserveByPair", "warden: observe assignments by (account, permission set) when that is cheaper than by principal",
 		[]string{"sso:ListAccountAssignments", "sso:ListAccountsForProvisionedPermissionSet"}},
+	{"WardenBrakeReads", "warden: count the memberships a user has in every group before deleting the user (the safety brake weighs them)",
+		[]string{"identitystore:ListGroupMembershipsForMember"}},
 	{"WardenDirectoryWrites", "warden: keep users, groups and memberships equal to warden's (identitystore API)",
 		[]string{"identitystore:CreateUser", "identitystore:UpdateUser", "identitystore:DeleteUser", "identitystore:DescribeUser",
 			"identitystore:GetUserId", "identitystore:CreateGroup", "identitystore:UpdateGroup", "identitystore:DeleteGroup",

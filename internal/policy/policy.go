@@ -521,6 +521,7 @@ func (c *compiler) flatten(list string, visiting map[string]bool) []string {
 	defer delete(visiting, list)
 	l := c.lists[list]
 	set := map[string]bool{}
+	var nested []string
 	for _, m := range c.members[list] {
 		if m.Expires != nil {
 			if !c.now.Before(*m.Expires) {
@@ -533,9 +534,22 @@ func (c *compiler) flatten(list string, visiting map[string]bool) []string {
 			for _, u := range c.flatten(m.Member, visiting) {
 				set[u] = true
 			}
+			nested = append(nested, m.Member)
 			continue
 		}
 		set[m.Member] = true
+	}
+	// A user a nested list lost to an expiry leaves this list by that expiry too, unless this list
+	// still has them another way.
+	for _, n := range nested {
+		for u := range c.expired[n] {
+			if !set[u] {
+				if c.expired[list] == nil {
+					c.expired[list] = map[string]bool{}
+				}
+				c.expired[list][u] = true
+			}
+		}
 	}
 	out := make([]string, 0, len(set))
 	for u := range set {

@@ -210,6 +210,11 @@ spec: {list: everyone, member: platform, member_kind: list, expires: "2026-11-22
 		"GROUP Platform 637423191929 bb",
 	})
 	eq(t, "next change", next, time.Date(2026, 11, 21, 15, 0, 0, 0, time.UTC))
+	// carol's expiry takes her out of Everyone too, through On call: her removal from both is an
+	// expiry (which the sync's safety brake never holds back).
+	if !d.Expired["oncall"]["carol"] || !d.Expired["everyone"]["carol"] {
+		t.Errorf("carol's expiry, through a nested list, is not known as one: %v", d.Expired)
+	}
 
 	// At 15:00 dan is gone and the next change is Platform's expiry from Everyone at midnight.
 	d, next = policy.Compile(snap(t, users("alice", "bob", "carol", "dan", "erin")+roles+`

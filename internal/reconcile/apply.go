@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/audit"
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/resource"
@@ -36,6 +37,8 @@ type applier struct {
 }
 
 func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
+	e.beginApply(p)
+	defer e.endApply()
 	ctx = idc.WithLane(ctx, idc.Priority)
 	a := &applier{e: e, ctx: ctx, mu: &e.recMu, users: map[string]string{}, groups: map[string]string{}}
 	for key, r := range e.records {
@@ -76,13 +79,15 @@ func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
 	return a.done, a.errs
 }
 
+// minProvisioning is the shortest estimate of an assignment operation's time: no poll comes sooner.
+const minProvisioning = 20 * time.Millisecond
+
 func (a *applier) run(ops []Op, workers int) {
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	// While it waits for a worker (creations wait on provisioning), a revocation falling due is made
-	// here: the sync holds the engine, and a revocation must not wait for the whole apply.
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
+	// here when the revoker asks: the sync holds the engine, and a revocation must not wait for the
+	// whole apply.
 	for _, op := range ops {
 		if a.ctx.Err() != nil {
 			a.fail(op, a.ctx.Err())
@@ -93,20 +98,26 @@ func (a *applier) run(ops []Op, workers int) {
 			select {
 			case sem <- struct{}{}:
 				break wait
-			case <-tick.C:
+			case <-a.e.revokeAsk:
 				a.e.revokeIfWanted(a.ctx)
 			}
 		}
 		wg.Add(1)
 		go func(op Op) {
 			defer func() { <-sem; wg.Done() }()
-			if err := a.one(op); err != nil {
+			a.e.opStarted(op)
+			err := a.one(op)
+			a.e.opEnded(op, err)
+			if err != nil {
 				a.fail(op, err)
 				return
 			}
-			a.mu.Lock()
-			a.done++
-			a.mu.Unlock()
+			if !op.recordsOnly() {
+				a.e.noteApplied(op)
+				a.mu.Lock()
+				a.done++
+				a.mu.Unlock()
+			}
 		}(op)
 	}
 	done := make(chan struct{})
@@ -115,10 +126,33 @@ func (a *applier) run(ops []Op, workers int) {
 		select {
 		case <-done:
 			return
-		case <-tick.C:
+		case <-a.e.revokeAsk:
 			a.e.revokeIfWanted(a.ctx)
 		}
 	}
+}
+
+// release marks the record of a user or group warden adopted as released: no longer managed, left
+// in Identity Center.
+func (a *applier) release(key string) error {
+	spec := a.existing(key)
+	if spec == nil {
+		return nil
+	}
+	spec.Released = true
+	return a.record(key, spec)
+}
+
+// failedFor reports whether an operation on the access list's group failed in this apply.
+func (a *applier) failedFor(list string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, f := range a.errs {
+		if f.op.List == list {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *applier) fail(op Op, err error) {
@@ -167,7 +201,8 @@ func (a *applier) one(op Op) error {
 	err := a.do(ctx, op)
 	switch op.Kind {
 	case CreateAssignment, DeleteAssignment, ForgetRecord, AdoptUser, AdoptGroup:
-		// Assignments are logged with their outcome (finish); the rest change nothing in AWS.
+		// Assignments are logged with their outcome (finish); the rest change nothing in AWS (a
+		// release does not either, but it changes what warden manages: it is logged).
 	default:
 		if err == nil {
 			detail := op.String()
@@ -215,8 +250,26 @@ func (a *applier) do(ctx context.Context, op Op) error {
 		if err := c.DeleteUser(ctx, op.ID); err != nil {
 			return err
 		}
-		a.seen(func(o *Observed) { o.UserIDs[op.User] = ""; delete(o.Users, op.User); delete(o.Assignments, op.ID) })
+		a.seen(func(o *Observed) {
+			o.UserIDs[op.User] = ""
+			delete(o.Users, op.User)
+			delete(o.Assignments, op.ID)
+			delete(o.MemberOf, op.ID)
+		})
 		return a.forget(userKey(op.User))
+	case ReleaseUser:
+		return a.release(userKey(op.User))
+	case ReleaseGroup:
+		// Released, a group is no longer looked at: it goes only once every assignment of warden's
+		// on it is gone, or the access its list granted would stay.
+		if a.failedFor(op.List) {
+			return fmt.Errorf("kept under warden's management until its assignments are deleted (an operation on it failed)")
+		}
+		if err := a.release(groupKey(op.List)); err != nil {
+			return err
+		}
+		a.seen(func(o *Observed) { delete(o.Members, op.ID); delete(o.Assignments, op.ID) })
+		return nil
 	case CreateGroup:
 		id, err := a.createOrAdopt(resource.RecordGroup, groupKey(op.List),
 			func() (string, error) { return c.CreateGroup(ctx, op.Title, "warden access list "+op.List) },
@@ -456,7 +509,7 @@ func (a *applier) ownerOf(typ, id string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for key, r := range a.e.records {
-		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == typ && s.IDCID == id {
+		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == typ && s.IDCID == id && !s.Released {
 			return key
 		}
 	}
@@ -467,7 +520,7 @@ func (a *applier) listOfGroup(title string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for key, r := range a.e.records {
-		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == resource.RecordGroup && s.Name == title {
+		if s := r.Spec.(*resource.SyncRecordSpec); s.Type == resource.RecordGroup && s.Name == title && !s.Released {
 			return key[len("group:"):]
 		}
 	}
@@ -492,12 +545,8 @@ func (e *Engine) poll(ctx context.Context, op idc.Operation, status func(context
 	}
 	polls := 0
 	for op.Status == idc.InProgress {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return op, ctx.Err()
-		case <-t.C:
+		if err := clock.Sleep(ctx, e.clock, wait); err != nil {
+			return op, err
 		}
 		next, err := status(ctx, op.RequestID)
 		if err != nil {
@@ -519,7 +568,7 @@ func (e *Engine) poll(ctx context.Context, op idc.Operation, status func(context
 		e.mu.Lock()
 		switch {
 		case probe && polls == 1:
-			e.provisioning = max(20*time.Millisecond, min(e.provisioning, estimate/2))
+			e.provisioning = max(minProvisioning, min(e.provisioning, estimate/2))
 		case polls == 1: // done by the first look: a hit never lengthens the wait
 			e.provisioning = min(e.provisioning, (e.provisioning*3+took)/4)
 		default:
@@ -542,10 +591,23 @@ func (e *Engine) recover(ctx context.Context) error {
 		wg       sync.WaitGroup
 	)
 	sem := make(chan struct{}, maxOutstanding)
+	// The journal as it is now: the workers started below write records as they learn outcomes.
+	type journaled struct {
+		key  string
+		spec resource.SyncRecordSpec
+	}
+	var todo []journaled
+	e.recMu.Lock()
 	for _, key := range slices.Sorted(maps.Keys(e.records)) {
-		s := *e.records[key].Spec.(*resource.SyncRecordSpec)
-		if s.Op == "" || e.outstanding.has(key) {
-			continue // nothing in flight, or the poller is on it
+		if s := e.records[key].Spec.(*resource.SyncRecordSpec); s.Op != "" {
+			todo = append(todo, journaled{key, *s})
+		}
+	}
+	e.recMu.Unlock()
+	for _, j := range todo {
+		key, s := j.key, j.spec
+		if e.outstanding.has(key) {
+			continue // the poller is on it
 		}
 		if s.RequestID == "" {
 			// Sent or not, nobody knows: it stays journaled, so the plan treats the assignment as
@@ -635,7 +697,7 @@ func (e *Engine) auditAssignment(ctx context.Context, key string, spec *resource
 // subject names the sync record an operation concerns, for the audit log.
 func (op Op) subject() string {
 	switch op.Kind {
-	case CreateUser, UpdateUser, DeleteUser, AdoptUser:
+	case CreateUser, UpdateUser, DeleteUser, AdoptUser, ReleaseUser:
 		return userKey(op.User)
 	case AddMember, RemoveMember:
 		return groupKey(op.List) + "/" + op.User

@@ -29,7 +29,7 @@ kind: user
 version: v1
 metadata: {name: dan@example.com}
 spec: {display_name: Dan Silva}
-` + member("oncall", "dan@example.com", time.Time{}) + "---" + request("r1", "dan@example.com", time.Now().Add(time.Hour).Format(time.RFC3339)))
+` + member("oncall", "dan@example.com", time.Time{}) + "---" + request("r1", "dan@example.com", e.now().Add(time.Hour).Format(time.RFC3339)))
 	e.runLoop()
 	granted := func() bool {
 		ok := false

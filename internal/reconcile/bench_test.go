@@ -118,7 +118,7 @@ func BenchmarkCompileAndPlan(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		d, _ := policy.Compile(snap, now)
-		p := makePlan(d, o, records, now, 0.1)
+		p := makePlan(d, o, records, now, 0.1, false)
 		if p.Changes() != 0 {
 			b.Fatalf("converged plan has %d changes", p.Changes())
 		}

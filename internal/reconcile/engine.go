@@ -6,6 +6,26 @@
 // adopted, and for every account assignment it created or adopted. It deletes only what it owns:
 // an owned group's members and assignments are all its own; on users, only the assignments it
 // recorded. A group or user of the same name that already exists is adopted, never duplicated.
+// A user or group warden created and no longer wants is deleted; one it adopted is released: its
+// record is marked so, warden stops managing it, and it stays in Identity Center (a released group
+// loses the assignments its list granted first), unless PlanOptions.DeleteInAWS deletes it.
+//
+// The safety brake: a plan that removes from Identity Center more than cfg.SafetyBrake of what
+// warden owns of any one kind (users, groups, group memberships, account assignments), and more
+// than 3 of it, is refused unless forced. One weighing serves every destructive operation
+// (Op.removal): an assignment or a membership counts one; a group's deletion counts the group and
+// its memberships; a user's deletion counts the user and its memberships in groups warden does not
+// manage (ListGroupMembershipsForMember, read before the plan is weighed). Expiries are never
+// weighed: expired access always goes; a refused plan still applies them, and changes to warden's
+// records alone.
+//
+// Status (Engine.Status): the sync's health (the last success, the last error with an id the log
+// and /readyz show), the run as it goes (operations planned, done, failed, in flight; in flight
+// counts the journaled assignment operations, a restarted process's included), and whether the
+// last run converged: what it left undone and why. An operator's apply reads back what it changed
+// in the directory; an operation applied and planned again by the next full observation is read
+// back after it is applied again, and if it still differs, it does not converge. Drift is what a
+// full observation finds that the observation before it did not call for.
 //
 // Crash safety: an assignment operation is recorded (its record's Op) before it is sent, and its
 // RequestId after; a restarted engine polls the outstanding ones and recomputes the plan, so a crash
@@ -25,6 +45,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/resource"
@@ -37,7 +58,7 @@ type Engine struct {
 	idc   *idc.Client
 	cfg   idc.Config
 	log   *slog.Logger
-	now   func() time.Time
+	clock clock.Clock // every instant and every wait of the engine's (tests move a fake one)
 
 	run sync.Mutex // one sync at a time
 	// recMu guards records, cache and replay while operations run: a sync's applier holds it for
@@ -46,8 +67,10 @@ type Engine struct {
 	// wanted is the last desired state compiled since Run began (nil before): a revocation is
 	// checked against it.
 	wanted *policy.Desired
-	// revokeWanted: a revocation is due while a sync holds the engine; its apply makes it.
+	// revokeWanted: a revocation is due while a sync holds the engine; its apply makes it, when
+	// revokeAsk wakes it (or between observations).
 	revokeWanted atomic.Bool
+	revokeAsk    chan struct{}
 	nextRevoke   atomic.Int64  // unix nanoseconds of the next revocation on record, as last looked
 	revokerWake  chan struct{} // wakes the revoker to look again (a sync moved ends, a record was written)
 	records      map[string]*resource.Object
@@ -59,13 +82,18 @@ type Engine struct {
 	probes       int // operations polled, counting to the next early look
 	// cache is the last observation and last the desired state it was planned against; dirty holds
 	// principals the last apply touched. An incremental sync observes only what changed since.
-	cache            *Observed
-	last             *policy.Desired
-	dirty            *scope
-	compiler         *policy.Compiler // the last full compile, kept for incremental membership changes
-	ownedMemberships int              // from the last full plan, the brake's denominator for membership changes
-	leading          atomic.Bool
-	term             atomic.Value // leaderTerm: the term this engine leads in (leader.go)
+	cache    *Observed
+	last     *policy.Desired
+	dirty    *scope
+	compiler *policy.Compiler // the last full compile, kept for incremental membership changes
+	leading  atomic.Bool
+	term     atomic.Value // leaderTerm: the term this engine leads in (leader.go)
+	// prevCache is the observation a full observation replaced, until the sync that follows has
+	// compared its plan with it (drift); applied are the operations applied since the last full
+	// observation began, appliedBefore those applied before it (an operation applied, and planned
+	// again by the next full observation, did not converge).
+	prevCache              *Observed
+	applied, appliedBefore map[string]appliedOp
 	// replay, while a full observation runs without holding the engine, collects what operations
 	// applied meanwhile did, to be replayed on that observation when it ends.
 	replay []func(*Observed)
@@ -76,6 +104,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	status  Status
+	live    runState
 	own     map[int64]bool // store revisions the engine wrote itself
 	dropped map[string]int // sync records the engine deleted, until their deletion is seen
 	grants  map[string][]RequestGrant
@@ -83,15 +112,35 @@ type Engine struct {
 	metrics *metrics
 }
 
-// Status is what warden sync status shows.
+// Status is what warden sync status shows: the sync's health, the last (or running) run, and
+// whether Identity Center has converged to warden.
 type Status struct {
-	LastRun      time.Time `json:"last_run,omitzero"`
-	LastFull     time.Time `json:"last_full,omitzero"`
-	LastError    string    `json:"last_error,omitempty"`
-	LastChanges  int       `json:"last_changes"`
-	Applied      int       `json:"applied"`
-	Failed       []string  `json:"failed,omitempty"`
-	Pending      int       `json:"pending"`
+	// Health: starting, ok (the last run applied everything it planned), failing (it failed, or
+	// some of its operations did) or braked (its plan waits for an operator).
+	Health      string    `json:"health"`
+	LastRun     time.Time `json:"last_run,omitzero"`
+	LastSuccess time.Time `json:"last_success,omitzero"` // when a run last applied everything it planned
+	// LastError is the last failure (of a run, or of its operations), kept after later successes;
+	// LastErrorID names it in the log and in /readyz.
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	LastErrorID string    `json:"last_error_id,omitempty"`
+	LastFull    time.Time `json:"last_full,omitzero"`
+	LastChanges int       `json:"last_changes"`
+	Applied     int       `json:"applied"`
+	Failed      []string  `json:"failed,omitempty"`
+	// Running: a run is applying now; Progress counts its operations as they go.
+	Running  bool     `json:"running"`
+	Progress Progress `json:"progress"`
+	// Pending counts the operations not done yet: the running run's not yet sent, those in flight,
+	// and those that failed and wait to be retried.
+	Pending int `json:"pending"`
+	// Converged: the last run left nothing to do that warden knows of; Unconverged says what is left
+	// and why (failed, waiting to be retried, held by the safety brake, applied yet still differing).
+	Converged   bool     `json:"converged"`
+	Unconverged []string `json:"unconverged,omitempty"`
+	// Drift counts the changes the last full observation found that the observation before it did
+	// not call for (made outside warden); warden's own work in flight is not drift.
 	Drift        int       `json:"drift"`
 	Brake        string    `json:"brake,omitempty"`
 	Calls        int       `json:"calls"`
@@ -102,15 +151,35 @@ type Status struct {
 
 type catalog struct {
 	accounts []idc.Account
+	excluded []idc.Account // left out by the accounts filter
 	sets     []idc.PermissionSet
 	at       time.Time
 }
 
-// New returns an engine. cfg's filters decide which accounts and groups warden manages.
-func New(st store.Store, client *idc.Client, cfg idc.Config, log *slog.Logger) *Engine {
-	return &Engine{store: st, idc: client, cfg: cfg.WithDefaults(), log: log, now: time.Now, provisioning: time.Second,
-		revokerWake: make(chan struct{}, 1)}
+// Option sets an optional part of an engine.
+type Option func(*Engine)
+
+// WithClock makes the engine take its time from c: grants' ends, expiries, retries, the loop's
+// timers and the waits on Identity Center's asynchronous operations (default: the system clock).
+func WithClock(c clock.Clock) Option { return func(e *Engine) { e.clock = c } }
+
+// WithProvisioningEstimate sets how long the engine first expects an assignment operation to take
+// (default 1 s, AWS's usual); it learns the real time from the operations it polls.
+func WithProvisioningEstimate(d time.Duration) Option {
+	return func(e *Engine) { e.provisioning = max(d, minProvisioning) }
 }
+
+// New returns an engine. cfg's filters decide which accounts and groups warden manages.
+func New(st store.Store, client *idc.Client, cfg idc.Config, log *slog.Logger, opts ...Option) *Engine {
+	e := &Engine{store: st, idc: client, cfg: cfg.WithDefaults(), log: log, clock: clock.Real(), provisioning: time.Second,
+		revokerWake: make(chan struct{}, 1), revokeAsk: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+func (e *Engine) now() time.Time { return e.clock.Now() }
 
 // Endpoint is the sso-admin endpoint the engine's client uses (tests build a second engine on it).
 func (e *Engine) Endpoint() string { return e.idc.Endpoint() }
@@ -122,6 +191,10 @@ func (e *Engine) Status() Status {
 	s := e.status
 	s.Calls = e.idc.TotalCalls()
 	s.Provisioning = e.provisioning.String()
+	s.Progress, s.Pending, s.Running = e.progress()
+	if s.Health == "" {
+		s.Health = HealthStarting
+	}
 	return s
 }
 
@@ -141,6 +214,7 @@ func (e *Engine) loadRecords(ctx context.Context) error {
 	for _, o := range objs {
 		e.records[o.Metadata.Name] = o
 	}
+	e.rejournal(e.records)
 	return nil
 }
 
@@ -159,6 +233,7 @@ func (e *Engine) putRecord(ctx context.Context, key string, spec *resource.SyncR
 			return fmt.Errorf("recording %s: %w", key, err)
 		}
 		e.records[key] = next
+		e.journaled(key, spec)
 		e.markOwn(next.Metadata.Revision)
 		return nil
 	}
@@ -174,6 +249,7 @@ func (e *Engine) putRecord(ctx context.Context, key string, spec *resource.SyncR
 		return fmt.Errorf("recording %s: %w", key, err)
 	}
 	e.records[key] = o
+	e.journaled(key, spec)
 	e.markOwn(o.Metadata.Revision)
 	return nil
 }
@@ -190,6 +266,7 @@ func (e *Engine) dropRecord(ctx context.Context, key string) error {
 		}
 	}
 	delete(e.records, key)
+	e.journaled(key, nil)
 	return nil
 }
 
@@ -221,7 +298,8 @@ func (e *Engine) snapshot(ctx context.Context, refreshCatalog bool) (*policy.Sna
 		if err != nil {
 			return nil, fmt.Errorf("reading permission sets: %w", err)
 		}
-		e.catalog = &catalog{accounts: e.filterAccounts(accounts), sets: sets, at: e.now()}
+		kept, excluded := e.filterAccounts(accounts)
+		e.catalog = &catalog{accounts: kept, excluded: excluded, sets: sets, at: e.now()}
 	}
 	for _, a := range e.catalog.accounts {
 		s.Accounts = append(s.Accounts, policy.Account{ID: a.ID, Name: a.Name})
@@ -232,24 +310,33 @@ func (e *Engine) snapshot(ctx context.Context, refreshCatalog bool) (*policy.Sna
 	return s, nil
 }
 
-func (e *Engine) filterAccounts(in []idc.Account) []idc.Account {
+// filterAccounts splits the organisation's accounts into those the accounts filter keeps and those
+// it leaves out.
+func (e *Engine) filterAccounts(in []idc.Account) (kept, excluded []idc.Account) {
 	keep, err := e.cfg.Accounts.Compile()
 	if err != nil {
-		return in // Validate rejected it already
+		return in, nil // Validate rejected it already
 	}
-	var out []idc.Account
 	for _, a := range in {
 		if keep(a.ID, a.Name) {
-			out = append(out, a)
+			kept = append(kept, a)
+		} else {
+			excluded = append(excluded, a)
 		}
 	}
-	return out
+	return kept, excluded
 }
 
 // PlanOptions choose how a plan observes.
 type PlanOptions struct {
 	// Full lists every user and group afresh (drift made outside warden, deleted principals).
 	Full bool
+	// DeleteInAWS deletes the users and groups warden adopted (there before it) and no longer wants,
+	// instead of leaving them in Identity Center unmanaged.
+	DeleteInAWS bool
+	// ReadBack (an operator's apply): after applying, read back the users and groups changed, so that
+	// what Identity Center did not take is reported rather than counted as done.
+	ReadBack bool
 }
 
 // ErrNotLeader: another replica leads the sync; only it applies.
@@ -275,7 +362,7 @@ func (e *Engine) Plan(ctx context.Context, opts PlanOptions) (*Plan, *policy.Des
 	if e.uninstalled() {
 		return nil, nil, time.Time{}, ErrUninstalled
 	}
-	return e.plan(ctx, PlanOptions{}, e.now())
+	return e.plan(ctx, PlanOptions{DeleteInAWS: opts.DeleteInAWS}, e.now(), true)
 }
 
 // Apply plans and applies on behalf of an operator; only the leading replica may.
@@ -286,8 +373,10 @@ func (e *Engine) Apply(ctx context.Context, opts PlanOptions, force bool) (*Resu
 	return e.Sync(e.fenced(ctx), opts, force)
 }
 
-// plan compiles the desired state as of now.
-func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time) (*Plan, *policy.Desired, time.Time, error) {
+// plan compiles the desired state as of now. A dry run keeps the compile the loop's membership path
+// updates incrementally: that path finds what to apply by what changed since it, and a dry run
+// between a change and its sync applies nothing.
+func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time, dry bool) (*Plan, *policy.Desired, time.Time, error) {
 	if err := e.loadRecords(ctx); err != nil {
 		return nil, nil, time.Time{}, err
 	}
@@ -298,9 +387,12 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time) (*Pl
 	if e.inError == nil {
 		e.inError = statusErrors(snap)
 	}
-	e.compiler = policy.NewCompiler(snap, now)
-	desired, next := e.compiler.Desired(), e.compiler.Next()
-	e.filterGroups(desired)
+	compiler := policy.NewCompiler(snap, now)
+	if !dry {
+		e.compiler = compiler
+	}
+	desired, next := compiler.Desired(), compiler.Next()
+	filtered := e.filterGroups(desired)
 	e.wanted = desired
 	var observed *Observed
 	if opts.Full || e.cache == nil || e.last == nil {
@@ -324,9 +416,55 @@ func (e *Engine) plan(ctx context.Context, opts PlanOptions, now time.Time) (*Pl
 		return nil, nil, time.Time{}, err
 	}
 	e.cache, e.last, e.dirty = observed, desired, nil
-	p := makePlan(desired, observed, e.records, now, e.cfg.SafetyBrake)
+	p := makePlan(desired, observed, e.records, now, e.cfg.SafetyBrake, opts.DeleteInAWS)
+	p.LeftOut = e.leftOut(filtered)
+	e.stuckSince(p, !dry)
+	if err := e.weighDeletions(ctx, p, observed); err != nil {
+		return nil, nil, time.Time{}, err
+	}
 	e.publishGrants(desired)
 	return p, desired, next, nil
+}
+
+// weighDeletions counts what a plan's deletions of users and groups take with them that the
+// observation does not hold, and weighs the plan again: a user's memberships in groups warden does
+// not manage (ListGroupMembershipsForMember, one call per 100 of them, remembered until the user is
+// observed again), and the members of a group warden released (ListGroupMemberships).
+func (e *Engine) weighDeletions(ctx context.Context, p *Plan, o *Observed) error {
+	ctx = idc.WithLane(ctx, idc.Background)
+	weighed := false
+	for i := range p.Ops {
+		op := &p.Ops[i]
+		switch {
+		case op.Kind == DeleteUser:
+			groups, ok := o.MemberOf[op.ID]
+			if !ok {
+				var err error
+				if groups, err = e.idc.GroupsOfMember(ctx, op.ID); err != nil && !idc.IsNotFound(err) {
+					return fmt.Errorf("counting the memberships of user %s before deleting it: %w", op.User, err)
+				}
+				o.MemberOf[op.ID] = groups
+			}
+			op.Members = 0
+			for _, gid := range groups {
+				if _, managed := o.Members[gid]; !managed {
+					op.Members++
+				}
+			}
+			weighed = true
+		case op.Kind == DeleteGroup && o.Members[op.ID] == nil:
+			m, err := e.idc.Memberships(ctx, op.ID)
+			if err != nil && !idc.IsNotFound(err) {
+				return fmt.Errorf("counting the members of group %q before deleting it: %w", op.Title, err)
+			}
+			op.Members = len(m)
+			weighed = true
+		}
+	}
+	if weighed {
+		p.weigh(e.cfg.SafetyBrake)
+	}
+	return nil
 }
 
 // RequestGrant is an account assignment an access request grants, as of the engine's last plan.
@@ -384,18 +522,23 @@ func (e *Engine) RequestGrants(request string) []RequestGrant {
 	return slices.Clone(e.grants[request])
 }
 
-// filterGroups drops groups the configuration excludes (and their assignments).
-func (e *Engine) filterGroups(d *policy.Desired) {
+// filterGroups drops groups the configuration excludes (and their assignments): each one's access
+// list gets a problem saying it is not synced. It returns what it left out.
+func (e *Engine) filterGroups(d *policy.Desired) []string {
 	if len(e.cfg.Groups.Include) == 0 && len(e.cfg.Groups.Exclude) == 0 {
-		return
+		return nil
 	}
 	f, err := e.cfg.Groups.Compile()
 	if err != nil {
-		return
+		return nil
 	}
-	for title := range d.Groups {
+	var out []string
+	for title, g := range d.Groups {
 		if !f(title) {
 			delete(d.Groups, title)
+			out = append(out, fmt.Sprintf("access list %s (group %q)", g.List, title))
+			d.Problems = append(d.Problems, policy.Problem{Kind: resource.KindAccessList, Name: g.List,
+				Message: fmt.Sprintf("not synced: its group %q is outside the identity_center groups filter", title)})
 		}
 	}
 	for a := range d.Assignments {
@@ -403,13 +546,36 @@ func (e *Engine) filterGroups(d *policy.Desired) {
 			delete(d.Assignments, a)
 		}
 	}
+	sort.Strings(out)
+	return out
+}
+
+// leftOut says what the filters leave out of the sync: access lists whose group the groups filter
+// excludes, and the accounts the accounts filter excludes (the first few named).
+func (e *Engine) leftOut(lists []string) []string {
+	out := slices.Clone(lists)
+	if e.catalog == nil || len(e.catalog.excluded) == 0 {
+		return out
+	}
+	const named = 10
+	for i, a := range e.catalog.excluded {
+		if i == named {
+			out = append(out, fmt.Sprintf("%d more accounts", len(e.catalog.excluded)-named))
+			break
+		}
+		out = append(out, fmt.Sprintf("account %s (%s)", a.Name, a.ID))
+	}
+	return out
 }
 
 // Result is what one sync did.
 type Result struct {
-	Plan    *Plan
+	Plan *Plan
+	// Applied counts the operations applied that called Identity Center.
 	Applied int
 	Errors  []error
+	// Unconverged says what the sync left undone and why (see Status.Unconverged).
+	Unconverged []string
 }
 
 // ErrBrake: the plan deletes too much to be applied without force.
@@ -449,6 +615,18 @@ func (e *Engine) observeFull(ctx context.Context) error {
 	e.wanted = desired
 	records := maps.Clone(e.records)
 	e.replay = []func(*Observed){}
+	e.mu.Lock()
+	// What was applied before this observation: an operation of it that the plan after calls for
+	// again did not converge.
+	for k, a := range e.applied {
+		if e.appliedBefore == nil {
+			e.appliedBefore = map[string]appliedOp{}
+		}
+		b := e.appliedBefore[k]
+		e.appliedBefore[k] = appliedOp{at: a.at, times: a.times + b.times}
+	}
+	e.applied = nil
+	e.mu.Unlock()
 	e.run.Unlock()
 
 	observed, err := e.observe(ctx, desired, records, true)
@@ -463,6 +641,7 @@ func (e *Engine) observeFull(ctx context.Context) error {
 	for _, f := range replay {
 		f(observed)
 	}
+	e.prevCache = e.cache
 	// The plan that follows observes, in this observation, whatever changed in the desired state
 	// since it began (touched between desired and the plan's compile), and what failed meanwhile
 	// (dirty).
@@ -477,8 +656,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	if opts.Full || !e.warm() { // a whole observation is made without holding the engine
 		if err := e.observeFull(ctx); err != nil {
 			if !errors.Is(err, ErrUninstalled) {
-				e.setStatus(func(s *Status) { s.LastRun, s.LastError = start, err.Error() })
-				e.observeRun("error", nil, nil, 0)
+				e.runFailed(start, err)
 			}
 			return nil, err
 		}
@@ -500,11 +678,16 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 	if _, _, err := e.revoke(ctx, now); err != nil {
 		e.log.Warn("sync: revoking expired grants", "err", err)
 	}
-	p, desired, next, err := e.plan(ctx, PlanOptions{}, now)
+	prev := e.prevCache
+	e.prevCache = nil
+	p, desired, next, err := e.plan(ctx, PlanOptions{DeleteInAWS: opts.DeleteInAWS}, now, false)
 	if err != nil {
-		e.setStatus(func(s *Status) { s.LastRun, s.LastError = start, err.Error() })
-		e.observeRun("error", nil, nil, 0)
+		e.runFailed(start, err)
 		return nil, err
+	}
+	drift := -1
+	if opts.Full && prev != nil {
+		drift = e.drift(p, makePlan(desired, prev, e.records, now, e.cfg.SafetyBrake, opts.DeleteInAWS))
 	}
 	res := &Result{Plan: p}
 	if p.Brake != "" && !force {
@@ -524,10 +707,18 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 		}
 		e.markDirty(failedScope(failed))
 		next = earliest(next, e.nextRetry())
+		held := p.Changes() - expired.Changes()
+		res.Unconverged = append(e.unconverged(failed, nil),
+			fmt.Sprintf("%s held by the safety brake (%s): warden sync apply --force applies them", plural(held, "operation"), p.Brake))
 		e.setStatus(func(s *Status) {
-			s.LastRun, s.Brake, s.LastError, s.LastChanges, s.NextChange = start, p.Brake, "", p.Changes(), next
+			s.LastRun, s.Brake, s.LastChanges, s.NextChange, s.Applied = start, p.Brake, p.Changes(), next, res.Applied
+			s.Failed = errorStrings(res.Errors)
+			e.endRun(s, res.Unconverged, true)
+			if drift >= 0 {
+				s.LastFull, s.Drift = start, drift
+			}
 		})
-		e.observeRun("brake", expired, failed, 0)
+		e.observeRun("brake", expired, failed)
 		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
 	}
 	var failedOps []opError
@@ -543,31 +734,26 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
 	}
 	e.markDirty(failedScope(failedOps)) // what succeeded is in the cache already
+	var stuck []Op
+	if opts.ReadBack || len(p.stuck) > 0 {
+		stuck = e.readBack(ctx, p, failedOps, desired, opts.DeleteInAWS, opts.ReadBack)
+	}
+	res.Unconverged = e.unconverged(failedOps, stuck)
 	e.writeStatuses(ctx, failedOps, desired.Problems)
 	next = earliest(next, p.Wake)
-	var failed, problems []string
-	for _, err := range res.Errors {
-		failed = append(failed, err.Error())
-	}
+	var problems []string
 	for _, pr := range desired.Problems {
 		problems = append(problems, fmt.Sprintf("%s %q: %s", pr.Kind, pr.Name, pr.Message))
 	}
-	pending := 0
-	for _, r := range e.records {
-		if s := r.Spec.(*resource.SyncRecordSpec); s.Op != "" || !s.NotBefore.IsZero() {
-			pending++
-		}
-	}
 	e.setStatus(func(s *Status) {
-		s.LastRun, s.LastChanges, s.Applied, s.Failed, s.Brake, s.NextChange, s.Problems, s.Pending =
-			start, p.Changes(), res.Applied, failed, "", next, problems, pending
-		s.LastError = ""
+		s.LastRun, s.LastChanges, s.Applied, s.Failed, s.Brake, s.NextChange, s.Problems =
+			start, p.Changes(), res.Applied, errorStrings(res.Errors), "", next, problems
+		e.endRun(s, res.Unconverged, false)
 		if opts.Full {
-			s.LastFull = start
-			s.Drift = p.Changes()
+			s.LastFull, s.Drift = start, max(0, drift)
 		}
 	})
-	e.observeRun("ok", p, failedOps, pending)
+	e.observeRun("ok", p, failedOps)
 	e.log.Debug("sync: run", "full", opts.Full, "took", e.now().Sub(start), "changes", p.Changes())
 	if len(res.Errors) > 0 {
 		e.log.Warn("sync: some operations failed", "failed", len(res.Errors), "applied", res.Applied, "first", res.Errors[0])
@@ -575,6 +761,136 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 		e.log.Info("sync: applied", "operations", res.Applied)
 	}
 	return res, nil
+}
+
+func errorStrings(errs []error) []string {
+	var out []string
+	for _, err := range errs {
+		out = append(out, err.Error())
+	}
+	return out
+}
+
+// appliedOp is an operation the engine applied: when last, and how often since the last full
+// observation began.
+type appliedOp struct {
+	at    time.Time
+	times int
+}
+
+// noteApplied remembers an operation applied that called Identity Center.
+func (e *Engine) noteApplied(op Op) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.applied == nil {
+		e.applied = map[string]appliedOp{}
+	}
+	a := e.applied[op.key()]
+	e.applied[op.key()] = appliedOp{at: e.now(), times: a.times + 1}
+}
+
+// stuckSince marks the operations of a plan made on a full observation that the engine applied
+// before that observation: changed outside warden since, or never kept by Identity Center though
+// it answered them. The sync that applies such a plan reads them back (readBack) to tell. A plan
+// that is applied consumes what it marked; a dry run leaves it for the next.
+func (e *Engine) stuckSince(p *Plan, consume bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, op := range p.Ops {
+		if a, ok := e.appliedBefore[op.key()]; ok && !op.recordsOnly() {
+			p.stuck = append(p.stuck, op)
+			p.Stuck = append(p.Stuck, fmt.Sprintf("%s: applied %s before (last at %s)", op, plural(a.times, "time"), a.at.UTC().Format(time.RFC3339)))
+		}
+	}
+	if consume {
+		e.appliedBefore = nil
+	}
+}
+
+// drift counts the operations of a full plan that the plan on the observation before it did not
+// call for: changes made outside warden. An operation on an assignment warden journaled (in
+// flight) is warden's own work, never drift.
+func (e *Engine) drift(p, before *Plan) int {
+	had := map[string]bool{}
+	for _, op := range before.Ops {
+		had[op.key()] = true
+	}
+	n := 0
+	for _, op := range p.Ops {
+		if op.recordsOnly() || had[op.key()] {
+			continue
+		}
+		if op.Kind == CreateAssignment || op.Kind == DeleteAssignment {
+			if r := e.records[assignmentKey(op.Assignment)]; r != nil && r.Spec.(*resource.SyncRecordSpec).Op != "" {
+				continue
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// readBack observes again the principals of operations just applied, and returns those that
+// Identity Center, though it answered them, still does not reflect. It reads back the operations
+// planned again after being applied before (the plan's stuck ones), and with directory (an
+// operator's apply) also every user, group and membership changed; assignment operations otherwise
+// are not read back, their end was seen (polled) already. It costs what the next incremental
+// observation of those principals costs (about 2 calls each).
+func (e *Engine) readBack(ctx context.Context, p *Plan, failed []opError, desired *policy.Desired, deleteInAWS, directory bool) []Op {
+	bad := map[string]bool{}
+	for _, f := range failed {
+		bad[f.op.key()] = true
+	}
+	check := map[string]bool{}
+	for _, op := range p.stuck {
+		check[op.key()] = true
+	}
+	done := &Plan{}
+	for _, op := range p.Ops {
+		k := op.key()
+		if op.recordsOnly() || bad[k] {
+			continue
+		}
+		if check[k] || (directory && op.Kind != CreateAssignment && op.Kind != DeleteAssignment) {
+			check[k] = true
+			done.Ops = append(done.Ops, op)
+		}
+	}
+	if len(done.Ops) == 0 || e.cache == nil {
+		return nil
+	}
+	o, err := e.observeScope(ctx, e.cache, desired, opScope(done), e.records)
+	if err != nil {
+		e.log.Warn("sync: reading back what was applied", "err", err)
+		return nil
+	}
+	e.cache = o
+	var stuck []Op
+	for _, op := range makePlan(desired, o, e.records, e.now(), e.cfg.SafetyBrake, deleteInAWS).Ops {
+		if check[op.key()] && !op.recordsOnly() {
+			stuck = append(stuck, op)
+		}
+	}
+	return stuck
+}
+
+// unconverged says what a run left undone, and why.
+func (e *Engine) unconverged(failed []opError, stuck []Op) []string {
+	var out []string
+	for _, f := range failed {
+		out = append(out, fmt.Sprintf("%s: failed: %v", f.op, f.err))
+	}
+	for _, op := range stuck {
+		out = append(out, fmt.Sprintf("%s: applied, yet Identity Center still differs", op))
+	}
+	e.mu.Lock()
+	waiting := e.live.waitingRetry
+	e.mu.Unlock()
+	if waiting > 0 {
+		out = append(out, fmt.Sprintf("%s wait to be retried, the first at %s", plural(waiting, "failed assignment operation"),
+			e.nextRetry().UTC().Format(time.RFC3339)))
+	}
+	return out
 }
 
 func (e *Engine) setStatus(f func(*Status)) {

@@ -76,7 +76,10 @@ func touched(prev, next *policy.Desired) *scope {
 func (o *Observed) clone() *Observed {
 	c := &Observed{UserIDs: maps.Clone(o.UserIDs), GroupIDs: maps.Clone(o.GroupIDs), Users: maps.Clone(o.Users),
 		Members: make(map[string]map[string]string, len(o.Members)), Assignments: make(map[string]map[target]bool, len(o.Assignments)),
-		UserNames: maps.Clone(o.UserNames), Accounts: maps.Clone(o.Accounts)}
+		UserNames: maps.Clone(o.UserNames), Accounts: maps.Clone(o.Accounts), MemberOf: maps.Clone(o.MemberOf)}
+	if c.MemberOf == nil {
+		c.MemberOf = map[string][]string{}
+	}
 	for k, v := range o.Members {
 		c.Members[k] = maps.Clone(v)
 	}
@@ -95,6 +98,9 @@ func (e *Engine) observeScope(ctx context.Context, base *Observed, d *policy.Des
 	}
 	users := map[string]bool{}
 	for name := range sc.users {
+		if id := o.UserIDs[name]; id != "" {
+			delete(o.MemberOf, id)
+		}
 		delete(o.UserIDs, name)
 		users[name] = true
 	}
@@ -136,8 +142,8 @@ func (e *Engine) observeScope(ctx context.Context, base *Observed, d *policy.Des
 	for list := range sc.lists {
 		e.revokeIfWanted(ctx) // the sync holds the engine: a revocation due meanwhile is made here
 		gid := o.GroupIDs[list]
-		if gid == "" {
-			continue
+		if r := records[groupKey(list)]; gid == "" || (titles[list] == "" && r != nil && r.Spec.(*resource.SyncRecordSpec).Released) {
+			continue // gone, or released: not warden's to look at
 		}
 		m, err := e.idc.Memberships(ctx, gid)
 		if idc.IsNotFound(err) { // deleted behind warden's back: it does not exist
@@ -214,7 +220,7 @@ func opScope(p *Plan) *scope {
 		switch op.Kind {
 		case CreateUser, UpdateUser, AdoptUser, DeleteUser:
 			sc.users[op.User] = true
-		case CreateGroup, RenameGroup, AdoptGroup, AddMember, RemoveMember, DeleteGroup:
+		case CreateGroup, RenameGroup, AdoptGroup, AddMember, RemoveMember, DeleteGroup, ReleaseGroup:
 			sc.lists[op.List] = true
 		case CreateAssignment, DeleteAssignment:
 			if op.RecordOnly {

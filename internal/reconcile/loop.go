@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
 )
@@ -39,17 +40,17 @@ func (e *Engine) Run(ctx context.Context) {
 	defer func() { pcancel(); <-pollerDone; <-revokerDone }()
 
 	full := true // the first pass looks at everything
-	timer := time.NewTimer(0)
+	timer := e.clock.NewTimer(0)
 	defer timer.Stop()
-	due := time.Now()
+	due := e.now()
 	wakeAt := func(t time.Time) {
 		if t.IsZero() || (!due.IsZero() && !t.Before(due)) {
 			return
 		}
 		due = t
-		resetTimer(timer, t)
+		e.resetTimer(timer, t)
 	}
-	ticker := time.NewTicker(e.cfg.SyncInterval)
+	ticker := e.clock.NewTimer(e.cfg.SyncInterval) // a full observation every SyncInterval
 	defer ticker.Stop()
 
 	// A full sync runs in the background, observing without holding the engine, so that
@@ -75,10 +76,10 @@ func (e *Engine) Run(ctx context.Context) {
 		case ctx.Err() != nil:
 		default:
 			e.log.Error("sync failed; retrying", "run", what, "err", err)
-			wakeAt(time.Now().Add(30 * time.Second))
+			wakeAt(e.now().Add(30 * time.Second))
 		}
-		if n := e.NextChange(); !n.IsZero() && !n.After(time.Now()) {
-			wakeAt(time.Now().Add(time.Second)) // due already (the run was long): soon, not at once
+		if n := e.NextChange(); !n.IsZero() && !n.After(e.now()) {
+			wakeAt(e.now().Add(time.Second)) // due already (the run was long): soon, not at once
 		} else {
 			wakeAt(n)
 		}
@@ -102,7 +103,7 @@ func (e *Engine) Run(ctx context.Context) {
 				}
 				rev, _ = e.store.Revision(ctx)
 				watch = e.store.Watch(ctx, rev+1)
-				wakeAt(time.Now().Add(Debounce))
+				wakeAt(e.now().Add(Debounce))
 				continue
 			}
 			switch ev.Object.Kind {
@@ -110,7 +111,7 @@ func (e *Engine) Run(ctx context.Context) {
 				if !e.ownEvent(ev) {
 					// An import recorded what it adopted, or took an uninstalled integration up again.
 					e.recordsStale.Store(true)
-					wakeAt(time.Now().Add(Debounce))
+					wakeAt(e.now().Add(Debounce))
 				}
 				continue
 			case resource.KindAPIToken, resource.KindNotifyState, resource.KindAuditEntry:
@@ -120,12 +121,13 @@ func (e *Engine) Run(ctx context.Context) {
 				continue // a status the engine wrote
 			}
 			events = append(events, ev)
-			wakeAt(time.Now().Add(Debounce))
+			wakeAt(e.now().Add(Debounce))
 		case <-kick:
-			wakeAt(time.Now().Add(Debounce)) // a revocation failed, or its assignment is wanted again
-		case <-ticker.C:
+			wakeAt(e.now().Add(Debounce)) // a revocation failed, or its assignment is wanted again
+		case <-ticker.C():
+			ticker.Reset(e.cfg.SyncInterval)
 			full = true
-			wakeAt(time.Now())
+			wakeAt(e.now())
 		case err := <-fullDone:
 			fullRunning = false
 			if err == nil || errors.Is(err, ErrBrake) {
@@ -133,9 +135,9 @@ func (e *Engine) Run(ctx context.Context) {
 			}
 			handled(err, "full")
 			if len(events) > 0 {
-				wakeAt(time.Now()) // changes made while it ran
+				wakeAt(e.now()) // changes made while it ran
 			}
-		case <-timer.C:
+		case <-timer.C():
 			due = time.Time{}
 			if full && !fullRunning {
 				fullRunning = true
@@ -151,7 +153,7 @@ func (e *Engine) Run(ctx context.Context) {
 			}
 			var err error
 			next := e.NextChange()
-			if timeDue := !next.IsZero() && !time.Now().Before(next); !timeDue && memberOnly(events) {
+			if timeDue := !next.IsZero() && !e.now().Before(next); !timeDue && memberOnly(events) {
 				_, err = e.syncMembers(ctx, events) // only memberships changed: incrementally
 			} else {
 				_, err = e.Sync(ctx, PlanOptions{}, false)
@@ -162,15 +164,9 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 }
 
-// resetTimer makes t fire at at.
-func resetTimer(t *time.Timer, at time.Time) {
-	if !t.Stop() {
-		select {
-		case <-t.C:
-		default:
-		}
-	}
-	t.Reset(max(0, time.Until(at)))
+// resetTimer makes t fire at at on the engine's clock.
+func (e *Engine) resetTimer(t clock.Timer, at time.Time) {
+	t.Reset(max(0, clock.Until(e.clock, at)))
 }
 
 // warm reports whether the engine has an observation to sync incrementally against.

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wardenhq/warden/internal/policy"
@@ -51,15 +52,7 @@ func planMembers(d *policy.Desired, o *Observed, lists []string, records map[str
 		}
 	}
 	sortOps(p.Ops)
-	rem := 0
-	for _, op := range p.Ops {
-		if op.Kind == RemoveMember && !op.Expired {
-			rem++
-		}
-	}
-	if rem > brakeFloor && float64(rem) > brake*float64(p.OwnedMemberships) {
-		p.Brake = fmt.Sprintf("it removes %d of %d group memberships (more than %.0f%%)", rem, p.OwnedMemberships, brake*100)
-	}
+	p.weigh(brake)
 	return p
 }
 
@@ -129,6 +122,7 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	o, err := e.observeScope(ctx, e.cache, d, sc, e.records)
 	if err != nil {
 		e.cache = nil
+		e.runFailed(e.now(), err)
 		return nil, err
 	}
 	e.cache, e.last, e.dirty, e.wanted = o, d, nil, d
@@ -139,6 +133,12 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	p := planMembers(d, o, changed, e.records, e.cfg.SafetyBrake, owned)
 	res := &Result{Plan: p}
 	if p.Brake != "" {
+		res.Unconverged = []string{fmt.Sprintf("%s held by the safety brake (%s): warden sync apply --force applies them", plural(p.Changes(), "operation"), p.Brake)}
+		e.setStatus(func(s *Status) {
+			s.LastRun, s.Brake, s.LastChanges, s.Applied, s.Failed = e.now(), p.Brake, p.Changes(), 0, nil
+			e.endRun(s, res.Unconverged, true)
+		})
+		e.observeRun("brake", nil, nil)
 		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
 	}
 	var failed []opError
@@ -148,11 +148,23 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 	}
 	e.markDirty(failedScope(failed))
 	e.writeStatuses(ctx, failed, d.Problems)
-	e.observeRun("ok", p, failed, 0)
+	res.Unconverged = e.unconverged(failed, nil)
 	next := earliest(e.compiler.Next(), e.nextRetry())
 	e.setStatus(func(s *Status) {
-		s.LastRun, s.LastChanges, s.Applied, s.NextChange = time.Now(), p.Changes(), res.Applied, next
+		s.LastRun, s.LastChanges, s.Applied, s.NextChange = e.now(), p.Changes(), res.Applied, next
+		s.Failed = errorStrings(res.Errors)
+		// This path plans only the lists that changed: a plan the brake holds stays held.
+		unconverged := res.Unconverged
+		if s.Brake != "" {
+			for _, u := range s.Unconverged {
+				if strings.Contains(u, "held by the safety brake") {
+					unconverged = append(unconverged, u)
+				}
+			}
+		}
+		e.endRun(s, unconverged, s.Brake != "")
 	})
+	e.observeRun("ok", p, failed)
 	if res.Applied > 0 || len(failed) > 0 {
 		e.log.Info("sync: applied a membership change", "operations", res.Applied, "failed", len(failed))
 	}

@@ -27,6 +27,8 @@ type Observed struct {
 	// Accounts, when set, are the only accounts whose assignments were read (observing by pair
 	// reads only the managed accounts); nil means every account.
 	Accounts map[string]bool
+	// MemberOf: user id -> the ids of every group it is in (read for a user about to be deleted).
+	MemberOf map[string][]string
 }
 
 type target struct {
@@ -36,7 +38,8 @@ type target struct {
 
 func newObserved() *Observed {
 	return &Observed{UserIDs: map[string]string{}, GroupIDs: map[string]string{}, Users: map[string]idc.User{},
-		Members: map[string]map[string]string{}, Assignments: map[string]map[target]bool{}, UserNames: map[string]string{}}
+		Members: map[string]map[string]string{}, Assignments: map[string]map[target]bool{}, UserNames: map[string]string{},
+		MemberOf: map[string][]string{}}
 }
 
 // lookupThreshold: resolving more unknown names than this lists the whole directory instead
@@ -73,6 +76,7 @@ func (e *Engine) observe(ctx context.Context, d *policy.Desired, records map[str
 	for title, g := range d.Groups {
 		wantGroups[g.List] = title
 	}
+	released := map[string]bool{} // lists of groups warden released: their ids only are looked at
 	for _, r := range records {
 		s := r.Spec.(*resource.SyncRecordSpec)
 		switch s.Type {
@@ -82,6 +86,7 @@ func (e *Engine) observe(ctx context.Context, d *policy.Desired, records map[str
 			list := strings.TrimPrefix(r.Metadata.Name, "group:")
 			if _, desired := wantGroups[list]; !desired {
 				wantGroups[list] = s.Name
+				released[list] = s.Released
 			}
 		case resource.RecordAssignment:
 			if s.PrincipalType == policy.PrincipalUser {
@@ -95,8 +100,8 @@ func (e *Engine) observe(ctx context.Context, d *policy.Desired, records map[str
 	if err := e.resolveGroups(ctx, o, wantGroups, records, full); err != nil {
 		return nil, fmt.Errorf("observing groups: %w", err)
 	}
-	for _, gid := range o.GroupIDs {
-		if gid == "" {
+	for list, gid := range o.GroupIDs {
+		if gid == "" || released[list] {
 			continue
 		}
 		m, err := e.idc.Memberships(ctx, gid)
@@ -117,8 +122,8 @@ func (e *Engine) observe(ctx context.Context, d *policy.Desired, records map[str
 			principals[id] = policy.PrincipalUser
 		}
 	}
-	for _, gid := range o.GroupIDs {
-		if gid != "" {
+	for list, gid := range o.GroupIDs {
+		if gid != "" && !released[list] {
 			principals[gid] = policy.PrincipalGroup
 		}
 	}

@@ -28,7 +28,9 @@ const (
 	DeleteAssignment
 	RemoveMember
 	DeleteGroup
+	ReleaseGroup // stop managing a group warden adopted, leaving it in Identity Center; no call to AWS
 	DeleteUser
+	ReleaseUser  // stop managing a user warden adopted, leaving it in Identity Center; no call to AWS
 	ForgetRecord // drop a record of something that no longer exists; no call to AWS
 )
 
@@ -36,7 +38,7 @@ var opNames = map[OpKind]string{
 	CreateUser: "create user", UpdateUser: "update user", AdoptUser: "adopt user", CreateGroup: "create group",
 	RenameGroup: "rename group", AdoptGroup: "adopt group", AddMember: "add member", CreateAssignment: "create assignment",
 	DeleteAssignment: "delete assignment", RemoveMember: "remove member", DeleteGroup: "delete group", DeleteUser: "delete user",
-	ForgetRecord: "forget record",
+	ReleaseGroup: "stop managing group", ReleaseUser: "stop managing user", ForgetRecord: "forget record",
 }
 
 func (k OpKind) String() string { return opNames[k] }
@@ -57,6 +59,11 @@ type Op struct {
 	Until time.Time
 	// Expired marks a deletion caused by a grant's end, which the safety brake never holds back.
 	Expired bool
+	// Members counts the memberships a deletion takes with it: a group's members, or a user's
+	// memberships in groups warden does not manage (those in warden's are removed one by one).
+	Members int
+	// Adopted: the user or group deleted was there before warden (deleted only with --delete-in-aws).
+	Adopted bool
 	// Requests are the access requests behind a created assignment.
 	Requests []string
 	// RecordOnly: the assignment exists already; only warden's record of it is written (adopting it,
@@ -67,14 +74,40 @@ type Op struct {
 
 func (op Op) String() string {
 	switch op.Kind {
-	case CreateUser, UpdateUser, AdoptUser, DeleteUser:
+	case CreateUser, UpdateUser, AdoptUser:
 		return fmt.Sprintf("%s %s", op.Kind, op.User)
-	case CreateGroup, AdoptGroup, DeleteGroup:
+	case DeleteUser:
+		s := fmt.Sprintf("%s %s", op.Kind, op.User)
+		switch {
+		case op.Adopted && op.Members > 0:
+			s += fmt.Sprintf(" (there before warden; with its %s in groups warden does not manage)", plural(op.Members, "membership"))
+		case op.Adopted:
+			s += " (there before warden)"
+		case op.Members > 0:
+			s += fmt.Sprintf(" (with its %s in groups warden does not manage)", plural(op.Members, "membership"))
+		}
+		return s
+	case ReleaseUser:
+		return fmt.Sprintf("%s %s (there before warden: it stays in Identity Center; --delete-in-aws deletes it)", op.Kind, op.User)
+	case CreateGroup, AdoptGroup:
 		return fmt.Sprintf("%s %q (access list %s)", op.Kind, op.Title, op.List)
+	case DeleteGroup:
+		s := fmt.Sprintf("%s %q (access list %s", op.Kind, op.Title, op.List)
+		if op.Adopted {
+			s += "; there before warden"
+		}
+		if op.Members > 0 {
+			s += fmt.Sprintf("; its %s go with it", plural(op.Members, "membership"))
+		}
+		return s + ")"
+	case ReleaseGroup:
+		return fmt.Sprintf("%s %q (access list %s; there before warden: it stays in Identity Center with its members; --delete-in-aws deletes it)", op.Kind, op.Title, op.List)
 	case RenameGroup:
 		return fmt.Sprintf("%s of access list %s to %q", op.Kind, op.List, op.Title)
-	case AddMember, RemoveMember:
+	case AddMember:
 		return fmt.Sprintf("%s %s to %q", op.Kind, op.User, op.Title)
+	case RemoveMember:
+		return fmt.Sprintf("%s %s from %q", op.Kind, op.User, op.Title)
 	case CreateAssignment, DeleteAssignment:
 		a := op.Assignment
 		s := fmt.Sprintf("%s %s %s on %s with %s", op.Kind, strings.ToLower(a.PrincipalType), a.Principal, a.AccountID, psName(a.PermissionSetARN))
@@ -94,6 +127,48 @@ func (op Op) String() string {
 	return op.Kind.String()
 }
 
+// Removal counts what operations remove from Identity Center, by kind.
+type Removal struct {
+	Users, Groups, Memberships, Assignments int
+}
+
+// removal is what op removes from Identity Center: the one weighing the safety brake applies to
+// every destructive operation. A group's deletion takes its memberships with it, a user's its
+// memberships in groups warden does not manage (its memberships in warden's groups are removed one
+// by one before it, each weighed as such).
+func (op Op) removal() Removal {
+	switch op.Kind {
+	case DeleteAssignment:
+		return Removal{Assignments: 1}
+	case RemoveMember:
+		return Removal{Memberships: 1}
+	case DeleteGroup:
+		return Removal{Groups: 1, Memberships: op.Members}
+	case DeleteUser:
+		return Removal{Users: 1, Memberships: op.Members}
+	}
+	return Removal{}
+}
+
+func (r *Removal) add(o Removal) {
+	r.Users += o.Users
+	r.Groups += o.Groups
+	r.Memberships += o.Memberships
+	r.Assignments += o.Assignments
+}
+
+// recordsOnly reports whether op only changes warden's records (nothing is called in AWS).
+func (op Op) recordsOnly() bool {
+	switch op.Kind {
+	case ForgetRecord, AdoptUser, AdoptGroup, ReleaseUser, ReleaseGroup:
+		return true
+	}
+	return op.RecordOnly
+}
+
+// key names the change an operation makes, the same in every plan that calls for it.
+func (op Op) key() string { return op.Kind.String() + "\x00" + op.sortKey() }
+
 // sortKey orders operations of one kind.
 func (op Op) sortKey() string {
 	switch op.Kind {
@@ -103,6 +178,14 @@ func (op Op) sortKey() string {
 		return op.Record
 	}
 	return op.List + "\x00" + op.User
+}
+
+// plural says n things ("1 membership", "2 memberships").
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 func psName(arn string) string {
@@ -116,19 +199,33 @@ func psName(arn string) string {
 type Plan struct {
 	Ops []Op
 	// Owned counts what warden owns now, the safety brake's denominators.
-	OwnedAssignments, OwnedMemberships int
+	OwnedAssignments, OwnedMemberships, OwnedGroups, OwnedUsers int
+	// Removes is what the plan's operations remove from Identity Center, expiries aside (what the
+	// safety brake weighs).
+	Removes Removal
 	// Brake, when set, says why the plan must not be applied without force.
 	Brake string
 	// Held counts operations waiting to be retried after failing; Wake is when the first may go.
 	Held int
 	Wake time.Time
+	// Released names the users and groups warden adopted and stopped managing, left in Identity
+	// Center, which --delete-in-aws would delete ("user NAME", "group TITLE").
+	Released []string
+	// LeftOut names what the identity_center filters leave out of the sync: access lists whose
+	// group the groups filter excludes, and accounts the accounts filter excludes.
+	LeftOut []string
+	// Stuck names the operations of a plan made on a full observation that warden applied before
+	// it: changed outside warden since, or not kept by Identity Center though it answered them (a
+	// sync applying the plan reads them back to tell).
+	Stuck []string
+	stuck []Op
 }
 
 // Changes counts the operations that call AWS.
 func (p *Plan) Changes() int {
 	n := 0
 	for _, op := range p.Ops {
-		if op.Kind != ForgetRecord && op.Kind != AdoptUser && op.Kind != AdoptGroup && !op.RecordOnly {
+		if !op.recordsOnly() {
 			n++
 		}
 	}
@@ -137,42 +234,60 @@ func (p *Plan) Changes() int {
 
 // String prints the plan like terraform plan.
 func (p *Plan) String() string {
-	if p.Changes() == 0 && len(p.Ops) == 0 && p.Held == 0 {
-		return "No changes. Identity Center matches warden.\n"
-	}
 	var b strings.Builder
-	counts := map[string]int{}
-	for _, op := range p.Ops {
-		sign := "~"
-		switch {
-		case op.RecordOnly || op.Kind == ForgetRecord || op.Kind == AdoptUser || op.Kind == AdoptGroup:
-			sign = " "
-			counts["record"]++
+	switch {
+	case p.Changes() == 0 && len(p.Ops) == 0 && p.Held == 0 && len(p.LeftOut) > 0:
+		b.WriteString("No changes. Identity Center matches warden, apart from what the filters leave out (below).\n")
+	case p.Changes() == 0 && len(p.Ops) == 0 && p.Held == 0:
+		b.WriteString("No changes. Identity Center matches warden.\n")
+	default:
+		counts := map[string]int{}
+		for _, op := range p.Ops {
+			sign := "~"
+			switch op.Kind {
+			case CreateUser, CreateGroup, AddMember, CreateAssignment:
+				sign = "+"
+			case DeleteAssignment, RemoveMember, DeleteGroup, DeleteUser:
+				sign = "-"
+			}
+			switch {
+			case op.recordsOnly():
+				sign = " "
+				counts["record"]++
+			case sign == "+":
+				counts["add"]++
+			case sign == "-":
+				counts["destroy"]++
+			default:
+				counts["change"]++
+			}
 			fmt.Fprintf(&b, "  %s %s\n", sign, op)
-			continue
 		}
-		switch op.Kind {
-		case CreateUser, CreateGroup, AddMember, CreateAssignment:
-			sign, counts["add"] = "+", counts["add"]+1
-		case DeleteAssignment, RemoveMember, DeleteGroup, DeleteUser:
-			sign, counts["destroy"] = "-", counts["destroy"]+1
-		default:
-			counts["change"]++
+		fmt.Fprintf(&b, "\nPlan: %d to add, %d to change, %d to destroy.\n", counts["add"], counts["change"], counts["destroy"])
+		if p.Held > 0 {
+			fmt.Fprintf(&b, "%s to be retried, the first at %s.\n", plural(p.Held, "failed assignment operation"), p.Wake.UTC().Format(time.RFC3339))
 		}
-		fmt.Fprintf(&b, "  %s %s\n", sign, op)
+		if p.Brake != "" {
+			fmt.Fprintf(&b, "\nRefused by the safety brake: %s. Apply with --force if this is intended.\n", p.Brake)
+		}
+		if len(p.Stuck) > 0 {
+			fmt.Fprintf(&b, "\nApplied before, and planned again (changed outside warden, or not kept by Identity Center):\n  %s\n", strings.Join(p.Stuck, "\n  "))
+		}
 	}
-	fmt.Fprintf(&b, "\nPlan: %d to add, %d to change, %d to destroy.\n", counts["add"], counts["change"], counts["destroy"])
-	if p.Held > 0 {
-		fmt.Fprintf(&b, "%d failed assignment operations wait to be retried, the first at %s.\n", p.Held, p.Wake.UTC().Format(time.RFC3339))
+	if len(p.LeftOut) > 0 {
+		fmt.Fprintf(&b, "\nLeft out by the identity_center filters (not synced): %s.\n", strings.Join(p.LeftOut, ", "))
 	}
-	if p.Brake != "" {
-		fmt.Fprintf(&b, "\nRefused by the safety brake: %s. Apply with --force if this is intended.\n", p.Brake)
+	if len(p.Released) > 0 {
+		fmt.Fprintf(&b, "\nLeft in Identity Center, no longer managed (there before warden; warden sync apply --delete-in-aws deletes them): %s.\n",
+			strings.Join(p.Released, ", "))
 	}
 	return b.String()
 }
 
-// makePlan diffs desired against observed, given what warden owns (records), at now.
-func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Object, now time.Time, brake float64) *Plan {
+// makePlan diffs desired against observed, given what warden owns (records), at now. A user or
+// group warden adopted and no longer wants is released (left in Identity Center) unless
+// deleteInAWS.
+func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Object, now time.Time, brake float64, deleteInAWS bool) *Plan {
 	p := &Plan{}
 	add := func(op Op) { p.Ops = append(p.Ops, op) }
 	rec := func(key string) *resource.SyncRecordSpec {
@@ -189,7 +304,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		switch {
 		case id == "":
 			add(Op{Kind: CreateUser, User: name, Attributes: want})
-		case rec(userKey(name)) == nil || rec(userKey(name)).IDCID != id:
+		case rec(userKey(name)) == nil || rec(userKey(name)).IDCID != id || rec(userKey(name)).Released:
 			add(Op{Kind: AdoptUser, User: name, ID: id})
 			if u, ok := o.Users[name]; ok && !sameUser(u.DisplayName, u.GivenName, u.FamilyName, u.Email, want) {
 				add(Op{Kind: UpdateUser, User: name, ID: id, Attributes: want})
@@ -213,7 +328,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		switch {
 		case id == "":
 			add(Op{Kind: CreateGroup, List: list, Title: g.DisplayName})
-		case r == nil || r.IDCID != id:
+		case r == nil || r.IDCID != id || r.Released:
 			add(Op{Kind: AdoptGroup, List: list, Title: g.DisplayName, ID: id})
 		case r.Name != g.DisplayName:
 			add(Op{Kind: RenameGroup, List: list, Title: g.DisplayName, ID: id})
@@ -233,7 +348,6 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 				add(Op{Kind: AddMember, List: list, Title: g.DisplayName, User: u})
 			}
 		}
-		p.OwnedMemberships += len(have)
 		for uid, mid := range have {
 			name := o.UserNames[uid]
 			if name == "" || !want[name] {
@@ -242,6 +356,14 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 				}
 				removals = append(removals, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, Expired: d.Expired[list][name]})
 			}
+		}
+	}
+	// The memberships warden owns: those of every group it manages, wanted or not.
+	managed := map[string]bool{}
+	for list, gid := range o.GroupIDs {
+		if r := rec(groupKey(list)); gid != "" && (desiredLists[list] != nil || (r != nil && r.IDCID == gid && !r.Released)) && !managed[gid] {
+			managed[gid] = true
+			p.OwnedMemberships += len(o.Members[gid])
 		}
 	}
 
@@ -292,7 +414,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 	// Owned groups: every observed assignment not desired is removed.
 	for list, gid := range o.GroupIDs {
 		r := rec(groupKey(list))
-		if gid == "" || r == nil || r.IDCID != gid {
+		if gid == "" || r == nil || r.IDCID != gid || r.Released {
 			continue
 		}
 		title := r.Name
@@ -362,7 +484,8 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 	p.Ops = append(p.Ops, deletes...)
 	p.Ops = append(p.Ops, removals...)
 
-	// Owned groups and users no longer desired.
+	// Owned groups and users no longer desired: deleted if warden made them, released if it adopted
+	// them (unless deleteInAWS), forgotten if they are gone.
 	var groupDeletes, userDeletes []Op
 	for key, r := range records {
 		s := r.Spec.(*resource.SyncRecordSpec)
@@ -372,44 +495,83 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 			if desiredLists[list] != nil {
 				continue
 			}
-			if gid := o.GroupIDs[list]; gid == s.IDCID && !desiredGIDs[gid] {
-				groupDeletes = append(groupDeletes, Op{Kind: DeleteGroup, List: list, Title: s.Name, ID: s.IDCID})
-			} else {
+			if !s.Released {
+				p.OwnedGroups++
+			}
+			gid := o.GroupIDs[list]
+			switch {
+			case gid != s.IDCID || desiredGIDs[gid]: // gone, or another list's now (same title)
 				groupDeletes = append(groupDeletes, Op{Kind: ForgetRecord, Record: key})
+			case s.Adopted && !deleteInAWS && s.Released:
+				p.Released = append(p.Released, fmt.Sprintf("group %q", s.Name))
+			case s.Adopted && !deleteInAWS:
+				groupDeletes = append(groupDeletes, Op{Kind: ReleaseGroup, List: list, Title: s.Name, ID: s.IDCID})
+			default:
+				groupDeletes = append(groupDeletes, Op{Kind: DeleteGroup, List: list, Title: s.Name, ID: s.IDCID, Adopted: s.Adopted, Members: len(o.Members[gid])})
 			}
 		case resource.RecordUser:
+			if !s.Released {
+				p.OwnedUsers++
+			}
 			if _, desired := d.Users[s.Name]; desired {
 				continue
 			}
-			if id := o.UserIDs[s.Name]; id == s.IDCID {
-				userDeletes = append(userDeletes, Op{Kind: DeleteUser, User: s.Name, ID: s.IDCID})
-			} else {
+			switch id := o.UserIDs[s.Name]; {
+			case id != s.IDCID:
 				userDeletes = append(userDeletes, Op{Kind: ForgetRecord, Record: key})
+			case s.Adopted && !deleteInAWS && s.Released:
+				p.Released = append(p.Released, "user "+s.Name)
+			case s.Adopted && !deleteInAWS:
+				userDeletes = append(userDeletes, Op{Kind: ReleaseUser, User: s.Name, ID: s.IDCID})
+			default:
+				// Its memberships in groups warden does not manage are counted before it is weighed
+				// (Engine.weighDeletions).
+				userDeletes = append(userDeletes, Op{Kind: DeleteUser, User: s.Name, ID: s.IDCID, Adopted: s.Adopted})
 			}
+		}
+	}
+	for list := range desiredLists {
+		if r := rec(groupKey(list)); r != nil && !r.Released {
+			p.OwnedGroups++
 		}
 	}
 	p.Ops = append(p.Ops, groupDeletes...)
 	p.Ops = append(p.Ops, userDeletes...)
 	sortOps(p.Ops)
+	sort.Strings(p.Released)
+	p.weigh(brake)
+	return p
+}
 
-	// The safety brake: deleting more than a share of what warden owns needs force. Revoking expired
-	// grants never does: expired access must go.
-	del, rem := 0, 0
+// weigh applies the safety brake: a plan removing from Identity Center more than the brake's share
+// of what warden owns, of any kind (users, groups, memberships, assignments), by more than a few,
+// needs force. Every destructive operation is weighed by what it removes (Op.removal); an expiry's
+// never: expired access must go.
+func (p *Plan) weigh(brake float64) {
+	p.Removes = Removal{}
 	for _, op := range p.Ops {
-		switch {
-		case op.Kind == DeleteAssignment && !op.Expired:
-			del++
-		case op.Kind == RemoveMember && !op.Expired:
-			rem++
+		if !op.Expired {
+			p.Removes.add(op.removal())
 		}
 	}
-	switch {
-	case del > brakeFloor && float64(del) > brake*float64(p.OwnedAssignments):
-		p.Brake = fmt.Sprintf("it deletes %d of %d owned assignments (more than %.0f%%)", del, p.OwnedAssignments, brake*100)
-	case rem > brakeFloor && float64(rem) > brake*float64(p.OwnedMemberships):
-		p.Brake = fmt.Sprintf("it removes %d of %d group memberships (more than %.0f%%)", rem, p.OwnedMemberships, brake*100)
+	var over []string
+	for _, k := range []struct {
+		n, owned int
+		what     string
+	}{
+		{p.Removes.Users, p.OwnedUsers, "users"},
+		{p.Removes.Groups, p.OwnedGroups, "groups"},
+		{p.Removes.Memberships, p.OwnedMemberships, "group memberships"},
+		{p.Removes.Assignments, p.OwnedAssignments, "assignments"},
+	} {
+		if k.n > brakeFloor && float64(k.n) > brake*float64(k.owned) {
+			over = append(over, fmt.Sprintf("%d of %d %s", k.n, k.owned, k.what))
+		}
 	}
-	return p
+	p.Brake = ""
+	if len(over) > 0 {
+		p.Brake = fmt.Sprintf("it removes %s warden owns (more than %.0f%%)", strings.Join(over, ", "), brake*100)
+	}
 }
 
 // brakeFloor: a few deletions in a small organisation are no cause for alarm.

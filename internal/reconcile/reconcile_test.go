@@ -10,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/idcsim"
 	"github.com/wardenhq/warden/internal/integration"
@@ -27,16 +27,10 @@ import (
 	"github.com/wardenhq/warden/internal/store/sqlite"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
 type env struct {
 	t      *testing.T
 	ctx    context.Context
+	clock  *clock.Live // the simulator's and the engines' (tests jump to an instant rather than sleep)
 	sim    *idcsim.Sim
 	store  store.Store
 	engine *reconcile.Engine
@@ -49,6 +43,8 @@ type env struct {
 // warden does not own: a group "Contractors" and a user "ghost@example.com", each with an assignment.
 func newEnv(t *testing.T, opts idcsim.Options) *env {
 	t.Helper()
+	clk := clock.NewLive(time.Now())
+	opts.Now = clk.Now
 	sim := idcsim.New(opts)
 	arn := map[string]string{}
 	err := sim.Update(func(d *idcsim.Directory) error {
@@ -90,10 +86,13 @@ func newEnv(t *testing.T, opts idcsim.Options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{t: t, ctx: context.Background(), sim: sim, store: st, writer: manage.New(st), arn: arn}
+	e := &env{t: t, ctx: context.Background(), clock: clk, sim: sim, store: st, writer: manage.New(st), arn: arn}
 	e.client, e.engine = e.newEngine(hs.URL, idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond})
 	return e
 }
+
+// now is the env's clock's time.
+func (e *env) now() time.Time { return e.clock.Now() }
 
 func (e *env) newEngine(url string, cfg idc.Config) (*idc.Client, *reconcile.Engine) {
 	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(url)}
@@ -101,7 +100,13 @@ func (e *env) newEngine(url string, cfg idc.Config) (*idc.Client, *reconcile.Eng
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return c, reconcile.New(e.store, c, cfg, slog.New(slog.NewTextHandler(testLogOut, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	var opts []reconcile.Option
+	if e.clock != nil { // a test's env (benchmarks run as in production)
+		// The simulator provisions at once unless told otherwise: the first polls need not wait
+		// the second AWS usually takes.
+		opts = append(opts, reconcile.WithClock(e.clock), reconcile.WithProvisioningEstimate(0))
+	}
+	return c, reconcile.New(e.store, c, cfg, slog.New(slog.NewTextHandler(testLogOut, &slog.HandlerOptions{Level: slog.LevelDebug})), opts...)
 }
 
 func (e *env) apply(docs string) {
@@ -160,6 +165,35 @@ func (e *env) state() (map[string][]string, map[string]bool) {
 		return nil
 	})
 	return groups, assigns
+}
+
+// holding counts the users of names holding the assignment of permission set ps on account.
+func (e *env) holding(names []string, account, ps string) int {
+	n := 0
+	e.sim.Update(func(d *idcsim.Directory) error {
+		ids := map[string]bool{}
+		for _, name := range names {
+			if id, ok := d.UserID(name); ok {
+				ids[id] = true
+			}
+		}
+		for _, a := range d.Assignments() {
+			if a.AccountID == account && a.PermissionSetARN == e.arn[ps] && a.PrincipalType == "USER" && ids[a.PrincipalID] {
+				n++
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// numbered names n users: format with 0..n-1.
+func numbered(format string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf(format, i)
+	}
+	return out
 }
 
 const org = `
@@ -261,15 +295,8 @@ func TestConvergeFromEmptyThenNothingToDo(t *testing.T) {
 	}
 	e.sim.ResetStats()
 	e.sync(false)
-	writes := 0
-	for op, n := range e.sim.Stats().Calls {
-		name := op[strings.Index(op, ":")+1:]
-		if strings.HasPrefix(name, "Create") || strings.HasPrefix(name, "Delete") || strings.HasPrefix(name, "Update") {
-			writes += n
-		}
-	}
-	if writes != 0 {
-		t.Fatalf("a converged re-sync made %d writes: %v", writes, e.sim.Stats().Calls)
+	if w := e.writes(); len(w) != 0 {
+		t.Fatalf("a converged re-sync made writes: %v", w)
 	}
 	// One change is observed incrementally: only the list it touches is read again.
 	e.sim.ResetStats()
@@ -323,6 +350,9 @@ func TestDriftIsCorrectedAndUnownedIsLeftAlone(t *testing.T) {
 	if res.Plan.Changes() != 3 {
 		t.Fatalf("drift plan:\n%s", res.Plan)
 	}
+	if st := e.engine.Status(); st.Drift != 3 || !st.Converged {
+		t.Errorf("status after correcting the drift: drift %d, converged %v %q; want 3, converged", st.Drift, st.Converged, st.Unconverged)
+	}
 	groups, assigns := e.state()
 	if strings.Join(groups["Everyone"], ",") != "alice@example.com,bob@example.com,carol@example.com" {
 		t.Errorf("Everyone after drift correction: %v", groups["Everyone"])
@@ -348,10 +378,24 @@ func TestRemovalsAndTheSafetyBrake(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 3})
 	e.apply(org)
 	e.sync(false)
-	// Deleting the list deletes its group and the group's assignments; its nested members leave Everyone.
+	// Deleting the list deletes its group and the group's assignments; its nested members leave
+	// Everyone. The group's two memberships go with it, and two more from Everyone: 4 of the 5
+	// memberships warden owns, which the brake holds until forced.
 	e.del(resource.KindAccessListMember, "everyone/list:platform")
 	e.del(resource.KindAccessList, "platform")
-	e.sync(false)
+	if res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false); !errors.Is(err, reconcile.ErrBrake) || !strings.Contains(res.Plan.Brake, "4 of 5 group memberships") {
+		t.Fatalf("deleting a list with its group's members: %v, want the brake on 4 of 5 memberships", err)
+	}
+	if groups, _ := e.state(); len(groups["Platform"]) != 2 {
+		t.Fatalf("the brake did not hold the group's deletion back: Platform %v", groups["Platform"])
+	}
+	if st := e.engine.Status(); st.Health != reconcile.HealthBraked || st.Converged || !strings.Contains(strings.Join(st.Unconverged, "\n"), "held by the safety brake") ||
+		!strings.HasPrefix(e.engine.HealthLine(), "sync: waiting for an operator: the safety brake holds the plan") {
+		t.Fatalf("status while the brake holds the plan: %+v; %s", st, e.engine.HealthLine())
+	}
+	if res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, true); err != nil || len(res.Errors) > 0 {
+		t.Fatalf("forced: %v %v", err, res.Errors)
+	}
 	groups, assigns := e.state()
 	if _, ok := groups["Platform"]; ok {
 		t.Error("the group of a deleted list remains")
@@ -391,33 +435,32 @@ func TestRequestExpiryAndOverlaps(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 4})
 	e.apply(org)
 	e.sync(false)
-	now := time.Now().UTC()
-	window := func(name, end string) string {
+	now := e.now().UTC()
+	window := func(name string, end time.Time) string {
 		return `
 kind: access_request
 version: v1
 metadata: {name: ` + name + `}
 spec: {user: carol@example.com, resources: [{account: Production, permission_set: AdministratorAccess}], state: APPROVED, start: "` +
-			now.Add(-time.Minute).Format(time.RFC3339) + `", end: "` + end + `"}
+			now.Add(-time.Minute).Format(time.RFC3339) + `", end: "` + end.Format(time.RFC3339Nano) + `"}
 `
 	}
-	soon := now.Add(1500 * time.Millisecond).Format(time.RFC3339Nano)
-	later := now.Add(4 * time.Second).Format(time.RFC3339Nano)
+	soon, later := now.Add(time.Hour), now.Add(2*time.Hour)
 	e.apply(window("short", soon) + "---" + window("long", later))
 	e.sync(false)
 	if _, assigns := e.state(); !assigns["carol@example.com 637423191929 admin"] {
 		t.Fatal("approved request not granted")
 	}
-	if next := e.engine.NextChange(); next.IsZero() || next.After(now.Add(5*time.Second)) {
-		t.Fatalf("next change %v", next)
+	if next := e.engine.NextChange(); next.IsZero() || next.After(soon) {
+		t.Fatalf("next change %v, want by the first end %v", next, soon)
 	}
 	// After the short one ends, the long one still holds the assignment.
-	time.Sleep(time.Until(now.Add(1600 * time.Millisecond)))
+	e.clock.Set(soon.Add(time.Second))
 	e.sync(false)
 	if _, assigns := e.state(); !assigns["carol@example.com 637423191929 admin"] {
 		t.Fatal("the first grant's end revoked an assignment the second still owes")
 	}
-	time.Sleep(time.Until(now.Add(4100 * time.Millisecond)))
+	e.clock.Set(later.Add(time.Second))
 	e.sync(false)
 	if _, assigns := e.state(); assigns["carol@example.com 637423191929 admin"] {
 		t.Fatal("expired access stays granted")
@@ -442,8 +485,8 @@ func TestConvergesUnderThrottlingAndFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		converged = res.Plan.Changes() == 0 && res.Plan.Held == 0 && len(res.Errors) == 0
-		if !converged {
-			time.Sleep(10 * time.Millisecond) // let failed operations' backoff pass
+		if next := e.engine.NextChange(); !converged && !next.IsZero() {
+			e.clock.Set(next) // failed operations' backoff passes
 		}
 	}
 	if !converged {
@@ -564,7 +607,7 @@ kind: access_request
 version: v1
 metadata: {name: dan-prod}
 spec: {user: dan@example.com, resources: [{account: Production, permission_set: AdministratorAccess}], state: APPROVED, start: "` +
-		time.Now().Add(-time.Minute).UTC().Format(time.RFC3339) + `", end: "` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}
+		e.now().Add(-time.Minute).UTC().Format(time.RFC3339) + `", end: "` + e.now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}
 `)
 	res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
 	if err != nil {
@@ -650,31 +693,20 @@ func TestConvergedFullResyncReadsMatchTheFormula(t *testing.T) {
 func TestLoopAppliesMembershipChanges(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 8})
 	e.apply(org)
-	ctx, cancel := context.WithCancel(e.ctx)
-	done := make(chan struct{})
-	go func() { e.engine.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+	e.runLoop()
+	e.waitFor("the first sync", 20*time.Second, func() bool { return !e.engine.Status().LastFull.IsZero() })
+	if g, _ := e.state(); len(g["Platform"]) != 2 {
+		t.Fatalf("Platform after the first sync: %v", g["Platform"])
 	}
-	waitUntil("the first sync", func() bool { g, _ := e.state(); return len(g["Platform"]) == 2 })
-	time.Sleep(300 * time.Millisecond)
 	e.sim.ResetStats()
 	e.apply("kind: access_list_member\nversion: v1\nmetadata: {}\nspec: {list: platform, member: carol@example.com}\n")
-	waitUntil("carol in Platform", func() bool { g, _ := e.state(); return len(g["Platform"]) == 3 })
+	e.waitFor("carol in Platform", 20*time.Second, func() bool { g, _ := e.state(); return len(g["Platform"]) == 3 })
 	calls := e.sim.Stats().Calls
 	if calls["identitystore:ListUsers"]+calls["identitystore:ListGroups"]+calls["organizations:ListAccounts"] > 0 {
 		t.Fatalf("a membership change re-read the directory: %v", calls)
 	}
 	e.del(resource.KindAccessListMember, "platform/carol@example.com")
-	waitUntil("carol out of Platform", func() bool { g, _ := e.state(); return len(g["Platform"]) == 2 })
+	e.waitFor("carol out of Platform", 20*time.Second, func() bool { g, _ := e.state(); return len(g["Platform"]) == 2 })
 }
 
 // testLogOut receives the engines' debug logs: WARDEN_TEST_LOG=1 shows them.

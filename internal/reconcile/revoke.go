@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/resource"
@@ -32,16 +33,16 @@ import (
 // runRevoker revokes each temporary grant the instant it ends, and looks again whenever woken (a
 // sync may have moved ends) until ctx ends.
 func (e *Engine) runRevoker(ctx context.Context) {
-	timer := time.NewTimer(0)
+	timer := e.clock.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-timer.C:
+		case <-timer.C():
 		case <-e.revokerWake:
 		}
-		resetTimer(timer, e.revokeNow(ctx))
+		e.resetTimer(timer, e.revokeNow(ctx))
 	}
 }
 
@@ -54,6 +55,10 @@ func (e *Engine) revokeNow(ctx context.Context) time.Time {
 			return earliest(n, now.Add(time.Hour)) // nothing due before (a sync that changes that wakes the revoker)
 		}
 		e.revokeWanted.Store(true)
+		select { // an apply waiting for its workers makes it at once
+		case e.revokeAsk <- struct{}{}:
+		default:
+		}
 		return now.Add(10 * time.Millisecond) // a lock check costs nothing: find the first gap
 	}
 	defer e.run.Unlock()
@@ -346,14 +351,8 @@ func (e *Engine) pollRevocation(ctx context.Context, op pendingOp, kick func()) 
 	e.mu.Lock()
 	estimate := e.provisioning
 	e.mu.Unlock()
-	if d := time.Until(op.sent.Add(estimate)); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	if clock.Sleep(ctx, e.clock, clock.Until(e.clock, op.sent.Add(estimate))) != nil {
+		return
 	}
 	res, err := e.idc.DeletionStatus(ctx, op.requestID)
 	if err == nil && res.Status == idc.InProgress {

@@ -14,6 +14,7 @@ import (
 	"github.com/wardenhq/warden/internal/idcsim"
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/store"
 )
 
 // runLoop runs the engine's loop until the test ends.
@@ -63,14 +64,17 @@ func TestRevocationFailedIsRetried(t *testing.T) {
 	_, e.engine = e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 2 * time.Millisecond,
 		RetryFailedAfter: 200 * time.Millisecond})
 	e.apply(org)
-	end := time.Now().Add(1500 * time.Millisecond)
+	end := e.now().Add(time.Hour)
 	e.apply(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)))
-	e.sync(true)
+	if _, err := e.syncJumping(e.engine, reconcile.PlanOptions{Full: true}, false); err != nil {
+		t.Fatal(err)
+	}
 	if _, as := e.state(); !as["carol@example.com 637423191929 admin"] {
 		t.Fatal("the approved request was not granted")
 	}
 	e.sim.SetFailRate(1)
 	e.runLoop()
+	e.clock.Set(end)
 	deletes := func() int { return e.sim.Stats().Calls["sso-admin:DeleteAccountAssignment"] }
 	e.waitFor("two failed deletions", 20*time.Second, func() bool { return deletes() >= 2 })
 	if _, as := e.state(); !as["carol@example.com 637423191929 admin"] {
@@ -87,23 +91,39 @@ func TestRevocationFailedIsRetried(t *testing.T) {
 // present: the sync waits for the deletion to end, then creates it anew.
 func TestRevocationInFlightThenGrantedAgain(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 42, ProvisioningDelay: time.Second})
-	_, e.engine = e.newEngine(e.engine.Endpoint(), idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 2 * time.Millisecond})
 	e.apply(org)
-	end := time.Now().Add(1500 * time.Millisecond)
+	end := e.now().Add(time.Hour)
 	e.apply(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)))
-	e.sync(true)
+	if _, err := e.syncJumping(e.engine, reconcile.PlanOptions{Full: true}, false); err != nil {
+		t.Fatal(err)
+	}
 	creates := func() int { return e.sim.Stats().Calls["sso-admin:CreateAccountAssignment"] }
 	created := creates()
 	e.runLoop()
+	e.waitFor("the loop's first full sync", 20*time.Second, func() bool { return !e.engine.Status().LastFull.IsZero() })
+	e.clock.Set(end)
 	deletes := func() int { return e.sim.Stats().Calls["sso-admin:DeleteAccountAssignment"] }
 	e.waitFor("the revocation sent", 10*time.Second, func() bool { return deletes() >= 1 })
 	// The deletion takes a second in Identity Center: approve a new grant meanwhile.
-	e.apply(request("r2", "carol@example.com", time.Now().Add(time.Hour).Format(time.RFC3339Nano)))
+	e.apply(request("r2", "carol@example.com", e.now().Add(time.Hour).Format(time.RFC3339Nano)))
 	e.waitFor("the assignment gone, then created again for r2", 20*time.Second, func() bool {
+		e.clock.Advance(100 * time.Millisecond) // Identity Center provisions meanwhile
 		return creates() > created && func() bool { _, as := e.state(); return as["carol@example.com 637423191929 admin"] }()
 	})
-	// And it stays: nothing deletes it afterwards.
-	time.Sleep(1500 * time.Millisecond)
+	// And it stays: once nothing of warden's is in flight, it is there, and the plan has nothing to do.
+	e.waitFor("nothing in flight", 20*time.Second, func() bool {
+		e.clock.Advance(100 * time.Millisecond)
+		recs, err := e.store.List(e.ctx, resource.KindSyncRecord, store.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.Spec.(*resource.SyncRecordSpec).Op != "" {
+				return false
+			}
+		}
+		return true
+	})
 	if _, as := e.state(); !as["carol@example.com 637423191929 admin"] {
 		t.Fatal("the assignment for the new grant was deleted")
 	}
@@ -117,10 +137,11 @@ func TestRevocationInFlightThenGrantedAgain(t *testing.T) {
 func TestSyncOperationsAudited(t *testing.T) {
 	e := newEnv(t, idcsim.Options{Seed: 43, ProvisioningDelay: 20 * time.Millisecond})
 	e.apply(org)
-	end := time.Now().Add(time.Second)
+	end := e.now().Add(time.Hour)
 	e.apply(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)))
 	e.sync(true)
 	e.runLoop()
+	e.clock.Set(end)
 	e.waitFor("the grant revoked", 10*time.Second, func() bool { _, as := e.state(); return !as["carol@example.com 637423191929 admin"] })
 	var entries []*resource.AuditEntrySpec
 	e.waitFor("the revocation's outcome logged", 10*time.Second, func() bool {
@@ -164,6 +185,27 @@ func TestSyncOperationsAudited(t *testing.T) {
 	if err := json.Unmarshal(revoked.After, &rec); err != nil || rec.Spec.RequestID == "" || !strings.Contains(revoked.Detail, rec.Spec.RequestID) {
 		t.Fatalf("the entry's record does not carry the request id: %v %s", err, revoked.After)
 	}
+	// A member's removal, in the plan and in the log, says where from.
+	e.del(resource.KindAccessListMember, "platform/bob@example.com")
+	p, _, _, err := e.engine.Plan(e.ctx, reconcile.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `- remove member bob@example.com from "Platform"`; !strings.Contains(p.String(), want) {
+		t.Errorf("the plan does not say %q:\n%s", want, p)
+	}
+	e.waitFor("bob's removal logged", 10*time.Second, func() bool {
+		entries, err := audit.List(e.ctx, e.store, audit.Filter{Actor: reconcile.SyncActor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range entries {
+			if x.Action == "sync.remove_member" && strings.HasPrefix(x.Detail, `remove member bob@example.com from "Platform" (AWS request`) {
+				return true
+			}
+		}
+		return false
+	})
 	if n, err := audit.Verify(e.ctx, e.store); err != nil {
 		t.Fatalf("audit chain after %d entries: %v", n, err)
 	}

@@ -29,9 +29,9 @@ type resourceStatus struct {
 // subject names the resource a failed operation or a compile problem concerns.
 func subject(op Op) (resource.Kind, string) {
 	switch op.Kind {
-	case CreateUser, UpdateUser, AdoptUser, DeleteUser:
+	case CreateUser, UpdateUser, AdoptUser, DeleteUser, ReleaseUser:
 		return resource.KindUser, op.User
-	case CreateGroup, RenameGroup, AdoptGroup, AddMember, RemoveMember, DeleteGroup:
+	case CreateGroup, RenameGroup, AdoptGroup, AddMember, RemoveMember, DeleteGroup, ReleaseGroup:
 		return resource.KindAccessList, op.List
 	case CreateAssignment, DeleteAssignment:
 		if op.Assignment.PrincipalType == policy.PrincipalUser {
@@ -179,8 +179,7 @@ type metrics struct {
 	runs       *prometheus.CounterVec
 	operations *prometheus.CounterVec
 	lastOK     prometheus.Gauge
-	pending    prometheus.Gauge
-	calls      prometheus.CounterFunc
+	lastError  prometheus.Gauge
 	lateness   prometheus.Histogram
 }
 
@@ -192,22 +191,48 @@ func (e *Engine) RegisterMetrics(reg prometheus.Registerer) error {
 		operations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "warden_sync_operations_total",
 			Help: "Identity Center operations applied, by kind and result."}, []string{"kind", "result"}),
 		lastOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "warden_sync_last_success_timestamp_seconds",
-			Help: "When the last sync run without errors ended."}),
-		pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "warden_sync_pending_operations",
-			Help: "Assignment operations in flight or waiting to be retried."}),
+			Help: "When the last sync run that applied everything it planned ended."}),
+		lastError: prometheus.NewGauge(prometheus.GaugeOpts{Name: "warden_sync_last_error_timestamp_seconds",
+			Help: "When the last sync run, or one of its operations, failed."}),
 		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_sync_revocation_lateness_seconds",
 			Help:    "Time from a temporary grant's end to its DeleteAccountAssignment being sent.",
 			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300}}),
-		calls: prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "warden_identity_center_calls_total",
-			Help: "Calls made to Identity Center APIs (every attempt)."}, func() float64 { return float64(e.idc.TotalCalls()) }),
 	}
-	for _, c := range []prometheus.Collector{m.runs, m.operations, m.lastOK, m.pending, m.calls, m.lateness} {
+	live := func(name, help string, f func(Status) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(e.Status()) })
+	}
+	collectors := []prometheus.Collector{m.runs, m.operations, m.lastOK, m.lastError, m.lateness,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "warden_identity_center_calls_total",
+			Help: "Calls made to Identity Center APIs (every attempt)."}, func() float64 { return float64(e.idc.TotalCalls()) }),
+		live("warden_sync_pending_operations", "Operations not done yet: of the run in progress, in flight, or waiting to be retried.",
+			func(s Status) float64 { return float64(s.Pending) }),
+		live("warden_sync_operations_in_flight", "Operations sent to Identity Center and not yet seen to end.",
+			func(s Status) float64 { return float64(s.Progress.InFlight) }),
+		live("warden_sync_run_operations_planned", "Operations the run in progress (or the last) applies.",
+			func(s Status) float64 { return float64(s.Progress.Planned) }),
+		live("warden_sync_run_operations_done", "Operations of the run in progress (or the last) done.",
+			func(s Status) float64 { return float64(s.Progress.Done) }),
+		live("warden_sync_run_operations_failed", "Operations of the run in progress (or the last) failed.",
+			func(s Status) float64 { return float64(s.Progress.Failed) }),
+		live("warden_sync_converged", "1 when the last run left nothing to do that warden knows of.",
+			func(s Status) float64 { return b2f(s.Converged) }),
+		live("warden_sync_healthy", "1 when the last run applied everything it planned.",
+			func(s Status) float64 { return b2f(s.Health == HealthOK) }),
+	}
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
 	}
 	e.metrics = m
 	return nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // revoked counts a revocation sent late by d after its grant's end.
@@ -217,16 +242,19 @@ func (m *metrics) revoked(d time.Duration) {
 	}
 }
 
-func (e *Engine) observeRun(result string, p *Plan, failed []opError, pending int) {
+func (e *Engine) observeRun(result string, p *Plan, failed []opError) {
 	m := e.metrics
 	if m == nil {
 		return
 	}
 	m.runs.WithLabelValues(result).Inc()
-	if result == "ok" && len(failed) == 0 {
-		m.lastOK.Set(float64(time.Now().Unix()))
+	st := e.Status()
+	if !st.LastSuccess.IsZero() {
+		m.lastOK.Set(float64(st.LastSuccess.Unix()))
 	}
-	m.pending.Set(float64(pending))
+	if !st.LastErrorAt.IsZero() {
+		m.lastError.Set(float64(st.LastErrorAt.Unix()))
+	}
 	if p == nil {
 		return
 	}

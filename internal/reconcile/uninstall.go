@@ -76,6 +76,9 @@ func (e *Engine) Uninstall(ctx context.Context, deleteGroups, dryRun bool) (*Uni
 	users := 0
 	for _, key := range slices.Sorted(maps.Keys(e.records)) {
 		s := e.records[key].Spec.(*resource.SyncRecordSpec)
+		if s.Released {
+			continue // no longer warden's
+		}
 		switch s.Type {
 		case resource.RecordAssignment:
 			if s.Adopted {

@@ -32,9 +32,7 @@ func TestUninstall(t *testing.T) {
 	done := make(chan struct{})
 	go func() { e.engine.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	for !e.engine.Leading() {
-		time.Sleep(time.Millisecond)
-	}
+	e.waitFor("the loop leading", 10*time.Second, e.engine.Leading)
 	dry, err := e.engine.Uninstall(e.ctx, true, true)
 	if err != nil {
 		t.Fatal(err)

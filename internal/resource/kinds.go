@@ -354,6 +354,10 @@ type SyncRecordSpec struct {
 	// IDCID is the Identity Center id (user or group id); for an assignment, its principal's id.
 	IDCID   string `json:"idc_id,omitempty"`
 	Adopted bool   `json:"adopted,omitempty"`
+	// Released: a user or group warden adopted, whose warden resource is gone: warden no longer
+	// manages it and left it in Identity Center; the record stays so that `warden sync apply
+	// --delete-in-aws` can still delete it.
+	Released bool `json:"released,omitempty"`
 	// Name is the user name, the group's display name, or the assignment's principal name.
 	Name             string `json:"name,omitempty"`
 	PrincipalType    string `json:"principal_type,omitempty"`

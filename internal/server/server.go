@@ -166,6 +166,9 @@ func (s *Server) routes() {
 			return
 		}
 		io.WriteString(w, "ready\n")
+		if s.sync != nil { // the sync's health, for eyes (the answer stays 200: the API serves regardless)
+			io.WriteString(w, s.sync.HealthLine()+"\n")
+		}
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 

@@ -14,13 +14,28 @@ func (s *Server) SetSync(e *reconcile.Engine) { s.sync = e }
 
 var errSyncOff = errors.New("Identity Center sync is off: the config file has no identity_center section")
 
+// SyncRequest is the body of POST /v1/sync/plan and /v1/sync/apply (both optional).
+type SyncRequest struct {
+	// Force applies a plan the safety brake refuses (apply only).
+	Force bool `json:"force,omitempty"`
+	// DeleteInAWS deletes the users and groups warden adopted and no longer has, instead of leaving
+	// them in Identity Center unmanaged.
+	DeleteInAWS bool `json:"delete_in_aws,omitempty"`
+}
+
 // SyncPlanResponse is a plan as the API answers it.
 type SyncPlanResponse struct {
-	Plan    string   `json:"plan"`
-	Changes int      `json:"changes"`
-	Brake   string   `json:"brake,omitempty"`
-	Applied int      `json:"applied,omitempty"`
-	Errors  []string `json:"errors,omitempty"`
+	Plan    string `json:"plan"`
+	Changes int    `json:"changes"`
+	Brake   string `json:"brake,omitempty"`
+	// LeftOut: what the identity_center filters leave out of the sync; Released: users and groups
+	// warden adopted and no longer manages, left in Identity Center (delete_in_aws deletes them).
+	LeftOut  []string `json:"left_out,omitempty"`
+	Released []string `json:"released,omitempty"`
+	Applied  int      `json:"applied,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
+	// Unconverged (apply): what the apply left undone and why; empty when Identity Center matches.
+	Unconverged []string `json:"unconverged,omitempty"`
 }
 
 func (s *Server) syncRoutes() {
@@ -41,11 +56,30 @@ func (s *Server) syncReady(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	return true
 }
 
+// syncRequest reads the optional body of a plan or apply.
+func (s *Server) syncRequest(w http.ResponseWriter, r *http.Request) (SyncRequest, bool) {
+	var req SyncRequest
+	if b, err := readBody(r, MaxObjectBody); err != nil {
+		s.fail(w, r, err)
+		return req, false
+	} else if len(b) > 0 {
+		if err := decodeJSON(b, &req, `{"force": true|false, "delete_in_aws": true|false} (or nothing)`); err != nil {
+			s.fail(w, r, err)
+			return req, false
+		}
+	}
+	return req, true
+}
+
 func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	if !s.syncReady(w, r, p) {
 		return
 	}
-	plan, _, _, err := s.sync.Plan(r.Context(), reconcile.PlanOptions{Full: true})
+	req, ok := s.syncRequest(w, r)
+	if !ok {
+		return
+	}
+	plan, _, _, err := s.sync.Plan(r.Context(), reconcile.PlanOptions{Full: true, DeleteInAWS: req.DeleteInAWS})
 	if errors.Is(err, reconcile.ErrUninstalled) {
 		writeError(w, http.StatusConflict, err)
 		return
@@ -54,26 +88,19 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SyncPlanResponse{Plan: plan.String(), Changes: plan.Changes() + plan.Held, Brake: plan.Brake})
+	writeJSON(w, http.StatusOK, SyncPlanResponse{Plan: plan.String(), Changes: plan.Changes() + plan.Held, Brake: plan.Brake,
+		LeftOut: plan.LeftOut, Released: plan.Released})
 }
 
 func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	if !s.syncReady(w, r, p) {
 		return
 	}
-	var req struct {
-		Force bool `json:"force"`
-	}
-	if b, err := readBody(r, MaxObjectBody); err != nil {
-		s.fail(w, r, err)
+	req, ok := s.syncRequest(w, r)
+	if !ok {
 		return
-	} else if len(b) > 0 {
-		if err := decodeJSON(b, &req, `{"force": true|false} (or nothing)`); err != nil {
-			s.fail(w, r, err)
-			return
-		}
 	}
-	res, err := s.sync.Apply(r.Context(), reconcile.PlanOptions{Full: true}, req.Force)
+	res, err := s.sync.Apply(r.Context(), reconcile.PlanOptions{Full: true, DeleteInAWS: req.DeleteInAWS, ReadBack: true}, req.Force)
 	if errors.Is(err, reconcile.ErrNotLeader) || errors.Is(err, reconcile.ErrUninstalled) {
 		writeError(w, http.StatusConflict, err)
 		return
@@ -82,7 +109,8 @@ func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		s.fail(w, r, err)
 		return
 	}
-	out := SyncPlanResponse{Plan: res.Plan.String(), Changes: res.Plan.Changes(), Brake: res.Plan.Brake, Applied: res.Applied}
+	out := SyncPlanResponse{Plan: res.Plan.String(), Changes: res.Plan.Changes(), Brake: res.Plan.Brake, Applied: res.Applied,
+		LeftOut: res.Plan.LeftOut, Released: res.Plan.Released, Unconverged: res.Unconverged}
 	for _, e := range res.Errors {
 		out.Errors = append(out.Errors, e.Error())
 	}
