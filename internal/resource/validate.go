@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -292,11 +293,25 @@ func checkGoDuration(v *validator, field, s string, max time.Duration) {
 	}
 }
 
-// ParseISODuration parses an ISO-8601 duration such as PT8H.
+// ErrISODurationRange is ParseISODuration's error for a duration too long to be a time.Duration.
+var ErrISODurationRange = errors.New("longer than 100 years")
+
+// maxISODuration bounds what ParseISODuration converts: far beyond any duration warden takes, and
+// far from time.Duration's limit of about 292 years, so that no sum of components can wrap round.
+const maxISODuration = 100 * 365 * 24 * time.Hour
+
+// ParseISODuration parses an ISO-8601 duration such as PT8H. Its components are range-checked before
+// they are converted: the conversion itself wraps round silently (P99999999999999999999Y
+// 99999999999999999999MT8H would be 8h), so anything longer than 100 years is ErrISODurationRange.
 func ParseISODuration(s string) (time.Duration, error) {
 	d, err := duration.Parse(s)
 	if err != nil {
 		return 0, err
+	}
+	const day, hour = 24 * 3600.0, 3600.0
+	secs := d.Years*365*day + d.Months*365/12*day + d.Weeks*7*day + d.Days*day + d.Hours*hour + d.Minutes*60 + d.Seconds
+	if math.IsNaN(secs) || secs > maxISODuration.Seconds() { // components are never negative
+		return 0, ErrISODurationRange
 	}
 	return d.ToTimeDuration(), nil
 }
@@ -473,6 +488,8 @@ func (s *PermissionSetSpec) validate(v *validator, m *Metadata) {
 	if s.SessionDuration != "" {
 		d, err := ParseISODuration(s.SessionDuration)
 		switch {
+		case errors.Is(err, ErrISODurationRange):
+			v.add("spec.session_duration", "%q is outside PT1H..PT12H", s.SessionDuration)
 		case err != nil:
 			hint := ""
 			if _, gerr := time.ParseDuration(s.SessionDuration); gerr == nil {
