@@ -47,37 +47,72 @@ func (e *DocumentError) Error() string {
 
 func (e *DocumentError) Unwrap() error { return e.Err }
 
-// maxNodes bounds the work one resource may cause (YAML aliases can expand exponentially); no real
-// resource comes near it.
-const maxNodes = 1_000_000
+// Limits on what one call of Decode or DecodeAll reads. No real resource comes near them: a resource
+// nests 6 deep, and a role listing a thousand account assignments has about 5,000 values. They keep
+// what one API request can make the server build to a few megabytes, whatever its shape: 1 MiB of
+// [[[[...]]]], a flat list of half a million values, or YAML aliases that repeat a value many times.
+const (
+	// MaxDepth is how deeply lists and mappings may nest; the resource itself is the first level.
+	MaxDepth = 32
+	// MaxValues is how many values (scalars, lists and mappings; keys count as read, not as
+	// converted) one resource may have, counted both as the input is read and as it is converted,
+	// where a YAML alias counts everything it repeats.
+	MaxValues = 20_000
+)
+
+// budget is what one call of Decode or DecodeAll may still build and convert. There is one per call,
+// shared by every document and every item of a list, so that an alias is paid for wherever it is
+// expanded: each "- *r" of a list costs the whole of r again.
+type budget struct {
+	nodes  int // parse-tree nodes: JSON values as they are read; YAML's, estimated before it is parsed
+	values int // values converted, aliases expanded
+}
+
+// callBudget is one call's budget: a resource's worth, and for a stream of resources two more per
+// byte of input, which no real file reaches (a user is about 15 values in 150 bytes) but which keeps
+// what a file may expand to proportional to its size.
+func callBudget(data []byte, stream bool) *budget {
+	n := MaxValues
+	if stream {
+		n += 2 * len(data)
+	}
+	return &budget{nodes: n, values: n}
+}
+
+// limitError is a limit reached while reading the input: reported as it is, never retried as YAML.
+type limitError struct{ *FieldError }
+
+func (e *limitError) Unwrap() error { return e.FieldError }
 
 // DecodeAll reads every document in data (multi-document YAML, a JSON object, or a JSON or YAML list of
 // objects), strictly: unknown fields and values of the wrong type are errors naming their field. Each
 // object is normalised (version defaulted, member names derived) and validated on its own. The first
 // document with problems stops decoding; the error is a *DocumentError naming source and document.
+// What the whole call may read is bounded: MaxDepth, MaxValues per resource, and two values per byte.
 func DecodeAll(source string, data []byte) ([]*Object, error) {
-	next := yamlItems(data)
-	if looksJSON(data) {
-		// JSON is read as JSON (YAML lacks its "\/" escape), one resource at a time. What does not
-		// parse as JSON up to its first resource may still be YAML flow style ([{kind: user}]), so it
-		// goes to the YAML parser instead.
-		jnext := jsonItems(data)
-		first, err := jnext()
-		if err == nil || errors.Is(err, io.EOF) {
-			pending := first
-			next = func() (*yaml.Node, error) {
-				if pending != nil {
-					n := pending
-					pending = nil
-					return n, nil
-				}
-				if first == nil {
-					return nil, io.EOF
-				}
-				return jnext()
-			}
+	return decode(source, data, false)
+}
+
+// Decode reads exactly one object (YAML or JSON) strictly, normalises and validates it. It stops at a
+// second one, before converting either; its whole input is bounded as one resource is (MaxValues).
+func Decode(data []byte) (*Object, error) {
+	objs, err := decode("", data, true)
+	if err != nil {
+		var de *DocumentError
+		if errors.As(err, &de) {
+			return nil, de.Err
 		}
+		return nil, err
 	}
+	if len(objs) != 1 {
+		return nil, &FieldError{Message: fmt.Sprintf("expected one resource, found %d", len(objs))}
+	}
+	return objs[0], nil
+}
+
+func decode(source string, data []byte, one bool) ([]*Object, error) {
+	b := callBudget(data, !one)
+	next := items(data, b)
 	var out []*Object
 	for doc := 1; ; doc++ {
 		item, err := next()
@@ -85,10 +120,17 @@ func DecodeAll(source string, data []byte) ([]*Object, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, &DocumentError{Source: source, Doc: doc, Err: &FieldError{Message: err.Error()}}
+			return nil, &DocumentError{Source: source, Doc: doc, Err: itemError(err)}
 		}
-		budget := maxNodes
-		o, err := decodeObject(item, &budget)
+		if one {
+			switch _, err := next(); {
+			case err == nil:
+				return nil, &FieldError{Message: "expected one resource, found more than one"}
+			case !errors.Is(err, io.EOF):
+				return nil, &DocumentError{Source: source, Doc: doc + 1, Err: itemError(err)}
+			}
+		}
+		o, err := decodeObject(item, b)
 		if err == nil {
 			Normalize(o)
 			err = Validate(o)
@@ -104,15 +146,62 @@ func DecodeAll(source string, data []byte) ([]*Object, error) {
 	}
 }
 
+// itemError is the error of an item that could not be read: a limit keeps its field.
+func itemError(err error) error {
+	var le *limitError
+	if errors.As(err, &le) {
+		return le.FieldError
+	}
+	return &FieldError{Message: err.Error()}
+}
+
+// items yields the resources in data, as nodes, within b.
+func items(data []byte, b *budget) func() (*yaml.Node, error) {
+	if looksJSON(data) {
+		// JSON is read as JSON (YAML lacks its "\/" escape), one resource at a time. What does not
+		// parse as JSON up to its first resource may still be YAML flow style ([{kind: user}]), so it
+		// goes to the YAML parser instead, with the whole budget; a limit reached is final.
+		saved := *b
+		jnext := jsonItems(data, b)
+		first, err := jnext()
+		if err == nil || errors.Is(err, io.EOF) || errors.As(err, new(*limitError)) {
+			started := false
+			return func() (*yaml.Node, error) {
+				if !started {
+					started = true
+					return first, err
+				}
+				if first == nil {
+					return nil, io.EOF
+				}
+				return jnext()
+			}
+		}
+		*b = saved
+	}
+	return yamlItems(data, b)
+}
+
 // looksJSON: input that starts like JSON is tried as JSON first.
 func looksJSON(data []byte) bool {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	return len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 }
 
+// yamlEstimate is how much larger than its budget of nodes the estimate of a YAML input may be
+// (yamlNodeBound): the estimate counts every token of the text, comments, quoted and block scalars
+// included, so ordinary YAML estimates at two to three times its nodes, and the largest inline
+// policy (32 KB, one value) at 20,000.
+const yamlEstimate = 3
+
 // yamlItems yields the resources of a YAML stream: each document, or each item of a document that is
-// a list; empty documents are skipped.
-func yamlItems(data []byte) func() (*yaml.Node, error) {
+// a list; empty documents are skipped. yaml.v3 builds each document's whole tree (aliases
+// unexpanded) before any of it can be counted, so the whole stream is bounded first.
+func yamlItems(data []byte, b *budget) func() (*yaml.Node, error) {
+	if bound, limit := yamlNodeBound(data), yamlEstimate*b.nodes; bound > limit {
+		err := &limitError{&FieldError{Message: fmt.Sprintf("input too large: %d bytes of YAML hold up to %d keys, values and other tokens; at most %d are read at once", len(data), bound, limit)}}
+		return func() (*yaml.Node, error) { return nil, err }
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var queue []*yaml.Node
 	return func() (*yaml.Node, error) {
@@ -143,22 +232,129 @@ func yamlItems(data []byte) func() (*yaml.Node, error) {
 	}
 }
 
+// yamlNodeBound is an upper bound on the nodes yaml.v3 makes of data, found in one pass without
+// parsing. Every node the parser makes is a token's (a scalar, an alias, a collection's start) or an
+// empty node an indicator implies. So a run of plain characters counts one; ':' and '?' three (an
+// implicit mapping with an empty key and an empty value); '-' two (a sequence and an empty entry);
+// every other indicator one; each document two. Quoted and block scalars are counted as if their
+// contents were YAML: the bound is loose there, never too low (FuzzYAMLNodeBound checks it against
+// the parser). About one value per 2-3 bytes for ordinary YAML.
+func yamlNodeBound(data []byte) int {
+	n := 2 // the first document, and its empty node
+	run := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			run = false
+			continue
+		case ':', '?':
+			n += 3
+		case '-':
+			n += 2
+		case ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+			n++
+		case '.':
+			if (i == 0 || data[i-1] == '\n') && bytes.HasPrefix(data[i:], []byte("...")) {
+				n += 2 // the end of a document: another may follow
+			}
+			if !run {
+				n, run = n+1, true
+			}
+			continue
+		case 0xC2, 0xE2, 0xEF:
+			// Line breaks other than \n and \r (NEL, LS, PS) and the byte order mark separate tokens.
+			if w := yamlSpecialSpace(data[i:]); w > 0 {
+				run = false
+				i += w - 1
+				continue
+			}
+			fallthrough
+		default:
+			if !run {
+				n, run = n+1, true
+			}
+			continue
+		}
+		run = false
+	}
+	return n
+}
+
+// yamlSpecialSpace is the length of the multi-byte line break or byte order mark data starts with, or 0.
+func yamlSpecialSpace(data []byte) int {
+	for _, s := range []string{"\u0085", "\u2028", "\u2029", "\ufeff"} {
+		if bytes.HasPrefix(data, []byte(s)) {
+			return len(s)
+		}
+	}
+	return 0
+}
+
+// jsonReader builds nodes of JSON values within a budget, one resource at a time. Nodes keep key
+// order and duplicate keys, so the same strict checks apply as for YAML.
+type jsonReader struct {
+	dec  *json.Decoder
+	b    *budget
+	left int        // nodes the current resource may still have
+	path []pathPart // where the value being read is, for errors
+}
+
+// pathPart is a key, or an index when key is "" and index >= 0.
+type pathPart struct {
+	key   string
+	index int
+}
+
+func (r *jsonReader) field() string {
+	var sb strings.Builder
+	for _, p := range r.path {
+		if p.index >= 0 {
+			fmt.Fprintf(&sb, "[%d]", p.index)
+			continue
+		}
+		if sb.Len() > 0 {
+			sb.WriteByte('.')
+		}
+		sb.WriteString(p.key)
+	}
+	return sb.String()
+}
+
+func (r *jsonReader) limit(format string, args ...any) error {
+	return &limitError{&FieldError{Field: r.field(), Message: fmt.Sprintf(format, args...)}}
+}
+
+// charge counts one node read against the resource and the call.
+func (r *jsonReader) charge() error {
+	if r.left--; r.left < 0 {
+		return r.limit("too large: a resource has at most %d values", MaxValues)
+	}
+	if r.b.nodes--; r.b.nodes < 0 {
+		return r.limit("input too large: more values than its size allows")
+	}
+	return nil
+}
+
 // jsonItems yields the resources of a JSON stream, streaming the items of top-level lists so that a
-// file of a hundred thousand resources is never held as one tree. Nodes keep key order and duplicate
-// keys, so the same strict checks apply as for YAML.
-func jsonItems(data []byte) func() (*yaml.Node, error) {
+// file of a hundred thousand resources is never held as one tree.
+func jsonItems(data []byte, b *budget) func() (*yaml.Node, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
+	r := &jsonReader{dec: dec, b: b}
 	inList := false
 	fail := func(err error) (*yaml.Node, error) {
+		if errors.As(err, new(*limitError)) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("not valid JSON (at byte %d): %w", dec.InputOffset(), err)
 	}
 	return func() (*yaml.Node, error) {
 		for {
 			if inList {
 				if dec.More() {
-					nodes := 0
-					n, err := jsonNode(dec, &nodes)
+					r.left, r.path = MaxValues, r.path[:0]
+					n, err := r.node(1)
 					if err != nil {
 						return fail(eofInside(err))
 					}
@@ -184,8 +380,8 @@ func jsonItems(data []byte) func() (*yaml.Node, error) {
 			if tok == nil {
 				continue // a top-level null, like an empty YAML document
 			}
-			nodes := 0
-			n, err := jsonValue(dec, tok, &nodes)
+			r.left, r.path = MaxValues, r.path[:0]
+			n, err := r.value(tok, 1)
 			if err != nil {
 				return fail(eofInside(err))
 			}
@@ -201,40 +397,53 @@ func eofInside(err error) error {
 	return err
 }
 
-func jsonNode(dec *json.Decoder, nodes *int) (*yaml.Node, error) {
-	tok, err := dec.Token()
+func (r *jsonReader) node(depth int) (*yaml.Node, error) {
+	tok, err := r.dec.Token()
 	if err != nil {
 		return nil, err
 	}
-	return jsonValue(dec, tok, nodes)
+	return r.value(tok, depth)
 }
 
-// jsonValue builds the node of the value that starts with tok.
-func jsonValue(dec *json.Decoder, tok json.Token, nodes *int) (*yaml.Node, error) {
-	if *nodes++; *nodes > maxNodes {
-		return nil, errors.New("a resource of more than a million values")
+// value builds the node of the value that starts with tok, depth levels down in its resource.
+func (r *jsonReader) value(tok json.Token, depth int) (*yaml.Node, error) {
+	if err := r.charge(); err != nil {
+		return nil, err
 	}
 	switch v := tok.(type) {
 	case json.Delim:
+		if depth > MaxDepth {
+			return nil, r.limit("nested more than %d levels deep", MaxDepth)
+		}
 		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		if v == '{' {
 			n.Kind, n.Tag = yaml.MappingNode, "!!map"
 		}
-		for dec.More() {
+		r.path = append(r.path, pathPart{index: -1})
+		for i := 0; r.dec.More(); i++ {
+			at := &r.path[len(r.path)-1]
 			if n.Kind == yaml.MappingNode {
-				k, err := dec.Token()
+				k, err := r.dec.Token()
 				if err != nil {
 					return nil, eofInside(err)
 				}
-				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k.(string)})
+				key, _ := k.(string)
+				at.key = key
+				if err := r.charge(); err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key})
+			} else {
+				at.index = i
 			}
-			child, err := jsonNode(dec, nodes)
+			child, err := r.node(depth + 1)
 			if err != nil {
 				return nil, eofInside(err)
 			}
 			n.Content = append(n.Content, child)
 		}
-		if _, err := dec.Token(); err != nil { // the closing delimiter
+		r.path = r.path[:len(r.path)-1]
+		if _, err := r.dec.Token(); err != nil { // the closing delimiter
 			return nil, eofInside(err)
 		}
 		return n, nil
@@ -253,22 +462,6 @@ func jsonValue(dec *json.Decoder, tok json.Token, nodes *int) (*yaml.Node, error
 	}
 }
 
-// Decode reads exactly one object (YAML or JSON) strictly, normalises and validates it.
-func Decode(data []byte) (*Object, error) {
-	objs, err := DecodeAll("", data)
-	if err != nil {
-		var de *DocumentError
-		if errors.As(err, &de) {
-			return nil, de.Err
-		}
-		return nil, err
-	}
-	if len(objs) != 1 {
-		return nil, &FieldError{Message: fmt.Sprintf("expected one resource, found %d", len(objs))}
-	}
-	return objs[0], nil
-}
-
 // Normalize fills in what a person may leave out: the version, and a member record's name.
 func Normalize(o *Object) {
 	if o.Version == "" {
@@ -284,8 +477,8 @@ func Normalize(o *Object) {
 
 var envelopeFields = []string{"kind", "version", "metadata", "spec", "status"}
 
-func decodeObject(n *yaml.Node, budget *int) (*Object, error) {
-	c := &converter{budget: budget}
+func decodeObject(n *yaml.Node, b *budget) (*Object, error) {
+	c := &converter{b: b, left: MaxValues}
 	n = c.deref(n)
 	if n.Kind != yaml.MappingNode {
 		return nil, Errors{{Message: "a resource must be a mapping with kind, version, metadata and spec"}}
@@ -325,19 +518,19 @@ func decodeObject(n *yaml.Node, budget *int) (*Object, error) {
 	// metadata may be left out: a member's name is derived and a request's is optional; Validate says
 	// "metadata.name: required" for the kinds that need one.
 	if mn := fields["metadata"]; mn != nil {
-		if v := c.convert("metadata", mn, reflect.TypeOf(Metadata{})); v != nil {
+		if v := c.convert("metadata", mn, reflect.TypeOf(Metadata{}), 2); v != nil {
 			c.into("metadata", v, &o.Metadata)
 		}
 	}
 	o.Spec = NewSpec(o.Kind)
 	if sn := fields["spec"]; sn != nil {
-		if v := c.convert("spec", sn, reflect.TypeOf(o.Spec).Elem()); v != nil {
+		if v := c.convert("spec", sn, reflect.TypeOf(o.Spec).Elem(), 2); v != nil {
 			c.into("spec", v, o.Spec)
 		}
 	}
 	if stn := fields["status"]; stn != nil {
 		// Status is warden's to write; it is accepted so that output can be applied again, then ignored.
-		if v := c.convert("status", stn, reflect.TypeOf((*any)(nil)).Elem()); v != nil {
+		if v := c.convert("status", stn, anyType, 2); v != nil {
 			o.Status, _ = json.Marshal(v)
 		}
 	}
@@ -348,12 +541,29 @@ func decodeObject(n *yaml.Node, budget *int) (*Object, error) {
 }
 
 type converter struct {
-	errs   Errors
-	budget *int
+	errs Errors
+	b    *budget
+	left int  // values this resource may still convert
+	over bool // a limit was reported
+}
+
+// charge counts one value converted against the resource and the call; the first one over a limit
+// is reported on its field.
+func (c *converter) charge(path string) bool {
+	c.left--
+	c.b.values--
+	if c.left >= 0 && c.b.values >= 0 {
+		return true
+	}
+	if !c.over {
+		c.over = true
+		c.add(path, "input too large or too deeply aliased")
+	}
+	return false
 }
 
 func (c *converter) add(field, format string, args ...any) {
-	c.errs = append(c.errs, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	c.errs = addProblem(c.errs, field, format, args...)
 }
 
 func (c *converter) deref(n *yaml.Node) *yaml.Node {
@@ -388,6 +598,7 @@ func (c *converter) scalarString(field string, n *yaml.Node) (string, bool) {
 }
 
 var (
+	anyType         = reflect.TypeOf((*any)(nil)).Elem()
 	timeType        = reflect.TypeOf(time.Time{})
 	unmarshalerType = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
 )
@@ -410,14 +621,16 @@ func kindName(n *yaml.Node) string {
 	return "a " + strings.TrimPrefix(n.Tag, "!!")
 }
 
-// convert turns n into a JSON-ready value shaped for t, recording errors with their field path.
-// It returns nil for JSON null (and after an error).
-func (c *converter) convert(path string, n *yaml.Node, t reflect.Type) any {
+// convert turns n, depth levels down in its resource, into a JSON-ready value shaped for t, recording
+// errors with their field path. It returns nil for JSON null (and after an error).
+func (c *converter) convert(path string, n *yaml.Node, t reflect.Type, depth int) any {
 	n = c.deref(n)
-	if *c.budget--; *c.budget < 0 { // maxNodes nodes are allowed; the first one over is reported
-		if *c.budget == -1 {
-			c.add(path, "input too large or too deeply aliased")
-		}
+	if !c.charge(path) {
+		return nil
+	}
+	if (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && depth > MaxDepth {
+		// Aliases can nest deeper than the text does, and even contain themselves (&a [*a]).
+		c.add(path, "nested more than %d levels deep", MaxDepth)
 		return nil
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
@@ -466,7 +679,7 @@ func (c *converter) convert(path string, n *yaml.Node, t reflect.Type) any {
 				c.add(join(path, k), "unknown field (known fields here: %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 				continue
 			}
-			if v := c.convert(join(path, k), n.Content[i+1], ft); v != nil {
+			if v := c.convert(join(path, k), n.Content[i+1], ft, depth+1); v != nil {
 				if l, ok := v.([]any); ok && len(l) == 0 {
 					continue // an empty list is no list, as it is after a JSON round trip (omitempty)
 				}
@@ -486,7 +699,7 @@ func (c *converter) convert(path string, n *yaml.Node, t reflect.Type) any {
 				c.add(join(path, k), "given twice")
 				continue
 			}
-			if v := c.convert(join(path, k), n.Content[i+1], t.Elem()); v != nil {
+			if v := c.convert(join(path, k), n.Content[i+1], t.Elem(), depth+1); v != nil {
 				out[k] = v
 			}
 		}
@@ -498,7 +711,7 @@ func (c *converter) convert(path string, n *yaml.Node, t reflect.Type) any {
 		}
 		out := make([]any, 0, len(n.Content))
 		for i, item := range n.Content {
-			out = append(out, c.convert(fmt.Sprintf("%s[%d]", path, i), item, t.Elem()))
+			out = append(out, c.convert(fmt.Sprintf("%s[%d]", path, i), item, t.Elem(), depth+1))
 		}
 		return out
 	case reflect.String:
@@ -531,14 +744,47 @@ func (c *converter) convert(path string, n *yaml.Node, t reflect.Type) any {
 		c.add(path, "must be true or false, found %s", kindName(n))
 		return nil
 	case reflect.Interface:
+		return c.anything(path, n, depth)
+	}
+	c.add(path, "cannot decode into %s", t)
+	return nil
+}
+
+// anything converts a value of any shape (a status), node by node so that every value, aliases
+// expanded, is charged: yaml.v3's own decoding would expand aliases outside the budget.
+func (c *converter) anything(path string, n *yaml.Node, depth int) any {
+	switch n.Kind {
+	case yaml.MappingNode:
+		out := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			kn := c.deref(n.Content[i])
+			if kn.Kind != yaml.ScalarNode {
+				c.add(path, "a key must be a single value, found %s", kindName(kn))
+				return nil
+			}
+			k := kn.Value
+			if _, dup := out[k]; dup {
+				c.add(join(path, k), "given twice")
+				continue
+			}
+			out[k] = c.convert(join(path, k), n.Content[i+1], anyType, depth+1)
+		}
+		return out
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for i, item := range n.Content {
+			out = append(out, c.convert(fmt.Sprintf("%s[%d]", path, i), item, anyType, depth+1))
+		}
+		return out
+	case yaml.ScalarNode:
 		var v any
-		if err := n.Decode(&v); err != nil {
+		if err := n.Decode(&v); err != nil { // one scalar: nothing to expand
 			c.add(path, "%v", err)
 			return nil
 		}
 		return jsonable(v)
 	}
-	c.add(path, "cannot decode into %s", t)
+	c.add(path, "cannot decode %s", kindName(n))
 	return nil
 }
 

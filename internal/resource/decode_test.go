@@ -456,8 +456,8 @@ func TestDecode(t *testing.T) {
 	}
 
 	_, err = resource.Decode([]byte("kind: user\nmetadata: {name: a}\n---\nkind: user\nmetadata: {name: b}\n"))
-	if err == nil || err.Error() != "expected one resource, found 2" {
-		t.Errorf("Decode of two = %v; want expected one resource, found 2", err)
+	if err == nil || err.Error() != "expected one resource, found more than one" {
+		t.Errorf("Decode of two = %v; want expected one resource, found more than one", err)
 	}
 	_, err = resource.Decode([]byte("---\n"))
 	if err == nil || err.Error() != "expected one resource, found 0" {
@@ -589,14 +589,14 @@ func TestObjectUnmarshalJSON(t *testing.T) {
 	}
 }
 
-// budgetDoc is a user whose decoding takes exactly 5 + 5*199999 + extra = 1,000,000 + extra node
-// conversions (the budget is 1,000,000 per resource): metadata and its name, spec, traits, 5 traits
-// that are each the same aliased list of 199998 values, then display_name and, when extra > 0,
-// given_name.
+// budgetDoc is a user whose decoding takes exactly 5 + 5*(1+n) + extra = resource.MaxValues + extra
+// node conversions (the budget per resource): metadata and its name, spec, traits, 5 traits that
+// are each the same aliased list of n values, then display_name and, when extra > 0, given_name.
 func budgetDoc(extra int) string {
+	n := (resource.MaxValues-5)/5 - 1
 	var b strings.Builder
 	b.WriteString("kind: user\nmetadata: {name: alice}\nspec:\n  traits:\n    k0: &L [")
-	for i := 0; i < 199998; i++ {
+	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -614,8 +614,8 @@ func budgetDoc(extra int) string {
 }
 
 func TestDecodeNodeBudget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("decodes a million nodes")
+	if (resource.MaxValues-5)%5 != 0 {
+		t.Fatalf("budgetDoc cannot make a document of exactly MaxValues (%d) values", resource.MaxValues)
 	}
 	t.Run("exactly the budget decodes completely", func(t *testing.T) {
 		objs, err := resource.DecodeAll("big.yaml", []byte(budgetDoc(0)))
@@ -626,7 +626,7 @@ func TestDecodeNodeBudget(t *testing.T) {
 		if s.DisplayName != "Alice" {
 			t.Errorf("display_name = %q: the last node within the budget was dropped without an error", s.DisplayName)
 		}
-		if len(s.Traits) != 5 || len(s.Traits["k4"]) != 199998 {
+		if len(s.Traits) != 5 || len(s.Traits["k4"]) != (resource.MaxValues-5)/5-1 {
 			t.Errorf("traits: %d keys", len(s.Traits))
 		}
 	})

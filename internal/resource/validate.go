@@ -58,7 +58,22 @@ func First(err error) *FieldError {
 type validator struct{ errs Errors }
 
 func (v *validator) add(field, format string, args ...any) {
-	v.errs = append(v.errs, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	v.errs = addProblem(v.errs, field, format, args...)
+}
+
+// maxProblems is how many problems of one resource are kept: a resource of twenty thousand bad values
+// (or keys given twice) is not answered with twenty thousand messages.
+const maxProblems = 100
+
+// addProblem appends a problem to errs, up to maxProblems and then one saying that more were found.
+func addProblem(errs Errors, field, format string, args ...any) Errors {
+	switch {
+	case len(errs) < maxProblems:
+		return append(errs, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	case len(errs) == maxProblems:
+		return append(errs, &FieldError{Field: field, Message: fmt.Sprintf("more problems (only the first %d are listed)", maxProblems)})
+	}
+	return errs
 }
 
 func (v *validator) err() error {
