@@ -462,6 +462,9 @@ func decodeOne(r *http.Request, k resource.Kind) (*resource.Object, error) {
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	k, err := parseKind(r)
+	if err == nil {
+		err = authorizeKind(p, verbCreate, k) // before the body is read
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -493,6 +496,9 @@ func unwrapSingle(err error) error {
 
 func (s *Server) update(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	k, err := parseKind(r)
+	if err == nil {
+		err = authorizeKind(p, verbUpdate, k) // before the body is read
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -607,9 +613,15 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	for i, raw := range req.Items {
 		var o *resource.Object
 		var err error
-		if len(raw) > MaxObjectBody {
+		if !p.Admin { // may this caller write this kind at all? Decided before the item is decoded
+			kind, _ := peekIdentity(raw)
+			err = authorizeKind(p, verb(req.Mode), kind)
+		}
+		switch {
+		case err != nil:
+		case len(raw) > MaxObjectBody:
 			err = tooLarge{fmt.Errorf("item is larger than %d bytes", MaxObjectBody)}
-		} else {
+		default:
 			o, err = resource.Decode(raw)
 		}
 		if err == nil {

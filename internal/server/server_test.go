@@ -672,8 +672,13 @@ func TestBodyLimitsAndMalformedBodies(t *testing.T) {
 	}
 	big := `{"kind":"access_request","version":"v1","metadata":{},"spec":{"user":"bob","roles":["staging-admin"],"reason":"` +
 		strings.Repeat("x", server.MaxObjectBody) + `"}}`
-	if code, body := e.raw("POST", "/v1/access_request", tok.Token, big); code != http.StatusRequestEntityTooLarge {
+	bigUser := `{"kind":"user","version":"v1","metadata":{"name":"big"},"spec":{"display_name":"` + strings.Repeat("x", server.MaxObjectBody) + `"}}`
+	if code, body := e.raw("POST", "/v1/user", e.admin.Token, bigUser); code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("oversized body: %d %v, want 413", code, body)
+	}
+	// A caller who may not write the kind is refused before the body is read, however large.
+	if code, body := e.raw("POST", "/v1/access_request", tok.Token, big); code != http.StatusForbidden {
+		t.Fatalf("oversized body of a kind bob may not write: %d %v, want 403", code, body)
 	}
 	if code, _ := e.raw("POST", "/v1/batch", tok.Token, `{"mode":"create","items":[`+big+`]}`); code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("non-admin oversized batch: %d, want 413", code)
