@@ -308,6 +308,10 @@ func checkGoDuration(v *validator, field, s string, max time.Duration) {
 	}
 }
 
+// isoDurationRE is ISO 8601's duration: designators in order, each at most once, numbers with digits
+// before any fraction.
+var isoDurationRE = regexp.MustCompile(`^-?P(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?(T(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$`)
+
 // ErrISODurationRange is ParseISODuration's error for a duration too long to be a time.Duration.
 var ErrISODurationRange = errors.New("longer than 100 years")
 
@@ -315,10 +319,15 @@ var ErrISODurationRange = errors.New("longer than 100 years")
 // far from time.Duration's limit of about 292 years, so that no sum of components can wrap round.
 const maxISODuration = 100 * 365 * 24 * time.Hour
 
-// ParseISODuration parses an ISO-8601 duration such as PT8H. Its components are range-checked before
-// they are converted: the conversion itself wraps round silently (P99999999999999999999Y
-// 99999999999999999999MT8H would be 8h), so anything longer than 100 years is ErrISODurationRange.
+// ParseISODuration parses an ISO-8601 duration such as PT8H, strictly. Its components are
+// range-checked before they are converted: the conversion itself wraps round silently
+// (P99999999999999999999Y99999999999999999999MT8H would be 8h), so anything longer than 100 years
+// is ErrISODurationRange.
 func ParseISODuration(s string) (time.Duration, error) {
+	if !isoDurationRE.MatchString(s) || strings.HasSuffix(s, "P") || strings.HasSuffix(s, "T") {
+		// The parser takes PT8H8H, PPT8H or PT8HT1H too (as 8h, 8h and 1h), and P or PT as 0.
+		return 0, errors.New("not an ISO 8601 duration")
+	}
 	d, err := duration.Parse(s)
 	if err != nil {
 		return 0, err
