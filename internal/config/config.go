@@ -107,6 +107,11 @@ func (c *Config) LoadFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
 	}
+	return c.load(b, path)
+}
+
+// load reads the YAML config b, from the file path, over c.
+func (c *Config) load(b []byte, path string) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
