@@ -291,3 +291,35 @@ func FuzzRequestWorkflow(f *testing.F) {
 }
 
 var fuzzEnded = map[string]bool{resource.StateDenied: true, resource.StateExpired: true, resource.StateCancelled: true}
+
+// FuzzAuthorization sends any Authorization header: a made-up or altered token is never accepted,
+// and is refused with 401, never with a failure. $ADMIN and $USER stand for real tokens.
+func FuzzAuthorization(f *testing.F) {
+	a := newFuzzAPI(f)
+	for _, s := range []string{"Bearer $ADMIN", "Bearer $USER", "Bearer  $USER \t", "bearer $USER", "Bearer $USERx", "Bearer x$USER", "Bearer wdn_", "Bearer wdn_0123456789abcdef_",
+		"Bearer wdn_0123456789abcdef_secret", "Bearer wdn_../../etc/passw_x", "Bearer wdn_%00%00%00%00%00%00%00%00_x", "Basic YTpi", "", "Bearer "} {
+		f.Add(s)
+	}
+	real := map[string]bool{}
+	for _, tok := range a.tokens {
+		real[tok] = true
+	}
+	vars := strings.NewReplacer("$ADMIN", a.tokens["admin"], "$USER", a.tokens["requester"])
+	f.Fuzz(func(t *testing.T, header string) {
+		header = vars.Replace(header)
+		req := httptest.NewRequest("GET", "/v1/whoami", nil)
+		req.Header.Set("Authorization", header)
+		rec := httptest.NewRecorder()
+		fuzzcheck.Limit(t, func() { a.h.ServeHTTP(rec, req) })
+		switch rec.Code {
+		case http.StatusOK:
+			tok, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+			if !real[strings.TrimSpace(tok)] {
+				t.Fatalf("Authorization %q was accepted: %s", header, rec.Body)
+			}
+		case http.StatusUnauthorized:
+		default:
+			t.Fatalf("Authorization %q: %d %s", header, rec.Code, rec.Body)
+		}
+	})
+}
