@@ -191,8 +191,9 @@ func looksJSON(data []byte) bool {
 // yamlEstimate is how much larger than its budget of nodes the estimate of a YAML input may be
 // (yamlNodeBound): the estimate counts every token of the text, comments, quoted and block scalars
 // included, so ordinary YAML estimates at two to three times its nodes, and the largest inline
-// policy (32 KB, one value) at 20,000.
-const yamlEstimate = 3
+// policy (32 KB, one value) at 20,000 to 23,000. A YAML resource near MaxValues may thus be refused
+// as too large where its JSON is not; none comes near.
+const yamlEstimate = 2
 
 // yamlItems yields the resources of a YAML stream: each document, or each item of a document that is
 // a list; empty documents are skipped. yaml.v3 builds each document's whole tree (aliases
