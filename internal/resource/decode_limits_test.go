@@ -107,6 +107,13 @@ func TestDecodeValuesAreBounded(t *testing.T) {
 	}
 }
 
+// Found by FuzzParseISODuration: the ISO duration parser's time and garbage grow with the square of
+// a number's length (100,000 digits: 3.5 s and 5 GB). A session_duration is at most 100 characters.
+func TestDecodeLongDurationIsBounded(t *testing.T) {
+	doc := "kind: permission_set\nmetadata: {name: Admin}\nspec: {session_duration: P" + strings.Repeat("1", 100000) + "Y}\n"
+	wantField(t, decodeBounded(t, doc), "spec.session_duration", "is not an ISO-8601 duration like PT8H")
+}
+
 // A resource of thousands of problems is answered with the first hundred, not all of them.
 func TestDecodeProblemsAreCapped(t *testing.T) {
 	in := "kind: user\nmetadata: {name: alice}\nstatus: {" + strings.Repeat("a,", 5000) + "a}\n"
