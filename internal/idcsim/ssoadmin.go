@@ -3,6 +3,7 @@ package idcsim
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strings"
@@ -463,6 +464,9 @@ func applyPermissionSetFields(ps *permissionSet, description, sessionDuration, r
 		ps.Description = *description
 	}
 	if sessionDuration != nil {
+		if len(*sessionDuration) > 100 {
+			return errValidation("1 validation error detected: Value at 'sessionDuration' failed to satisfy constraint: Member must have length less than or equal to 100")
+		}
 		d, ok := parseISODuration(*sessionDuration)
 		if !ok {
 			return errValidation("1 validation error detected: Value '%s' at 'sessionDuration' failed to satisfy constraint: Member must be an ISO-8601 duration", *sessionDuration)
@@ -487,8 +491,10 @@ func parseISODuration(s string) (time.Duration, bool) {
 	if m == nil || m[1] != "" || m[2] != "" || m[3] != "" || m[4] != "" || s == "P" || s == "PT" {
 		return 0, false
 	}
-	var d time.Duration
-	units := []time.Duration{0, 0, 0, 0, 0, 24 * time.Hour, time.Hour, time.Minute, time.Second}
+	// Summed in float64 seconds, which do not wrap round as time.Durations do: two components too
+	// large for a Duration must not add up to a small one.
+	var secs float64
+	units := []float64{0, 0, 0, 0, 0, 24 * 3600, 3600, 60, 1}
 	for i := 5; i < len(m); i++ {
 		if m[i] == "" {
 			continue
@@ -497,9 +503,12 @@ func parseISODuration(s string) (time.Duration, bool) {
 		if _, err := fmt.Sscanf(strings.ReplaceAll(m[i], ",", "."), "%g", &f); err != nil {
 			return 0, false
 		}
-		d += time.Duration(f * float64(units[i]))
+		secs += f * units[i]
 	}
-	return d, true
+	if secs >= float64(math.MaxInt64)/float64(time.Second) {
+		return math.MaxInt64, true // far longer than any limit
+	}
+	return time.Duration(secs * float64(time.Second)), true
 }
 
 func checkPrincipal(ptype, pid *string) error {

@@ -132,6 +132,9 @@ func TestPermissionSetLifecycle(t *testing.T) {
 		{InstanceArn: e.inst, Name: aws.String(strings.Repeat("x", 33))},
 		{InstanceArn: e.inst, Name: aws.String("Short"), SessionDuration: aws.String("PT13H")},
 		{InstanceArn: e.inst, Name: aws.String("Short"), SessionDuration: aws.String("8h")},
+		// Two components too large for a time.Duration must not wrap round to 0, leaving 8h.
+		{InstanceArn: e.inst, Name: aws.String("Short"), SessionDuration: aws.String("P99999999999999999999DT99999999999999999999H480M")},
+		{InstanceArn: e.inst, Name: aws.String("Short"), SessionDuration: aws.String("PT" + strings.Repeat("0", 100) + "8H")},
 	} {
 		_, err := e.sso.CreatePermissionSet(e.ctx, bad)
 		wantErr[*types.ValidationException](t, err, fmt.Sprintf("create %v %v", aws.ToString(bad.Name), aws.ToString(bad.SessionDuration)))
