@@ -131,6 +131,9 @@
 //   - Over SCIM, a sub-attribute of phoneNumbers or addresses given as "" is taken as not given (the
 //     identity store holds no empty strings), and every value is shown with its primary (false
 //     when not given), as emails are.
+//   - An UpdateUser or UpdateGroup operation's AttributeValue is at most 64 KiB of JSON
+//     (ValidationException): no attribute comes near it, and a value of megabytes of lists would
+//     cost the simulator tens of times its size to decode.
 //
 // # Quotas and faults
 //

@@ -144,8 +144,8 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		if len(req.Operations) == 0 || len(req.Operations) > 100 {
-			return nil, errValidation("1 validation error detected: Value at 'operations' failed to satisfy constraint: Member must have length between 1 and 100")
+		if err := checkOperations(req.Operations); err != nil {
+			return nil, err
 		}
 		if err := checkRevision(req.Revision, u.Revision); err != nil {
 			return nil, err
@@ -265,8 +265,8 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		if len(req.Operations) == 0 || len(req.Operations) > 100 {
-			return nil, errValidation("1 validation error detected: Value at 'operations' failed to satisfy constraint: Member must have length between 1 and 100")
+		if err := checkOperations(req.Operations); err != nil {
+			return nil, err
 		}
 		if err := checkRevision(req.Revision, g.Revision); err != nil {
 			return nil, err
@@ -276,11 +276,10 @@ func init() {
 		}
 		c := *g
 		for _, op := range req.Operations {
-			var v any
+			var str string // a value that is not a string is none
 			if len(op.AttributeValue) > 0 {
-				json.Unmarshal(op.AttributeValue, &v)
+				json.Unmarshal(op.AttributeValue, &str)
 			}
-			str, _ := v.(string)
 			switch path := strings.ToLower(deref(op.AttributePath)); path {
 			case "displayname":
 				if strings.TrimSpace(str) == "" {
@@ -641,6 +640,23 @@ func applyUserOp(u *user, op attributeOp) error {
 		return errValidation("Attribute path %q cannot be updated", path)
 	}
 	return err
+}
+
+// maxAttributeValue bounds the JSON of one UpdateUser or UpdateGroup value.
+const maxAttributeValue = 64 << 10
+
+// checkOperations checks the operations of UpdateUser and UpdateGroup: 1 to 100, each value at most
+// maxAttributeValue bytes.
+func checkOperations(ops []attributeOp) error {
+	if len(ops) == 0 || len(ops) > 100 {
+		return errValidation("1 validation error detected: Value at 'operations' failed to satisfy constraint: Member must have length between 1 and 100")
+	}
+	for i, op := range ops {
+		if len(op.AttributeValue) > maxAttributeValue {
+			return errValidation("1 validation error detected: Value at 'operations.%d.member.attributeValue' failed to satisfy constraint: Member must have length less than or equal to %d", i+1, maxAttributeValue)
+		}
+	}
+	return nil
 }
 
 // checkRevision applies an optional Revision precondition.

@@ -59,9 +59,13 @@ package idcsim
 //     A member must be an existing user: a group id is 400 (no nested groups), an unknown id 400.
 //     Adding a member already present or removing one absent changes nothing. DELETE answers 204 and
 //     removes the group's memberships.
+//   - A PATCH request holds at most 1000 operations (more: 400 tooMany; AWS documents no limit), and
+//     an operation gives a multi-valued user attribute at most 100 values (more: 400 invalidValue;
+//     Identity Center keeps one).
 //   - GET /ServiceProviderConfig, /Schemas[/{id}] and /ResourceTypes[/{id}] answer fixed documents.
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -88,6 +92,7 @@ const (
 
 	scimMaxPage          = 100
 	scimMaxMemberChanges = 100
+	scimMaxPatchOps      = 1000
 )
 
 // scimError is a SCIM error answer (RFC 7644 section 3.12).
@@ -762,6 +767,32 @@ func (d *scimUserDraft) apply(op string, p scimPath, raw json.RawMessage) error 
 }
 
 // scimMultiValue reads one value of a multi-valued attribute: an object of sub-attributes.
+// scimMaxValues bounds the values one operation gives a multi-valued attribute. A choice: Identity
+// Center keeps one email, address and phone number per user, and reading a request of a million
+// values costs hundreds of megabytes.
+const scimMaxValues = 100
+
+// scimValues reads the values of a multi-valued attribute: a list of at most scimMaxValues, or one
+// value on its own.
+func scimValues(name string, raw json.RawMessage) ([]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return []json.RawMessage{raw}, nil // a single object
+	}
+	var items []json.RawMessage
+	for dec.More() {
+		if len(items) == scimMaxValues {
+			return nil, scimInvalid("%s has more than %d values", name, scimMaxValues)
+		}
+		var it json.RawMessage
+		if err := dec.Decode(&it); err != nil {
+			return nil, scimInvalid("A value of %s must be an object", name)
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
 func scimMultiValue(attr string, raw json.RawMessage) (map[string]any, error) {
 	spec := scimMultiValued[attr]
 	obj, err := decodeSCIMObject(raw)
@@ -816,9 +847,9 @@ func (d *scimUserDraft) applyMultiValued(op string, p scimPath, raw json.RawMess
 	if p.filter == nil && p.sub == "" {
 		var values []map[string]any
 		if !scimIsNull(raw) {
-			var items []json.RawMessage
-			if err := json.Unmarshal(raw, &items); err != nil {
-				items = []json.RawMessage{raw} // a single object
+			items, err := scimValues(spec.name, raw)
+			if err != nil {
+				return err
 			}
 			for _, it := range items {
 				m, err := scimMultiValue(p.attr, it)
@@ -831,29 +862,36 @@ func (d *scimUserDraft) applyMultiValued(op string, p scimPath, raw json.RawMess
 		switch {
 		case op == "replace":
 			list = values
-		case op == "add":
-			for _, v := range values {
-				i := 0
-				for ; i < len(list); i++ {
-					if fmt.Sprint(list[i]["value"]) == fmt.Sprint(v["value"]) && v["value"] != nil {
-						list[i] = v
-						break
-					}
+		case op == "add": // a value already there is replaced (the first one with it), others appended
+			at := map[string]int{}
+			for i, m := range list {
+				if k := fmt.Sprint(m["value"]); at[k] == 0 {
+					at[k] = i + 1
 				}
-				if i == len(list) {
-					list = append(list, v)
+			}
+			for _, v := range values {
+				k := fmt.Sprint(v["value"])
+				if i := at[k]; i > 0 && v["value"] != nil {
+					list[i-1] = v
+					continue
+				}
+				list = append(list, v)
+				if at[k] == 0 {
+					at[k] = len(list)
 				}
 			}
 		case values == nil: // remove everything
 			list = nil
 		default: // remove the given values
+			drop := map[string]bool{}
+			for _, v := range values {
+				if v["value"] != nil {
+					drop[fmt.Sprint(v["value"])] = true
+				}
+			}
 			var kept []map[string]any
 			for _, m := range list {
-				drop := false
-				for _, v := range values {
-					drop = drop || (v["value"] != nil && fmt.Sprint(m["value"]) == fmt.Sprint(v["value"]))
-				}
-				if !drop {
+				if !drop[fmt.Sprint(m["value"])] {
 					kept = append(kept, m)
 				}
 			}
@@ -1147,12 +1185,66 @@ type scimPatchOp struct {
 	Value json.RawMessage `json:"value"`
 }
 
+// scimReadOperations reads the Operations of a PatchOp body (the last, if it names them twice, as
+// encoding/json does) one at a time, refusing more than scimMaxPatchOps before reading them all: a
+// million of them would cost hundreds of megabytes.
+func scimReadOperations(body []byte, ops *[]scimPatchOp) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return fmt.Errorf("not a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if key, _ := tok.(string); !strings.EqualFold(key, "Operations") {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+			continue
+		}
+		*ops = nil
+		if tok, err = dec.Token(); err != nil || tok == nil {
+			if err != nil {
+				return err
+			}
+			continue // "Operations": null
+		}
+		if tok != json.Delim('[') {
+			return fmt.Errorf("Operations is not a list")
+		}
+		for dec.More() {
+			if len(*ops) == scimMaxPatchOps {
+				return scimErr(http.StatusBadRequest, "tooMany", "At most %d operations are allowed in a single request", scimMaxPatchOps)
+			}
+			var op scimPatchOp
+			if err := dec.Decode(&op); err != nil {
+				return err
+			}
+			*ops = append(*ops, op)
+		}
+		if _, err := dec.Token(); err != nil { // ]
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("data after the PatchOp object")
+	}
+	return nil
+}
+
 // scimReadPatch reads a PatchOp body.
 func scimReadPatch(body []byte) ([]scimPatchOp, error) {
-	var req struct {
-		Operations []scimPatchOp `json:"Operations"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
+	var req struct{ Operations []scimPatchOp }
+	if err := scimReadOperations(body, &req.Operations); err != nil {
+		if se, ok := err.(*scimError); ok {
+			return nil, se
+		}
 		return nil, scimErr(http.StatusBadRequest, "invalidSyntax", "The request body is not a PatchOp: %v", err)
 	}
 	if len(req.Operations) == 0 {
@@ -1456,18 +1548,16 @@ func (s *Sim) scimFindGroup(id string) (*group, error) {
 	return g, nil
 }
 
-// scimMemberIDs reads a members value: a list of {"value": userId} (or one such object).
-func scimMemberIDs(raw json.RawMessage) ([]string, error) {
-	var items []map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		var one map[string]json.RawMessage
-		if json.Unmarshal(raw, &one) != nil || one == nil {
-			return nil, scimInvalid(`members must be a list of {"value": "<user id>"}`)
+// scimMemberIDs reads a members value: a list of {"value": userId} (or one such object). It reads
+// the ids of the first scimMaxMemberChanges+1 members, which is as many as any request may change,
+// and counts the rest without keeping them: n is how many the value lists.
+func scimMemberIDs(raw json.RawMessage) (ids []string, n int, err error) {
+	bad := scimInvalid(`members must be a list of {"value": "<user id>"}`)
+	id := func(item json.RawMessage) (string, error) {
+		var it map[string]json.RawMessage
+		if json.Unmarshal(item, &it) != nil || it == nil {
+			return "", bad
 		}
-		items = append(items, one)
-	}
-	var ids []string
-	for _, it := range items {
 		var v json.RawMessage
 		for k, x := range it {
 			if strings.EqualFold(k, "value") {
@@ -1476,11 +1566,33 @@ func scimMemberIDs(raw json.RawMessage) ([]string, error) {
 		}
 		id, err := scimString(v, "members.value")
 		if err != nil || id == "" {
-			return nil, scimInvalid(`members must be a list of {"value": "<user id>"}`)
+			return "", bad
 		}
-		ids = append(ids, id)
+		return id, nil
 	}
-	return ids, nil
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		one, err := id(raw) // one member on its own
+		if err != nil {
+			return nil, 0, err
+		}
+		return []string{one}, 1, nil
+	}
+	for ; dec.More(); n++ {
+		var item json.RawMessage
+		if err := dec.Decode(&item); err != nil {
+			return nil, 0, bad
+		}
+		if n > scimMaxMemberChanges {
+			continue // counted, not kept: the request is refused for having too many
+		}
+		one, err := id(item)
+		if err != nil {
+			return nil, 0, err
+		}
+		ids = append(ids, one)
+	}
+	return ids, n, nil
 }
 
 // scimCheckMember refuses what cannot be a group member: a group (no nested groups) or an unknown id.
@@ -1502,6 +1614,7 @@ func (s *Sim) scimCreateGroup(req *scimRequest) (int, any, error) {
 	g := &group{}
 	var ext string
 	var members []string
+	var count int
 	for _, k := range scimSortedKeys(attrs) {
 		v := attrs[k]
 		switch normalizeSCIMAttr(k) {
@@ -1519,7 +1632,7 @@ func (s *Sim) scimCreateGroup(req *scimRequest) (int, any, error) {
 			}
 		case "members":
 			if !scimIsNull(v) {
-				if members, err = scimMemberIDs(v); err != nil {
+				if members, count, err = scimMemberIDs(v); err != nil {
 					return 0, nil, err
 				}
 			}
@@ -1528,8 +1641,8 @@ func (s *Sim) scimCreateGroup(req *scimRequest) (int, any, error) {
 	if strings.TrimSpace(g.DisplayName) == "" {
 		return 0, nil, scimInvalid("Missing required attribute: displayName")
 	}
-	if len(members) > scimMaxMemberChanges {
-		return 0, nil, scimErr(http.StatusBadRequest, "tooMany", "A group can be created with at most %d members (got %d)", scimMaxMemberChanges, len(members))
+	if count > scimMaxMemberChanges {
+		return 0, nil, scimErr(http.StatusBadRequest, "tooMany", "A group can be created with at most %d members (got %d)", scimMaxMemberChanges, count)
 	}
 	seen := map[string]bool{}
 	var unique []string
@@ -1602,7 +1715,7 @@ func (d *scimGroupDraft) touch(id string, member bool) error {
 
 // touchAll touches every user a members value lists.
 func (d *scimGroupDraft) touchAll(raw json.RawMessage, member bool) error {
-	ids, err := scimMemberIDs(raw)
+	ids, _, err := scimMemberIDs(raw)
 	if err != nil {
 		return err
 	}
