@@ -330,6 +330,9 @@ func decodeBody(r *http.Request, v any, shape string) error {
 // decodeJSON decodes a body strictly: an unknown field (a misspelt "dry_run", say) is an error, not
 // ignored.
 func decodeJSON(b []byte, v any, shape string) error {
+	if err := resource.CheckJSON(b); err != nil { // encoding/json builds what it decodes whole
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -597,6 +600,14 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if !p.Admin {
+		// An administrator's batch is as large as MaxBatchBody allows, each item within the
+		// decoder's limits; anyone else's may not write anything, and is bounded as a whole.
+		if err := resource.CheckJSON(b); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	var req BatchRequest
 	dec := json.NewDecoder(bytes.NewReader(b))
