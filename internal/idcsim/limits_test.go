@@ -10,7 +10,7 @@ import (
 // Requests of a few megabytes (the simulator reads up to 4 MiB) that had made it allocate hundreds
 // of megabytes, or take seconds, found while fuzzing. Each is refused, within 100 MB.
 func TestLargeRequestsAreRefusedCheaply(t *testing.T) {
-	fs := newFuzzSim(t)
+	fs := newBigSim(t)
 	patch := func(ops string) string {
 		return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":` + ops + `}`
 	}
