@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/wardenhq/warden/internal/config"
 )
 
 // The documentation's commands: every warden command line README.md and docs/*.md show in a fenced
@@ -626,4 +628,38 @@ func mdAnchors(text string) []string {
 		out = append(out, b.String())
 	}
 	return out
+}
+
+// TestDocsREADMETourIsThePrintedOne: the tour in the README's code blocks is, line for line, what
+// warden demo prints on its default addresses and data directory, with the identifiers it fills in
+// shown as "…".
+func TestDocsREADMETourIsThePrintedOne(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	start := strings.Index(readme, "## A five-minute tour")
+	end := strings.Index(readme, "Beyond the printed tour")
+	if start < 0 || end < start {
+		t.Fatal(`README.md has no "## A five-minute tour" ending with "Beyond the printed tour"`)
+	}
+	var shown []string
+	inBlock := false
+	for _, l := range strings.Split(readme[start:end], "\n") {
+		switch {
+		case strings.HasPrefix(l, "```"):
+			inBlock = !inBlock
+		case inBlock:
+			shown = append(shown, l)
+		}
+	}
+	var out strings.Builder
+	tour{addr: "http://" + config.DefaultListen, dataDir: demoDataDir(), simURL: "http://" + DefaultSimListen,
+		storeID: "d-…", instance: "arn:aws:sso:::instance/ssoins-…", psARN: "arn:aws:sso:::permissionSet/ssoins-…/ps-…"}.print(&out)
+	printed := tourSteps(out.String())
+	if !slices.Equal(shown, printed) {
+		t.Errorf("the README's tour is not the one warden demo prints.\nREADME:\n\t%s\nprinted:\n\t%s",
+			strings.Join(shown, "\n\t"), strings.Join(printed, "\n\t"))
+	}
 }
