@@ -53,8 +53,8 @@ func newDemoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Run warden with a simulated Identity Center and a sample organisation, nothing to set up",
 		Long: `Run warden with everything embedded: an Identity Center simulator seeded with a sample
-organisation (five accounts, five permission sets, four groups, a dozen people), warden on SQLite in
-a data directory of its own, the organisation imported (alice@example.com owns the lists and is an
+organisation (six accounts, the management account among them, five permission sets, four groups,
+a dozen people), warden on SQLite in a data directory of its own, the organisation imported (alice@example.com owns the lists and is an
 administrator), two roles added for just-in-time access (developers may request AdministratorAccess
 on Production for up to 2h, DevOps reviews), and the sync running. It prints a tour to paste into
 another terminal. Ctrl-C stops everything; running it again resumes its data, the simulator's

@@ -19,13 +19,13 @@ func newIntegrationCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "integration", Short: "Set warden up against an AWS organisation"}
 	var format, role, principal string
 	policy := &cobra.Command{
-		Use:   "aws-policy [--format json|explained|terraform|cloudshell] [--trust ACCOUNT_OR_ARN] [--role-name NAME]",
+		Use:   "aws-policy [--format json|explained|trust|terraform|cloudshell] [--trust ACCOUNT_OR_ARN] [--role-name NAME]",
 		Short: "Print the IAM policy warden needs, and the role to hold it",
 		Long: `Print the IAM policy warden needs for AWS IAM Identity Center: the permissions grouped by
-purpose (--format explained says why each is needed), as a JSON policy document, as Terraform
-(aws_iam_role and aws_iam_role_policy), or as AWS CLI commands for CloudShell. The role's trust
-policy lets --trust (an account id, or a role or user ARN: where warden runs) assume it; set
-identity_center.role_arn to the role's ARN.`,
+purpose (--format explained says why each is needed), as a JSON policy document, the role's trust
+policy alone (--format trust), as Terraform (aws_iam_role and aws_iam_role_policy), or as AWS CLI
+commands for CloudShell. The role's trust policy lets --trust (an account id, or a role or user
+ARN: where warden runs) assume it; set identity_center.role_arn to the role's ARN.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			needsTrust := format == "trust" || format == "terraform" || format == "cloudshell"

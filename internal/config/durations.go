@@ -25,8 +25,8 @@ const (
 	year = 366 * day
 )
 
-// Durations lists every duration setting of c with its range, in the order the README documents
-// them. A section that is absent contributes nothing.
+// Durations lists every duration setting of c with its range (docs/configuration.md has them in a
+// table, which a test holds to this list). A section that is absent contributes nothing.
 func (c *Config) Durations() []DurationSetting {
 	out := []DurationSetting{
 		{Key: "requests.pending_ttl", Min: time.Minute, Max: year, Default: access.DefaultPendingTTL, value: &c.Requests.PendingTTL},

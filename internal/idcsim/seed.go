@@ -6,9 +6,10 @@ import (
 	"strings"
 )
 
-// SeedDemo loads the demo organisation: five accounts, five permission sets, four groups and a dozen
-// people, with group and user assignments. Staging (058264527036) and Production (637423191929)
-// match the AWS CLI guide's examples.
+// SeedDemo loads the demo organisation: five accounts (six with the management account every
+// simulator has), five permission sets, four groups and a dozen people, with group and user
+// assignments. Staging (058264527036) and Production (637423191929) match the AWS CLI guide's
+// examples.
 func SeedDemo(d *Directory) error {
 	accounts := []struct{ id, name string }{
 		{"637423191929", "Production"}, {"058264527036", "Staging"}, {"293847561029", "Development"},
