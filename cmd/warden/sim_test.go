@@ -124,6 +124,7 @@ func length(v any, path ...any) int {
 
 // The real AWS CLI v2 works against `warden sim` unchanged except for the endpoint.
 func TestAWSCLIAgainstSim(t *testing.T) {
+	t.Parallel() // mostly waiting on other processes: it overlaps with the rest
 	awsV2(t)
 	statePath := filepath.Join(t.TempDir(), "sim.json")
 	ep, cmd, out := startSim(t, "--seed", "demo", "--state", statePath)
