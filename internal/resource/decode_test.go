@@ -494,6 +494,7 @@ func TestRoundTripThroughJSON(t *testing.T) {
 	inputs := []string{
 		architectureRole,
 		"kind: user\nmetadata: {name: alice, labels: {team: sre}}\nspec: {display_name: Alice, email: alice@example.com, roles: [dev, ops], traits: {team: [sre], empty: []}, admin: true, origin: warden}\n",
+		"kind: user\nmetadata: {name: bob@example.com}\nspec: {roles: [dev, admin-role], traits: {team: [sre, ops]}, origin: \"oidc:okta\", upstream: {\"oidc:okta\": {subject: 00u1ab, roles: [admin-role], traits: {team: [sre]}}, \"oidc:google-2\": {}}}\n",
 		"kind: access_list\nmetadata: {name: eng}\nspec:\n  title: Engineering\n  owners: [alice]\n  grants: {roles: [dev], traits: {team: [eng]}}\n  audit: {recurrence: {frequency: 3, day_of_month: 15}, next_audit_date: 2026-04-15}\n  membership_requires: {roles: [employee]}\n  origin: identity_center\n",
 		"kind: access_list\nmetadata: {name: bare}\nspec: {title: Bare, owners: [alice], grants: {}}\n",
 		"kind: access_list_member\nmetadata: {}\nspec: {list: eng, member: alice, expires: \"2026-03-01T12:30:00+01:00\", reason: new hire, added_by: bob}\n",

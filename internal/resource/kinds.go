@@ -18,8 +18,29 @@ type UserSpec struct {
 	Traits map[string][]string `json:"traits,omitempty"`
 	// Admin makes the user a warden administrator: every resource and every operation.
 	Admin bool `json:"admin,omitempty"`
-	// Origin says where the user came from: warden (made here) or identity_center (imported).
+	// Origin says where the user came from: warden (made here), identity_center (imported) or
+	// oidc:<connector> (created at their first sign-in through that upstream OIDC connector).
 	Origin string `json:"origin,omitempty"`
+	// Upstream is kept by warden: per upstream connector ("oidc:<connector>") that signs the user
+	// in, the subject it knows them by and what it granted at their last sign-in (package
+	// auth/oidc). A document that leaves it out keeps what is stored (package manage).
+	Upstream map[string]*UpstreamRecord `json:"upstream,omitempty"`
+}
+
+// OriginOIDCPrefix begins the origin of a user an upstream OIDC connector created, and the key of
+// that connector's record on a user: "oidc:<connector>".
+const OriginOIDCPrefix = "oidc:"
+
+// UpstreamRecord is what one upstream connector knows of a user: the subject the identity provider
+// signs them in as, and the roles and trait values the connector added from the provider's claims
+// (not those the user held already), so that a later sign-in removes exactly these when the claim
+// that mapped them is gone, and never what an administrator granted by hand.
+type UpstreamRecord struct {
+	// Subject is the provider's stable identifier of the person (the ID token's sub); empty until
+	// their next sign-in binds it.
+	Subject string              `json:"subject,omitempty"`
+	Roles   []string            `json:"roles,omitempty"`
+	Traits  map[string][]string `json:"traits,omitempty"`
 }
 
 // AccountAssignment names accounts and permission sets. Account is a 12-digit id, an account name or a

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -153,7 +154,7 @@ func checkUserName(v *validator, field, name string) {
 	switch {
 	case name == "":
 		v.add(field, "required")
-	case !userNameRE.MatchString(name) || strings.Trim(name, ".") == "":
+	case !ValidUserName(name):
 		v.add(field, "%q is not a valid user name: use 1-128 letters, digits or _+=,.@- (no spaces, not only dots)", name)
 	}
 }
@@ -363,8 +364,51 @@ func (s *UserSpec) validate(v *validator, m *Metadata) {
 	checkEmail(v, "spec.email", s.Email)
 	checkNameList(v, "spec.roles", s.Roles, false, checkName)
 	checkTraits(v, "spec.traits", s.Traits)
-	checkOneOf(v, "spec.origin", s.Origin, origins)
+	if c, ok := strings.CutPrefix(s.Origin, OriginOIDCPrefix); ok && !ValidConnectorName(c) {
+		v.add("spec.origin", "%q does not name an upstream connector: oidc:<connector name>, the name 1-32 lower-case letters, digits, _ or -", s.Origin)
+	} else if !ok && !slices.Contains(origins, s.Origin) {
+		v.add("spec.origin", "%q is not one of warden, identity_center or oidc:<connector name>", s.Origin)
+	}
+	if len(s.Upstream) > maxUpstream {
+		v.add("spec.upstream", "%d connectors; at most %d", len(s.Upstream), maxUpstream)
+	}
+	for k, r := range s.Upstream {
+		f := "spec.upstream." + k
+		if c, ok := strings.CutPrefix(k, OriginOIDCPrefix); !ok || !ValidConnectorName(c) {
+			v.add(f, "%q is not an upstream connector: oidc:<connector name>", k)
+		}
+		if r == nil {
+			continue
+		}
+		if len(r.Subject) > 255 {
+			v.add(f+".subject", "is %d bytes long; at most 255", len(r.Subject))
+		}
+		checkNameList(v, f+".roles", r.Roles, false, checkName)
+		checkTraits(v, f+".traits", r.Traits)
+	}
 }
+
+// maxUpstream bounds the connectors that keep a record on one user.
+const maxUpstream = 16
+
+// connectorNameRE is the rule for an upstream connector's name: it is part of an origin, of a
+// record's key and of sign-in URLs.
+var connectorNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// ValidConnectorName reports whether name may name an upstream connector: 1-32 lower-case letters,
+// digits, '_' or '-', starting with a letter or digit.
+func ValidConnectorName(name string) bool { return connectorNameRE.MatchString(name) }
+
+// ValidUserName reports whether name is a valid user name (Identity Center's userName rule).
+func ValidUserName(name string) bool {
+	return userNameRE.MatchString(name) && strings.Trim(name, ".") != ""
+}
+
+// ValidName reports whether name is a valid role, access list or access request name.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
+// ValidTraitName reports whether name is a valid trait name.
+func ValidTraitName(name string) bool { return traitKeyRE.MatchString(name) }
 
 func (s *RoleSpec) validate(v *validator, m *Metadata) {
 	checkName(v, "metadata.name", m.Name)
