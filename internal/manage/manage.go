@@ -43,11 +43,21 @@ type Actor struct {
 	Token string
 	// TokenIssuer, when that token was minted for User by someone else, is who minted it.
 	TokenIssuer string
+	// Detail, when set, is added to the detail of every audit entry the write makes: why warden
+	// wrote (a sign-in through an upstream connector, say).
+	Detail string
 }
 
-// Entry is e said by the actor: its actor, token and token issuer filled in.
+// Entry is e said by the actor: its actor, token, token issuer and detail filled in.
 func (a Actor) Entry(e audit.Entry) audit.Entry {
 	e.Actor, e.Token, e.TokenIssuer = a.User, a.Token, a.TokenIssuer
+	switch {
+	case a.Detail == "":
+	case e.Detail == "":
+		e.Detail = a.Detail
+	default:
+		e.Detail += "; " + a.Detail
+	}
 	return e
 }
 
@@ -224,11 +234,18 @@ func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Objec
 	return out, nil
 }
 
-// keepServerFields carries over what a client does not decide when it rewrites an object.
+// keepServerFields carries over what a client does not decide when it rewrites an object: who added
+// a member, and a user's upstream records when the document leaves them out (an administrator's
+// user file says nothing of them; one that gives them, as read, replaces them).
 func keepServerFields(cur, next *resource.Object) {
-	if c, ok := cur.Spec.(*resource.AccessListMemberSpec); ok {
+	switch c := cur.Spec.(type) {
+	case *resource.AccessListMemberSpec:
 		n := next.Spec.(*resource.AccessListMemberSpec)
 		n.AddedBy = c.AddedBy
+	case *resource.UserSpec:
+		if n := next.Spec.(*resource.UserSpec); n.Upstream == nil {
+			n.Upstream = c.Upstream
+		}
 	}
 }
 
