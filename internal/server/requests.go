@@ -525,6 +525,7 @@ func (s *Server) KeepRequests(ctx context.Context, interval time.Duration) {
 	defer due.Stop()
 	settle := time.NewTimer(0)
 	defer settle.Stop()
+	var last time.Time // when the last pass ended, in real time
 	for {
 		select {
 		case <-ctx.Done():
@@ -545,8 +546,13 @@ func (s *Server) KeepRequests(ctx context.Context, interval time.Duration) {
 			continue
 		case <-due.C():
 		case <-settle.C:
+			if gap := keepMinGap - time.Since(last); gap > 0 {
+				resetTimer(settle, gap) // changes keep coming: one pass a keepMinGap at most
+				continue
+			}
 		}
 		next, err := s.keepDue(ctx)
+		last = time.Now()
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("keeping access requests", "err", err)
 		}
@@ -558,8 +564,14 @@ func (s *Server) KeepRequests(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// keepDebounce is how long KeepRequests lets a burst of store changes settle.
-const keepDebounce = 50 * time.Millisecond
+// keepDebounce is how long KeepRequests lets a burst of store changes settle, and keepMinGap the
+// least time between two passes that changes start (a pass judges every request in its window;
+// the sync's compile applies the same rule at once, so the state written may lag by this much,
+// the access itself does not).
+const (
+	keepDebounce = 50 * time.Millisecond
+	keepMinGap   = time.Second
+)
 
 // basisKinds are the kinds whose changes may change a request's state or basis.
 var basisKinds = map[resource.Kind]bool{
@@ -587,8 +599,9 @@ func (s *Server) keepDue(ctx context.Context) (time.Time, error) {
 		}
 	}
 	var (
-		cat *policy.Catalog
-		all map[string]*resource.Object
+		cat      *policy.Catalog
+		all      map[string]*resource.Object
+		holdings = map[string]*policy.Holding{} // per requester, read once a pass
 	)
 	for _, state := range []string{resource.StateApproved, resource.StatePending} {
 		objs, err := s.store.List(ctx, resource.KindAccessRequest, store.ListOptions{Filters: store.Filter(resource.IndexState, state)})
@@ -616,7 +629,7 @@ func (s *Server) keepDue(ctx context.Context) (time.Time, error) {
 						return next, err
 					}
 				}
-				h, lost, err := s.basis(ctx, req, cat, all, now)
+				h, lost, err := s.basis(ctx, req, cat, all, holdings, now)
 				if err != nil {
 					return next, err
 				}
@@ -651,13 +664,21 @@ func (s *Server) keepDue(ctx context.Context) (time.Time, error) {
 
 // basis judges an approved request against what its requester holds now: lost is why it may no
 // longer be had (nil while it may), and h what they hold (nil when the user is gone).
-func (s *Server) basis(ctx context.Context, req *resource.AccessRequestSpec, cat *policy.Catalog, all map[string]*resource.Object, now time.Time) (h *policy.Holding, lost error, err error) {
-	h, err = access.Holdings(ctx, s.store, req.User, now)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("the user no longer exists"), nil
+// holdings caches what each requester holds for one pass (nil: the user no longer exists).
+func (s *Server) basis(ctx context.Context, req *resource.AccessRequestSpec, cat *policy.Catalog, all map[string]*resource.Object, holdings map[string]*policy.Holding, now time.Time) (h *policy.Holding, lost error, err error) {
+	h, seen := holdings[req.User]
+	if !seen {
+		h, err = access.Holdings(ctx, s.store, req.User, now)
+		if errors.Is(err, store.ErrNotFound) {
+			h, err = nil, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		holdings[req.User] = h
 	}
-	if err != nil {
-		return nil, nil, err
+	if h == nil {
+		return nil, fmt.Errorf("the user no longer exists"), nil
 	}
 	held := make([]*resource.Object, 0, len(h.Roles))
 	for _, n := range h.Roles {
