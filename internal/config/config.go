@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/wardenhq/warden/internal/auth/oidc"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/notify"
 )
@@ -42,6 +45,124 @@ type Config struct {
 	Tokens Tokens `yaml:"tokens"`
 	// Audit holds the audit log settings.
 	Audit Audit `yaml:"audit"`
+	// PublicURL is the address people reach warden at (https://warden.example.com): links in
+	// invitations, OIDC redirect URLs, the passkey relying party. Default: http(s)://<listen>.
+	PublicURL string `yaml:"public_url"`
+	// TLS serves HTTPS with this certificate and key (PEM files).
+	TLS TLS `yaml:"tls"`
+	// Auth holds the sign-in settings.
+	Auth Auth `yaml:"auth"`
+}
+
+// TLS names the certificate and private key warden serves HTTPS with; both or neither.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled says whether warden serves HTTPS.
+func (t TLS) Enabled() bool { return t.CertFile != "" }
+
+// Auth are the sign-in settings (docs/configuration.md).
+type Auth struct {
+	// SecondFactor is required (the default: every local account enrols TOTP or a passkey) or
+	// optional.
+	SecondFactor string `yaml:"second_factor"`
+	// SessionIdle ends a browser session unused this long (default 1h); SessionAbsolute ends it
+	// this long after sign-in whatever happens (default 12h).
+	SessionIdle     time.Duration `yaml:"session_idle"`
+	SessionAbsolute time.Duration `yaml:"session_absolute"`
+	// StepUp is how recently a second factor must have been used to approve an access request or
+	// make an administrative change (default 10m).
+	StepUp time.Duration `yaml:"step_up"`
+	// StepUpExemptTokens lets API tokens minted for automation (warden token create) approve and
+	// administer without a second factor. Default false: such tokens may read and request, not
+	// approve nor administer. The bootstrap admin token is always exempt.
+	StepUpExemptTokens bool `yaml:"step_up_exempt_tokens"`
+	// CLITokenTTL is how long the token `warden login` receives lasts (default 12h).
+	CLITokenTTL time.Duration `yaml:"cli_token_ttl"`
+	// InviteTTL is how long an enrolment link is valid (default 24h).
+	InviteTTL time.Duration `yaml:"invite_ttl"`
+	// Lockout limits failed sign-ins.
+	Lockout Lockout `yaml:"lockout"`
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies whose X-Forwarded-For is
+	// believed for the source address of a sign-in. Default: none, the connection's address.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// KeyFile holds the key (64 hex digits) that encrypts TOTP secrets at rest. Default:
+	// <data_dir>/auth.key, made (mode 0600) at the first start. Replicas must share it.
+	KeyFile string `yaml:"key_file"`
+	// OIDC lists the upstream OpenID Connect providers people may sign in with.
+	OIDC []oidc.Config `yaml:"oidc"`
+}
+
+// Lockout are the limits on failed sign-ins, per account and per source address. Each failure
+// past the first few makes the next attempt wait longer (doubling from BaseDelay); at
+// AccountFailures failures on one account, or SourceFailures from one address, further attempts
+// are refused for LockFor, or until an administrator lifts the lock (warden user unlock).
+type Lockout struct {
+	AccountFailures int           `yaml:"account_failures"`
+	SourceFailures  int           `yaml:"source_failures"`
+	BaseDelay       time.Duration `yaml:"base_delay"`
+	LockFor         time.Duration `yaml:"lock_for"`
+}
+
+// Defaults of the sign-in settings.
+const (
+	DefaultSessionIdle     = time.Hour
+	DefaultSessionAbsolute = 12 * time.Hour
+	DefaultStepUp          = 10 * time.Minute
+	DefaultCLITokenTTL     = 12 * time.Hour
+	DefaultInviteTTL       = 24 * time.Hour
+	DefaultAccountFailures = 10
+	DefaultSourceFailures  = 100
+	DefaultBaseDelay       = time.Second
+	DefaultLockFor         = 15 * time.Minute
+)
+
+// WithDefaults returns a with every unset setting at its default.
+func (a Auth) WithDefaults() Auth {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if a.SecondFactor == "" {
+		a.SecondFactor = "required"
+	}
+	set(&a.SessionIdle, DefaultSessionIdle)
+	set(&a.SessionAbsolute, DefaultSessionAbsolute)
+	set(&a.StepUp, DefaultStepUp)
+	set(&a.CLITokenTTL, DefaultCLITokenTTL)
+	set(&a.InviteTTL, DefaultInviteTTL)
+	set(&a.Lockout.BaseDelay, DefaultBaseDelay)
+	set(&a.Lockout.LockFor, DefaultLockFor)
+	if a.Lockout.AccountFailures == 0 {
+		a.Lockout.AccountFailures = DefaultAccountFailures
+	}
+	if a.Lockout.SourceFailures == 0 {
+		a.Lockout.SourceFailures = DefaultSourceFailures
+	}
+	return a
+}
+
+// AuthKeyFile is where the key that encrypts TOTP secrets is kept.
+func (c *Config) AuthKeyFile() string {
+	if c.Auth.KeyFile != "" {
+		return c.Auth.KeyFile
+	}
+	return filepath.Join(c.DataDir, "auth.key")
+}
+
+// BaseURL is PublicURL, or the address warden listens on when it is not set.
+func (c *Config) BaseURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimSuffix(c.PublicURL, "/")
+	}
+	scheme := "http://"
+	if c.TLS.Enabled() {
+		scheme = "https://"
+	}
+	return scheme + c.Listen
 }
 
 // Audit are the audit log settings.
@@ -187,6 +308,9 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	if err := c.validateAuth(); err != nil {
+		return err
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -202,4 +326,65 @@ func redactDSN(s string) string {
 		}
 	}
 	return s
+}
+
+// validateAuth checks the public URL, TLS and sign-in settings, naming the one at fault.
+func (c *Config) validateAuth() error {
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("public_url: %q is not an http(s) URL such as https://warden.example.com", c.PublicURL)
+		}
+		if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+			return fmt.Errorf("public_url: %q is plain http on a non-loopback host; browsers would send session cookies unencrypted: use https", c.PublicURL)
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("tls: cert_file and key_file go together: give both, or neither to serve plain HTTP")
+	}
+	a := c.Auth
+	switch a.SecondFactor {
+	case "", "required", "optional":
+	default:
+		return fmt.Errorf("auth.second_factor: %q is not required or optional", a.SecondFactor)
+	}
+	for name, n := range map[string]int{"auth.lockout.account_failures": a.Lockout.AccountFailures, "auth.lockout.source_failures": a.Lockout.SourceFailures} {
+		if n < 0 || n > 100000 {
+			return fmt.Errorf("%s: %d is not between 1 and 100000 (leave it out for the default)", name, n)
+		}
+	}
+	if len(a.TrustedProxies) > 64 {
+		return fmt.Errorf("auth.trusted_proxies: %d entries; at most 64", len(a.TrustedProxies))
+	}
+	for i, p := range a.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err != nil {
+			return fmt.Errorf("auth.trusted_proxies[%d]: %q is not an IP address or CIDR prefix", i, p)
+		}
+	}
+	if len(a.OIDC) > 16 {
+		return fmt.Errorf("auth.oidc: %d connectors; at most 16", len(a.OIDC))
+	}
+	seen := map[string]bool{}
+	for i := range a.OIDC {
+		field := fmt.Sprintf("auth.oidc[%d]", i)
+		if err := a.OIDC[i].Validate(field); err != nil {
+			return err
+		}
+		if seen[a.OIDC[i].Name] {
+			return fmt.Errorf("%s.name: %q names another connector too; names must be unique", field, a.OIDC[i].Name)
+		}
+		seen[a.OIDC[i].Name] = true
+	}
+	return nil
+}
+
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }

@@ -114,6 +114,7 @@ func TestDurationRanges(t *testing.T) {
 		"tokens":          "tokens:\n  %s: %s\n",
 		"identity_center": "identity_center:\n  region: us-east-1\n  %s: %s\n",
 		"notifications":   "notifications:\n  webhooks: [{name: a, url: 'https://x.example.com'}]\n  %s: %s\n",
+		"auth":            "auth:\n  %s: %s\n",
 	}
 	all := map[string]bool{}
 	c := config.Defaults()
@@ -122,7 +123,12 @@ func TestDurationRanges(t *testing.T) {
 	for _, d := range c.Durations() {
 		all[d.Key] = true
 		sec, key, _ := strings.Cut(d.Key, ".")
-		body := func(v time.Duration) string { return fmt.Sprintf(section[sec], key, v) }
+		body := func(v time.Duration) string {
+			if sub, k, nested := strings.Cut(key, "."); nested { // auth.lockout.lock_for
+				return fmt.Sprintf(section[sec], sub, fmt.Sprintf("{%s: %s}", k, v))
+			}
+			return fmt.Sprintf(section[sec], key, v)
+		}
 		for _, bad := range []time.Duration{-d.Default, -time.Nanosecond, time.Nanosecond, d.Min - time.Millisecond, d.Max + time.Second} {
 			if bad == 0 {
 				continue
@@ -173,5 +179,31 @@ func TestEmptyIdentityCenterSection(t *testing.T) {
 	}
 	if c, err := load(t, "log_level: info\n"); err != nil || c.IdentityCenter != nil {
 		t.Fatalf("without the section: %+v %v", c.IdentityCenter, err)
+	}
+}
+
+// The sign-in settings are checked at load, each error naming its key.
+func TestAuthSettings(t *testing.T) {
+	c, err := load(t, "public_url: https://warden.example.com/\nauth:\n  second_factor: optional\n  trusted_proxies: [10.0.0.0/8, 192.0.2.1]\n")
+	if err != nil || c.BaseURL() != "https://warden.example.com" || c.Auth.WithDefaults().StepUp != config.DefaultStepUp {
+		t.Fatalf("%q %+v %v", c.BaseURL(), c.Auth, err)
+	}
+	if c, _ := load(t, "listen: 127.0.0.1:9000\ntls: {cert_file: c.pem, key_file: k.pem}\n"); c.BaseURL() != "https://127.0.0.1:9000" {
+		t.Fatalf("base URL with TLS: %q", c.BaseURL())
+	}
+	for _, c := range []struct{ body, want string }{
+		{"public_url: ftp://x\n", "public_url:"},
+		{"public_url: http://warden.example.com\n", "public_url: \"http://warden.example.com\" is plain http"},
+		{"tls: {cert_file: c.pem}\n", "tls: cert_file and key_file go together"},
+		{"auth: {second_factor: never}\n", `auth.second_factor: "never" is not required or optional`},
+		{"auth: {trusted_proxies: [somewhere]}\n", `auth.trusted_proxies[0]: "somewhere"`},
+		{"auth: {lockout: {account_failures: -1}}\n", "auth.lockout.account_failures: -1"},
+		{"auth: {oidc: [{name: corp, issuer: 'https://idp.example.com', client_id: w, client_secret_env: S}, {name: corp, issuer: 'https://idp.example.com', client_id: w, client_secret_env: S}]}\n", "auth.oidc[1].name"},
+		{"auth: {oidc: [{name: corp}]}\n", "auth.oidc[0]."},
+	} {
+		_, err := load(t, c.body)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v; want %q", c.body, err, c.want)
+		}
 	}
 }

@@ -32,6 +32,13 @@ func (c *Config) Durations() []DurationSetting {
 		{Key: "requests.pending_ttl", Min: time.Minute, Max: year, Default: access.DefaultPendingTTL, value: &c.Requests.PendingTTL},
 		{Key: "requests.max_start_ahead", Min: time.Minute, Max: year, Default: access.DefaultMaxStartAhead, value: &c.Requests.MaxStartAhead},
 		{Key: "tokens.max_ttl", Min: time.Minute, Max: auth.MaxTTLLimit, Default: auth.DefaultMaxTTL, value: &c.Tokens.MaxTTL},
+		{Key: "auth.session_idle", Min: time.Minute, Max: 30 * day, Default: DefaultSessionIdle, value: &c.Auth.SessionIdle},
+		{Key: "auth.session_absolute", Min: time.Minute, Max: 90 * day, Default: DefaultSessionAbsolute, value: &c.Auth.SessionAbsolute},
+		{Key: "auth.step_up", Min: time.Minute, Max: day, Default: DefaultStepUp, value: &c.Auth.StepUp},
+		{Key: "auth.cli_token_ttl", Min: time.Minute, Max: 30 * day, Default: DefaultCLITokenTTL, value: &c.Auth.CLITokenTTL},
+		{Key: "auth.invite_ttl", Min: time.Minute, Max: 30 * day, Default: DefaultInviteTTL, value: &c.Auth.InviteTTL},
+		{Key: "auth.lockout.base_delay", Min: 10 * time.Millisecond, Max: time.Minute, Default: DefaultBaseDelay, value: &c.Auth.Lockout.BaseDelay},
+		{Key: "auth.lockout.lock_for", Min: time.Second, Max: 30 * day, Default: DefaultLockFor, value: &c.Auth.Lockout.LockFor},
 	}
 	if ic := c.IdentityCenter; ic != nil {
 		d := idc.Config{}.WithDefaults()
