@@ -114,8 +114,11 @@ func (e *Engine) Run(ctx context.Context) {
 					wakeAt(e.now().Add(Debounce))
 				}
 				continue
-			case resource.KindAPIToken, resource.KindNotifyState, resource.KindAuditEntry:
-				continue // logins, notification progress and the audit log change nothing desired
+			}
+			if !resource.IsPublic(ev.Object.Kind) {
+				// Tokens, sessions, sign-in records, notification progress and the audit log
+				// change nothing desired: only the resources people manage do.
+				continue
 			}
 			if e.isOwn(ev.Revision) {
 				continue // a status the engine wrote
