@@ -88,6 +88,8 @@ var kinds = map[Kind]kindInfo{
 	KindSyncRecord:       {func() Spec { return new(SyncRecordSpec) }, false},
 	KindAuditEntry:       {func() Spec { return new(AuditEntrySpec) }, false},
 	KindNotifyState:      {func() Spec { return new(NotifyStateSpec) }, false},
+	KindCredential:       {func() Spec { return new(CredentialSpec) }, false},
+	KindAuthFlow:         {func() Spec { return new(AuthFlowSpec) }, false},
 }
 
 // PublicKinds lists the kinds served by the resource API, in a stable order.
