@@ -42,6 +42,7 @@ import (
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
+	"github.com/wardenhq/warden/internal/web"
 )
 
 // Request body limits: one resource, and an administrator's batch (100,000 users fit).
@@ -73,12 +74,16 @@ type Server struct {
 	clock clock.Clock
 	// holds counts what keeps /readyz from answering ready (Hold).
 	holds atomic.Int32
+	// pages renders the HTML pages (package web); local, the local accounts' sign-in (signin.go).
+	pages *web.Pages
+	local *LocalAuth
 }
 
 // New builds the server's handler around a store.
 func New(s store.Store, log *slog.Logger) *Server {
 	srv := &Server{store: s, manage: manage.New(s), tokens: auth.NewTokens(s), log: log, mux: http.NewServeMux()}
 	srv.metrics = newMetrics()
+	srv.pages = web.New(web.WithLogger(log))
 	srv.routes()
 	return srv
 }
@@ -178,6 +183,7 @@ func (s *Server) routes() {
 	s.tokenRoutes()
 	s.handle("POST /v1/batch", s.authed(s.batch))
 	s.syncRoutes()
+	s.signinRoutes()
 	s.integrationRoutes()
 	s.requestRoutes()
 	s.listRoutes()
