@@ -12,6 +12,7 @@ import (
 	"github.com/wardenhq/warden/internal/auth/passkey"
 	"github.com/wardenhq/warden/internal/auth/passkey/passkeytest"
 	"github.com/wardenhq/warden/internal/clock"
+	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
 	"github.com/wardenhq/warden/internal/store/sqlite"
@@ -467,5 +468,20 @@ func TestRemoveAndBounds(t *testing.T) {
 	var re *passkey.RefusedError
 	if _, err := f.svc.FinishRegistration(f.ctx, nil, "alice", "f", big); !errors.As(err, &re) {
 		t.Fatalf("oversized answer: %v", err)
+	}
+}
+
+func TestDeletingTheUserDeletesTheirPasskeys(t *testing.T) {
+	f := setup(t)
+	f.register(t, passkeytest.New(origin), "alice", "f")
+	f.register(t, passkeytest.New(origin), "bob", "g")
+	if _, err := manage.New(f.st).Delete(f.ctx, manage.Actor{User: "root", Admin: true}, resource.KindUser, "alice", 0); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := f.svc.List(f.ctx, "alice"); len(list) != 0 {
+		t.Fatalf("alice's passkeys outlived her: %d", len(list))
+	}
+	if list, _ := f.svc.List(f.ctx, "bob"); len(list) != 1 {
+		t.Fatalf("bob's passkeys: %d", len(list))
 	}
 }
