@@ -30,6 +30,10 @@ func setupLocalAuth(cfg config.Config, st store.Store, srv *server.Server, log *
 	} else if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		log.Warn("the auth key file can be read by others than its owner: chmod 600 it", "file", path, "mode", fi.Mode().Perm().String())
 	}
+	proxies, err := throttle.ParseTrustedProxies(a.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("auth.trusted_proxies: %w", err)
+	}
 	th := throttle.New(st, a.Lockout)
 	for _, c := range th.Metrics() {
 		if err := srv.Registry().Register(c); err != nil {
@@ -39,7 +43,7 @@ func setupLocalAuth(cfg config.Config, st store.Store, srv *server.Server, log *
 	srv.SetLocalAuth(&server.LocalAuth{
 		Accounts:       local.New(st, box, a, local.WithLogger(log)),
 		Throttle:       th,
-		TrustedProxies: a.TrustedProxies,
+		TrustedProxies: proxies,
 		BaseURL:        baseURL,
 		Secure:         cfg.TLS.Enabled(),
 	})

@@ -37,6 +37,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/auth/passkey"
 	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/reconcile"
@@ -77,6 +78,8 @@ type Server struct {
 	// pages renders the HTML pages (package web); local, the local accounts' sign-in (signin.go).
 	pages *web.Pages
 	local *LocalAuth
+	// passkeys runs WebAuthn ceremonies (nil: passkeys are off).
+	passkeys *passkey.Service
 }
 
 // New builds the server's handler around a store.
@@ -188,6 +191,7 @@ func (s *Server) routes() {
 	s.requestRoutes()
 	s.listRoutes()
 	s.auditRoutes()
+	s.passkeyAPIRoutes()
 	s.handle("GET /v1/{kind}", s.authed(s.list))
 	s.handle("POST /v1/{kind}", s.authed(s.create))
 	s.handle("GET /v1/{kind}/{name...}", s.authed(s.get))

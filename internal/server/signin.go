@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -42,7 +43,7 @@ type LocalAuth struct {
 	Accounts *local.Service
 	Throttle *throttle.Throttle
 	// TrustedProxies (auth.trusted_proxies) are the proxies whose X-Forwarded-For is believed.
-	TrustedProxies []string
+	TrustedProxies []netip.Prefix
 	// BaseURL is where people reach warden (config BaseURL), for enrolment links.
 	BaseURL string
 	// Secure: served over TLS (cookies Secure, with the __Host- prefix).

@@ -412,7 +412,9 @@ func TestSigninLockoutAndSameAnswer(t *testing.T) {
 			t.Fatalf("%d\n%s", p.status, p.body)
 		}
 	}
-	strip := func(s string) string { return csrfRE.ReplaceAllString(regexp.MustCompile(`value="[^"]*" autocomplete="username"`).ReplaceAllString(s, ""), "") }
+	strip := func(s string) string {
+		return csrfRE.ReplaceAllString(regexp.MustCompile(`value="[^"]*" autocomplete="username"`).ReplaceAllString(s, ""), "")
+	}
 	if strip(known.body) != strip(unknown.body) {
 		t.Errorf("known and unknown users get different pages:\n%s\n----\n%s", known.body, unknown.body)
 	}
