@@ -38,6 +38,11 @@ const (
 	// KindNotifyState is internal: the webhook notifier's progress and undelivered notifications
 	// (package notify).
 	KindNotifyState Kind = "notify_state"
+	// KindPasskey is internal: one WebAuthn credential (passkey) of a user (package auth/passkey).
+	KindPasskey Kind = "passkey"
+	// KindPasskeyCeremony is internal: a WebAuthn ceremony begun and not yet finished, its
+	// challenge kept server side for five minutes, used once (package auth/passkey).
+	KindPasskeyCeremony Kind = "passkey_ceremony"
 )
 
 // Version is the only resource version so far.
@@ -90,6 +95,8 @@ var kinds = map[Kind]kindInfo{
 	KindNotifyState:      {func() Spec { return new(NotifyStateSpec) }, false},
 	KindCredential:       {func() Spec { return new(CredentialSpec) }, false},
 	KindAuthFlow:         {func() Spec { return new(AuthFlowSpec) }, false},
+	KindPasskey:          {func() Spec { return new(PasskeySpec) }, false},
+	KindPasskeyCeremony:  {func() Spec { return new(PasskeyCeremonySpec) }, false},
 }
 
 // PublicKinds lists the kinds served by the resource API, in a stable order.
