@@ -48,8 +48,8 @@ type LocalAuth struct {
 	BaseURL string
 	// Secure: served over TLS (cookies Secure, with the __Host- prefix).
 	Secure bool
-	// HasPasskey, when set (package passkey), says whether a user has a passkey: a second factor
-	// this package does not hold.
+	// HasPasskey, when set, says whether a user has a passkey: a second factor package local does
+	// not hold (default: the server's passkey service, when it has one).
 	HasPasskey func(ctx context.Context, user string) (bool, error)
 }
 
@@ -220,7 +220,8 @@ func (s *Server) throttled(w http.ResponseWriter, r *http.Request, user, source 
 	}
 	switch {
 	case locked:
-		s.local.Accounts.Audit(r.Context(), "anonymous", "signin.refused", user, "sign-in refused from "+source+": locked after too many failures")
+		// Not audited per attempt (the throttle audited the lock): a locked account hammered
+		// must not grow the log.
 		again(http.StatusTooManyRequests, "Too many failed sign-ins: signing in is locked for a while. An administrator can lift the lock.")
 		return true
 	case wait > 0:
@@ -238,10 +239,14 @@ func roundUp(d time.Duration) string {
 }
 
 func (s *Server) hasPasskey(ctx context.Context, user string) (bool, error) {
-	if s.local.HasPasskey == nil {
-		return false, nil
+	if s.local.HasPasskey != nil {
+		return s.local.HasPasskey(ctx, user)
 	}
-	return s.local.HasPasskey(ctx, user)
+	if s.passkeys != nil {
+		keys, err := s.passkeys.List(ctx, user)
+		return len(keys) > 0, err
+	}
+	return false, nil
 }
 
 // ---- pages ----
