@@ -17,6 +17,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,7 +74,8 @@ func HashPassword(pw string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	rand.Read(salt)
 	p := phc{memory: argonMemory, time: argonTime, threads: argonThreads, salt: salt}
-	p.key = argon2.IDKey([]byte(pw), salt, p.time, p.memory, p.threads, argonKeyLen)
+	p.key = make([]byte, argonKeyLen)
+	p.key = argonKey(pw, p)
 	return p.String(), nil
 }
 
@@ -213,6 +215,14 @@ func CheckPassword(pw, userName string) error {
 	return nil
 }
 
+// hashSlots bounds the argon2id computations running at once. Each takes its memory parameter (64
+// MiB) for its duration: without a bound, a burst of sign-in attempts would take the server's
+// memory (a thousand at once, 64 GiB). With it the peak is 64 MiB per slot, and attempts beyond
+// the slots queue; the CPU is the limit either way (each hash keeps 2 cores busy).
+var hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
 func argonKey(pw string, p phc) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
 	return argon2.IDKey([]byte(pw), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
 }
