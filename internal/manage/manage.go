@@ -288,8 +288,13 @@ func (m *Service) Update(ctx context.Context, actor Actor, o *resource.Object) e
 	})
 }
 
+// UserCascade are the kinds of record a user takes with them when deleted: each indexed by user
+// (resource.IndexUser), each deleted and audited (without its secrets) in the same transaction.
+var UserCascade = []resource.Kind{resource.KindAPIToken, resource.KindSession}
+
 // Delete removes one object (a non-zero revision must match), refusing while others name it. An
-// access list takes its member records with it; a user takes their API tokens.
+// access list takes its member records with it; a user takes their API tokens and sessions (and
+// whatever else UserCascade names).
 func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name string, revision int64) (*resource.Object, error) {
 	var old *resource.Object
 	err := m.store.Txn(ctx, func(tx store.Tx) error {
@@ -306,7 +311,13 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 		case resource.KindAccessList:
 			cascade, err = tx.List(ctx, resource.KindAccessListMember, store.ListOptions{Filters: store.Filter(resource.IndexList, name)})
 		case resource.KindUser:
-			cascade, err = tx.List(ctx, resource.KindAPIToken, store.ListOptions{Filters: store.Filter(resource.IndexUser, name)})
+			for _, ck := range UserCascade {
+				var objs []*resource.Object
+				if objs, err = tx.List(ctx, ck, store.ListOptions{Filters: store.Filter(resource.IndexUser, name)}); err != nil {
+					break
+				}
+				cascade = append(cascade, objs...)
+			}
 		}
 		if err != nil {
 			return err
@@ -315,7 +326,7 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 			if _, err := tx.Delete(ctx, c.Kind, c.Metadata.Name, 0); err != nil {
 				return err
 			}
-			// A token's entry leaves its secret hash out (package audit).
+			// A token's or session's entry leaves its secret hash out (package audit).
 			if err := audit.Append(ctx, tx, actor.Entry(audit.Entry{Action: "delete", Detail: "with " + name, Before: c})); err != nil {
 				return err
 			}
