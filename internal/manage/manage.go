@@ -290,11 +290,11 @@ func (m *Service) Update(ctx context.Context, actor Actor, o *resource.Object) e
 
 // UserCascade are the kinds of record a user takes with them when deleted: each indexed by user
 // (resource.IndexUser), each deleted and audited (without its secrets) in the same transaction.
-var UserCascade = []resource.Kind{resource.KindAPIToken, resource.KindSession}
+var UserCascade = []resource.Kind{resource.KindAPIToken, resource.KindSession, resource.KindPasskey, resource.KindCredential, resource.KindAuthFlow}
 
 // Delete removes one object (a non-zero revision must match), refusing while others name it. An
-// access list takes its member records with it; a user takes their API tokens and sessions (and
-// whatever else UserCascade names).
+// access list takes its member records with it; a user takes their API tokens, sessions, passkeys,
+// local credential and sign-in flows (UserCascade).
 func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name string, revision int64) (*resource.Object, error) {
 	var old *resource.Object
 	err := m.store.Txn(ctx, func(tx store.Tx) error {
@@ -326,8 +326,13 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 			if _, err := tx.Delete(ctx, c.Kind, c.Metadata.Name, 0); err != nil {
 				return err
 			}
-			// A token's or session's entry leaves its secret hash out (package audit).
-			if err := audit.Append(ctx, tx, actor.Entry(audit.Entry{Action: "delete", Detail: "with " + name, Before: c})); err != nil {
+			// A token's or session's entry leaves its secret hash out (package audit); a
+			// credential's or a sign-in flow's entry names it without its content.
+			e := audit.Entry{Action: "delete", Detail: "with " + name, Before: c}
+			if c.Kind == resource.KindCredential || c.Kind == resource.KindAuthFlow {
+				e.Before, e.Kind, e.Name = nil, c.Kind, c.Metadata.Name
+			}
+			if err := audit.Append(ctx, tx, actor.Entry(e)); err != nil {
 				return err
 			}
 		}

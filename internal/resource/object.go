@@ -40,6 +40,14 @@ const (
 	KindNotifyState Kind = "notify_state"
 	// KindSession is internal: a browser session (package auth); only a hash of its secret is kept.
 	KindSession Kind = "session"
+	// KindPasskey is internal: one WebAuthn credential (passkey) of a user (package auth/passkey).
+	KindPasskey Kind = "passkey"
+	// KindPasskeyCeremony is internal: a WebAuthn ceremony begun and not yet finished, its
+	// challenge kept server side for five minutes, used once (package auth/passkey).
+	KindPasskeyCeremony Kind = "passkey_ceremony"
+	// KindOIDCFlow is internal: a sign-in through an upstream OIDC connector in progress, bound to
+	// the browser that began it, used once, expiring after ten minutes (package server).
+	KindOIDCFlow Kind = "oidc_flow"
 )
 
 // Version is the only resource version so far.
@@ -91,6 +99,11 @@ var kinds = map[Kind]kindInfo{
 	KindAuditEntry:       {func() Spec { return new(AuditEntrySpec) }, false},
 	KindNotifyState:      {func() Spec { return new(NotifyStateSpec) }, false},
 	KindSession:          {func() Spec { return new(SessionSpec) }, false},
+	KindCredential:       {func() Spec { return new(CredentialSpec) }, false},
+	KindAuthFlow:         {func() Spec { return new(AuthFlowSpec) }, false},
+	KindPasskey:          {func() Spec { return new(PasskeySpec) }, false},
+	KindPasskeyCeremony:  {func() Spec { return new(PasskeyCeremonySpec) }, false},
+	KindOIDCFlow:         {func() Spec { return new(OIDCFlowSpec) }, false},
 }
 
 // PublicKinds lists the kinds served by the resource API, in a stable order.
