@@ -296,6 +296,9 @@ type APITokenSpec struct {
 	// OnBehalf: Issuer minted the token for User, someone else. Whoever holds it may be Issuer, so
 	// what it does is recorded with Issuer too.
 	OnBehalf bool `json:"on_behalf,omitempty"`
+	// SecondFactorAt is when the person the token was issued to last used a second factor, for a
+	// token issued from a browser session (warden login): the step-up rule reads it. Zero: none.
+	SecondFactorAt time.Time `json:"second_factor_at,omitzero"`
 }
 
 // ---- index entries ----
