@@ -370,7 +370,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusForbidden, "Your password is right, but your account has no second factor and this warden requires one. Ask an administrator for a new invitation (warden user invite "+acct.User+") to enrol one.")
 		return
 	}
-	s.finishSignIn(w, r, acct.User, source, d.Next, auth.MethodUse{Method: auth.MethodPassword, At: s.now()})
+	s.finishSignIn(w, r, acct.User, source, d.Next, auth.MethodUse{Method: auth.MethodPassword, At: s.local.Accounts.Now()})
 }
 
 // finishSignIn issues the session (the session service audits it), tells the throttle, and
@@ -525,7 +525,7 @@ func (s *Server) secondFactorSubmit(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.FinishSecondFactor(w, r, lf, source, factorMethod(kind, s.now()))
+	s.FinishSecondFactor(w, r, lf, source, factorMethod(kind, s.local.Accounts.Now()))
 }
 
 // FinishSecondFactor ends a sign-in flow whose second factor m was checked (by this file, or by
@@ -610,7 +610,7 @@ func (s *Server) stepUpSubmit(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
-	if err := s.Sessions().AddFactor(ctx, sess, factorMethod(kind, s.now())); err != nil {
+	if err := s.Sessions().AddFactor(ctx, sess, factorMethod(kind, s.local.Accounts.Now())); err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
