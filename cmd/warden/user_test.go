@@ -19,7 +19,7 @@ func TestUserInviteAndUnlock(t *testing.T) {
 
 	r := run(t, cli, "", "user", "invite", "erin")
 	link := strings.TrimSpace(r.out)
-	if r.code != 0 || !regexp.MustCompile(`^` + regexp.QuoteMeta(srv.addr) + `/enroll/[0-9a-f]{16}[A-Za-z0-9_-]{43}$`).MatchString(link) ||
+	if r.code != 0 || !regexp.MustCompile(`^`+regexp.QuoteMeta(srv.addr)+`/enroll/[0-9a-f]{16}[A-Za-z0-9_-]{43}$`).MatchString(link) ||
 		!strings.Contains(r.err, "valid once until") {
 		t.Fatalf("invite: exit %d\nstdout: %s\nstderr: %s", r.code, r.out, r.err)
 	}
