@@ -296,8 +296,12 @@ type APITokenSpec struct {
 	// OnBehalf: Issuer minted the token for User, someone else. Whoever holds it may be Issuer, so
 	// what it does is recorded with Issuer too.
 	OnBehalf bool `json:"on_behalf,omitempty"`
-	// SecondFactorAt is when the person the token was issued to last used a second factor, for a
-	// token issued from a browser session (warden login): the step-up rule reads it. Zero: none.
+	// Login says the token was received by `warden login`, and through which flow: "loopback" (a
+	// browser on the same computer, PKCE) or "device" (a code entered in a browser elsewhere).
+	// Empty for tokens an administrator issued.
+	Login string `json:"login,omitempty"`
+	// SecondFactorAt is when the session the token was received from last used a second factor
+	// (zero: none): the token satisfies step-up only while that is recent.
 	SecondFactorAt time.Time `json:"second_factor_at,omitzero"`
 }
 
