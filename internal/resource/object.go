@@ -38,6 +38,9 @@ const (
 	// KindNotifyState is internal: the webhook notifier's progress and undelivered notifications
 	// (package notify).
 	KindNotifyState Kind = "notify_state"
+	// KindCLIGrant is internal: a pending `warden login` (a loopback authorization code or a device
+	// code), named by a hash of its secret, short-lived and single use (package auth/clilogin).
+	KindCLIGrant Kind = "cli_grant"
 )
 
 // Version is the only resource version so far.
@@ -88,6 +91,7 @@ var kinds = map[Kind]kindInfo{
 	KindSyncRecord:       {func() Spec { return new(SyncRecordSpec) }, false},
 	KindAuditEntry:       {func() Spec { return new(AuditEntrySpec) }, false},
 	KindNotifyState:      {func() Spec { return new(NotifyStateSpec) }, false},
+	KindCLIGrant:         {func() Spec { return new(CLIGrantSpec) }, false},
 }
 
 // PublicKinds lists the kinds served by the resource API, in a stable order.
