@@ -289,7 +289,7 @@ func (m *Service) Update(ctx context.Context, actor Actor, o *resource.Object) e
 }
 
 // Delete removes one object (a non-zero revision must match), refusing while others name it. An
-// access list takes its member records with it; a user takes their API tokens.
+// access list takes its member records with it; a user takes their API tokens and passkeys.
 func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name string, revision int64) (*resource.Object, error) {
 	var old *resource.Object
 	err := m.store.Txn(ctx, func(tx store.Tx) error {
@@ -307,6 +307,11 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 			cascade, err = tx.List(ctx, resource.KindAccessListMember, store.ListOptions{Filters: store.Filter(resource.IndexList, name)})
 		case resource.KindUser:
 			cascade, err = tx.List(ctx, resource.KindAPIToken, store.ListOptions{Filters: store.Filter(resource.IndexUser, name)})
+			if err == nil {
+				var passkeys []*resource.Object
+				passkeys, err = tx.List(ctx, resource.KindPasskey, store.ListOptions{Filters: store.Filter(resource.IndexUser, name)})
+				cascade = append(cascade, passkeys...)
+			}
 		}
 		if err != nil {
 			return err

@@ -41,6 +41,11 @@ const (
 	// KindCLIGrant is internal: a pending `warden login` (a loopback authorization code or a device
 	// code), named by a hash of its secret, short-lived and single use (package auth/clilogin).
 	KindCLIGrant Kind = "cli_grant"
+	// KindPasskey is internal: one WebAuthn credential (passkey) of a user (package auth/passkey).
+	KindPasskey Kind = "passkey"
+	// KindPasskeyCeremony is internal: a WebAuthn ceremony begun and not yet finished, its
+	// challenge kept server side for five minutes, used once (package auth/passkey).
+	KindPasskeyCeremony Kind = "passkey_ceremony"
 )
 
 // Version is the only resource version so far.
@@ -92,6 +97,8 @@ var kinds = map[Kind]kindInfo{
 	KindAuditEntry:       {func() Spec { return new(AuditEntrySpec) }, false},
 	KindNotifyState:      {func() Spec { return new(NotifyStateSpec) }, false},
 	KindCLIGrant:         {func() Spec { return new(CLIGrantSpec) }, false},
+	KindPasskey:          {func() Spec { return new(PasskeySpec) }, false},
+	KindPasskeyCeremony:  {func() Spec { return new(PasskeyCeremonySpec) }, false},
 }
 
 // PublicKinds lists the kinds served by the resource API, in a stable order.
