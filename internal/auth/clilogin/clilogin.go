@@ -146,6 +146,11 @@ type Option func(*Service)
 // WithClock makes the service read time from c (tests).
 func WithClock(c clock.Clock) Option { return func(s *Service) { s.clock = c } }
 
+// WithInterval sets the device flow's polling interval (whole seconds, at least 1s; tests).
+func WithInterval(d time.Duration) Option {
+	return func(s *Service) { s.cfg.Interval = max(d.Truncate(time.Second), time.Second) }
+}
+
 // New returns the service.
 func New(st store.Store, tokens *auth.Tokens, cfg Config, opts ...Option) *Service {
 	s := &Service{st: st, tokens: tokens, clock: clock.Real(), cfg: cfg.withDefaults()}
