@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/wardenhq/warden/internal/audit"
+	"github.com/wardenhq/warden/internal/auth/passkey"
 	"github.com/wardenhq/warden/internal/config"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/notify"
@@ -166,6 +167,12 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	srv.SetPendingTTL(cfg.Requests.PendingTTL)
 	srv.SetMaxStartAhead(cfg.Requests.MaxStartAhead)
 	srv.SetTokenMaxTTL(cfg.Tokens.MaxTTL)
+	if pk, err := passkey.New(st, cfg.BaseURL()); err != nil {
+		log.Warn("passkeys are off", "reason", err.Error())
+	} else {
+		srv.SetPasskeys(pk)
+		log.Info("passkeys are on", "rp_id", pk.RPID(), "origin", pk.Origin())
+	}
 
 	tokenPath := filepath.Join(cfg.DataDir, "admin.token")
 	created, err := srv.Tokens().EnsureAdminToken(ctx, tokenPath)

@@ -289,7 +289,8 @@ func (m *Service) Update(ctx context.Context, actor Actor, o *resource.Object) e
 }
 
 // Delete removes one object (a non-zero revision must match), refusing while others name it. An
-// access list takes its member records with it; a user takes their API tokens and passkeys.
+// access list takes its member records with it; a user takes their API tokens, passkeys, local
+// credential and sign-in flows.
 func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name string, revision int64) (*resource.Object, error) {
 	var old *resource.Object
 	err := m.store.Txn(ctx, func(tx store.Tx) error {
@@ -307,10 +308,13 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 			cascade, err = tx.List(ctx, resource.KindAccessListMember, store.ListOptions{Filters: store.Filter(resource.IndexList, name)})
 		case resource.KindUser:
 			cascade, err = tx.List(ctx, resource.KindAPIToken, store.ListOptions{Filters: store.Filter(resource.IndexUser, name)})
-			if err == nil {
-				var passkeys []*resource.Object
-				passkeys, err = tx.List(ctx, resource.KindPasskey, store.ListOptions{Filters: store.Filter(resource.IndexUser, name)})
-				cascade = append(cascade, passkeys...)
+			for _, k := range []resource.Kind{resource.KindPasskey, resource.KindCredential, resource.KindAuthFlow} {
+				if err != nil {
+					break
+				}
+				var more []*resource.Object
+				more, err = tx.List(ctx, k, store.ListOptions{Filters: store.Filter(resource.IndexUser, name)})
+				cascade = append(cascade, more...)
 			}
 		}
 		if err != nil {
@@ -320,8 +324,13 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 			if _, err := tx.Delete(ctx, c.Kind, c.Metadata.Name, 0); err != nil {
 				return err
 			}
-			// A token's entry leaves its secret hash out (package audit).
-			if err := audit.Append(ctx, tx, actor.Entry(audit.Entry{Action: "delete", Detail: "with " + name, Before: c})); err != nil {
+			// A token's entry leaves its secret hash out (package audit); a credential's or a
+			// sign-in flow's entry names it without its content.
+			e := audit.Entry{Action: "delete", Detail: "with " + name, Before: c}
+			if c.Kind == resource.KindCredential || c.Kind == resource.KindAuthFlow {
+				e.Before, e.Kind, e.Name = nil, c.Kind, c.Metadata.Name
+			}
+			if err := audit.Append(ctx, tx, actor.Entry(e)); err != nil {
 				return err
 			}
 		}

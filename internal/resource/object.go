@@ -97,6 +97,8 @@ var kinds = map[Kind]kindInfo{
 	KindAuditEntry:       {func() Spec { return new(AuditEntrySpec) }, false},
 	KindNotifyState:      {func() Spec { return new(NotifyStateSpec) }, false},
 	KindCLIGrant:         {func() Spec { return new(CLIGrantSpec) }, false},
+	KindCredential:       {func() Spec { return new(CredentialSpec) }, false},
+	KindAuthFlow:         {func() Spec { return new(AuthFlowSpec) }, false},
 	KindPasskey:          {func() Spec { return new(PasskeySpec) }, false},
 	KindPasskeyCeremony:  {func() Spec { return new(PasskeyCeremonySpec) }, false},
 }

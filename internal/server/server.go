@@ -37,6 +37,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/auth/passkey"
 	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/reconcile"
@@ -73,6 +74,8 @@ type Server struct {
 	clock clock.Clock
 	// holds counts what keeps /readyz from answering ready (Hold).
 	holds atomic.Int32
+	// passkeys runs WebAuthn ceremonies (nil: passkeys are off).
+	passkeys *passkey.Service
 }
 
 // New builds the server's handler around a store.
@@ -182,6 +185,7 @@ func (s *Server) routes() {
 	s.requestRoutes()
 	s.listRoutes()
 	s.auditRoutes()
+	s.passkeyAPIRoutes()
 	s.handle("GET /v1/{kind}", s.authed(s.list))
 	s.handle("POST /v1/{kind}", s.authed(s.create))
 	s.handle("GET /v1/{kind}/{name...}", s.authed(s.get))

@@ -192,7 +192,7 @@ func TestEveryInputHasALabel(t *testing.T) {
 		s := string(b)
 		for _, chunk := range strings.Split(s, "<input")[1:] {
 			tag := chunk[:strings.Index(chunk, ">")]
-			if strings.Contains(tag, `type="hidden"`) || strings.Contains(tag, `type="submit"`) {
+			if strings.Contains(tag, `type="hidden"`) || strings.Contains(tag, `type="submit"`) || strings.Contains(tag, " hidden ") {
 				continue
 			}
 			i := strings.Index(tag, `id="`)
