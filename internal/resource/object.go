@@ -46,6 +46,9 @@ const (
 	// KindPasskeyCeremony is internal: a WebAuthn ceremony begun and not yet finished, its
 	// challenge kept server side for five minutes, used once (package auth/passkey).
 	KindPasskeyCeremony Kind = "passkey_ceremony"
+	// KindOIDCFlow is internal: a sign-in through an upstream OIDC connector in progress, bound to
+	// the browser that began it, used once, expiring after ten minutes (package server).
+	KindOIDCFlow Kind = "oidc_flow"
 )
 
 // Version is the only resource version so far.
@@ -101,6 +104,7 @@ var kinds = map[Kind]kindInfo{
 	KindAuthFlow:         {func() Spec { return new(AuthFlowSpec) }, false},
 	KindPasskey:          {func() Spec { return new(PasskeySpec) }, false},
 	KindPasskeyCeremony:  {func() Spec { return new(PasskeyCeremonySpec) }, false},
+	KindOIDCFlow:         {func() Spec { return new(OIDCFlowSpec) }, false},
 }
 
 // PublicKinds lists the kinds served by the resource API, in a stable order.
