@@ -31,3 +31,39 @@ func TestPasskeyScriptServed(t *testing.T) {
 		}
 	}
 }
+
+// The passkey blocks of the enrolment and second factor pages: hidden until the script shows them,
+// posting to the passkey routes with the page's CSRF token; the second factor's only for a user
+// with a passkey, in the mode of the page (sign-in or step-up).
+func TestPasskeyBlocks(t *testing.T) {
+	p := New()
+	get := func(name string, data map[string]any) string {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		p.Render(rec, r.WithContext(WithCSRF(r.Context(), "tok")), 200, name, data)
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", name, rec.Code, rec.Body)
+		}
+		return rec.Body.String()
+	}
+	b := get("enroll_factor", map[string]any{"Action": "/enroll/abc", "Errors": map[string]string{}})
+	for _, want := range []string{`<script src="/assets/passkey.js" defer></script>`, `data-passkey="register"`, ` hidden>`,
+		`name="enrolment" value="/enroll/abc"`, `name="csrf" value="tok"`, `data-finish="/enroll/passkey/finish"`} {
+		if !strings.Contains(b, want) {
+			t.Errorf("enroll_factor lacks %s", want)
+		}
+	}
+	b = get("second_factor", map[string]any{"Passkey": true, "Code": false, "Next": "/x"})
+	for _, want := range []string{`data-passkey="login"`, `name="mode" value="2fa"`, `name="next" value="/x"`, "<noscript>"} {
+		if !strings.Contains(b, want) {
+			t.Errorf("second_factor lacks %s", want)
+		}
+	}
+	b = get("second_factor", map[string]any{"Passkey": true, "Code": true, "StepUp": true})
+	if !strings.Contains(b, `name="mode" value="step-up"`) || strings.Contains(b, "<noscript>") {
+		t.Errorf("step-up page: %s", b)
+	}
+	if b = get("second_factor", map[string]any{"Passkey": false, "Code": true}); strings.Contains(b, "data-passkey") {
+		t.Error("a passkey block for a user without passkeys")
+	}
+}

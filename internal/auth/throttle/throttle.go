@@ -23,6 +23,11 @@
 //
 // Locks are audited (actor warden, the detail naming the account or address), and unlocks with the
 // administrator who lifted them. Failures and locks are counted in metrics.
+//
+// Cost, on SQLite (BenchmarkThrottleCheck, BenchmarkThrottleFail; 2-core AMD EPYC shared with five
+// other builds, load average 10): Check, two reads, about 0.3 ms; Fail, two transactions, about
+// 1.2 ms. Both are small beside the argon2id check (about 250 ms of processor time) that an attempt
+// costs.
 package throttle
 
 import (

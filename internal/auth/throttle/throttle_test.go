@@ -425,3 +425,35 @@ func TestReplicasOnPostgres(t *testing.T) {
 		t.Fatalf("%d lock entries", n)
 	}
 }
+
+// BenchmarkThrottleCheck: what every sign-in attempt costs before its password is checked (two
+// reads from SQLite).
+func BenchmarkThrottleCheck(b *testing.B) {
+	th, _, _ := newThrottle(b, config.Lockout{})
+	ctx := context.Background()
+	for i := range 100 {
+		th.Fail(ctx, fmt.Sprintf("user%d", i), "192.0.2.1")
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, err := th.Check(ctx, fmt.Sprintf("user%d", i%200), "192.0.2.1"); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkThrottleFail: what a failed attempt costs (two transactions on SQLite).
+func BenchmarkThrottleFail(b *testing.B) {
+	th, _, _ := newThrottle(b, config.Lockout{AccountFailures: 1 << 30, SourceFailures: 1 << 30})
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := th.Fail(ctx, fmt.Sprintf("user%d", i%200), "192.0.2.1"); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

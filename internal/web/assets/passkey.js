@@ -3,15 +3,17 @@
 //
 // A page marks a passkey block with data-passkey="register" or "login" (a second factor, a step-up
 // or a usernameless sign-in alike: the server's options decide which credentials may answer), and
-// gives the JSON endpoints in data-begin and data-finish. The block holds a form (its hidden "csrf"
-// field, an optional "label" field) and an element marked data-passkey-status for messages. The
-// block is hidden in the page and shown here only when the browser supports WebAuthn, so that a
-// page without JavaScript shows the other methods only.
+// names its two routes in data-begin and data-finish. The block holds a form: its hidden "csrf"
+// field, and the fields the routes read (mode, next, the enrolment, a label). The block is hidden
+// in the page and shown here only when the browser supports WebAuthn, so that a page without
+// JavaScript shows the other methods only. An element marked data-passkey-status shows messages.
 //
-// The ceremony: POST data-begin ({"label": ...}) → options, whose binary fields arrive base64url;
-// navigator.credentials.create or get; POST data-finish with the credential as JSON (binary fields
-// base64url). Both posts carry the CSRF token in the X-CSRF-Token header. The finish answers
-// {"redirect": "/..."}, followed, or {"error": "..."}, shown.
+// The ceremony: POST data-begin with the form's fields as JSON and the CSRF token in the
+// X-CSRF-Token header → options, whose binary fields arrive base64url; navigator.credentials.create
+// or get; then the form itself is posted to data-finish (a top-level form post, CSRF field
+// included) with the credential as JSON (binary fields base64url) in the field "credential", so
+// that warden answers as for any other form: a redirect, the next page, or the page again with
+// what went wrong.
 (function () {
   "use strict";
 
@@ -93,6 +95,30 @@
     });
   }
 
+  // fields are the form's named fields but the CSRF token and the credential, as an object.
+  function fields(form) {
+    var out = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.name && el.name !== "csrf" && el.name !== "credential" && el.tagName !== "BUTTON") out[el.name] = el.value;
+    });
+    return out;
+  }
+
+  // submitCredential posts the form to the finish route with the credential in a hidden field.
+  function submitCredential(form, action, cred) {
+    var field = form.querySelector('input[name="credential"]');
+    if (!field) {
+      field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "credential";
+      form.appendChild(field);
+    }
+    field.value = JSON.stringify(encodeCredential(cred));
+    form.method = "post";
+    form.action = action;
+    HTMLFormElement.prototype.submit.call(form); // no submit event: the listener below is not run again
+  }
+
   function say(block, text) {
     var status = block.querySelector("[data-passkey-status]");
     if (!status) return;
@@ -117,28 +143,17 @@
     var mode = block.getAttribute("data-passkey");
     var csrfField = form.querySelector('input[name="csrf"]');
     var csrf = csrfField ? csrfField.value : "";
-    var labelField = form.querySelector('input[name="label"]');
-    var nextField = form.querySelector('input[name="next"]');
-    var begin = { label: labelField ? labelField.value : "" };
-    if (nextField) begin.next = nextField.value;
     button.disabled = true;
     say(block, "");
-    post(block.getAttribute("data-begin"), csrf, begin)
+    post(block.getAttribute("data-begin"), csrf, fields(form))
       .then(function (options) {
         if (mode === "register") return navigator.credentials.create(creationOptions(options));
         return navigator.credentials.get(requestOptions(options));
       })
       .then(function (cred) {
         if (!cred) throw new Error("No passkey was given.");
-        return post(block.getAttribute("data-finish"), csrf, encodeCredential(cred));
-      })
-      .then(function (done) {
-        if (done.redirect) {
-          window.location.assign(done.redirect);
-          return;
-        }
-        say(block, done.message || "Done.");
-        button.disabled = false;
+        say(block, "Checking the passkey…");
+        submitCredential(form, block.getAttribute("data-finish"), cred);
       })
       .catch(function (err) {
         say(block, browserMessage(err));
