@@ -71,19 +71,13 @@ func hashOf(s *resource.AuditEntrySpec) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// raw is an object as the log keeps it. An API token's secret hash is left out: the log is read
+// raw is an object as the log keeps it. An API token's or a session's secret hash is left out: the log is read
 // and exported more widely than the store, and the hash is all a guess would be checked against.
 func raw(o *resource.Object) json.RawMessage {
 	if o == nil {
 		return nil
 	}
-	if t, ok := o.Spec.(*resource.APITokenSpec); ok && t.SecretHash != "" {
-		c := *o
-		spec := *t
-		spec.SecretHash = ""
-		c.Spec = &spec
-		o = &c
-	}
+	o = resource.WithoutSecrets(o)
 	b, err := json.Marshal(o)
 	if err != nil {
 		return nil

@@ -15,6 +15,12 @@
 // Every creation and revocation is audited in the same transaction as the change: creation with its
 // user, issuer, TTL and expiry; revocation with who revoked it. A new bootstrap admin token (the
 // file lost or no longer valid) revokes every earlier one.
+//
+// Browser sessions (session.go) are the other way in: a cookie naming a server-side session, kept
+// in the store with only its secret's hash, cached in memory and kept current from the store's
+// change feed. A session check costs about 4 µs from the cache (about 250 µs from SQLite when not
+// cached), and the cache holds 10,000 sessions in about 5.5 MB (BenchmarkSessionCurrent,
+// BenchmarkSessionMemory, on 2 shared cores).
 package auth
 
 import (
@@ -64,7 +70,25 @@ type Principal struct {
 	// for User, someone else.
 	Issuer   string `json:"issuer,omitempty"`
 	OnBehalf bool   `json:"on_behalf,omitempty"`
+	// Method is how the caller signed in: MethodToken (an API token), MethodSession (a browser
+	// session's cookie) or MethodBootstrap (the bootstrap admin token).
+	Method string `json:"method,omitempty"`
+	// Session is the id of the browser session the caller acts through (Method session).
+	Session string `json:"session,omitempty"`
+	// SecondFactorAt is when the caller last used a second factor: the session's, or for a token
+	// the one recorded when it was issued from a session (zero: none). The step-up rule reads it.
+	SecondFactorAt time.Time `json:"second_factor_at,omitzero"`
+	// Expires is when the caller's credential ends: a token's expiry (zero: never), a session's
+	// absolute expiry.
+	Expires time.Time `json:"expires,omitzero"`
 }
+
+// How a Principal signed in (Principal.Method).
+const (
+	MethodToken     = "token"
+	MethodSession   = "session"
+	MethodBootstrap = "bootstrap"
+)
 
 // Accountable is the person answerable for what this caller does besides User: the named
 // administrator who minted the caller's token for User, when one did; otherwise User. (A token the
@@ -301,8 +325,10 @@ func (t *Tokens) Authenticate(ctx context.Context, token string) (*Principal, er
 	if !spec.Expires.IsZero() && !t.now().Before(spec.Expires) {
 		return nil, fmt.Errorf("token expired at %s: %w", spec.Expires.Format(time.RFC3339), ErrUnauthenticated)
 	}
-	p := &Principal{User: spec.User, Admin: spec.Admin, TokenID: id, Issuer: spec.Issuer, OnBehalf: spec.OnBehalf}
+	p := &Principal{User: spec.User, Admin: spec.Admin, TokenID: id, Issuer: spec.Issuer, OnBehalf: spec.OnBehalf,
+		Method: MethodToken, SecondFactorAt: spec.SecondFactorAt, Expires: spec.Expires}
 	if spec.Admin && spec.User == BootstrapUser {
+		p.Method = MethodBootstrap
 		return p, nil
 	}
 	u, err := t.store.Get(ctx, resource.KindUser, spec.User)

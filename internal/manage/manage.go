@@ -288,9 +288,13 @@ func (m *Service) Update(ctx context.Context, actor Actor, o *resource.Object) e
 	})
 }
 
+// UserCascade are the kinds of record a user takes with them when deleted: each indexed by user
+// (resource.IndexUser), each deleted and audited (without its secrets) in the same transaction.
+var UserCascade = []resource.Kind{resource.KindAPIToken, resource.KindSession, resource.KindPasskey, resource.KindCredential, resource.KindAuthFlow}
+
 // Delete removes one object (a non-zero revision must match), refusing while others name it. An
-// access list takes its member records with it; a user takes their API tokens, passkeys, local
-// credential and sign-in flows.
+// access list takes its member records with it; a user takes their API tokens, sessions, passkeys,
+// local credential and sign-in flows (UserCascade).
 func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name string, revision int64) (*resource.Object, error) {
 	var old *resource.Object
 	err := m.store.Txn(ctx, func(tx store.Tx) error {
@@ -307,14 +311,12 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 		case resource.KindAccessList:
 			cascade, err = tx.List(ctx, resource.KindAccessListMember, store.ListOptions{Filters: store.Filter(resource.IndexList, name)})
 		case resource.KindUser:
-			cascade, err = tx.List(ctx, resource.KindAPIToken, store.ListOptions{Filters: store.Filter(resource.IndexUser, name)})
-			for _, k := range []resource.Kind{resource.KindPasskey, resource.KindCredential, resource.KindAuthFlow} {
-				if err != nil {
+			for _, ck := range UserCascade {
+				var objs []*resource.Object
+				if objs, err = tx.List(ctx, ck, store.ListOptions{Filters: store.Filter(resource.IndexUser, name)}); err != nil {
 					break
 				}
-				var more []*resource.Object
-				more, err = tx.List(ctx, k, store.ListOptions{Filters: store.Filter(resource.IndexUser, name)})
-				cascade = append(cascade, more...)
+				cascade = append(cascade, objs...)
 			}
 		}
 		if err != nil {
@@ -324,8 +326,8 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 			if _, err := tx.Delete(ctx, c.Kind, c.Metadata.Name, 0); err != nil {
 				return err
 			}
-			// A token's entry leaves its secret hash out (package audit); a credential's or a
-			// sign-in flow's entry names it without its content.
+			// A token's or session's entry leaves its secret hash out (package audit); a
+			// credential's or a sign-in flow's entry names it without its content.
 			e := audit.Entry{Action: "delete", Detail: "with " + name, Before: c}
 			if c.Kind == resource.KindCredential || c.Kind == resource.KindAuthFlow {
 				e.Before, e.Kind, e.Name = nil, c.Kind, c.Metadata.Name

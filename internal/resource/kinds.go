@@ -300,8 +300,8 @@ type APITokenSpec struct {
 	// browser on the same computer, PKCE) or "device" (a code entered in a browser elsewhere).
 	// Empty for tokens an administrator issued.
 	Login string `json:"login,omitempty"`
-	// SecondFactorAt is when the session the token was received from last used a second factor
-	// (zero: none): the token satisfies step-up only while that is recent.
+	// SecondFactorAt is when the person the token was issued to last used a second factor, for a
+	// token issued from a browser session (warden login): the step-up rule reads it. Zero: none.
 	SecondFactorAt time.Time `json:"second_factor_at,omitzero"`
 }
 

@@ -41,6 +41,8 @@ const (
 	// KindCLIGrant is internal: a pending `warden login` (a loopback authorization code or a device
 	// code), named by a hash of its secret, short-lived and single use (package auth/clilogin).
 	KindCLIGrant Kind = "cli_grant"
+	// KindSession is internal: a browser session (package auth); only a hash of its secret is kept.
+	KindSession Kind = "session"
 	// KindPasskey is internal: one WebAuthn credential (passkey) of a user (package auth/passkey).
 	KindPasskey Kind = "passkey"
 	// KindPasskeyCeremony is internal: a WebAuthn ceremony begun and not yet finished, its
@@ -100,6 +102,7 @@ var kinds = map[Kind]kindInfo{
 	KindAuditEntry:       {func() Spec { return new(AuditEntrySpec) }, false},
 	KindNotifyState:      {func() Spec { return new(NotifyStateSpec) }, false},
 	KindCLIGrant:         {func() Spec { return new(CLIGrantSpec) }, false},
+	KindSession:          {func() Spec { return new(SessionSpec) }, false},
 	KindCredential:       {func() Spec { return new(CredentialSpec) }, false},
 	KindAuthFlow:         {func() Spec { return new(AuthFlowSpec) }, false},
 	KindPasskey:          {func() Spec { return new(PasskeySpec) }, false},
@@ -223,7 +226,7 @@ const (
 	IndexList       = "list"        // access_list_member: its list
 	IndexMember     = "member"      // access_list_member: the member's name
 	IndexMemberKind = "member_kind" // access_list_member: user or list
-	IndexUser       = "user"        // access_request: the requester; api_token: its user
+	IndexUser       = "user"        // access_request: the requester; api_token, session: its user
 	IndexState      = "state"       // access_request: its state
 	IndexRef        = "ref"         // "<kind>:<name>" of every resource this one depends on
 )

@@ -63,6 +63,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
 	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/auth"
@@ -93,6 +94,9 @@ var (
 	ErrCloneWarning = errors.New("this passkey is refused: its signature counter did not increase, so it may have been copied; remove it and register a new one")
 	// ErrTooMany: the user has MaxPerUser passkeys already.
 	ErrTooMany = fmt.Errorf("at most %d passkeys per account: remove one first", MaxPerUser)
+	// ErrBusy: too many usernameless sign-ins begun at once (anyone may begin one, and each is
+	// kept in the store until used or expired, so their rate is bounded).
+	ErrBusy = errors.New("too many passkey sign-ins are starting at once: try again in a moment")
 	// ErrUnavailable: passkeys are off (the base URL names no host that can be a relying party).
 	ErrUnavailable = errors.New("passkeys are not available: set public_url to warden's address with a host name (https://warden.example.com, or http://localhost:8080 locally)")
 )
@@ -121,13 +125,28 @@ type Service struct {
 
 	sweepMu   sync.Mutex
 	lastSweep time.Time
+	// discover bounds the usernameless ceremonies begun (by anyone, before any sign-in).
+	discover *rate.Limiter
 }
+
+// Usernameless ceremonies may begin at DiscoverRate a second (bursts of DiscoverBurst) per process:
+// at most about DiscoverRate·CeremonyTTL of them are kept at once.
+const (
+	DiscoverRate  = 20
+	DiscoverBurst = 100
+)
 
 // Option configures a Service.
 type Option func(*Service)
 
 // WithClock makes the service read time from c (tests).
 func WithClock(c clock.Clock) Option { return func(s *Service) { s.clock = c } }
+
+// WithDiscoverLimit sets the rate (a second) and burst of usernameless ceremonies (tests; default
+// DiscoverRate, DiscoverBurst).
+func WithDiscoverLimit(perSecond float64, burst int) Option {
+	return func(s *Service) { s.discover = rate.NewLimiter(rate.Limit(perSecond), burst) }
+}
 
 // RelyingParty derives the RP ID and the origin from warden's base URL.
 func RelyingParty(baseURL string) (rpID, origin string, err error) {
@@ -167,6 +186,7 @@ func New(st store.Store, baseURL string, opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
 	s := &Service{store: st, wa: wa, clock: clock.Real(), rpID: rpID, origin: origin}
+	WithDiscoverLimit(DiscoverRate, DiscoverBurst)(s)
 	for _, o := range opts {
 		o(s)
 	}
@@ -546,6 +566,9 @@ func (s *Service) FinishLogin(ctx context.Context, user, binding string, respons
 // BeginDiscover starts a usernameless sign-in bound to binding: any discoverable passkey of this
 // relying party may answer; user verification is required.
 func (s *Service) BeginDiscover(ctx context.Context, binding string) (*protocol.CredentialAssertion, error) {
+	if !s.discover.Allow() {
+		return nil, ErrBusy
+	}
 	opts, sd, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return nil, fmt.Errorf("passkey sign-in: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -483,5 +484,23 @@ func TestDeletingTheUserDeletesTheirPasskeys(t *testing.T) {
 	}
 	if list, _ := f.svc.List(f.ctx, "bob"); len(list) != 1 {
 		t.Fatalf("bob's passkeys: %d", len(list))
+	}
+}
+
+// Anyone may begin a usernameless sign-in, and each is kept until used or expired: their rate is
+// bounded.
+func TestDiscoverBounded(t *testing.T) {
+	f := setup(t)
+	svc, err := passkey.New(f.st, origin, passkey.WithClock(f.clock), passkey.WithDiscoverLimit(0, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := svc.BeginDiscover(f.ctx, fmt.Sprint("browser", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.BeginDiscover(f.ctx, "browser3"); !errors.Is(err, passkey.ErrBusy) {
+		t.Fatalf("past the burst: %v, want ErrBusy", err)
 	}
 }

@@ -47,6 +47,25 @@ func TestHashAndVerifyPassword(t *testing.T) {
 	}
 }
 
+// However many sign-ins arrive at once, at most cap(hashSlots) argon2id computations (64 MiB each)
+// run together.
+func TestHashesAreBounded(t *testing.T) {
+	h, _ := HashPassword("correct horse battery staple")
+	hashingPeak.Store(0)
+	var wg sync.WaitGroup
+	for range 3 * cap(hashSlots) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			VerifyPassword(h, "wrong horse battery staple")
+		}()
+	}
+	wg.Wait()
+	if peak := hashingPeak.Load(); peak < 1 || int(peak) > cap(hashSlots) {
+		t.Fatalf("%d hashes ran at once; at most %d may", peak, cap(hashSlots))
+	}
+}
+
 // A hash made with other (here cheaper) parameters verifies and asks to be rehashed.
 func TestVerifyOldParametersSaysRehash(t *testing.T) {
 	p := phc{memory: 1024, time: 1, threads: 1, salt: []byte("0123456789abcdef")}
