@@ -40,16 +40,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// cleanEnv is the environment without WARDEN_* settings, and with a private state directory, so that
+// cleanEnv is the environment without WARDEN_* settings, and with private state and config directories, so that
 // neither the developer's settings nor their data leak into a test.
 func cleanEnv(t testing.TB, extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "WARDEN_") && !strings.HasPrefix(kv, "XDG_STATE_HOME=") {
+		if !strings.HasPrefix(kv, "WARDEN_") && !strings.HasPrefix(kv, "XDG_STATE_HOME=") && !strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "XDG_STATE_HOME="+t.TempDir())
+	// The config directory too: warden login's credentials.json must not leak in.
+	env = append(env, "XDG_STATE_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
 	return append(env, extra...)
 }
 

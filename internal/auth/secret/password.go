@@ -163,6 +163,9 @@ func parsePHC(s string) (phc, error) {
 	if th < 1 || th > maxThreads || t < 1 || t > maxTime || m < 8*th || m > maxMemory {
 		return p, ErrMalformedHash
 	}
+	if !isB64(f[4]) || !isB64(f[5]) { // the decoder skips \r and \n: refuse them first
+		return p, ErrMalformedHash
+	}
 	salt, err := b64.DecodeString(f[4])
 	if err != nil || len(salt) < minSaltLen || len(salt) > maxSaltLen {
 		return p, ErrMalformedHash
@@ -172,6 +175,17 @@ func parsePHC(s string) (phc, error) {
 		return p, ErrMalformedHash
 	}
 	return phc{memory: uint32(m), time: uint32(t), threads: uint8(th), salt: salt, key: key}, nil
+}
+
+// isB64 says whether s is made of the standard base64 alphabet only (no padding, no white space).
+func isB64(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/') {
+			return false
+		}
+	}
+	return true
 }
 
 // The 10,000 most common passwords: SecLists' 10-million-password-list-top-10000 (Daniel Miessler,
