@@ -215,7 +215,8 @@ func TestKilledServerRestartsAndRevokesOnTime(t *testing.T) {
 	t.Parallel() // mostly waiting on other processes: it overlaps with the rest
 	simURL, _, _ := startSim(t, "--seed", "demo")
 	env, _ := syncEnv(t, simURL)
-	cfg := writeFile(t, t.TempDir(), "warden.yaml", "identity_center:\n  region: us-east-1\n  retry_max_backoff: 100ms\n  lease_ttl: 10m\n")
+	// The minted tokens approve: exempt from step-up, as automation's would be.
+	cfg := writeFile(t, t.TempDir(), "warden.yaml", "identity_center:\n  region: us-east-1\n  retry_max_backoff: 100ms\n  lease_ttl: 10m\nauth: {step_up_exempt_tokens: true}\n")
 	dataDir := t.TempDir()
 	srv := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
 	end := jitSetup(t, env, srv.addr, dataDir, simURL, 10*time.Second)
