@@ -40,16 +40,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// cleanEnv is the environment without WARDEN_* settings, and with a private state directory, so that
+// cleanEnv is the environment without WARDEN_* settings, and with private state and config directories, so that
 // neither the developer's settings nor their data leak into a test.
 func cleanEnv(t testing.TB, extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "WARDEN_") && !strings.HasPrefix(kv, "XDG_STATE_HOME=") {
+		if !strings.HasPrefix(kv, "WARDEN_") && !strings.HasPrefix(kv, "XDG_STATE_HOME=") && !strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "XDG_STATE_HOME="+t.TempDir())
+	// The config directory too: warden login's credentials.json must not leak in.
+	env = append(env, "XDG_STATE_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
 	return append(env, extra...)
 }
 
@@ -396,7 +397,9 @@ spec: {title: Broken, owners: [carol], grants: {roles: [no-such-role]}}
 func TestTokenCreateActsAsUser(t *testing.T) {
 	dataDir := t.TempDir()
 	env := cleanEnv(t, "WARDEN_DATA_DIR="+dataDir)
-	srv := startServe(t, env, "--listen", "127.0.0.1:0")
+	// The minted tokens administer: exempt from step-up, as automation's would be.
+	cfg := writeFile(t, t.TempDir(), "warden.yaml", "auth: {step_up_exempt_tokens: true}\n")
+	srv := startServe(t, env, "--listen", "127.0.0.1:0", "--config", cfg)
 	cli := append(env, "WARDEN_ADDR="+srv.addr)
 	mustRun(t, cli, "", "create", "-f", writeFile(t, t.TempDir(), "org.yaml", orgYAML))
 	if r := run(t, cli, "", "token", "create", "--user", "nobody"); r.code == 0 || !strings.Contains(r.err, `user "nobody" does not exist`) {

@@ -45,7 +45,7 @@ func setupLocalAuth(cfg config.Config, st store.Store, srv *server.Server, log *
 		Throttle:       th,
 		TrustedProxies: proxies,
 		BaseURL:        baseURL,
-		Secure:         cfg.TLS.Enabled(),
+		Secure:         srv.Sessions().Config().Secure, // the session cookie's rule: TLS, or an https public_url
 	})
 	return nil
 }

@@ -24,28 +24,40 @@ import (
 	"github.com/wardenhq/warden/internal/server"
 )
 
-// clientFlags address the server: --addr/WARDEN_ADDR and --token/WARDEN_TOKEN. Without a token, a
+// clientFlags address the server: --addr/WARDEN_ADDR (else the server of the latest warden login) and
+// --token/WARDEN_TOKEN, else the token warden login stored for the server. Without any token, a
 // server on this machine is called with the admin token of a local data directory (localTokens),
 // so that a newcomer on the server's machine needs no set-up.
 type clientFlags struct {
 	addr, token string
 	// tokenFile is the admin.token the client found, when it used one.
 	tokenFile string
+	// stored: the client uses the token warden login stored for its server.
+	stored bool
 }
 
 func (f *clientFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.addr, "addr", "", "warden server URL (env WARDEN_ADDR; default http://"+config.DefaultListen+")")
-	cmd.Flags().StringVar(&f.token, "token", "", "API token (env WARDEN_TOKEN; default: the admin.token of the local data directory, or of the demo's)")
+	cmd.Flags().StringVar(&f.token, "token", "", "API token (env WARDEN_TOKEN; default: the token warden login stored for the server, else for a server on this machine the admin.token of its data directory, or of the demo's)")
 }
 
 func (f *clientFlags) client() (*client.Client, error) {
-	addr := firstNonEmpty(f.addr, os.Getenv("WARDEN_ADDR"), config.DefaultListen)
+	addr := firstNonEmpty(f.addr, os.Getenv("WARDEN_ADDR"), defaultServer(), config.DefaultListen)
 	if token := firstNonEmpty(f.token, os.Getenv("WARDEN_TOKEN")); token != "" {
 		return client.New(addr, token), nil
 	}
+	// The token warden login stored for this server (login.go).
+	stored, expired := storedToken(addr)
+	if stored != "" {
+		f.stored = true
+		return client.New(addr, stored), nil
+	}
+	if expired != nil && !isLoopback(addr) {
+		return nil, expired
+	}
 	if !isLoopback(addr) {
 		// The local admin token goes only to a server on this machine, never to one named elsewhere.
-		return nil, fmt.Errorf("no API token: set WARDEN_TOKEN or --token (a local admin.token is used only for a server on this machine, not %s)", addr)
+		return nil, fmt.Errorf("no API token for %s: run warden login --server %s, or set WARDEN_TOKEN or --token (a local admin.token is used only for a server on this machine)", addr, addr)
 	}
 	dirs := localTokenDirs()
 	var found []string
@@ -56,7 +68,7 @@ func (f *clientFlags) client() (*client.Client, error) {
 		}
 	}
 	if len(found) == 0 {
-		return nil, fmt.Errorf("no API token: set WARDEN_TOKEN or --token, or WARDEN_DATA_DIR to the server's data directory (no admin.token in %s)", strings.Join(dirs, " or "))
+		return nil, fmt.Errorf("no API token: run warden login, set WARDEN_TOKEN or --token, or WARDEN_DATA_DIR to the server's data directory (no admin.token in %s)", strings.Join(dirs, " or "))
 	}
 	c := client.New(addr, readToken(found[0]))
 	f.tokenFile = found[0]

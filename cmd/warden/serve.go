@@ -66,6 +66,12 @@ The data directory is made 0700 and its files 0600 (or warned about, when anothe
 			if f.Changed("log-level") {
 				cfg.LogLevel = flags.LogLevel
 			}
+			if f.Changed("tls-cert") {
+				cfg.TLS.CertFile = flags.TLS.CertFile
+			}
+			if f.Changed("tls-key") {
+				cfg.TLS.KeyFile = flags.TLS.KeyFile
+			}
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -79,6 +85,8 @@ The data directory is made 0700 and its files 0600 (or warned about, when anothe
 	cmd.Flags().StringVar(&flags.DataDir, "data-dir", config.DefaultDataDir(), "directory for the SQLite database and admin.token (env WARDEN_DATA_DIR)")
 	cmd.Flags().StringVar(&flags.Store, "store", "", "postgres://... to share state between replicas; empty for SQLite (env WARDEN_STORE)")
 	cmd.Flags().StringVar(&flags.LogLevel, "log-level", "info", "debug, info, warn or error (env WARDEN_LOG_LEVEL)")
+	cmd.Flags().StringVar(&flags.TLS.CertFile, "tls-cert", "", "serve HTTPS with this PEM certificate (chain) file (config tls.cert_file); needs --tls-key")
+	cmd.Flags().StringVar(&flags.TLS.KeyFile, "tls-key", "", "the PEM private key of --tls-cert (config tls.key_file)")
 	return cmd
 }
 
@@ -167,6 +175,13 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	srv.SetPendingTTL(cfg.Requests.PendingTTL)
 	srv.SetMaxStartAhead(cfg.Requests.MaxStartAhead)
 	srv.SetTokenMaxTTL(cfg.Tokens.MaxTTL)
+	if err := startSessions(ctx, cfg, st, srv, log); err != nil {
+		return err
+	}
+	tlsConfig, err := serverTLS(cfg)
+	if err != nil {
+		return err
+	}
 	if pk, err := passkey.New(st, cfg.BaseURL()); err != nil {
 		log.Warn("passkeys are off", "reason", err.Error())
 	} else {
@@ -222,17 +237,27 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	}
 	baseURL := cfg.PublicURL
 	if baseURL == "" {
-		baseURL = "http://" + reachable(ln.Addr())
+		scheme := "http://"
+		if tlsConfig != nil {
+			scheme = "https://"
+		}
+		baseURL = scheme + reachable(ln.Addr())
 	}
 	if err := setupLocalAuth(cfg, st, srv, log, baseURL); err != nil {
 		ln.Close()
 		return err
 	}
 	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
-		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, TLSConfig: tlsConfig}
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
 	addr := "http://" + ln.Addr().String()
+	if tlsConfig != nil {
+		addr = "https://" + ln.Addr().String()
+		go func() { errc <- httpSrv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- httpSrv.Serve(ln) }()
+	}
+	warnPlainHTTP(cfg, ln.Addr(), log)
 	log.Info("warden is serving", "addr", addr, "store", where)
 
 	go compactLoop(ctx, st, log)

@@ -162,7 +162,7 @@ func TestClientFindsTheLocalAdminToken(t *testing.T) {
 		dir string
 	}{{serve, serveDir}, {demo, demoDir}} {
 		out := mustRun(t, append(env, "WARDEN_ADDR="+c.srv.addr), "", "whoami")
-		for _, want := range []string{"server: " + c.srv.addr, "user:   warden:admin (an administrator)", "found:  " + filepath.Join(c.dir, "admin.token")} {
+		for _, want := range []string{"server:    " + c.srv.addr, "user:      warden:admin (an administrator)", "found:     " + filepath.Join(c.dir, "admin.token")} {
 			if !strings.Contains(out, want) {
 				t.Errorf("whoami against %s lacks %q:\n%s", c.srv.addr, want, out)
 			}
@@ -176,7 +176,7 @@ func TestClientFindsTheLocalAdminToken(t *testing.T) {
 	mustRun(t, append(env, "WARDEN_ADDR="+demo.addr), "kind: user\nversion: v1\nmetadata: {name: dan}\nspec: {}\n", "create", "-f", "-")
 	tok := strings.TrimSpace(mustRun(t, append(env, "WARDEN_ADDR="+demo.addr), "", "token", "create", "--user", "dan"))
 	out := mustRun(t, append(env, "WARDEN_ADDR="+demo.addr, "WARDEN_TOKEN="+tok), "", "whoami")
-	if !strings.Contains(out, "user:   dan (a user)") || !strings.Contains(out, "issued by warden:admin") || strings.Contains(out, "found:") {
+	if !strings.Contains(out, "user:      dan (a user)") || !strings.Contains(out, "issued by warden:admin") || strings.Contains(out, "found:") {
 		t.Errorf("whoami with dan's token:\n%s", out)
 	}
 	serve.stop(t)

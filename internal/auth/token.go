@@ -81,6 +81,9 @@ type Principal struct {
 	// Expires is when the caller's credential ends: a token's expiry (zero: never), a session's
 	// absolute expiry.
 	Expires time.Time `json:"expires,omitzero"`
+	// Login is, for a token `warden login` received, its flow (loopback, device); empty for a
+	// token an administrator minted. Step-up exempts minted tokens only (when configured so).
+	Login string `json:"login,omitempty"`
 }
 
 // How a Principal signed in (Principal.Method).
@@ -326,7 +329,7 @@ func (t *Tokens) Authenticate(ctx context.Context, token string) (*Principal, er
 		return nil, fmt.Errorf("token expired at %s: %w", spec.Expires.Format(time.RFC3339), ErrUnauthenticated)
 	}
 	p := &Principal{User: spec.User, Admin: spec.Admin, TokenID: id, Issuer: spec.Issuer, OnBehalf: spec.OnBehalf,
-		Method: MethodToken, SecondFactorAt: spec.SecondFactorAt, Expires: spec.Expires}
+		Method: MethodToken, SecondFactorAt: spec.SecondFactorAt, Expires: spec.Expires, Login: spec.Login}
 	if spec.Admin && spec.User == BootstrapUser {
 		p.Method = MethodBootstrap
 		return p, nil

@@ -296,6 +296,10 @@ type APITokenSpec struct {
 	// OnBehalf: Issuer minted the token for User, someone else. Whoever holds it may be Issuer, so
 	// what it does is recorded with Issuer too.
 	OnBehalf bool `json:"on_behalf,omitempty"`
+	// Login says the token was received by `warden login`, and through which flow: "loopback" (a
+	// browser on the same computer, PKCE) or "device" (a code entered in a browser elsewhere).
+	// Empty for tokens an administrator issued.
+	Login string `json:"login,omitempty"`
 	// SecondFactorAt is when the person the token was issued to last used a second factor, for a
 	// token issued from a browser session (warden login): the step-up rule reads it. Zero: none.
 	SecondFactorAt time.Time `json:"second_factor_at,omitzero"`
@@ -360,6 +364,53 @@ func (s *PermissionSetSpec) index(*Metadata) []IndexEntry { return nil }
 func (s *AccountSpec) index(*Metadata) []IndexEntry       { return nil }
 func (s *APITokenSpec) index(*Metadata) []IndexEntry {
 	return []IndexEntry{{IndexUser, s.User}, {"admin", strconv.FormatBool(s.Admin)}}
+}
+
+// CLI grant flows (CLIGrantSpec.Flow).
+const (
+	CLIFlowLoopback = "loopback"
+	CLIFlowDevice   = "device"
+	// CLIFlowAttempts counts a user's wrong device user codes (metadata.name: attempts-<hash of the user>).
+	CLIFlowAttempts = "attempts"
+)
+
+// Device grant states (CLIGrantSpec.State).
+const (
+	CLIGrantPending  = "pending"
+	CLIGrantApproved = "approved"
+	CLIGrantDenied   = "denied"
+)
+
+// CLIGrantSpec is a pending `warden login`. metadata.name is the SHA-256 (hex) of the loopback
+// authorization code or of the device code: the store never holds the secret itself.
+type CLIGrantSpec struct {
+	Flow    string    `json:"flow"`
+	Expires time.Time `json:"expires"`
+	// User: who confirmed (loopback) or approved (device) the login; the token acts as them.
+	User string `json:"user,omitempty"`
+	// Session is the browser session that confirmed, and SecondFactorAt its latest second factor.
+	Session        string    `json:"session,omitempty"`
+	SecondFactorAt time.Time `json:"second_factor_at,omitzero"`
+	// Loopback: the PKCE S256 code challenge and the redirect URI the code was sent to.
+	Challenge   string `json:"challenge,omitempty"`
+	RedirectURI string `json:"redirect_uri,omitempty"`
+	// Device: the SHA-256 (hex) of the user code, the state, the polling interval in seconds and
+	// the last poll.
+	UserCodeHash string    `json:"user_code_hash,omitempty"`
+	State        string    `json:"state,omitempty"`
+	Interval     int       `json:"interval,omitempty"`
+	LastPoll     time.Time `json:"last_poll,omitzero"`
+	// Attempts: wrong user codes entered since WindowStart.
+	Failures    int       `json:"failures,omitempty"`
+	WindowStart time.Time `json:"window_start,omitzero"`
+}
+
+func (s *CLIGrantSpec) index(*Metadata) []IndexEntry {
+	out := []IndexEntry{{"flow", s.Flow}}
+	if s.UserCodeHash != "" {
+		out = append(out, IndexEntry{"user_code", s.UserCodeHash})
+	}
+	return out
 }
 
 // Sync record types.

@@ -38,6 +38,9 @@ const (
 	// KindNotifyState is internal: the webhook notifier's progress and undelivered notifications
 	// (package notify).
 	KindNotifyState Kind = "notify_state"
+	// KindCLIGrant is internal: a pending `warden login` (a loopback authorization code or a device
+	// code), named by a hash of its secret, short-lived and single use (package auth/clilogin).
+	KindCLIGrant Kind = "cli_grant"
 	// KindSession is internal: a browser session (package auth); only a hash of its secret is kept.
 	KindSession Kind = "session"
 	// KindPasskey is internal: one WebAuthn credential (passkey) of a user (package auth/passkey).
@@ -98,6 +101,7 @@ var kinds = map[Kind]kindInfo{
 	KindSyncRecord:       {func() Spec { return new(SyncRecordSpec) }, false},
 	KindAuditEntry:       {func() Spec { return new(AuditEntrySpec) }, false},
 	KindNotifyState:      {func() Spec { return new(NotifyStateSpec) }, false},
+	KindCLIGrant:         {func() Spec { return new(CLIGrantSpec) }, false},
 	KindSession:          {func() Spec { return new(SessionSpec) }, false},
 	KindCredential:       {func() Spec { return new(CredentialSpec) }, false},
 	KindAuthFlow:         {func() Spec { return new(AuthFlowSpec) }, false},

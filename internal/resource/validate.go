@@ -620,6 +620,16 @@ func (s *APITokenSpec) validate(v *validator, m *Metadata) {
 	if s.OnBehalf && (s.Issuer == "" || s.Issuer == s.User) {
 		v.add("spec.on_behalf", "set only on a token its issuer minted for someone else")
 	}
+	checkOneOf(v, "spec.login", s.Login, []string{"", CLIFlowLoopback, CLIFlowDevice})
+}
+
+func (s *CLIGrantSpec) validate(v *validator, m *Metadata) {
+	checkName(v, "metadata.name", m.Name)
+	checkOneOf(v, "spec.flow", s.Flow, []string{CLIFlowLoopback, CLIFlowDevice, CLIFlowAttempts})
+	if s.User != "" {
+		checkUserName(v, "spec.user", s.User)
+	}
+	checkOneOf(v, "spec.state", s.State, []string{"", CLIGrantPending, CLIGrantApproved, CLIGrantDenied})
 }
 
 // checkIssuer checks the name of who minted a token: a user's name or warden:admin (or nothing).

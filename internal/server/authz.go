@@ -60,19 +60,20 @@ func authorizeRead(p *auth.Principal, o *resource.Object) error {
 // authorizeKind decides from the caller and the kind alone whether p may write resources of kind k
 // at all. It runs before a request's body is read, so that a caller who may not write k cannot make
 // the server read and decode a body for nothing; authorizeWrite then decides on the object.
-func authorizeKind(p *auth.Principal, v verb, k resource.Kind) error {
+// An administrator's write is an administrative change: it needs a recent second factor (stepUp).
+func (s *Server) authorizeKind(p *auth.Principal, v verb, k resource.Kind) error {
 	if k == resource.KindAccessRequest {
 		// Not even an administrator writes a request as a resource: reviews, states and windows
 		// change only through the workflow, which checks the rules and audits who did what.
 		return forbidden("access requests change only through their workflow (warden request create|review|cancel|revoke, /v1/access/requests), not by %s of the resource", v)
 	}
 	if p.Admin {
-		return nil
+		return s.stepUp(p, fmt.Sprintf("%s of %s resources (an administrative change)", v, k))
 	}
 	return forbidden("only administrators may %s %s resources", v, k)
 }
 
 // authorizeWrite decides a write of o (for a delete, o as stored).
-func authorizeWrite(p *auth.Principal, v verb, o *resource.Object) error {
-	return authorizeKind(p, v, o.Kind)
+func (s *Server) authorizeWrite(p *auth.Principal, v verb, o *resource.Object) error {
+	return s.authorizeKind(p, v, o.Kind)
 }

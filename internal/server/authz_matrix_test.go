@@ -3,8 +3,15 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
 )
@@ -224,4 +231,213 @@ func TestWorkflowRoutesLeaveKindAliasesAlone(t *testing.T) {
 			t.Errorf("GET %s: %d %v, want the paged resource listing", path, code, body)
 		}
 	}
+}
+
+// caller is one way of calling the API in the session and step-up matrix.
+type caller struct {
+	name   string
+	token  string       // a bearer token, or
+	cookie *http.Cookie // a session cookie,
+	csrf   string       // with this CSRF token (none: "")
+	exempt bool         // auth.step_up_exempt_tokens while this caller calls
+}
+
+// The authorization matrix of sessions and step-up: session cookies with and without their CSRF
+// token, a second factor fresh and stale, minted tokens exempt and not, warden login tokens, the
+// bootstrap token. Each cell is a status, and for a 403 why: "csrf" (the token is missing),
+// "step" (a second factor is needed: step_up true) or "" (not allowed at all).
+func TestAuthorizationMatrixSessionsAndStepUp(t *testing.T) {
+	e := newEnv(t)
+	e.apply(matrixOrg)
+	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	e.srv.SetClock(func() time.Time { return now })
+	sessions := e.srv.Sessions()
+	fresh := auth.MethodUse{Method: auth.MethodTOTP, At: now.Add(-time.Minute)}
+	stale := auth.MethodUse{Method: auth.MethodTOTP, At: now.Add(-11 * time.Minute)}
+	session := func(user string, second auth.MethodUse) (*http.Cookie, string) {
+		w := httptest.NewRecorder()
+		ss, err := sessions.Issue(e.ctx, w, httptest.NewRequest("POST", "/login", nil), user, auth.MethodUse{Method: auth.MethodPassword}, second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.Result().Cookies()[0], sessions.CSRFToken(ss)
+	}
+	minted := func(user string) string {
+		tok, err := e.admin.CreateToken(e.ctx, user, "1h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Token
+	}
+	// loginToken is a token as warden login receives it: marked with its flow, carrying the
+	// confirming session's second factor.
+	loginToken := func(user string, second time.Time) string {
+		tok := minted(user)
+		id := strings.SplitN(tok, "_", 3)[1]
+		o, err := e.store.Get(e.ctx, resource.KindAPIToken, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := o.Spec.(*resource.APITokenSpec)
+		spec.Login, spec.SecondFactorAt, spec.Issuer, spec.OnBehalf = "loopback", second, user, false
+		if err := e.store.Update(e.ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	bootstrap := e.admin.Token
+	admFresh, admCSRF := session("adm", fresh)
+	admStale, admStaleCSRF := session("adm", stale)
+	revFresh, revCSRF := session("reviewer", fresh)
+	revStale, revStaleCSRF := session("reviewer", stale)
+	strFresh, strCSRF := session("stranger", fresh)
+	admMinted, revMinted := minted("adm"), minted("reviewer")
+	callers := []caller{
+		{name: "adm session, fresh second factor", cookie: admFresh, csrf: admCSRF},
+		{name: "adm session without CSRF token", cookie: admFresh},
+		{name: "adm session, another session's CSRF token", cookie: admFresh, csrf: admStaleCSRF},
+		{name: "adm session, stale second factor", cookie: admStale, csrf: admStaleCSRF},
+		{name: "adm minted token, not exempt", token: admMinted},
+		{name: "adm minted token, exempt", token: admMinted, exempt: true},
+		{name: "bootstrap token, not exempt", token: bootstrap},
+		{name: "adm login token, fresh", token: loginToken("adm", now.Add(-time.Minute))},
+		{name: "adm login token, stale (exemption on)", token: loginToken("adm", now.Add(-11*time.Minute)), exempt: true},
+		{name: "reviewer session, fresh", cookie: revFresh, csrf: revCSRF},
+		{name: "reviewer session, stale", cookie: revStale, csrf: revStaleCSRF},
+		{name: "reviewer minted token, not exempt", token: revMinted},
+		{name: "reviewer minted token, exempt", token: revMinted, exempt: true},
+		{name: "stranger session, fresh", cookie: strFresh, csrf: strCSRF},
+	}
+	newRequest := func() string {
+		o := resource.New(resource.KindAccessRequest, "")
+		o.Spec = &resource.AccessRequestSpec{User: "requester", Roles: []string{"staging-admin"}}
+		return e.seed(o)[0].Metadata.Name
+	}
+	n := 0
+	type cell struct {
+		code int
+		why  string
+	}
+	ok := func(code int) cell { return cell{code, ""} }
+	no, csrf, step := cell{403, ""}, cell{403, "csrf"}, cell{403, "step"}
+	cases := []struct {
+		name string
+		req  func() (method, path, body string)
+		want []cell // in the order of callers
+	}{
+		{"whoami", func() (string, string, string) { return "GET", "/v1/whoami", "" },
+			[]cell{ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200)}},
+		{"create a role", func() (string, string, string) {
+			n++
+			return "POST", "/v1/role", fmt.Sprintf(`{"kind":"role","version":"v1","metadata":{"name":"s%d"},"spec":{"allow":{}}}`, n)
+		}, []cell{ok(201), csrf, csrf, step, step, ok(201), ok(201), ok(201), step, no, no, no, no, no}},
+		{"issue a token", func() (string, string, string) { return "POST", "/v1/tokens", `{"user":"stranger"}` },
+			[]cell{ok(201), csrf, csrf, step, step, ok(201), ok(201), ok(201), step, no, no, no, no, no}},
+		{"batch", func() (string, string, string) {
+			n++
+			return "POST", "/v1/batch", fmt.Sprintf(`{"mode":"create","items":[{"kind":"role","version":"v1","metadata":{"name":"b%d"},"spec":{}}]}`, n)
+		}, []cell{ok(200), csrf, csrf, step, step, ok(200), ok(200), ok(200), step, no, no, no, no, no}},
+		{"add a member as an administrator who owns nothing", func() (string, string, string) {
+			n++
+			name := fmt.Sprintf("m%d", n)
+			e.apply(fmt.Sprintf("kind: user\nversion: v1\nmetadata: {name: %s}\n", name))
+			return "POST", "/v1/access/lists/team/members", fmt.Sprintf(`{"member":%q}`, name)
+		}, []cell{ok(201), csrf, csrf, step, step, ok(201), ok(201), ok(201), step, no, no, no, no, no}},
+		{"approve a request", func() (string, string, string) {
+			return "POST", "/v1/access/requests/" + newRequest() + "/review", `{"decision":"APPROVE"}`
+		}, []cell{ok(200), csrf, csrf, step, step, ok(200), ok(200), ok(200), step, ok(200), step, step, ok(200), no}},
+		{"deny a request (no second factor needed)", func() (string, string, string) {
+			return "POST", "/v1/access/requests/" + newRequest() + "/review", `{"decision":"DENY","reason":"no"}`
+		}, []cell{ok(200), csrf, csrf, ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), no}},
+		{"revoke a request", func() (string, string, string) { return "POST", "/v1/access/requests/" + newRequest() + "/revoke", "" },
+			[]cell{ok(200), csrf, csrf, step, step, ok(200), ok(200), ok(200), step, no, no, no, no, no}},
+		{"list one's sessions", func() (string, string, string) { return "GET", "/v1/sessions", "" },
+			[]cell{ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200)}},
+		{"list everyone's sessions", func() (string, string, string) { return "GET", "/v1/sessions?all=true", "" },
+			[]cell{ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), ok(200), no, no, no, no, no}},
+		{"end another user's sessions", func() (string, string, string) {
+			return "POST", "/v1/sessions/revoke-all?user=member", ""
+		}, []cell{ok(200), csrf, csrf, step, step, ok(200), ok(200), ok(200), step, no, no, no, no, no}},
+	}
+	for _, c := range cases {
+		if len(c.want) != len(callers) {
+			t.Fatalf("%s: %d cells for %d callers", c.name, len(c.want), len(callers))
+		}
+		for i, who := range callers {
+			e.srv.SetStepUp(10*time.Minute, who.exempt)
+			method, path, body := c.req()
+			code, msg := e.call(method, path, body, who)
+			want := c.want[i]
+			why := ""
+			if code == 403 {
+				switch errText, _ := msg["error"].(string); {
+				case msg["step_up"] == true && strings.Contains(errText, "step-up needed"):
+					why = "step"
+				case strings.Contains(errText, "CSRF token"):
+					why = "csrf"
+				}
+			}
+			if code != want.code || why != want.why {
+				t.Errorf("%s (%s %s) as %s: %d %q %v, want %d %q", c.name, method, path, who.name, code, why, msg, want.code, want.why)
+			}
+		}
+	}
+	e.srv.SetStepUp(10*time.Minute, true)
+
+	// A session's whoami gives its CSRF token; a token's does not.
+	_, body := e.call("GET", "/v1/whoami", "", callers[0])
+	if body["csrf_token"] != admCSRF || body["method"] != "session" || body["user"] != "adm" || body["admin"] != true {
+		t.Fatalf("whoami of a session: %v", body)
+	}
+	if _, body = e.call("GET", "/v1/whoami", "", callers[4]); body["csrf_token"] != nil || body["method"] != "token" {
+		t.Fatalf("whoami of a token: %v", body)
+	}
+	if _, body = e.call("GET", "/v1/whoami", "", callers[6]); body["method"] != "bootstrap" {
+		t.Fatalf("whoami of the bootstrap token: %v", body)
+	}
+	// A bearer token is judged alone, whatever cookie comes with it; a form post carries the token
+	// in its field.
+	both := caller{token: minted("stranger"), cookie: admFresh, csrf: admCSRF}
+	if code, body := e.call("POST", "/v1/role", `{"kind":"role","version":"v1","metadata":{"name":"both"},"spec":{}}`, both); code != 403 || body["step_up"] != nil {
+		t.Fatalf("a stranger's token with an administrator's cookie: %d %v", code, body)
+	}
+	req, _ := http.NewRequest("POST", e.url+"/v1/sessions/revoke-all", strings.NewReader(url.Values{"csrf": {strCSRF}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(strFresh)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("sign out everywhere by a form with its csrf field: %d", resp.StatusCode)
+	}
+	// The session has ended: 401, on reads too.
+	if code, body := e.call("GET", "/v1/whoami", "", callers[13]); code != 401 || !strings.Contains(fmt.Sprint(body["error"]), "session has ended") {
+		t.Fatalf("an ended session: %d %v", code, body)
+	}
+}
+
+// call makes a request as who: its bearer token, or its cookie and CSRF token.
+func (e *env) call(method, path, body string, who caller) (int, map[string]any) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if who.token != "" {
+		req.Header.Set("Authorization", "Bearer "+who.token)
+	}
+	if who.cookie != nil {
+		req.AddCookie(who.cookie)
+	}
+	if who.csrf != "" {
+		req.Header.Set("X-CSRF-Token", who.csrf)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(b, &out)
+	return resp.StatusCode, out
 }

@@ -81,7 +81,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *auth.Princip
 }
 
 func (s *Server) importIC(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if !s.syncReady(w, r, p) {
+	if !s.syncReady(w, r, p) || !s.requireStepUp(w, r, p, "importing from Identity Center (an administrative change)") {
 		return
 	}
 	var req ImportRequest
@@ -108,7 +108,7 @@ func (s *Server) scope() importer.Scope {
 }
 
 func (s *Server) uninstall(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if !s.syncReady(w, r, p) {
+	if !s.syncReady(w, r, p) || !s.requireStepUp(w, r, p, "uninstalling the integration (an administrative change)") {
 		return
 	}
 	var req UninstallRequest

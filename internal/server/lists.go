@@ -45,8 +45,11 @@ func (s *Server) mayGovern(r *http.Request, p *auth.Principal, list string) erro
 	if err != nil {
 		return err
 	}
-	if p.Admin || slices.Contains(o.Spec.(*resource.AccessListSpec).Owners, p.User) {
+	if slices.Contains(o.Spec.(*resource.AccessListSpec).Owners, p.User) {
 		return nil
+	}
+	if p.Admin { // not an owner: an administrative change
+		return s.stepUp(p, fmt.Sprintf("changing the members of %q as an administrator", list))
 	}
 	return forbidden("only the owners of %q (or an administrator) change its members", list)
 }

@@ -447,6 +447,11 @@ func (s *Server) requestReview(w http.ResponseWriter, r *http.Request, p *auth.P
 		if err := checkActingReviewer(p, req); err != nil { // tokens.go
 			return err
 		}
+		if strings.EqualFold(in.Decision, resource.DecisionApprove) {
+			if err := s.stepUp(p, "approving an access request"); err != nil {
+				return err
+			}
+		}
 		terms, err := s.terms(ctx, req)
 		if err != nil {
 			return fmt.Errorf("the requester may no longer make this request: %w", err)
@@ -462,6 +467,11 @@ func (s *Server) requestCancel(w http.ResponseWriter, r *http.Request, p *auth.P
 		if req.User != p.User && !p.Admin {
 			return forbidden("only %s (or an administrator) cancels this request", req.User)
 		}
+		if req.User != p.User {
+			if err := s.stepUp(p, "cancelling someone else's request (an administrative change)"); err != nil {
+				return err
+			}
+		}
 		return access.Cancel(req, s.now())
 	})
 }
@@ -470,6 +480,9 @@ func (s *Server) requestRevoke(w http.ResponseWriter, r *http.Request, p *auth.P
 	s.changeRequest(w, r, p, "revoke", func(ctx context.Context, o *resource.Object) error {
 		if !p.Admin {
 			return forbidden("only administrators revoke requests")
+		}
+		if err := s.stepUp(p, "revoking an access request (an administrative change)"); err != nil {
+			return err
 		}
 		return access.Cancel(o.Spec.(*resource.AccessRequestSpec), s.now())
 	})

@@ -78,6 +78,11 @@ type Server struct {
 	// pages renders the HTML pages (package web); local, the local accounts' sign-in (signin.go).
 	pages *web.Pages
 	local *LocalAuth
+	// sessions checks browser sessions (nil: cookies are not accepted); stepUpWindow and
+	// stepUpExempt are auth.step_up and auth.step_up_exempt_tokens (SetStepUp).
+	sessions     *auth.Sessions
+	stepUpWindow atomic.Int64
+	stepUpExempt atomic.Bool
 	// passkeys runs WebAuthn ceremonies (nil: passkeys are off).
 	passkeys *passkey.Service
 }
@@ -85,8 +90,10 @@ type Server struct {
 // New builds the server's handler around a store.
 func New(s store.Store, log *slog.Logger) *Server {
 	srv := &Server{store: s, manage: manage.New(s), tokens: auth.NewTokens(s), log: log, mux: http.NewServeMux()}
+	srv.sessions = auth.NewSessions(s, auth.SessionConfig{}, auth.WithSessionClock(serverClock{srv}))
 	srv.metrics = newMetrics()
 	srv.pages = web.New(web.WithLogger(log))
+	srv.stepUpWindow.Store(int64(DefaultStepUp))
 	srv.routes()
 	return srv
 }
@@ -180,10 +187,9 @@ func (s *Server) routes() {
 	})
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 
-	s.handle("GET /v1/whoami", s.authed(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-		writeJSON(w, http.StatusOK, p)
-	}))
+	s.handle("GET /v1/whoami", s.authed(s.whoami))
 	s.tokenRoutes()
+	s.sessionRoutes()
 	s.handle("POST /v1/batch", s.authed(s.batch))
 	s.syncRoutes()
 	s.signinRoutes()
@@ -204,9 +210,17 @@ func (s *Server) routes() {
 
 type principalHandler func(http.ResponseWriter, *http.Request, *auth.Principal)
 
-// authed requires a valid bearer token.
+// authed requires a valid bearer token or, for a request with no Authorization header at all, a
+// valid session cookie (sessions.go: with a CSRF token on every request that changes something).
 func (s *Server) authed(h principalHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" && s.hasSessionCookie(r) {
+			if p, ss := s.sessionPrincipal(w, r); p != nil {
+				ctx := context.WithValue(context.WithValue(r.Context(), principalKey{}, p), sessionKey{}, ss)
+				h(w, r.WithContext(ctx), p)
+			}
+			return
+		}
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || token == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="warden"`)
@@ -247,6 +261,8 @@ type apiError struct {
 	Name string        `json:"name,omitempty"`
 	// Problems lists every field problem found, when there are several.
 	Problems []*resource.FieldError `json:"problems,omitempty"`
+	// StepUp: the caller must use a second factor again first (see sessions.go).
+	StepUp bool `json:"step_up,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -279,6 +295,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &doc) {
 		body.Item, body.Kind, body.Name = doc.Doc, doc.Kind, doc.Name
 		body.Error = doc.Err.Error()
+	}
+	var su *stepUpError
+	if errors.As(err, &su) {
+		body.StepUp = true
 	}
 	var fe *resource.FieldError
 	var fes resource.Errors
@@ -476,7 +496,7 @@ func decodeOne(r *http.Request, k resource.Kind) (*resource.Object, error) {
 func (s *Server) create(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	k, err := parseKind(r)
 	if err == nil {
-		err = authorizeKind(p, verbCreate, k) // before the body is read
+		err = s.authorizeKind(p, verbCreate, k) // before the body is read
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -484,7 +504,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	}
 	o, err := decodeOne(r, k)
 	if err == nil {
-		err = authorizeWrite(p, verbCreate, o)
+		err = s.authorizeWrite(p, verbCreate, o)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -510,7 +530,7 @@ func unwrapSingle(err error) error {
 func (s *Server) update(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	k, err := parseKind(r)
 	if err == nil {
-		err = authorizeKind(p, verbUpdate, k) // before the body is read
+		err = s.authorizeKind(p, verbUpdate, k) // before the body is read
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -535,7 +555,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, p *auth.Principa
 			o.Metadata.Revision = rev
 		}
 	}
-	if err := authorizeWrite(p, verbUpdate, o); err != nil {
+	if err := s.authorizeWrite(p, verbUpdate, o); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -562,7 +582,7 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	name := r.PathValue("name")
 	cur, err := s.store.Get(r.Context(), k, name)
 	if err == nil {
-		err = authorizeWrite(p, verbDelete, cur)
+		err = s.authorizeWrite(p, verbDelete, cur)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -604,6 +624,9 @@ func (r BatchResult) String() string { return fmt.Sprintf("%s %q", r.Kind, r.Nam
 func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	limit := int64(MaxObjectBody)
 	if p.Admin {
+		if !s.requireStepUp(w, r, p, "a batch write (an administrative change)") {
+			return
+		}
 		limit = MaxBatchBody
 	}
 	b, err := readBody(r, limit)
@@ -636,7 +659,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal
 		var err error
 		if !p.Admin { // may this caller write this kind at all? Decided before the item is decoded
 			kind, _ := peekIdentity(raw)
-			err = authorizeKind(p, verb(req.Mode), kind)
+			err = s.authorizeKind(p, verb(req.Mode), kind)
 		}
 		switch {
 		case err != nil:
@@ -646,7 +669,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request, p *auth.Principal
 			o, err = resource.Decode(raw)
 		}
 		if err == nil {
-			err = authorizeWrite(p, verb(req.Mode), o)
+			err = s.authorizeWrite(p, verb(req.Mode), o)
 		}
 		if err != nil {
 			item := &manage.ItemError{Index: i, Err: err}

@@ -40,6 +40,9 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	srv := server.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// The tests act with tokens the bootstrap admin token mints, as automation would: exempt from
+	// step-up (auth.step_up_exempt_tokens). The step-up tests turn the exemption off.
+	srv.SetStepUp(0, true)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	tokenFile := filepath.Join(t.TempDir(), "admin.token")

@@ -816,6 +816,9 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, p *auth.Principa
 		s.fail(w, r, fmt.Errorf("only administrators invite users: %w", errForbidden))
 		return
 	}
+	if !s.requireStepUp(w, r, p, "inviting a user (an administrative change)") {
+		return
+	}
 	var req InviteRequest
 	if err := decodeBody(r, &req, `{"user": "..."}`); err != nil {
 		s.fail(w, r, err)
@@ -840,6 +843,9 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request, p *auth.Principa
 	}
 	if !p.Admin {
 		s.fail(w, r, fmt.Errorf("only administrators unlock sign-ins: %w", errForbidden))
+		return
+	}
+	if !s.requireStepUp(w, r, p, "unlocking a user's sign-in (an administrative change)") {
 		return
 	}
 	var req UnlockRequest

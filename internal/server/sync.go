@@ -93,7 +93,7 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, p *auth.Princi
 }
 
 func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if !s.syncReady(w, r, p) {
+	if !s.syncReady(w, r, p) || !s.requireStepUp(w, r, p, "applying the sync (an administrative change)") {
 		return
 	}
 	req, ok := s.syncRequest(w, r)

@@ -82,6 +82,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		s.fail(w, r, fmt.Errorf("only administrators create tokens for users: %w", errForbidden))
 		return
 	}
+	if !s.requireStepUp(w, r, p, "creating a token (an administrative change)") {
+		return
+	}
 	var req TokenRequest
 	if err := decodeBody(r, &req, `{"user": "...", "ttl": "720h"}`); err != nil {
 		s.fail(w, r, err)
@@ -176,6 +179,9 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	}
 	if !p.Admin && o.Spec.(*resource.APITokenSpec).User != p.User {
 		s.fail(w, r, forbidden("%s may revoke only their own tokens", p.User))
+		return
+	}
+	if o.Spec.(*resource.APITokenSpec).User != p.User && !s.requireStepUp(w, r, p, "revoking someone else's token (an administrative change)") {
 		return
 	}
 	old, err := s.tokens.Revoke(r.Context(), p, id)

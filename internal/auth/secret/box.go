@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,9 +81,11 @@ func loadKey(path string) ([]byte, error) {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("its group or others may read or write it (mode %s): chmod 600 it", perm)
 	}
-	b := make([]byte, 256)
-	n, _ := f.Read(b)
-	key, err := hex.DecodeString(strings.TrimSpace(string(b[:n])))
+	b, err := io.ReadAll(io.LimitReader(f, 256))
+	if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(key) != boxKeySize {
 		return nil, fmt.Errorf("not %d hex digits (a %d-byte key, as `openssl rand -hex %d` makes)", 2*boxKeySize, boxKeySize, boxKeySize)
 	}

@@ -97,6 +97,8 @@ func TestParsePHCRefuses(t *testing.T) {
 		"$argon2id$v=19$m=65536,t=3,p=2$ekPQ5/OHBkdiVdr3rbH1hA$FHsM",
 		"$argon2id$v=19$m=65536,t=3,p=2$ekPQ5/OHBkdiVdr3rbH1hA$FHsMSnwLPXXv/s4wp94eFAfjDMTBfW00/z7/4DXHHi4$",
 		good + strings.Repeat("A", 300),
+		"$argon2id$v=19$m=65536,t=3,p=2$ekPQ5/OHBkdiVdr3\rrbH1hA$FHsMSnwLPXXv/s4wp94eFAfjDMTBfW00/z7/4DXHHi4", // found by FuzzParsePHC
+		"$argon2id$v=19$m=65536,t=3,p=2$ekPQ5/OHBkdiVdr3rbH1hA$FHsMSnwLPXXv/s4wp94eFAfjDMTBfW00/z7/4DXHHi4\n",
 	} {
 		if p, err := parsePHC(bad); !errors.Is(err, ErrMalformedHash) {
 			t.Errorf("parsePHC(%q) = %+v, %v; want ErrMalformedHash", bad, p, err)

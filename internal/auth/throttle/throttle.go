@@ -24,10 +24,10 @@
 // Locks are audited (actor warden, the detail naming the account or address), and unlocks with the
 // administrator who lifted them. Failures and locks are counted in metrics.
 //
-// Cost, on SQLite (BenchmarkThrottleCheck, BenchmarkThrottleFail; 2-core AMD EPYC shared with five
-// other builds, load average 10): Check, two reads, about 0.3 ms; Fail, two transactions, about
-// 1.2 ms. Both are small beside the argon2id check (about 250 ms of processor time) that an attempt
-// costs.
+// Cost, on SQLite (BenchmarkThrottleCheck, BenchmarkThrottleFail; 2-core AMD EPYC, load average
+// about 1.5): Check, two reads, about 0.1 ms; Fail, two transactions, about 0.6 ms (0.3 ms and
+// 1.2 ms at load average 10). Both are small beside the argon2id check an attempt costs (about
+// 150 ms).
 package throttle
 
 import (
