@@ -18,6 +18,10 @@ type UserSpec struct {
 	Traits map[string][]string `json:"traits,omitempty"`
 	// Admin makes the user a warden administrator: every resource and every operation.
 	Admin bool `json:"admin,omitempty"`
+	// Disabled keeps the user and what they hold but lets them use none of it through warden's
+	// SAML identity provider: no assertion is made for a disabled user, so they cannot reach the
+	// AWS access portal (docs/saml.md). It does not end their sessions nor revoke their tokens.
+	Disabled bool `json:"disabled,omitempty"`
 	// Origin says where the user came from: warden (made here), identity_center (imported) or
 	// oidc:<connector> (created at their first sign-in through that upstream OIDC connector).
 	Origin string `json:"origin,omitempty"`

@@ -401,7 +401,7 @@ spec: {user: alice, roles: [ops]}
 }
 
 func TestKinds(t *testing.T) {
-	if got := resource.PublicKinds(); len(got) != 7 || got[0] != resource.KindAccessList || got[6] != resource.KindUser {
+	if got := resource.PublicKinds(); len(got) != 8 || got[0] != resource.KindAccessList || got[7] != resource.KindUser {
 		t.Errorf("PublicKinds() = %v", got)
 	}
 	tests := []struct {

@@ -8,7 +8,7 @@ import (
 	"github.com/wardenhq/warden/internal/resource"
 )
 
-const knownKinds = "access_list, access_list_member, access_request, account, permission_set, role, user"
+const knownKinds = "access_list, access_list_member, access_request, account, permission_set, role, saml_service_provider, user"
 
 // badCase is one document that DecodeAll must reject, and the first problem it must report.
 type badCase struct {
@@ -139,7 +139,7 @@ var badInputs = map[resource.Kind][]badCase{
 		{name: "unknown upstream field", doc: "kind: user\nmetadata: {name: alice}\nspec: {upstream: {\"oidc:okta\": {lists: [sre]}}}\n",
 			field: "spec.upstream.oidc:okta.lists", msg: "unknown field (known fields here: roles, subject, traits)", exact: true},
 		{name: "unknown spec field", doc: "kind: user\nmetadata: {name: alice}\nspec: {mail: alice@example.com}\n",
-			field: "spec.mail", msg: "unknown field (known fields here: admin, display_name, email, family_name, given_name, origin, roles, traits, upstream)", exact: true},
+			field: "spec.mail", msg: "unknown field (known fields here: admin, disabled, display_name, email, family_name, given_name, origin, roles, traits, upstream)", exact: true},
 	},
 	resource.KindRole: {
 		{name: "name with a space", doc: "kind: role\nmetadata: {name: dev team}\n",

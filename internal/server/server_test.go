@@ -540,7 +540,7 @@ spec: {user: bob, roles: [staging-admin], state: APPROVED, reason: x}
 		{"/v1/access_list_member?member=nobody", "member", `no user or access list is named "nobody"`},
 		{"/v1/access_list_member?member=ops&member_kind=user", "member", `user "ops" does not exist`},
 		{"/v1/access_list_member?member_kind=group", "member_kind", `"group" is not user or list`},
-		{"/v1/audit?kind=rolez", "kind", `"rolez" is not a kind (access_list, access_list_member, access_request, account, permission_set, role, user, api_token, sync_record)`},
+		{"/v1/audit?kind=rolez", "kind", `"rolez" is not a kind (access_list, access_list_member, access_request, account, permission_set, role, saml_service_provider, user, api_token, sync_record)`},
 	} {
 		code, body := e.raw("GET", c.path, e.admin.Token, "")
 		if code != 400 || body["field"] != c.field || !strings.Contains(fmt.Sprint(body["error"]), c.want) {

@@ -1,0 +1,33 @@
+// Package samlidp is warden's SAML 2.0 identity provider: the one AWS IAM Identity Center trusts
+// as its external identity source (docs/saml.md).
+//
+// It is built on crewjam/saml (IdentityProvider, for parsing and checking AuthnRequests and for
+// signing) with warden's own parts: the service providers are saml_service_provider resources
+// (an AuthnRequest's Issuer must be one, its AssertionConsumerServiceURL one of that provider's
+// HTTP-POST ACS URLs); the signing keys are a rotatable set kept in the store (Keys); and the
+// assertion is warden's (Issue), not crewjam's default one:
+//
+//   - the Response and the Assertion are both signed, RSA-SHA256, exclusive C14N, with the
+//     active key; exactly one Assertion, never encrypted (the service provider's keys are never
+//     read, so crewjam has nothing to encrypt to);
+//   - NameID format emailAddress, its value exactly warden's user name (= the Identity Center
+//     userName);
+//   - Audience = the service provider's entity id; Recipient and Destination = the ACS URL;
+//     InResponseTo = the AuthnRequest's ID (absent for IdP-initiated sign-on);
+//   - bearer SubjectConfirmation with NotOnOrAfter five minutes on (ResponseWindow), Conditions
+//     from 30 s before to five minutes after;
+//   - AuthnStatement with SessionNotOnOrAfter = now + config saml.session_duration;
+//   - attributes: only the provider's AccessControl mapping (at most 50), each single-valued.
+//
+// A person deleted, disabled (user spec.disabled) or, when the sync is on, not provisioned to
+// Identity Center (no live sync record user:<name>) gets no assertion: Eligible says why, for
+// the page they see. Every assertion issued is audited (saml.assertion: who, the service
+// provider, the assertion's id; never the assertion).
+//
+// Requests are bounded before any parser sees them: an HTTP-Redirect query of at most 16 KiB,
+// inflated to at most 64 KiB (a DEFLATE bomb stops there); an HTTP-POST form of at most
+// 128 KiB; any document type declaration or entity is refused.
+//
+// Figures (BenchmarkIssue, BenchmarkSSO in internal/server; 2-core shared machine): see
+// docs/saml.md.
+package samlidp
