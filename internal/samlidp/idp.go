@@ -3,9 +3,9 @@ package samlidp
 import (
 	"bytes"
 	"compress/flate"
-	"crypto/x509"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"

@@ -230,8 +230,8 @@ func checkMetadata(t *testing.T, md []byte, certs int) {
 		t.Errorf("metadata is %d characters; Identity Center takes under 75,000", len(s))
 	}
 	var ed struct {
-		EntityID  string `xml:"entityID,attr"`
-		IDP       []struct {
+		EntityID string `xml:"entityID,attr"`
+		IDP      []struct {
 			Keys []struct {
 				Use  string   `xml:"use,attr"`
 				Cert []string `xml:"KeyInfo>X509Data>X509Certificate"`
