@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"github.com/wardenhq/warden/internal/auth/secret"
 	"github.com/wardenhq/warden/internal/auth/throttle"
 	"github.com/wardenhq/warden/internal/config"
+	"github.com/wardenhq/warden/internal/samlidp"
 	"github.com/wardenhq/warden/internal/server"
 	"github.com/wardenhq/warden/internal/store"
 )
@@ -47,6 +49,22 @@ func setupLocalAuth(cfg config.Config, st store.Store, srv *server.Server, log *
 		BaseURL:        baseURL,
 		Secure:         srv.Sessions().Config().Secure, // the session cookie's rule: TLS, or an https public_url
 	})
+	return setupSAML(cfg, st, srv, box, log, baseURL)
+}
+
+// setupSAML turns the SAML identity provider on, making its signing key at the first start.
+func setupSAML(cfg config.Config, st store.Store, srv *server.Server, box *secret.Box, log *slog.Logger, baseURL string) error {
+	idp := samlidp.New(st, box, samlidp.Config{BaseURL: baseURL, SessionDuration: cfg.SAML.SessionDuration,
+		StartURL: cfg.SAML.StartURL, RequireProvisioned: cfg.IdentityCenter != nil})
+	created, err := idp.Keys().Ensure(context.Background())
+	if err != nil {
+		return fmt.Errorf("saml: the signing keys: %w", err)
+	}
+	if created {
+		log.Info("made the SAML signing key (sealed with the auth key); upload the metadata to Identity Center: warden saml metadata")
+	}
+	srv.SetSAML(idp, cfg.Auth.WithDefaults().SecondFactor == "required")
+	log.Info("the SAML identity provider is on", "entity_id", idp.EntityID())
 	return nil
 }
 

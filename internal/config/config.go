@@ -19,6 +19,7 @@ import (
 	"github.com/wardenhq/warden/internal/auth/oidc"
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/notify"
+	"github.com/wardenhq/warden/internal/resource"
 )
 
 // DefaultListen is where warden serves unless told otherwise: loopback only, so that a first start
@@ -52,6 +53,19 @@ type Config struct {
 	TLS TLS `yaml:"tls"`
 	// Auth holds the sign-in settings.
 	Auth Auth `yaml:"auth"`
+	// SAML holds the SAML identity provider's settings (docs/saml.md).
+	SAML SAML `yaml:"saml"`
+}
+
+// SAML are the settings of warden's SAML identity provider.
+type SAML struct {
+	// SessionDuration is the SessionNotOnOrAfter of every assertion: how long, at most, the
+	// service provider's session (the AWS access portal's) lasts after a sign-on (default 8h).
+	SessionDuration time.Duration `yaml:"session_duration"`
+	// StartURL is the AWS access portal start URL (https://d-xxxxxxxxxx.awsapps.com/start), where
+	// the aws-identity-center app's "Log in" lands people. The service provider's own start_url
+	// wins when set.
+	StartURL string `yaml:"start_url"`
 }
 
 // TLS names the certificate and private key warden serves HTTPS with; both or neither.
@@ -117,6 +131,8 @@ const (
 	DefaultSourceFailures  = 100
 	DefaultBaseDelay       = time.Second
 	DefaultLockFor         = 15 * time.Minute
+	// DefaultSAMLSessionDuration is samlidp.DefaultSessionDuration.
+	DefaultSAMLSessionDuration = 8 * time.Hour
 )
 
 // WithDefaults returns a with every unset setting at its default.
@@ -343,6 +359,11 @@ func (c *Config) validateAuth() error {
 		return errors.New("tls: cert_file and key_file go together: give both, or neither to serve plain HTTP")
 	}
 	a := c.Auth
+	if c.SAML.StartURL != "" {
+		if err := resource.CheckSAMLURL(c.SAML.StartURL); err != nil {
+			return fmt.Errorf("saml.start_url: %w", err)
+		}
+	}
 	switch a.SecondFactor {
 	case "", "required", "optional":
 	default:

@@ -38,6 +38,7 @@ func (c *Config) Durations() []DurationSetting {
 		{Key: "auth.cli_token_ttl", Min: time.Minute, Max: 30 * day, Default: DefaultCLITokenTTL, value: &c.Auth.CLITokenTTL},
 		{Key: "auth.invite_ttl", Min: time.Minute, Max: 30 * day, Default: DefaultInviteTTL, value: &c.Auth.InviteTTL},
 		{Key: "auth.lockout.base_delay", Min: 10 * time.Millisecond, Max: time.Minute, Default: DefaultBaseDelay, value: &c.Auth.Lockout.BaseDelay},
+		{Key: "saml.session_duration", Min: 15 * time.Minute, Max: 90 * day, Default: DefaultSAMLSessionDuration, value: &c.SAML.SessionDuration},
 		{Key: "auth.lockout.lock_for", Min: time.Second, Max: 30 * day, Default: DefaultLockFor, value: &c.Auth.Lockout.LockFor},
 	}
 	if ic := c.IdentityCenter; ic != nil {

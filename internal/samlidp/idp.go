@@ -333,9 +333,15 @@ func checkRelayState(rs string) error {
 	return nil
 }
 
-// Check checks an AuthnRequest's XML (see ReadRequest); the server calls it again with the
-// request it kept while the person signed in.
+// Check checks an AuthnRequest's XML (see ReadRequest).
 func (p *IdP) Check(ctx context.Context, raw []byte, relay string) (*Request, error) {
+	return p.CheckAt(ctx, raw, relay, p.now())
+}
+
+// CheckAt checks an AuthnRequest received at received: the server checks again, as received, the
+// request it kept while the person signed in (a sign-in takes longer than the 90 seconds a
+// request's IssueInstant is good for).
+func (p *IdP) CheckAt(ctx context.Context, raw []byte, relay string, received time.Time) (*Request, error) {
 	if len(raw) > MaxRequestXML {
 		return nil, badRequest("the AuthnRequest is larger than %d bytes", MaxRequestXML)
 	}
@@ -353,7 +359,7 @@ func (p *IdP) Check(ctx context.Context, raw []byte, relay string) (*Request, er
 	}
 	sps := &spLookup{ctx: ctx, st: p.st}
 	idp := p.provider(set, sps)
-	cr := &saml.IdpAuthnRequest{IDP: idp, HTTPRequest: (&http.Request{}).WithContext(ctx), RequestBuffer: raw, RelayState: relay, Now: p.now()}
+	cr := &saml.IdpAuthnRequest{IDP: idp, HTTPRequest: (&http.Request{}).WithContext(ctx), RequestBuffer: raw, RelayState: relay, Now: received}
 	if err := cr.Validate(); err != nil {
 		if errors.Is(err, saml.ErrUnknownServiceProvider) {
 			issuer := ""

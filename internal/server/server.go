@@ -85,6 +85,8 @@ type Server struct {
 	stepUpExempt atomic.Bool
 	// passkeys runs WebAuthn ceremonies (nil: passkeys are off).
 	passkeys *passkey.Service
+	// saml is the SAML identity provider (nil: off; saml.go).
+	saml *samlState
 }
 
 // New builds the server's handler around a store.
@@ -198,6 +200,7 @@ func (s *Server) routes() {
 	s.listRoutes()
 	s.auditRoutes()
 	s.passkeyAPIRoutes()
+	s.samlRoutes()
 	s.handle("GET /v1/{kind}", s.authed(s.list))
 	s.handle("POST /v1/{kind}", s.authed(s.create))
 	s.handle("GET /v1/{kind}/{name...}", s.authed(s.get))
