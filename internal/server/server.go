@@ -43,6 +43,7 @@ import (
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
+	"github.com/wardenhq/warden/internal/web"
 )
 
 // Request body limits: one resource, and an administrator's batch (100,000 users fit).
@@ -79,6 +80,9 @@ type Server struct {
 	sessions     *auth.Sessions
 	stepUpWindow atomic.Int64
 	stepUpExempt atomic.Bool
+	// pages renders the HTML pages (package web); local, the local accounts' sign-in (signin.go).
+	pages *web.Pages
+	local *LocalAuth
 	// passkeys runs WebAuthn ceremonies (nil: passkeys are off).
 	passkeys *passkey.Service
 }
@@ -89,6 +93,7 @@ func New(s store.Store, log *slog.Logger) *Server {
 	srv.sessions = auth.NewSessions(s, auth.SessionConfig{}, auth.WithSessionClock(serverClock{srv}))
 	srv.metrics = newMetrics()
 	srv.stepUpWindow.Store(int64(DefaultStepUp))
+	srv.pages = web.New(web.WithLogger(log))
 	srv.routes()
 	return srv
 }
@@ -187,6 +192,7 @@ func (s *Server) routes() {
 	s.sessionRoutes()
 	s.handle("POST /v1/batch", s.authed(s.batch))
 	s.syncRoutes()
+	s.signinRoutes()
 	s.integrationRoutes()
 	s.requestRoutes()
 	s.listRoutes()
