@@ -286,13 +286,15 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 
 type loginData struct {
 	User, Next, Error, Notice string
+	// Passkey: passkeys are on, so the page offers a usernameless sign-in with one (part D).
+	Passkey bool
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	if s.signinOff(w, r) {
 		return
 	}
-	d := loginData{Next: SafeNext(r.URL.Query().Get("next"))}
+	d := loginData{Next: SafeNext(r.URL.Query().Get("next")), Passkey: s.passkeys != nil}
 	if u := r.URL.Query().Get("user"); resource.ValidUserName(u) {
 		d.User = u // a link may name who signs in (the demo's do)
 	}
