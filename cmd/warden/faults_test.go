@@ -245,7 +245,8 @@ func TestKilledLeaderIsReplacedAndRevokesOnTime(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	simURL, _, _ := startSim(t, "--seed", "demo")
 	env, _ := syncEnv(t, simURL)
-	cfg := writeFile(t, t.TempDir(), "warden.yaml", "identity_center:\n  region: us-east-1\n  retry_max_backoff: 100ms\n  lease_ttl: 10m\n")
+	// The minted tokens approve: exempt from step-up, as automation's would be.
+	cfg := writeFile(t, t.TempDir(), "warden.yaml", "identity_center:\n  region: us-east-1\n  retry_max_backoff: 100ms\n  lease_ttl: 10m\nauth: {step_up_exempt_tokens: true}\n")
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dirA, "--store", dsn, "--config", cfg)
 	waitFor(t, func() bool { return !leadsAt(t, a.log()).IsZero() }, "replica a to lead")
