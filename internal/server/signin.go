@@ -679,6 +679,8 @@ type enrolData struct {
 	MaySkip     bool
 	// FlowCSRF is the flow-bound token, for scripts that post elsewhere (passkeys).
 	FlowCSRF string
+	// Passkey: passkeys are on, so the page offers one as the second factor (part D).
+	Passkey bool
 }
 
 type enrolDoneData struct {
@@ -716,6 +718,7 @@ func (s *Server) enrolPage(w http.ResponseWriter, r *http.Request, e *local.Enro
 	}
 	d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(offer.QRPNG))
 	d.URI, d.Secret, d.MaySkip = offer.URI, offer.Secret, !s.local.Accounts.SecondFactorRequired()
+	d.Passkey = s.passkeys != nil
 	d.FlowCSRF = s.FlowCSRF(w, r, binding)
 	s.flowPage(w, r, binding, status, "enroll_factor", d)
 }
