@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -53,6 +55,25 @@ func TestPasskeyPagesInChromium(t *testing.T) {
 	}
 	if got := b.Text(".facts"); !strings.Contains(got, "password, passkey") {
 		t.Errorf("the session's methods: %q", got)
+	}
+	// The home page lists the passkey and offers another; this authenticator already holds one, so
+	// it refuses (the exclude list), and says so.
+	b.WaitVisible("#passkey-add")
+	b.CheckAccessibility()
+	if got := b.Text(".passkeys"); !strings.Contains(got, "virtual") {
+		t.Errorf("home page's passkeys: %q", got)
+	}
+	b.Click("#passkey-add")
+	b.WaitFor(`document.querySelector("[data-passkey-status]").textContent !== ""`)
+	if got := b.Text("[data-passkey-status]"); !strings.Contains(got, "already holds") {
+		t.Errorf("adding on the same authenticator: %q", got)
+	}
+	if dir := os.Getenv("WARDEN_TEST_SHOTS"); dir != "" { // for eyes: WARDEN_TEST_SHOTS=/tmp/shots
+		if shot, err := b.Screenshot("home"); err == nil {
+			if png, err := os.ReadFile(shot); err == nil {
+				os.WriteFile(filepath.Join(dir, "passkeys-home.png"), png, 0o644)
+			}
+		}
 	}
 
 	// Signed out, the passkey alone.

@@ -52,6 +52,55 @@ func (s *Server) passkeyPageRoutes() {
 	s.handle("POST /enroll/passkey/finish", s.passkeyEnrolFinish)
 	s.handle("POST /login/passkey/begin", s.passkeyLoginBegin)
 	s.handle("POST /login/passkey/finish", s.passkeyLoginFinish)
+	s.handle("POST /passkeys/remove", s.passkeyRemove)
+}
+
+// homePasskeys fills the home page's passkey section.
+func (s *Server) homePasskeys(r *http.Request, d *homeData) error {
+	if s.passkeys == nil {
+		return nil
+	}
+	d.PasskeysOn = true
+	list, err := s.passkeys.List(r.Context(), d.User)
+	if err != nil {
+		return err
+	}
+	for _, o := range list {
+		d.Passkeys = append(d.Passkeys, passkeyInfo(o))
+	}
+	return nil
+}
+
+// passkeyRemove removes one of the signed-in person's passkeys (the home page's form), audited.
+func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request) {
+	if !s.passkeysOn(w, r, false) {
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		s.pageError(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
+		return
+	}
+	sess := s.session(r)
+	if sess == nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if !s.Sessions().CheckCSRF(r, sess) {
+		s.page(w, r, sess, http.StatusForbidden, "error", web.ErrorData{Title: "Passkey not removed",
+			Message: "This form expired or did not come from warden: try again from the home page.", Back: "/"})
+		return
+	}
+	p := &auth.Principal{User: sess.User, Method: auth.MethodSession, Session: sess.ID}
+	if _, err := s.passkeys.Remove(r.Context(), p, sess.User, r.PostFormValue("name")); err != nil {
+		if msg, ok := passkeyMessage(err); ok {
+			s.page(w, r, sess, http.StatusNotFound, "error", web.ErrorData{Title: "Passkey not removed", Message: msg, Back: "/"})
+			return
+		}
+		s.pageFail(w, r, err)
+		return
+	}
+	web.SetSecurityHeaders(w.Header())
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // passkeyJSONError answers begin's failures.

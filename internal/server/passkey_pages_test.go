@@ -171,6 +171,32 @@ func TestPasskeyPagesWholeFlow(t *testing.T) {
 	if list, _ := e.srv.Passkeys().List(e.ctx, "alice"); len(list) != 2 {
 		t.Fatalf("%d passkeys", len(list))
 	}
+	// The home page lists them, and removes one.
+	p = b.get("/")
+	if !strings.Contains(p.body, "<strong>spare</strong>") || !strings.Contains(p.body, "<strong>key one</strong>") || !strings.Contains(p.body, `id="passkey-add"`) {
+		t.Fatalf("home page's passkeys:\n%s", p.body)
+	}
+	spareName := passkey.Name("alice", spare.Creds[0].ID)
+	if p = b.post("/passkeys/remove", url.Values{"name": {spareName}}); p.status != http.StatusForbidden {
+		t.Fatalf("removing without the CSRF token: %d", p.status)
+	}
+	if p = b.post("/passkeys/remove", url.Values{"csrf": {csrf}, "name": {"bob:" + strings.Repeat("0", 32)}}); p.status != http.StatusNotFound {
+		t.Fatalf("removing someone else's: %d", p.status)
+	}
+	if p = b.post("/passkeys/remove", url.Values{"csrf": {csrf}, "name": {spareName}}); p.status != http.StatusSeeOther {
+		t.Fatalf("removing: %d\n%s", p.status, p.body)
+	}
+	if list, _ := e.srv.Passkeys().List(e.ctx, "alice"); len(list) != 1 {
+		t.Fatalf("%d passkeys after removal", len(list))
+	}
+	// Add it again for the usernameless sign-in below.
+	_, opts = b.begin("/enroll/passkey/begin", csrf, map[string]string{"label": "spare"})
+	spare.Creds = nil
+	cred, _, _ = spare.Create(opts)
+	if p = b.post("/enroll/passkey/finish", url.Values{"csrf": {csrf}, "label": {"spare"}, "credential": {string(cred)}}); p.status != http.StatusSeeOther {
+		t.Fatalf("adding again: %d", p.status)
+	}
+
 	// Once the second factor is old, adding one needs a step-up first.
 	e.clk.Advance(20 * 60e9)
 	if code, body := b.begin("/enroll/passkey/begin", csrf, map[string]string{"label": "third"}); code != http.StatusForbidden {
@@ -202,7 +228,7 @@ func TestPasskeyPagesWholeFlow(t *testing.T) {
 	for _, en := range e.entries(audit.Filter{Kind: resource.KindPasskey}) {
 		acts = append(acts, en.Action)
 	}
-	if got := strings.Join(acts, " "); got != "passkey.register passkey.use passkey.use passkey.register passkey.use" {
+	if got := strings.Join(acts, " "); got != "passkey.register passkey.use passkey.use passkey.register passkey.remove passkey.register passkey.use" {
 		t.Errorf("passkey audit: %s", got)
 	}
 }

@@ -255,6 +255,9 @@ type homeData struct {
 	User                             string
 	Methods                          string
 	Created, Expires, SecondFactorAt time.Time
+	// PasskeysOn: passkeys are on; Passkeys are the person's (part D).
+	PasskeysOn bool
+	Passkeys   []PasskeyInfo
 }
 
 func methodList(ms []auth.MethodUse) string {
@@ -280,8 +283,13 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	s.page(w, r, sess, http.StatusOK, "home", homeData{User: sess.User, Methods: methodList(sess.Methods), Created: sess.Created,
-		Expires: sess.Expires, SecondFactorAt: sess.SecondFactorAt})
+	d := homeData{User: sess.User, Methods: methodList(sess.Methods), Created: sess.Created,
+		Expires: sess.Expires, SecondFactorAt: sess.SecondFactorAt}
+	if err := s.homePasskeys(r, &d); err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	s.page(w, r, sess, http.StatusOK, "home", d)
 }
 
 type loginData struct {
