@@ -49,7 +49,7 @@ func (s *Server) SetCLILogin(a config.Auth, publicURL string, opts ...clilogin.O
 func (s *Server) CLILogin() *clilogin.Service { return s.cli.svc }
 
 func (s *Server) cliLoginRoutes() {
-	s.cli = &cliLogin{pages: web.New(web.WithLogger(s.log))}
+	s.cli = &cliLogin{pages: s.pages}
 	s.cli.svc = clilogin.New(s.store, s.tokens, clilogin.Config{}, clilogin.WithClock(serverClock{s}))
 	s.handle("GET /login/cli", s.cliLoginPage)
 	s.handle("POST /login/cli", s.cliLoginConfirm)

@@ -19,16 +19,16 @@ import (
 	"github.com/wardenhq/warden/internal/store"
 )
 
-// browser is an http.Client with a cookie jar that does not follow redirects (the tests read them).
-type browser struct {
+// cliBrowser is an http.Client with a cookie jar that does not follow redirects (the tests read them).
+type cliBrowser struct {
 	e *env
 	c *http.Client
 }
 
-func (e *env) browser(user string) *browser {
+func (e *env) cliBrowser(user string) *cliBrowser {
 	e.t.Helper()
 	jar, _ := cookiejar.New(nil)
-	b := &browser{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	b := &cliBrowser{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if user != "" {
 		if err := e.store.Create(e.ctx, resource.New(resource.KindUser, user)); err != nil {
 			e.t.Fatal(err)
@@ -43,7 +43,7 @@ func (e *env) browser(user string) *browser {
 	return b
 }
 
-func (b *browser) do(method, path string, form url.Values) (*http.Response, string) {
+func (b *cliBrowser) do(method, path string, form url.Values) (*http.Response, string) {
 	b.e.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -62,17 +62,17 @@ func (b *browser) do(method, path string, form url.Values) (*http.Response, stri
 	return resp, string(s)
 }
 
-var hiddenFieldRE = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
+var cliHiddenRE = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
 
-func hiddenFields(page string) url.Values {
+func cliHidden(page string) url.Values {
 	v := url.Values{}
-	for _, m := range hiddenFieldRE.FindAllStringSubmatch(page, -1) {
+	for _, m := range cliHiddenRE.FindAllStringSubmatch(page, -1) {
 		v.Set(m[1], html.UnescapeString(m[2]))
 	}
 	return v
 }
 
-func loginQuery(verifier, redirect string) url.Values {
+func cliLoginQuery(verifier, redirect string) url.Values {
 	return url.Values{"redirect_uri": {redirect}, "code_challenge": {clilogin.Challenge(verifier)}, "code_challenge_method": {"S256"}, "state": {"xyz"}}
 }
 
@@ -88,18 +88,18 @@ func (e *env) cliGrants() int {
 func TestCLILoginPage(t *testing.T) {
 	e := newEnv(t)
 	verifier := clilogin.NewVerifier()
-	q := loginQuery(verifier, "http://127.0.0.1:41234/callback")
+	q := cliLoginQuery(verifier, "http://127.0.0.1:41234/callback")
 
 	// No session: sent to sign in, and back here after.
-	resp, _ := e.browser("").do("GET", "/login/cli?"+q.Encode(), nil)
+	resp, _ := e.cliBrowser("").do("GET", "/login/cli?"+q.Encode(), nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?"+(url.Values{"next": {"/login/cli?" + q.Encode()}}).Encode() {
 		t.Fatalf("without a session: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
-	b := e.browser("carol")
+	b := e.cliBrowser("carol")
 	// A redirect_uri off the loopback is refused, and never redirected to.
 	for _, bad := range []string{"https://evil.example/callback", "http://localhost:41234/callback", "http://127.0.0.1:41234/other", "http://10.1.2.3:41234/callback"} {
-		bq := loginQuery(verifier, bad)
+		bq := cliLoginQuery(verifier, bad)
 		resp, body := b.do("GET", "/login/cli?"+bq.Encode(), nil)
 		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || !strings.Contains(body, "redirect_uri") {
 			t.Errorf("redirect_uri %s: %d %s", bad, resp.StatusCode, resp.Header.Get("Location"))
@@ -111,7 +111,7 @@ func TestCLILoginPage(t *testing.T) {
 			t.Errorf("confirming redirect_uri %s: %d %s", bad, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
-	bq := loginQuery(verifier, "http://127.0.0.1:41234/callback")
+	bq := cliLoginQuery(verifier, "http://127.0.0.1:41234/callback")
 	bq.Set("code_challenge_method", "plain")
 	if resp, _ := b.do("GET", "/login/cli?"+bq.Encode(), nil); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("plain PKCE: %d", resp.StatusCode)
@@ -124,7 +124,7 @@ func TestCLILoginPage(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' http://127.0.0.1:41234;") {
 		t.Errorf("CSP %q: the form's redirect to the loopback must be allowed", csp)
 	}
-	form := hiddenFields(page)
+	form := cliHidden(page)
 	if form.Get("csrf") == "" || form.Get("state") != "xyz" {
 		t.Fatalf("form %v", form)
 	}
@@ -141,7 +141,7 @@ func TestCLILoginPage(t *testing.T) {
 		t.Fatalf("without CSRF: %d, %d grants", resp.StatusCode, e.cliGrants())
 	}
 	// Without a session: refused.
-	if resp, _ := e.browser("").do("POST", "/login/cli", form); resp.StatusCode != http.StatusForbidden || e.cliGrants() != 0 {
+	if resp, _ := e.cliBrowser("").do("POST", "/login/cli", form); resp.StatusCode != http.StatusForbidden || e.cliGrants() != 0 {
 		t.Fatalf("without a session: %d", resp.StatusCode)
 	}
 
@@ -200,10 +200,10 @@ func TestCLILoginPage(t *testing.T) {
 
 func TestCLILoginWhoami(t *testing.T) {
 	e := newEnv(t)
-	b := e.browser("dave")
+	b := e.cliBrowser("dave")
 	verifier := clilogin.NewVerifier()
-	_, page := b.do("GET", "/login/cli?"+loginQuery(verifier, "http://[::1]:5555/callback").Encode(), nil)
-	form := hiddenFields(page)
+	_, page := b.do("GET", "/login/cli?"+cliLoginQuery(verifier, "http://[::1]:5555/callback").Encode(), nil)
+	form := cliHidden(page)
 	form.Set("action", "confirm")
 	resp, _ := b.do("POST", "/login/cli", form)
 	loc, _ := url.Parse(resp.Header.Get("Location"))
@@ -240,16 +240,16 @@ func TestDeviceEndpoints(t *testing.T) {
 	}
 
 	// The page: a session needed; the form needs the CSRF token; a wrong code is refused.
-	resp, _ := e.browser("").do("GET", "/device?user_code="+da["user_code"].(string), nil)
+	resp, _ := e.cliBrowser("").do("GET", "/device?user_code="+da["user_code"].(string), nil)
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=%2Fdevice") {
 		t.Fatalf("without a session: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	b := e.browser("erin")
+	b := e.cliBrowser("erin")
 	_, page := b.do("GET", "/device?user_code="+strings.ToLower(da["user_code"].(string)), nil)
 	if !strings.Contains(page, `value="`+da["user_code"].(string)+`"`) {
 		t.Fatalf("the page does not hold the code: %s", page)
 	}
-	form := hiddenFields(page)
+	form := cliHidden(page)
 	form.Set("user_code", da["user_code"].(string))
 	form.Set("action", "approve")
 	noCSRF := url.Values{"user_code": form["user_code"], "action": {"approve"}}
@@ -267,9 +267,9 @@ func TestDeviceEndpoints(t *testing.T) {
 		t.Fatalf("the right code after %d wrong ones: %d %s", clilogin.DefaultMaxCodeFailures, resp.StatusCode, body)
 	}
 	// Someone else may still approve it (the limit is per user).
-	b2 := e.browser("frank")
+	b2 := e.cliBrowser("frank")
 	_, page = b2.do("GET", "/device", nil)
-	form.Set("csrf", hiddenFields(page).Get("csrf"))
+	form.Set("csrf", cliHidden(page).Get("csrf"))
 	if resp, body := b2.do("POST", "/device", form); resp.StatusCode != 200 || !strings.Contains(body, "warden CLI signed in") {
 		t.Fatalf("approve: %d %s", resp.StatusCode, body)
 	}
