@@ -115,6 +115,7 @@ func TestDurationRanges(t *testing.T) {
 		"identity_center": "identity_center:\n  region: us-east-1\n  %s: %s\n",
 		"notifications":   "notifications:\n  webhooks: [{name: a, url: 'https://x.example.com'}]\n  %s: %s\n",
 		"auth":            "auth:\n  %s: %s\n",
+		"saml":            "saml:\n  %s: %s\n",
 	}
 	all := map[string]bool{}
 	c := config.Defaults()
