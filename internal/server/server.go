@@ -87,6 +87,8 @@ type Server struct {
 	passkeys *passkey.Service
 	// oidc is the upstream OIDC connectors (oidc.go).
 	oidc oidcState
+	// cli serves warden login (clilogin.go).
+	cli *cliLogin
 }
 
 // New builds the server's handler around a store.
@@ -192,6 +194,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/whoami", s.authed(s.whoami))
 	s.tokenRoutes()
 	s.sessionRoutes()
+	s.cliLoginRoutes()
 	s.handle("POST /v1/batch", s.authed(s.batch))
 	s.syncRoutes()
 	s.signinRoutes()
