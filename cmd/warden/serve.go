@@ -188,6 +188,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		srv.SetPasskeys(pk)
 		log.Info("passkeys are on", "rp_id", pk.RPID(), "origin", pk.Origin())
 	}
+	srv.SetCLILogin(cfg.Auth, cfg.PublicURL) // warden login: auth.cli_token_ttl, links to /device
 
 	tokenPath := filepath.Join(cfg.DataDir, "admin.token")
 	created, err := srv.Tokens().EnsureAdminToken(ctx, tokenPath)
@@ -243,7 +244,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		}
 		baseURL = scheme + reachable(ln.Addr())
 	}
-	if err := setupLocalAuth(cfg, st, srv, log, baseURL); err != nil {
+	if err := setupLocalAuth(ctx, cfg, st, srv, log, baseURL); err != nil {
 		ln.Close()
 		return err
 	}

@@ -113,10 +113,19 @@ func (s *Server) sessionPrincipal(w http.ResponseWriter, r *http.Request) (*auth
 type WhoAmI struct {
 	*auth.Principal
 	CSRFToken string `json:"csrf_token,omitempty"`
+	// Roles are the user's standing roles (spec.roles of the user resource); StepUp, whether
+	// step-up is satisfied now (clilogin.go).
+	Roles  []string    `json:"roles"`
+	StepUp StepUpState `json:"step_up"`
 }
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	out := WhoAmI{Principal: p}
+	var err error
+	if out.Roles, out.StepUp, err = s.whoamiDetails(r, p); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if ss := sessionOf(r); ss != nil {
 		out.CSRFToken = s.sessions.CSRFToken(ss)
 	}
