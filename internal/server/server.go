@@ -87,6 +87,8 @@ type Server struct {
 	passkeys *passkey.Service
 	// saml is the SAML identity provider (nil: off; saml.go).
 	saml *samlState
+	// oidc is the upstream OIDC connectors (oidc.go).
+	oidc oidcState
 	// cli serves warden login (clilogin.go).
 	cli *cliLogin
 }
@@ -198,6 +200,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/batch", s.authed(s.batch))
 	s.syncRoutes()
 	s.signinRoutes()
+	s.oidcRoutes()
 	s.integrationRoutes()
 	s.requestRoutes()
 	s.listRoutes()
