@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -507,6 +508,11 @@ func table(k resource.Kind) ([]string, func(*resource.Object) []string) {
 		return []string{"ID", "NAME", "EMAIL", "STATUS"}, func(o *resource.Object) []string {
 			s := o.Spec.(*resource.AccountSpec)
 			return []string{o.Metadata.Name, s.Name, orDash(s.Email), orDash(s.Status)}
+		}
+	case resource.KindSAMLServiceProvider:
+		return []string{"NAME", "ENTITY ID", "ACS URLS", "ATTRIBUTES", "START URL"}, func(o *resource.Object) []string {
+			s := o.Spec.(*resource.SAMLServiceProviderSpec)
+			return []string{o.Metadata.Name, s.EntityID, strconv.Itoa(len(s.ACS)), strconv.Itoa(len(s.Attributes)), orDash(s.StartURL)}
 		}
 	}
 	return []string{"KIND", "NAME"}, func(o *resource.Object) []string { return []string{string(o.Kind), o.Metadata.Name} }

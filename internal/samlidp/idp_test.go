@@ -502,3 +502,36 @@ func BenchmarkIssue(b *testing.B) {
 		}
 	}
 }
+
+// The SP metadata Identity Center gives: its entity id and every HTTP-POST ACS URL kept; fetched
+// from a URL within bounds, over https (http on loopback only).
+func TestSPMetadata(t *testing.T) {
+	md := `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="` + spEntity + `"><md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="encryption"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>MIIB</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="` + spACS + `" index="0" isDefault="true"/><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact" Location="https://x.example/a" index="2"/><md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="` + spACS2 + `" index="1"/></md:SPSSODescriptor></md:EntityDescriptor>`
+	spec, err := samlidp.ParseSPMetadata([]byte(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.EntityID != spEntity || len(spec.ACS) != 2 || spec.ACS[0].URL != spACS || spec.ACS[1].URL != spACS2 || !spec.ACS[0].IsDefault {
+		t.Errorf("spec %+v", spec)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			w.Write(bytes.Repeat([]byte("x"), samlidp.MaxSPMetadata+1))
+			return
+		}
+		w.Write([]byte(md))
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	if b, err := samlidp.FetchSPMetadata(ctx, srv.URL+"/md"); err != nil || string(b) != md {
+		t.Errorf("fetch: %v", err)
+	}
+	if _, err := samlidp.FetchSPMetadata(ctx, srv.URL+"/big"); err == nil {
+		t.Error("an oversize document was fetched")
+	}
+	for _, u := range []string{"http://example.com/md", "file:///etc/passwd", "javascript:alert(1)"} {
+		if _, err := samlidp.FetchSPMetadata(ctx, u); err == nil {
+			t.Errorf("%s fetched", u)
+		}
+	}
+}

@@ -149,6 +149,12 @@ func (s *Server) samlAnswer(w http.ResponseWriter, r *http.Request, req *samlidp
 		}
 		next := "/saml/sso/continue/" + id
 		web.SetSecurityHeaders(w.Header())
+		if sess == nil && r.Method == http.MethodPost && keptID == "" {
+			// An HTTP-POST AuthnRequest comes cross-site, so the browser sends no SameSite=Lax
+			// cookie with it: the person may well be signed in. The redirect's GET carries them.
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
 		if sess == nil {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 		} else {

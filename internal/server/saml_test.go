@@ -58,9 +58,13 @@ func newSAMLEnv(t *testing.T) *signinEnv {
 	return e
 }
 
-func samlRedirect(id, acs string) string {
-	doc := fmt.Sprintf(`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="%s" Version="2.0" IssueInstant="%s" AssertionConsumerServiceURL="%s" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>%s</saml:Issuer></samlp:AuthnRequest>`,
+func samlDoc(id, acs string) string {
+	return fmt.Sprintf(`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="%s" Version="2.0" IssueInstant="%s" AssertionConsumerServiceURL="%s" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>%s</saml:Issuer></samlp:AuthnRequest>`,
 		id, time.Now().UTC().Format(time.RFC3339), acs, idcEntity)
+}
+
+func samlRedirect(id, acs string) string {
+	doc := samlDoc(id, acs)
 	var buf bytes.Buffer
 	w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
 	w.Write([]byte(doc))
@@ -170,6 +174,16 @@ func TestSAMLSignOnThroughSignIn(t *testing.T) {
 	}
 	if p := b.get("/saml/idp-initiated/aws-identity-center?RelayState=" + url.QueryEscape("https://evil.example/")); p.status != http.StatusBadRequest {
 		t.Fatalf("foreign RelayState: %d", p.status)
+	}
+	// HTTP-POST binding from a browser whose cookies do not come along (a cross-site POST sends no
+	// SameSite=Lax cookie): to the continue URL, whose GET carries them.
+	nb := e.browser()
+	p = nb.post("/saml/sso", url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(samlDoc("_idc-5", idcACS)))}})
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/saml/sso/continue/") {
+		t.Fatalf("POST binding without cookies: %d %q", p.status, p.location)
+	}
+	if p := nb.get(p.location); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/login?next=") {
+		t.Fatalf("continue without a session: %d %q", p.status, p.location)
 	}
 	// A disabled user gets a page saying so, and no assertion.
 	u, _ := e.admin.Get(e.ctx, resource.KindUser, "alice")
