@@ -95,7 +95,7 @@ func idpMetadata(sso string, extra string, certs ...*x509.Certificate) []byte {
 
 // portalEnv is a simulator trusting a test IdP, behind an httptest server.
 type portalEnv struct {
-	t     *testing.T
+	t     testing.TB
 	sim   *idcsim.Sim
 	srv   *httptest.Server
 	clock *clock
@@ -103,7 +103,7 @@ type portalEnv struct {
 	keys  [2]testKey
 }
 
-func newPortalEnv(t *testing.T) *portalEnv {
+func newPortalEnv(t testing.TB) *portalEnv {
 	t.Helper()
 	c := &clock{t: time.Now()}
 	sim := idcsim.New(idcsim.Options{Seed: 1, Now: c.Now})
@@ -935,4 +935,41 @@ func mustPKCS8(t *testing.T, k *rsa.PrivateKey) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// An IdP with only the HTTP-POST binding gets the AuthnRequest by a page that posts it.
+func TestPortalPOSTBindingRequest(t *testing.T) {
+	e := newPortalEnv(t)
+	md := idpMetadata("https://idp.example.test/post", "", e.keys[0].cert)
+	md = bytes.Replace(md, []byte(`<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.test/post"/>`), nil, 1)
+	if err := e.sim.SetIdPMetadata(md); err != nil {
+		t.Fatal(err)
+	}
+	res, body := e.get(e.client(), e.ep.StartURL)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `action="https://idp.example.test/post"`) || !strings.Contains(body, `name="SAMLRequest"`) {
+		t.Fatalf("%d %s", res.StatusCode, body)
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://idp.example.test/post") {
+		t.Errorf("CSP %q", csp)
+	}
+}
+
+// BenchmarkACS is Responses validated and sessions opened per second (a signed Response holding a
+// signed assertion, RSA 2048, IdP-initiated), each a new assertion.
+func BenchmarkACS(b *testing.B) {
+	e := newPortalEnv(b)
+	bodies := make([]string, b.N)
+	for i := range bodies {
+		bodies[i] = url.Values{"SAMLResponse": {encode(b, e.build(e.good()))}}.Encode()
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		req := httptest.NewRequest(http.MethodPost, e.ep.ACS, strings.NewReader(bodies[i]))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		e.sim.ServeHTTP(rec, req)
+		if rec.Code != http.StatusSeeOther {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
 }
