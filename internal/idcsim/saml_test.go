@@ -34,6 +34,7 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/wardenhq/warden/internal/fuzzcheck"
 	"github.com/wardenhq/warden/internal/idcsim"
 )
 
@@ -972,4 +973,48 @@ func BenchmarkACS(b *testing.B) {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+// FuzzIdPMetadata: whatever metadata is given, the setting takes it or refuses it, never panics
+// nor allocates without bound, and what it takes has an entity id, a certificate and an SSO URL.
+func FuzzIdPMetadata(f *testing.F) {
+	k := testKeys(f)
+	f.Add(idpMetadata("https://idp.example.test/sso", "", k[0].cert))
+	f.Add(idpMetadata("http://127.0.0.1/sso", "", k[0].cert, k[1].cert))
+	f.Add([]byte(`<!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>`))
+	f.Fuzz(func(t *testing.T, md []byte) {
+		sim := idcsim.New(idcsim.Options{})
+		fuzzcheck.Limit(t, func() {
+			if err := sim.SetIdPMetadata(md); err == nil {
+				info, ok := sim.IdP()
+				if !ok || info.EntityID == "" || len(info.Certificates) == 0 || len(info.SSO) == 0 {
+					t.Fatalf("took %q as %+v", md, info)
+				}
+			}
+		})
+	})
+}
+
+// FuzzACS: whatever is posted to the ACS, it is refused (400) unless it is a Response the IdP
+// signed, and nothing panics. Seeds: good Responses, which the fuzzer mutates.
+func FuzzACS(f *testing.F) {
+	e := newPortalEnv(f)
+	good := e.good()
+	good.nameID = "nobody@example.com" // signed, valid, for no user: every mutation is refused
+	for _, signResp := range []bool{true, false} {
+		r := good
+		r.signResp = signResp
+		raw, _ := base64.StdEncoding.DecodeString(encode(f, e.build(r)))
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		body := url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString(doc)}}.Encode()
+		req := httptest.NewRequest(http.MethodPost, e.ep.ACS, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		fuzzcheck.Limit(t, func() { e.sim.ServeHTTP(rec, req) })
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("answered %d to %q", rec.Code, doc)
+		}
+	})
 }
