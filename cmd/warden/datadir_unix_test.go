@@ -39,7 +39,7 @@ func TestFreshDataDirIsPrivate(t *testing.T) {
 	d := startCmd(t, cleanEnv(t), "demo", "--listen", "127.0.0.1:0", "--sim-listen", "127.0.0.1:0", "--data-dir", dataDir)
 	waitFor(t, func() bool { return demoSimRE.MatchString(d.stdout.String()) }, "the demo's instructions")
 	wantMode(t, dataDir, 0o700)
-	for _, name := range []string{"warden.db", "warden.db-wal", "warden.db-shm", "admin.token", "audit.key"} {
+	for _, name := range []string{"warden.db", "warden.db-wal", "warden.db-shm", "admin.token", "audit.key", "auth.key"} {
 		wantMode(t, filepath.Join(dataDir, name), 0o600)
 	}
 	d.stop(t)

@@ -56,8 +56,9 @@ func newDemoCmd() *cobra.Command {
 organisation (six accounts, the management account among them, five permission sets, four groups,
 a dozen people), warden on SQLite in a data directory of its own, the organisation imported (alice@example.com owns the lists and is an
 administrator), two roles added for just-in-time access (developers may request AdministratorAccess
-on Production for up to 2h, DevOps reviews), and the sync running. It prints a tour to paste into
-another terminal. Ctrl-C stops everything; running it again resumes its data, the simulator's
+on Production for up to 2h, DevOps reviews), and the sync running. Every sample person gets a demo
+password to sign in to warden's pages with (a second factor is optional in the demo only). It prints
+each person's sign-in link and password, and a tour to paste into another terminal. Ctrl-C stops everything; running it again resumes its data, the simulator's
 included, on the same addresses.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -110,6 +111,8 @@ included, on the same addresses.`,
 				os.Setenv(k, v)
 			}
 			cfg.IdentityCenter = &idc.Config{Region: "us-east-1", SyncInterval: time.Minute}
+			// The demo's people sign in with a password alone: in the demo only.
+			cfg.Auth.SecondFactor = "optional"
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -130,6 +133,11 @@ included, on the same addresses.`,
 				} else {
 					fmt.Fprintf(out, "\n%s\n", resumedNote(ctx, srv.Store(), cfg.DataDir, simResumed))
 				}
+				people, err := demoPeople(ctx, srv, cfg.DataDir)
+				if err != nil {
+					return err
+				}
+				printPeople(out, addr, people)
 				t.print(out)
 				return nil
 			})

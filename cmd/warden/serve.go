@@ -235,6 +235,18 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	baseURL := cfg.PublicURL
+	if baseURL == "" {
+		scheme := "http://"
+		if tlsConfig != nil {
+			scheme = "https://"
+		}
+		baseURL = scheme + reachable(ln.Addr())
+	}
+	if err := setupLocalAuth(cfg, st, srv, log, baseURL); err != nil {
+		ln.Close()
+		return err
+	}
 	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, TLSConfig: tlsConfig}
 	errc := make(chan error, 1)

@@ -143,4 +143,3 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
-

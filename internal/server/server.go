@@ -43,6 +43,7 @@ import (
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
+	"github.com/wardenhq/warden/internal/web"
 )
 
 // Request body limits: one resource, and an administrator's batch (100,000 users fit).
@@ -74,6 +75,9 @@ type Server struct {
 	clock clock.Clock
 	// holds counts what keeps /readyz from answering ready (Hold).
 	holds atomic.Int32
+	// pages renders the HTML pages (package web); local, the local accounts' sign-in (signin.go).
+	pages *web.Pages
+	local *LocalAuth
 	// sessions checks browser sessions (nil: cookies are not accepted); stepUpWindow and
 	// stepUpExempt are auth.step_up and auth.step_up_exempt_tokens (SetStepUp).
 	sessions     *auth.Sessions
@@ -88,6 +92,7 @@ func New(s store.Store, log *slog.Logger) *Server {
 	srv := &Server{store: s, manage: manage.New(s), tokens: auth.NewTokens(s), log: log, mux: http.NewServeMux()}
 	srv.sessions = auth.NewSessions(s, auth.SessionConfig{}, auth.WithSessionClock(serverClock{srv}))
 	srv.metrics = newMetrics()
+	srv.pages = web.New(web.WithLogger(log))
 	srv.stepUpWindow.Store(int64(DefaultStepUp))
 	srv.routes()
 	return srv
@@ -187,6 +192,7 @@ func (s *Server) routes() {
 	s.sessionRoutes()
 	s.handle("POST /v1/batch", s.authed(s.batch))
 	s.syncRoutes()
+	s.signinRoutes()
 	s.integrationRoutes()
 	s.requestRoutes()
 	s.listRoutes()

@@ -119,6 +119,9 @@ func New(st store.Store, box *secret.Box, cfg config.Auth, opts ...Option) *Serv
 // SecondFactorRequired says whether every local account must use a second factor.
 func (s *Service) SecondFactorRequired() bool { return s.required }
 
+// Now is the service's time (the clock its codes and expiries are checked by).
+func (s *Service) Now() time.Time { return s.clock.Now() }
+
 // InviteTTL is how long an enrolment link is valid.
 func (s *Service) InviteTTL() time.Duration { return s.inviteTTL }
 
