@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"time"
 
 	"github.com/wardenhq/warden/internal/auth/local"
 	"github.com/wardenhq/warden/internal/auth/secret"
@@ -17,7 +19,7 @@ import (
 // setupLocalAuth turns on local accounts: the auth key that seals TOTP secrets (auth.key_file,
 // made 0600 at the first start), the sign-in throttle and its metrics, and the sign-in pages.
 // baseURL is where people reach this server (public_url, else the address it listens on).
-func setupLocalAuth(cfg config.Config, st store.Store, srv *server.Server, log *slog.Logger, baseURL string) error {
+func setupLocalAuth(ctx context.Context, cfg config.Config, st store.Store, srv *server.Server, log *slog.Logger, baseURL string) error {
 	a := cfg.Auth.WithDefaults()
 	path := cfg.AuthKeyFile()
 	_, statErr := os.Stat(path)
@@ -40,8 +42,10 @@ func setupLocalAuth(cfg config.Config, st store.Store, srv *server.Server, log *
 			return err
 		}
 	}
+	accounts := local.New(st, box, a, local.WithLogger(log))
+	go accounts.SweepEvery(ctx, time.Hour) // expired invitations and abandoned sign-ins
 	srv.SetLocalAuth(&server.LocalAuth{
-		Accounts:       local.New(st, box, a, local.WithLogger(log)),
+		Accounts:       accounts,
 		Throttle:       th,
 		TrustedProxies: proxies,
 		BaseURL:        baseURL,

@@ -243,7 +243,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		}
 		baseURL = scheme + reachable(ln.Addr())
 	}
-	if err := setupLocalAuth(cfg, st, srv, log, baseURL); err != nil {
+	if err := setupLocalAuth(ctx, cfg, st, srv, log, baseURL); err != nil {
 		ln.Close()
 		return err
 	}

@@ -735,3 +735,58 @@ func trunc(s string) string {
 	}
 	return s
 }
+
+// Sweep deletes the flows that expired: invitations never used (audited, as warden: the
+// invitation of whom, and who sent it) and sign-ins abandoned before their second factor. It
+// returns how many it deleted.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	objs, err := s.store.List(ctx, resource.KindAuthFlow, store.ListOptions{})
+	if err != nil {
+		return 0, err
+	}
+	now := s.clock.Now()
+	n := 0
+	for _, o := range objs {
+		f := o.Spec.(*resource.AuthFlowSpec)
+		if now.Before(f.Expires) {
+			continue
+		}
+		err := s.store.Txn(ctx, func(tx store.Tx) error {
+			if _, err := tx.Delete(ctx, resource.KindAuthFlow, o.Metadata.Name, o.Metadata.Revision); err != nil {
+				return err
+			}
+			if f.Kind != resource.FlowInvite {
+				return nil
+			}
+			return audit.Append(ctx, tx, audit.Entry{Actor: "warden", Action: "expire", Kind: resource.KindAuthFlow, Name: o.Metadata.Name,
+				Detail: fmt.Sprintf("the invitation of %s sent by %s expired unused at %s", f.User, f.InvitedBy, f.Expires.Format(time.RFC3339)), Time: now.UTC()})
+		})
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
+			// used or replaced meanwhile
+		default:
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// SweepEvery runs Sweep every interval until ctx ends, logging failures.
+func (s *Service) SweepEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("sweeping expired sign-in flows failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("swept expired sign-in flows", "count", n)
+		}
+	}
+}

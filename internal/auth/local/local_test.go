@@ -262,3 +262,33 @@ func TestLoginFlows(t *testing.T) {
 		t.Fatalf("%d login flows kept", len(n))
 	}
 }
+
+func TestSweep(t *testing.T) {
+	f := newFixture(t, "required")
+	if _, err := f.svc.Invite(f.ctx, f.admin, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	live, err := f.svc.Invite(f.ctx, f.admin, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.StartLogin(f.ctx, "alice", "/")
+	if n, err := f.svc.Sweep(f.ctx); err != nil || n != 0 {
+		t.Fatalf("nothing expired yet: %d %v", n, err)
+	}
+	f.clk.Advance(time.Hour)
+	if n, err := f.svc.Sweep(f.ctx); err != nil || n != 1 {
+		t.Fatalf("the login flow: %d %v", n, err)
+	}
+	f.clk.Advance(24 * time.Hour)
+	if n, err := f.svc.Sweep(f.ctx); err != nil || n != 2 {
+		t.Fatalf("the two invitations: %d %v", n, err)
+	}
+	if _, err := f.svc.Enrolment(f.ctx, live.Token); !errors.Is(err, local.ErrInvalidLink) {
+		t.Fatal(err)
+	}
+	left, _ := f.st.List(f.ctx, resource.KindAuthFlow, store.ListOptions{})
+	if len(left) != 0 {
+		t.Fatalf("%d flows left", len(left))
+	}
+}
