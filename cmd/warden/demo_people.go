@@ -16,6 +16,7 @@ import (
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
 	"github.com/wardenhq/warden/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // demoPasswordsFile keeps, in the demo's data directory (0600), the password the demo gave each
@@ -63,8 +64,7 @@ func demoPeople(ctx context.Context, srv *server.Server, dataDir string) ([]demo
 	if err != nil {
 		return nil, err
 	}
-	changed := false
-	var people []demoPerson
+	var people, fresh []demoPerson
 	for _, u := range users {
 		name := u.Metadata.Name
 		acct, err := la.Accounts.Lookup(ctx, name)
@@ -72,18 +72,34 @@ func demoPeople(ctx context.Context, srv *server.Server, dataDir string) ([]demo
 			return nil, err
 		}
 		pw, ok := saved[name]
-		if acct == nil || !ok { // no credential yet, or one the demo did not make
-			if acct != nil {
-				continue // enrolled by an invitation: their own password
-			}
-			pw = newDemoPassword()
-			if err := la.Accounts.SetCredential(ctx, local.Actor{User: resource.BootstrapAdmin}, name, pw); err != nil {
-				return nil, fmt.Errorf("giving %s a demo password: %w", name, err)
-			}
-			saved[name], changed = pw, true
+		switch {
+		case acct == nil: // no credential yet
+			p := demoPerson{User: name, Password: newDemoPassword()}
+			fresh = append(fresh, p)
+			people = append(people, p)
+		case ok:
+			people = append(people, demoPerson{User: name, Password: pw})
+		default: // enrolled by an invitation: their own password, not printed
 		}
-		people = append(people, demoPerson{User: name, Password: pw})
 	}
+	// Hashing (argon2id) takes a while each: two at a time, the two cores of a small machine.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(2)
+	for _, p := range fresh {
+		g.Go(func() error {
+			if err := la.Accounts.SetCredential(gctx, local.Actor{User: resource.BootstrapAdmin}, p.User, p.Password); err != nil {
+				return fmt.Errorf("giving %s a demo password: %w", p.User, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, p := range fresh {
+		saved[p.User] = p.Password
+	}
+	changed := len(fresh) > 0
 	if changed {
 		b, _ := json.MarshalIndent(saved, "", "  ")
 		if err := writePrivate(path, b); err != nil {

@@ -11,7 +11,8 @@ import (
 )
 
 // The demo prints, for each sample person, a sign-in link and a demo password; a browser signs in
-// with them alone (second factors are optional in the demo), and warden's page says who it is.
+// with them alone (second factors are optional in the demo), and warden's page says who it is; a
+// second run prints the same passwords.
 func TestDemoSignIn(t *testing.T) {
 	dataDir := t.TempDir()
 	env := cleanEnv(t)
@@ -58,6 +59,15 @@ func TestDemoSignIn(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || !strings.Contains(string(b), "Signed in as <strong>dan@example.com</strong>") {
 		t.Fatalf("signing in as dan: %d\n%s", res.StatusCode, b)
+	}
+	d.stop(t)
+
+	// A second run prints the same passwords.
+	d = startCmd(t, env, "demo", "--listen", "127.0.0.1:0", "--sim-listen", "127.0.0.1:0", "--data-dir", dataDir)
+	waitFor(t, func() bool { return tourEndRE.MatchString(d.stdout.String()) }, "the demo's instructions, again")
+	again := d.stdout.String()
+	if !strings.Contains(again, dan[1]) || !strings.Contains(again, "  "+dan[2]+"  ") {
+		t.Fatalf("the second run does not print dan's password %s:\n%s", dan[2], again)
 	}
 	d.stop(t)
 }

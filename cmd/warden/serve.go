@@ -188,6 +188,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		srv.SetPasskeys(pk)
 		log.Info("passkeys are on", "rp_id", pk.RPID(), "origin", pk.Origin())
 	}
+	srv.SetCLILogin(cfg.Auth, cfg.PublicURL) // warden login: auth.cli_token_ttl, links to /device
 
 	tokenPath := filepath.Join(cfg.DataDir, "admin.token")
 	created, err := srv.Tokens().EnsureAdminToken(ctx, tokenPath)

@@ -106,12 +106,14 @@ func writeWhoami(w io.Writer, server string, me map[string]any, tokenFile string
 		exempt, _ := su["exempt"].(bool)
 		until, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(su["until"]))
 		switch {
+		case exempt && str("method") == "bootstrap":
+			fmt.Fprintf(w, "step-up:   not needed (the bootstrap admin token)\n")
 		case exempt:
-			fmt.Fprintf(w, "step-up:   not needed (auth.step_up_exempt_tokens)\n")
+			fmt.Fprintf(w, "step-up:   not needed (a minted token, exempt by auth.step_up_exempt_tokens)\n")
 		case ok2:
 			fmt.Fprintf(w, "step-up:   satisfied until %s\n", until.Local().Format("15:04 MST"))
 		default:
-			fmt.Fprintf(w, "step-up:   not satisfied: approving requests and administrative changes need a second factor used within %v (sign in again with it, then warden login)\n", su["window"])
+			fmt.Fprintf(w, "step-up:   not satisfied: approving requests and administrative changes need a second factor used within %v (use it at /login/step-up in the browser, then warden login again)\n", su["window"])
 		}
 	}
 	if b, _ := me["stored_login"].(bool); b {

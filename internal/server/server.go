@@ -85,6 +85,8 @@ type Server struct {
 	stepUpExempt atomic.Bool
 	// passkeys runs WebAuthn ceremonies (nil: passkeys are off).
 	passkeys *passkey.Service
+	// cli serves warden login (clilogin.go).
+	cli *cliLogin
 }
 
 // New builds the server's handler around a store.
@@ -190,6 +192,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/whoami", s.authed(s.whoami))
 	s.tokenRoutes()
 	s.sessionRoutes()
+	s.cliLoginRoutes()
 	s.handle("POST /v1/batch", s.authed(s.batch))
 	s.syncRoutes()
 	s.signinRoutes()

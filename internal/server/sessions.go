@@ -113,39 +113,20 @@ func (s *Server) sessionPrincipal(w http.ResponseWriter, r *http.Request) (*auth
 // pages).
 type WhoAmI struct {
 	*auth.Principal
-	// Roles are the user's standing roles (spec.roles of the user resource).
-	Roles     []string    `json:"roles"`
-	StepUp    StepUpState `json:"step_up"`
-	CSRFToken string      `json:"csrf_token,omitempty"`
-}
-
-// StepUpState says whether the caller may approve requests and make administrative changes
-// without using a second factor again: they used one within Window (auth.step_up), until Until;
-// or the caller is exempt (the bootstrap token, or a minted token under auth.step_up_exempt_tokens).
-type StepUpState struct {
-	Satisfied bool      `json:"satisfied"`
-	Until     time.Time `json:"until,omitzero"`
-	Window    string    `json:"window"`
-	Exempt    bool      `json:"exempt,omitempty"`
+	CSRFToken string `json:"csrf_token,omitempty"`
+	// Roles are the user's standing roles (spec.roles of the user resource); StepUp, whether
+	// step-up is satisfied now (clilogin.go).
+	Roles  []string    `json:"roles"`
+	StepUp StepUpState `json:"step_up"`
 }
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	out := WhoAmI{Principal: p, Roles: []string{}}
-	if p.User != auth.BootstrapUser {
-		u, err := s.store.Get(r.Context(), resource.KindUser, p.User)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		out.Roles = append(out.Roles, u.Spec.(*resource.UserSpec).Roles...)
+	out := WhoAmI{Principal: p}
+	var err error
+	if out.Roles, out.StepUp, err = s.whoamiDetails(r, p); err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	window := time.Duration(s.stepUpWindow.Load())
-	out.StepUp.Window = auth.FormatDuration(window)
-	if !p.SecondFactorAt.IsZero() {
-		out.StepUp.Until = p.SecondFactorAt.Add(window)
-	}
-	out.StepUp.Satisfied = s.stepUp(p, "") == nil
-	out.StepUp.Exempt = out.StepUp.Satisfied && (p.Method == auth.MethodBootstrap || !s.now().Before(out.StepUp.Until))
 	if ss := sessionOf(r); ss != nil {
 		out.CSRFToken = s.sessions.CSRFToken(ss)
 	}
