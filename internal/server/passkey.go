@@ -48,6 +48,7 @@ type PasskeyList struct {
 var errPasskeysOff = errors.New("passkeys are not available on this warden (public_url names no host a relying party can have)")
 
 func (s *Server) passkeyAPIRoutes() {
+	s.passkeyPageRoutes()
 	// The caller's own passkeys: listed and removed by their user only (an administrator removes
 	// someone's passkeys by deleting or re-inviting the user).
 	s.handle("GET /v1/auth/passkeys", s.authed(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

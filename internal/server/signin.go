@@ -255,6 +255,9 @@ type homeData struct {
 	User                             string
 	Methods                          string
 	Created, Expires, SecondFactorAt time.Time
+	// PasskeysOn: passkeys are on; Passkeys are the person's (part D).
+	PasskeysOn bool
+	Passkeys   []PasskeyInfo
 }
 
 func methodList(ms []auth.MethodUse) string {
@@ -280,19 +283,26 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	s.page(w, r, sess, http.StatusOK, "home", homeData{User: sess.User, Methods: methodList(sess.Methods), Created: sess.Created,
-		Expires: sess.Expires, SecondFactorAt: sess.SecondFactorAt})
+	d := homeData{User: sess.User, Methods: methodList(sess.Methods), Created: sess.Created,
+		Expires: sess.Expires, SecondFactorAt: sess.SecondFactorAt}
+	if err := s.homePasskeys(r, &d); err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	s.page(w, r, sess, http.StatusOK, "home", d)
 }
 
 type loginData struct {
 	User, Next, Error, Notice string
+	// Passkey: passkeys are on, so the page offers a usernameless sign-in with one (part D).
+	Passkey bool
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	if s.signinOff(w, r) {
 		return
 	}
-	d := loginData{Next: SafeNext(r.URL.Query().Get("next"))}
+	d := loginData{Next: SafeNext(r.URL.Query().Get("next")), Passkey: s.passkeys != nil}
 	if u := r.URL.Query().Get("user"); resource.ValidUserName(u) {
 		d.User = u // a link may name who signs in (the demo's do)
 	}
@@ -677,6 +687,8 @@ type enrolData struct {
 	MaySkip     bool
 	// FlowCSRF is the flow-bound token, for scripts that post elsewhere (passkeys).
 	FlowCSRF string
+	// Passkey: passkeys are on, so the page offers one as the second factor (part D).
+	Passkey bool
 }
 
 type enrolDoneData struct {
@@ -714,6 +726,7 @@ func (s *Server) enrolPage(w http.ResponseWriter, r *http.Request, e *local.Enro
 	}
 	d.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(offer.QRPNG))
 	d.URI, d.Secret, d.MaySkip = offer.URI, offer.Secret, !s.local.Accounts.SecondFactorRequired()
+	d.Passkey = s.passkeys != nil
 	d.FlowCSRF = s.FlowCSRF(w, r, binding)
 	s.flowPage(w, r, binding, status, "enroll_factor", d)
 }

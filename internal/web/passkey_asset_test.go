@@ -46,7 +46,10 @@ func TestPasskeyBlocks(t *testing.T) {
 		}
 		return rec.Body.String()
 	}
-	b := get("enroll_factor", map[string]any{"Action": "/enroll/abc", "Errors": map[string]string{}})
+	if b := get("enroll_factor", map[string]any{"Action": "/enroll/abc", "Errors": map[string]string{}, "Passkey": false}); strings.Contains(b, "data-passkey") {
+		t.Error("a passkey block with passkeys off")
+	}
+	b := get("enroll_factor", map[string]any{"Action": "/enroll/abc", "Errors": map[string]string{}, "Passkey": true})
 	for _, want := range []string{`<script src="/assets/passkey.js" defer></script>`, `data-passkey="register"`, ` hidden>`,
 		`name="enrolment" value="/enroll/abc"`, `name="csrf" value="tok"`, `data-finish="/enroll/passkey/finish"`} {
 		if !strings.Contains(b, want) {

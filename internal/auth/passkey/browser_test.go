@@ -13,11 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/webauthn"
-	"github.com/chromedp/chromedp"
-
 	"github.com/wardenhq/warden/internal/auth/passkey"
+	"github.com/wardenhq/warden/internal/auth/passkey/passkeytest"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
 	"github.com/wardenhq/warden/internal/store/sqlite"
@@ -138,29 +135,6 @@ func scriptSite(t *testing.T, ln net.Listener, svc *passkey.Service) *httptest.S
 	return ts
 }
 
-// VirtualAuthenticator adds Chromium's virtual authenticator (DevTools WebAuthn domain) to b's
-// tab: CTAP2, internal (a platform authenticator), with resident keys and user verification that
-// succeeds.
-func VirtualAuthenticator(t *testing.T, b *browsertest.Browser) webauthn.AuthenticatorID {
-	t.Helper()
-	id, err := chromedp.Run(b.Ctx, func(ctx context.Context, tg *chromedp.Target) (webauthn.AuthenticatorID, error) {
-		no := false
-		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{EnableUI: &no}); err != nil {
-			return "", err
-		}
-		res, err := cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-			Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21,
-			Transport: webauthn.AuthenticatorTransportInternal, HasResidentKey: true, HasUserVerification: true,
-			IsUserVerified: true, AutomaticPresenceSimulation: true,
-		}})
-		return res.AuthenticatorID, err
-	})
-	if err != nil {
-		t.Fatalf("virtual authenticator: %v", err)
-	}
-	return id
-}
-
 // TestScriptWithChromium registers a passkey through passkey.js in headless Chromium with its
 // virtual authenticator, then signs in with it without a user name.
 func TestScriptWithChromium(t *testing.T) {
@@ -186,7 +160,10 @@ func TestScriptWithChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	scriptSite(t, ln, svc)
-	auth := VirtualAuthenticator(t, b)
+	auth, err := passkeytest.AddVirtualAuthenticator(b.Ctx)
+	if err != nil {
+		t.Fatalf("virtual authenticator: %v", err)
+	}
 
 	b.Navigate(base + "/register")
 	b.WaitVisible("#pk") // shown by the script: the browser supports WebAuthn
@@ -224,14 +201,11 @@ func TestScriptWithChromium(t *testing.T) {
 	if used := list[0].Spec.(*resource.PasskeySpec); used.LastUsed.IsZero() {
 		t.Errorf("last used not recorded: %+v", used)
 	}
-	creds, err := chromedp.Run(b.Ctx, func(ctx context.Context, tg *chromedp.Target) (*webauthn.GetCredentialsResult, error) {
-		r, err := cdp.Call(ctx, tg, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: auth})
-		return &r, err
-	})
-	if err != nil || len(creds.Credentials) != 1 || !creds.Credentials[0].IsResidentCredential {
+	creds, err := passkeytest.VirtualCredentials(b.Ctx, auth)
+	if err != nil || len(creds) != 1 || !creds[0].IsResidentCredential {
 		t.Fatalf("the virtual authenticator's credentials: %+v %v", creds, err)
 	}
-	if got := uint32(creds.Credentials[0].SignCount); got != list[0].Spec.(*resource.PasskeySpec).SignCount {
+	if got := uint32(creds[0].SignCount); got != list[0].Spec.(*resource.PasskeySpec).SignCount {
 		t.Errorf("counter: authenticator %d, stored %d", got, list[0].Spec.(*resource.PasskeySpec).SignCount)
 	}
 	entries, _ := st.List(ctx, resource.KindAuditEntry, store.ListOptions{})
