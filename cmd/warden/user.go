@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/wardenhq/warden/internal/server"
 )
 
 func newUserCmd() *cobra.Command {
@@ -32,8 +31,8 @@ whom), never the link.`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
-			var out server.InviteResponse
-			if err := c.Do(ctx, "POST", "/v1/auth/invites", server.InviteRequest{User: args[0]}, &out); err != nil {
+			out, err := c.Invite(ctx, args[0])
+			if err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), out.Link)
@@ -58,7 +57,7 @@ failures, so they may sign in again at once. Audited.`,
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
-			if err := c.Do(ctx, "POST", "/v1/auth/unlock", server.UnlockRequest{User: args[0]}, nil); err != nil {
+			if err := c.Unlock(ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s may sign in again\n", args[0])

@@ -435,3 +435,17 @@ func (c *Client) Import(ctx context.Context, owners []string) (map[string]any, e
 	err := c.do(ctx, http.MethodPost, "/v1/integration/import", server.ImportRequest{DefaultOwners: owners}, &out)
 	return out, err
 }
+
+// Invite makes a one-time enrolment link for user (administrators).
+func (c *Client) Invite(ctx context.Context, user string) (*server.InviteResponse, error) {
+	var out server.InviteResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/auth/invites", server.InviteRequest{User: user}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Unlock lifts user's sign-in lock (administrators).
+func (c *Client) Unlock(ctx context.Context, user string) error {
+	return c.do(ctx, http.MethodPost, "/v1/auth/unlock", server.UnlockRequest{User: user}, nil)
+}

@@ -380,6 +380,10 @@ func (s *Service) Exchange(ctx context.Context, code, verifier, redirectURI stri
 func (s *Service) issue(ctx context.Context, tx store.Tx, g *resource.CLIGrantSpec) (*Issued, error) {
 	token, o, err := s.tokens.IssueLogin(ctx, tx, auth.LoginToken{User: g.User, Flow: g.Flow, TTL: s.cfg.TokenTTL,
 		Session: g.Session, SecondFactorAt: g.SecondFactorAt})
+	var fe *resource.FieldError
+	if errors.As(err, &fe) && fe.Field == "user" {
+		return nil, newErr(ErrInvalidGrant, "%s no longer exists", g.User) // deleted since they confirmed
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -153,6 +153,23 @@ func TestLoopbackPKCEMismatchAndExpiry(t *testing.T) {
 	}
 }
 
+// A user deleted between confirming and the exchange gets no token.
+func TestLoopbackUserDeleted(t *testing.T) {
+	f := newFixture(t)
+	verifier := NewVerifier()
+	req := loopbackReq(verifier)
+	redirect, err := f.svc.Confirm(f.ctx, req, Confirmer{User: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.Delete(f.ctx, resource.KindUser, "bob", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Exchange(f.ctx, codeOf(t, redirect), verifier, req.RedirectURI); !errors.Is(err, ErrInvalidGrant) {
+		t.Fatalf("exchange for a deleted user: %v", err)
+	}
+}
+
 func TestCheckRedirectURI(t *testing.T) {
 	for _, ok := range []string{"http://127.0.0.1:1/callback", "http://127.0.0.1:65535/callback", "http://[::1]:8080/callback"} {
 		if _, err := CheckRedirectURI(ok); err != nil {
