@@ -248,6 +248,12 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		ln.Close()
 		return err
 	}
+	if len(cfg.Auth.OIDC) > 0 {
+		// In the background: a provider that cannot be reached blocks neither the start nor any
+		// other sign-in; each connector is retried until its provider answers (docs/oidc.md).
+		srv.StartOIDC(ctx, server.OIDCSetup{Connectors: cfg.Auth.OIDC, BaseURL: baseURL})
+		log.Info("sign-in through OIDC providers is configured", "connectors", len(cfg.Auth.OIDC), "callback", server.OIDCRedirectURL(baseURL, "<name>"))
+	}
 	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, TLSConfig: tlsConfig}
 	errc := make(chan error, 1)

@@ -42,6 +42,9 @@ type PasskeySpec struct {
 	Created        time.Time `json:"created"`
 	LastUsed       time.Time `json:"last_used,omitzero"`
 	Label          string    `json:"label,omitempty"`
+	// Enrolment is the enrolment (invitation flow id) the passkey was registered during, if any: a
+	// later enrolment of the user (a new invitation) removes every passkey not registered during it.
+	Enrolment string `json:"enrolment,omitempty"`
 }
 
 // passkeyNameOK checks a passkey's name is its user's, then ":" and 32 hex digits (the credential

@@ -277,7 +277,7 @@ func (s *Server) passkeyEnrolFinish(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusBadRequest, "Choose the password first.")
 		return
 	}
-	if _, err := s.passkeys.FinishRegistration(ctx, nil, e.User, binding, cred); err != nil {
+	if _, err := s.passkeys.FinishRegistration(ctx, nil, e.User, binding, cred, passkey.DuringEnrolment(e.ID)); err != nil {
 		if msg, ok := passkeyMessage(err); ok {
 			again(http.StatusBadRequest, msg)
 			return

@@ -85,6 +85,8 @@ type Server struct {
 	stepUpExempt atomic.Bool
 	// passkeys runs WebAuthn ceremonies (nil: passkeys are off).
 	passkeys *passkey.Service
+	// oidc is the upstream OIDC connectors (oidc.go).
+	oidc oidcState
 	// cli serves warden login (clilogin.go).
 	cli *cliLogin
 }
@@ -196,6 +198,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/batch", s.authed(s.batch))
 	s.syncRoutes()
 	s.signinRoutes()
+	s.oidcRoutes()
 	s.integrationRoutes()
 	s.requestRoutes()
 	s.listRoutes()

@@ -296,13 +296,15 @@ type loginData struct {
 	User, Next, Error, Notice string
 	// Passkey: passkeys are on, so the page offers a usernameless sign-in with one (part D).
 	Passkey bool
+	// OIDC are the upstream connectors offered ("Sign in with <name>"; oidc.go).
+	OIDC []OIDCConnector
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	if s.signinOff(w, r) {
 		return
 	}
-	d := loginData{Next: SafeNext(r.URL.Query().Get("next")), Passkey: s.passkeys != nil}
+	d := loginData{OIDC: s.OIDCConnectors(), Next: SafeNext(r.URL.Query().Get("next")), Passkey: s.passkeys != nil}
 	if u := r.URL.Query().Get("user"); resource.ValidUserName(u) {
 		d.User = u // a link may name who signs in (the demo's do)
 	}
@@ -326,7 +328,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	user := strings.TrimSpace(r.PostFormValue("user"))
 	password := r.PostFormValue("password")
-	d := loginData{User: user, Next: SafeNext(r.PostFormValue("next"))}
+	d := loginData{OIDC: s.OIDCConnectors(), User: user, Next: SafeNext(r.PostFormValue("next"))}
 	again := func(status int, msg string) {
 		d.Error = msg
 		s.flowPage(w, r, "login", status, "login", d)
@@ -470,7 +472,7 @@ func (s *Server) secondFactorForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) flowGone(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, local.ErrFlowGone) {
 		s.setCookie(w, "warden_login", "", -1)
-		s.flowPage(w, r, "login", http.StatusBadRequest, "login", loginData{Error: "This sign-in expired or ended: sign in again."})
+		s.flowPage(w, r, "login", http.StatusBadRequest, "login", loginData{OIDC: s.OIDCConnectors(), Error: "This sign-in expired or ended: sign in again."})
 		return
 	}
 	s.pageFail(w, r, err)

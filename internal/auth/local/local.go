@@ -429,7 +429,10 @@ func (s *Service) complete(ctx context.Context, e *Enrolment, withTOTP bool, ste
 		if old != nil {
 			detail += "; it replaces the earlier credential"
 		}
-		return audit.Append(ctx, tx, audit.Entry{Actor: e.User, Action: "enrol", Kind: resource.KindCredential, Name: e.User, Detail: detail, Time: now})
+		if err := audit.Append(ctx, tx, audit.Entry{Actor: e.User, Action: "enrol", Kind: resource.KindCredential, Name: e.User, Detail: detail, Time: now}); err != nil {
+			return err
+		}
+		return dropEarlierPasskeys(ctx, tx, e, now) // part D: a new enrolment starts the passkeys afresh too
 	})
 	if err != nil {
 		return nil, err

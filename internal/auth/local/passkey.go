@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/auth/secret"
@@ -12,8 +14,9 @@ import (
 )
 
 // CompleteWithPasskey completes an enrolment whose second factor is a passkey (package passkey
-// registered it for e.User during this enrolment): the password, ten recovery codes, no TOTP. A user
-// with no passkey is refused (ErrNoSecondFactor), checked in the transaction. Like the other
+// registered it for e.User during this enrolment, passkey.DuringEnrolment): the password, ten
+// recovery codes, no TOTP. Without a passkey registered during this enrolment it is refused
+// (ErrNoSecondFactor), checked in the transaction; the user's other passkeys are removed. Like the other
 // completions: the invitation is used once, the credential replaced whole, audited, in one
 // transaction.
 func (s *Service) CompleteWithPasskey(ctx context.Context, e *Enrolment) (*Enrolled, error) {
@@ -38,11 +41,11 @@ func (s *Service) CompleteWithPasskey(ctx context.Context, e *Enrolment) (*Enrol
 		if err := userExists(ctx, tx, e.User); err != nil {
 			return err
 		}
-		pks, err := tx.List(ctx, resource.KindPasskey, store.ListOptions{Filters: store.Filter(resource.IndexUser, e.User), Limit: 1})
+		pks, err := tx.List(ctx, resource.KindPasskey, store.ListOptions{Filters: store.Filter(resource.IndexUser, e.User)})
 		if err != nil {
 			return err
 		}
-		if len(pks) == 0 {
+		if !slices.ContainsFunc(pks, func(o *resource.Object) bool { return o.Spec.(*resource.PasskeySpec).Enrolment == e.ID }) {
 			return ErrNoSecondFactor
 		}
 		old, err := tx.Get(ctx, resource.KindCredential, e.User)
@@ -60,10 +63,36 @@ func (s *Service) CompleteWithPasskey(ctx context.Context, e *Enrolment) (*Enrol
 		if old != nil {
 			detail += "; it replaces the earlier credential"
 		}
-		return audit.Append(ctx, tx, audit.Entry{Actor: e.User, Action: "enrol", Kind: resource.KindCredential, Name: e.User, Detail: detail, Time: now})
+		if err := audit.Append(ctx, tx, audit.Entry{Actor: e.User, Action: "enrol", Kind: resource.KindCredential, Name: e.User, Detail: detail, Time: now}); err != nil {
+			return err
+		}
+		return dropEarlierPasskeys(ctx, tx, e, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &Enrolled{User: e.User, RecoveryCodes: codes}, nil
+}
+
+// dropEarlierPasskeys removes, in the transaction completing enrolment e, the user's passkeys not
+// registered during it: a new invitation (a reset) starts the user's factors afresh, as their
+// password, TOTP secret and recovery codes are. Each removal is audited.
+func dropEarlierPasskeys(ctx context.Context, tx store.Tx, e *Enrolment, now time.Time) error {
+	pks, err := tx.List(ctx, resource.KindPasskey, store.ListOptions{Filters: store.Filter(resource.IndexUser, e.User)})
+	if err != nil {
+		return err
+	}
+	for _, o := range pks {
+		if o.Spec.(*resource.PasskeySpec).Enrolment == e.ID {
+			continue
+		}
+		if _, err := tx.Delete(ctx, o.Kind, o.Metadata.Name, 0); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, audit.Entry{Actor: e.User, Action: "passkey.remove", Before: o, Time: now,
+			Detail: fmt.Sprintf("passkey %s of %s removed: a new enrolment (invited by %s) replaces the earlier factors", o.Metadata.Name, e.User, e.InvitedBy)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

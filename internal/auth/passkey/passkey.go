@@ -425,10 +425,19 @@ func (s *Service) BeginRegistration(ctx context.Context, user, binding, label st
 	return opts, nil
 }
 
+// RegisterOption qualifies a registration.
+type RegisterOption func(*resource.PasskeySpec)
+
+// DuringEnrolment records that the passkey is registered during enrolment id (an invitation being
+// used): completing that enrolment keeps it, and removes the user's earlier passkeys.
+func DuringEnrolment(id string) RegisterOption {
+	return func(p *resource.PasskeySpec) { p.Enrolment = id }
+}
+
 // FinishRegistration verifies the browser's answer (the PublicKeyCredential as JSON) to the
 // ceremony begun on binding for user and stores the new passkey, audited as by (nil: the user
 // themself, as during enrolment).
-func (s *Service) FinishRegistration(ctx context.Context, by *auth.Principal, user, binding string, response []byte) (*resource.Object, error) {
+func (s *Service) FinishRegistration(ctx context.Context, by *auth.Principal, user, binding string, response []byte, opts ...RegisterOption) (*resource.Object, error) {
 	c, sd, err := s.take(ctx, resource.CeremonyRegister, user, binding)
 	if err != nil {
 		return nil, err
@@ -456,6 +465,9 @@ func (s *Service) FinishRegistration(ctx context.Context, by *auth.Principal, us
 		AttestationFormat: cred.AttestationFormat, SignCount: cred.Authenticator.SignCount,
 		UserVerified: cred.Flags.UserVerified, BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState,
 		Created: now, Label: c.Label,
+	}
+	for _, opt := range opts {
+		opt(spec)
 	}
 	if a, err := uuid.FromBytes(cred.Authenticator.AAGUID); err == nil {
 		spec.AAGUID = a.String()
