@@ -52,6 +52,7 @@ func newBrowserEnvDown(t *testing.T, down bool) *browserEnv {
 	p := oidctest.Start(t, oidctest.Client{ID: "warden", Secret: browserOIDCSecret, Redirect: base + "/login/oidc/corp/callback"})
 	p.SetAccounts(t, map[string]map[string]any{
 		"carol": {"email": "carol@example.com", "email_verified": true, "name": "Carol", "_amr": []string{"pwd", "otp"}},
+		"erin":  {"email": "erin@example.com", "email_verified": true, "name": "Erin"},
 	})
 	p.Down(down)
 	dataDir := t.TempDir()
@@ -310,5 +311,43 @@ func waitForLong(t *testing.T, d time.Duration, cond func() bool, what string) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A session made through a provider that asserted no second factor has none; the step-up page
+// offers to confirm through the provider, which signs the person in again, and with MFA asserted
+// the new session has a second factor.
+func TestBrowserOIDCStepUp(t *testing.T) {
+	e := newBrowserEnv(t)
+	b := e.b
+	b.Navigate(e.base + "/login/oidc/corp?next=/")
+	b.Fill("input[name=login]", "erin")
+	b.Fill("input[name=password]", "any")
+	b.Submit("input[name=password]")
+	b.WaitVisible("#home-title")
+	if got := b.Text("main"); !strings.Contains(got, "none in this session") {
+		t.Fatalf("a session without MFA at the provider shows a second factor: %q", got)
+	}
+	b.Navigate(e.base + "/login/step-up?next=/")
+	e.page("step-up through the provider")
+	if got := b.Text("#oidc-step-up"); got != "Confirm with corp" {
+		t.Fatalf("step-up link: %q", got)
+	}
+	// Erin now uses a security key at the provider.
+	e.p.SetAccounts(t, map[string]map[string]any{
+		"erin": {"email": "erin@example.com", "email_verified": true, "name": "Erin", "_amr": []string{"pwd", "hwk"}},
+	})
+	b.ClickAndWait("#oidc-step-up")
+	if u := b.URL(); !strings.HasPrefix(u, e.p.Issuer+"/") {
+		t.Fatalf("not at the provider: %s", u)
+	}
+	// prompt=login: the provider asks again although its session is alive.
+	b.Fill("input[name=login]", "erin")
+	b.Fill("input[name=password]", "any")
+	b.Submit("input[name=password]")
+	b.WaitVisible("#home-title")
+	e.page("home after the step-up")
+	if got := b.Text("main"); strings.Contains(got, "none in this session") {
+		t.Fatalf("no second factor after the step-up through the provider: %q", got)
 	}
 }

@@ -135,6 +135,48 @@
 //     (ValidationException): no attribute comes near it, and a value of megabytes of lists would
 //     cost the simulator tens of times its size to decode.
 //
+// # SAML sign-in and the access portal
+//
+// The simulator is Identity Center's side of a SAML trust with an external IdP (saml.go, portal.go).
+// The identity source setting, for which AWS has no public API, is SetIdPMetadata, PUT
+// /_sim/saml/idp-metadata and warden sim --idp-metadata; Identity Center's SP metadata is
+// SPMetadata and GET /_sim/saml/sp-metadata; Endpoints gives the issuer URL
+// (BASE/platform/saml/<identity store id>), the ACS (BASE/platform/saml/acs/<tenant id>) and the
+// start URL (BASE/start), BASE being Options.PublicURL or the request's host. Signatures are
+// checked with goxmldsig directly. What AWS documents is followed (../shared/AWS-REFERENCE.md: one
+// unencrypted assertion, emailAddress NameID equal to a provisioned userName, RSA-SHA256, Recipient
+// = Destination = ACS, Audience = issuer, IdP- and SP-initiated sign-in, SessionNotOnOrAfter,
+// metadata of at most 75,000 characters without an encryption key). Choices where AWS documents
+// nothing:
+//
+//   - Clock skew: one minute either way, on every time of a Response, from Options.Now. An
+//     AuthnRequest may be answered for 15 minutes, once. The bearer confirmation's NotOnOrAfter is
+//     required (the SAML Web SSO profile requires it); Conditions' times are checked when present;
+//     an IssueInstant in the future is refused. The IdP's certificate must be within its validity
+//     (goxmldsig checks it).
+//   - Wrapping: exactly one Assertion element in the whole document (an Advice holding one is
+//     refused too), as a child of the Response; no ID twice; a ds:Signature that is a child of the
+//     element it signs and references it by ID, with one Reference; after verification only the
+//     signed bytes, canonicalised and parsed again, are read.
+//   - The NameID is its whole text, trimmed of XML white space; it must be an addr-spec and equal,
+//     case included, to the user's userName (AWS: "exactly equal"); a disabled user is refused.
+//   - AuthnRequests are unsigned (the SP metadata's AuthnRequestsSigned="false"), sent by
+//     HTTP-Redirect, or by an HTTP-POST page when the IdP offers only that; no RelayState. After a
+//     sign-in the ACS redirects (303) to the start URL whatever RelayState the IdP sent.
+//   - Error pages: HTTP 400 with the headline AWS documents, "It's not you, it's us" for every fault
+//     of the Response or the trust, "An unexpected error has occurred" for a user missing, disabled
+//     or named in another case, and the reason under it (AWS writes reasons to CloudTrail's
+//     ExternalIdPDirectoryLogin event only; the wording of reasons is the simulator's, except
+//     "Response contains invalid name id policy format", seen in CloudTrail). Sign-in events are
+//     kept (the last 100 to 200) at GET /_sim/saml/events.
+//   - The portal's session cookie is x-amz-sso_authn (HttpOnly, SameSite=Lax, Secure on https, 32
+//     random bytes, the session kept server-side) and lasts Identity Center's default 8 hours,
+//     shortened by SessionNotOnOrAfter; it ends at sign-out (POST /start/signout) or when its user
+//     is deleted, disabled or renamed. Sessions, AuthnRequests and used assertion ids are in memory
+//     only, not in snapshots: a restarted simulator has signed everyone out.
+//   - The portal lists, per account, the permission sets of the account assignments of the user
+//     and of the groups the user belongs to, read at each request.
+//
 // # Quotas and faults
 //
 // All off by default. Options can set a collective token bucket over every Identity Center call

@@ -48,6 +48,9 @@ type Options struct {
 	SCIMToken string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// PublicURL is the base URL the simulator is reached at (http://127.0.0.1:8421), which its SAML
+	// entity id, ACS URL and access portal start URL are formed on; empty: each request's host.
+	PublicURL string
 }
 
 // AWSQuotas returns o with AWS's quotas: 20 calls per second collectively, 10 outstanding assignment
@@ -75,6 +78,17 @@ type Sim struct {
 	recent map[string]time.Time
 	// panics counts handlers that panicked; apart from mu, which a panic may meet held.
 	panics atomic.Int64
+	// idp is the external identity source's metadata (st.ExternalIdP), parsed. Under mu.
+	idp *idpMetadata
+
+	// The SAML service provider's and the access portal's memory, not part of snapshots: the
+	// AuthnRequests sent (id -> when), assertion ids consumed (id -> until when they are kept),
+	// portal sessions, and the sign-in events. Under samlMu.
+	samlMu         sync.Mutex
+	requests       map[string]time.Time
+	seenAssertions map[string]time.Time
+	sessions       map[string]*portalSession
+	events         []SignInEvent
 }
 
 // Stats is what the simulator has seen, for tests and benchmarks.
@@ -117,7 +131,9 @@ func New(opts Options) *Sim {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Sim{opts: opts, now: now, rng: rand.New(rand.NewSource(opts.Seed)), recent: map[string]time.Time{}}
+	s := &Sim{opts: opts, now: now, rng: rand.New(rand.NewSource(opts.Seed)), recent: map[string]time.Time{},
+		requests: map[string]time.Time{}, seenAssertions: map[string]time.Time{}, sessions: map[string]*portalSession{}}
+	s.opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	if opts.CallRate > 0 {
 		burst := opts.Burst
 		if burst <= 0 {
@@ -189,10 +205,19 @@ func (s *Sim) Restore(b []byte) error {
 	if err := json.Unmarshal(b, st); err != nil {
 		return fmt.Errorf("idcsim: restoring state: %w", err)
 	}
+	var idp *idpMetadata
+	if st.ExternalIdP != nil {
+		m, err := parseIdPMetadata([]byte(st.ExternalIdP.Metadata))
+		if err != nil {
+			return fmt.Errorf("idcsim: restoring state: the external identity provider's metadata: %w", err)
+		}
+		idp = m
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st.rebuild()
 	s.st = st
+	s.idp = idp
 	s.recent = map[string]time.Time{}
 	return nil
 }
@@ -360,8 +385,14 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.URL.Path, "/scim/v2"):
 		s.serveSCIM(w, r)
 		return
+	case strings.HasPrefix(r.URL.Path, "/_sim/saml/"):
+		s.serveSAMLAdmin(w, r)
+		return
 	case strings.HasPrefix(r.URL.Path, "/_sim/"):
 		s.serveIntrospection(w, r)
+		return
+	case r.URL.Path == "/start" || strings.HasPrefix(r.URL.Path, "/start/") || strings.HasPrefix(r.URL.Path, acsPathPrefix):
+		s.servePortal(w, r)
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")
@@ -532,8 +563,10 @@ func (s *Sim) serveIntrospection(w http.ResponseWriter, r *http.Request) {
 		w.Write(b)
 	case "/_sim/info":
 		w.Header().Set("Content-Type", "application/json")
+		e := s.Endpoints(s.baseURL(r))
 		json.NewEncoder(w).Encode(map[string]string{
 			"instance_arn": s.InstanceARN(), "identity_store_id": s.IdentityStoreID(), "region": s.opts.Region,
+			"saml_issuer_url": e.EntityID, "saml_acs_url": e.ACS, "saml_metadata_url": e.Metadata, "start_url": e.StartURL,
 		})
 	default:
 		http.NotFound(w, r)

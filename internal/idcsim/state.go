@@ -265,6 +265,8 @@ type state struct {
 	Groups           map[string]*group
 	Memberships      map[string]*membership
 	SCIMToken        string
+	// ExternalIdP is the external identity source setting: the IdP's metadata as it was given.
+	ExternalIdP *idpSetting `json:",omitempty"`
 	// IdGenerator is the state of the generator every id is drawn from, so that a restored
 	// simulator goes on where the saved one stopped and never draws an id again.
 	IdGenerator []byte `json:",omitempty"`
