@@ -240,6 +240,20 @@ func OIDCMFA(amr any) bool {
 	return false
 }
 
+// oidcStepUp is the connector sess was made through, when it is ready, for a step-up through its
+// provider ("" when there is none).
+func (s *Server) oidcStepUp(sess *auth.Session) string {
+	for i := len(sess.Methods) - 1; i >= 0; i-- {
+		if m := sess.Methods[i]; m.Method == auth.MethodOIDC && m.Connector != "" {
+			if c, _ := s.oidcConnector(m.Connector); c != nil {
+				return m.Connector
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
 func (s *Server) oidcRoutes() {
 	s.handle("GET /login/oidc/{name}", s.oidcBegin)
 	s.handle("GET /login/oidc/{name}/callback", s.oidcCallback)

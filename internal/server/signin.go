@@ -407,6 +407,9 @@ type secondFactorData struct {
 	Passkey             bool // a passkey is enrolled (part D)
 	// FlowCSRF is the flow-bound token, for scripts that post elsewhere (passkeys).
 	FlowCSRF string
+	// OIDC is the connector the session was made through, when it is ready: a step-up may be made
+	// through its provider (oidc.go).
+	OIDC string
 }
 
 // loginFlow is the sign-in awaiting a second factor that r's cookie names.
@@ -570,7 +573,8 @@ func (s *Server) stepUpForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Action, d.Next, d.StepUp = "/login/step-up", next, true
-	if !d.Code && !d.Passkey {
+	d.OIDC = s.oidcStepUp(sess)
+	if !d.Code && !d.Passkey && d.OIDC == "" {
 		d.Error = "You have no second factor enrolled. Ask an administrator for a new invitation to enrol one."
 	}
 	s.page(w, r, sess, http.StatusOK, "second_factor", d)

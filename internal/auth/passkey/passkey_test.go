@@ -504,3 +504,43 @@ func TestDiscoverBounded(t *testing.T) {
 		t.Fatalf("past the burst: %v, want ErrBusy", err)
 	}
 }
+
+// Two answers with the same counter at once (a copy of the key used alongside the original): the
+// counter is compared in the transaction that stores it, so exactly one passes and the other marks
+// the clone warning.
+func TestSameCounterAtOnce(t *testing.T) {
+	f := setup(t)
+	a := passkeytest.New(origin)
+	_, cred := f.register(t, a, "alice", "f")
+	var resps [2][]byte
+	for i := range resps {
+		opts, err := f.svc.BeginLogin(f.ctx, "alice", fmt.Sprint("tab", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resps[i], err = a.Assert(cred, "warden.example.com", passkeytest.Challenge(js(t, opts)), 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 2)
+	for i := range resps {
+		go func() {
+			_, err := f.svc.FinishLogin(f.ctx, "alice", fmt.Sprint("tab", i), resps[i])
+			errs <- err
+		}()
+	}
+	var ok, clone int
+	for range resps {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, passkey.ErrCloneWarning):
+			clone++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if ok != 1 || clone != 1 {
+		t.Fatalf("%d passed, %d clone warnings; want one each", ok, clone)
+	}
+}
