@@ -274,8 +274,11 @@ type SAMLRequestSpec struct {
 	Expires time.Time `json:"expires"`
 }
 
-// MaxSAMLRequest bounds a kept AuthnRequest (base64).
-const MaxSAMLRequest = 64 << 10
+// MaxSAMLRequest bounds a kept AuthnRequest (base64), MaxSAMLRelayState its RelayState.
+const (
+	MaxSAMLRequest    = 128 << 10
+	MaxSAMLRelayState = 4096
+)
 
 func (s *SAMLRequestSpec) index(*Metadata) []IndexEntry { return nil }
 
@@ -287,8 +290,8 @@ func (s *SAMLRequestSpec) validate(v *validator, m *Metadata) {
 	if len(s.Request) > MaxSAMLRequest {
 		v.add("spec.request", "is %d bytes; at most %d", len(s.Request), MaxSAMLRequest)
 	}
-	if len(s.RelayState) > MaxSAMLURL {
-		v.add("spec.relay_state", "is %d bytes; at most %d", len(s.RelayState), MaxSAMLURL)
+	if len(s.RelayState) > MaxSAMLRelayState {
+		v.add("spec.relay_state", "is %d bytes; at most %d", len(s.RelayState), MaxSAMLRelayState)
 	}
 	if s.Browser == "" {
 		v.add("spec.browser", "required")

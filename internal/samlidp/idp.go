@@ -39,8 +39,9 @@ const (
 	// bytes, so inflating stops at 64 KiB whatever the compressed size (a DEFLATE bomb is refused
 	// after reading 64 KiB of it).
 	MaxRequestXML = 64 << 10
-	// MaxRelayState bounds a RelayState.
-	MaxRelayState = 1024
+	// MaxRelayState bounds a RelayState (the SAML bindings ask senders for 80 bytes at most; AWS's
+	// may be longer).
+	MaxRelayState = resource.MaxSAMLRelayState
 	// ResponseWindow is how long an assertion may be presented (bearer NotOnOrAfter, and the
 	// Conditions): five minutes at most, as Identity Center's window of minutes asks.
 	ResponseWindow = 5 * time.Minute
@@ -351,7 +352,7 @@ func (p *IdP) CheckAt(ctx context.Context, raw []byte, relay string, received ti
 	// A SAML message has no document type declaration: one is refused before any parser sees it
 	// (entity expansion, external entities).
 	if bytes.Contains(raw, []byte("<!")) {
-		return nil, badRequest("the AuthnRequest holds a document type declaration, an entity or a CDATA section: refused")
+		return nil, badRequest("the AuthnRequest holds a document type declaration, an entity, a comment or a CDATA section: refused")
 	}
 	set, err := p.keys.Current(ctx)
 	if err != nil {

@@ -404,6 +404,7 @@ func TestRefusals(t *testing.T) {
 		"foreign ACS":          redirectRequest(authnRequest("_r", spEntity, "https://evil.example/acs", now), ""),
 		"expired":              redirectRequest(authnRequest("_r", spEntity, spACS, now.Add(-time.Hour)), ""),
 		"no ID":                redirectRequest(authnRequest("", spEntity, spACS, now), ""),
+		"comment in Issuer":    redirectRequest(strings.Replace(good, "<saml:Issuer>", "<saml:Issuer><!-- x -->", 1), ""),
 		"entity expansion":     postRequest(`<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>`+strings.Replace(good, "<saml:Issuer>", "<saml:Issuer>&lol2;", 1), ""),
 		"external entity":      postRequest(`<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>`+strings.Replace(good, "<saml:Issuer>", "<saml:Issuer>&x;", 1), ""),
 		"deflate bomb":         bomb(),
@@ -411,7 +412,7 @@ func TestRefusals(t *testing.T) {
 		"oversize query":       httptest.NewRequest("GET", "/saml/sso?SAMLRequest="+strings.Repeat("A", samlidp.MaxRedirectQuery+4), nil),
 		"two SAMLRequests":     httptest.NewRequest("GET", "/saml/sso?SAMLRequest=a&SAMLRequest=b", nil),
 		"not base64":           httptest.NewRequest("GET", "/saml/sso?SAMLRequest=%25%25", nil),
-		"relay state too long": redirectRequest(good, strings.Repeat("x", 2000)),
+		"relay state too long": redirectRequest(good, strings.Repeat("x", samlidp.MaxRelayState+1)),
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := f.idp.ReadRequest(r)
