@@ -10,6 +10,7 @@ import (
 	"crypto/sha1"
 	"encoding/base32"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -132,6 +133,12 @@ func totp(t *testing.T, key string, step int64) string {
 
 func step(now time.Time) int64 { return now.Unix() / 30 }
 
+// nextCode is a TOTP code warden accepts after the one of step used: the current step's, or the
+// next one when the current step is the one used (warden accepts ±1 step, never a used one again).
+func nextCode(t *testing.T, key string, used int64) string {
+	return totp(t, key, max(step(time.Now()), used+1))
+}
+
 const alicePassword = "correct horse battery staple 42"
 
 // enrol goes through the enrolment link in the browser (password, then TOTP) and returns the TOTP
@@ -184,7 +191,7 @@ func TestBrowserEnrolSignInSignOut(t *testing.T) {
 	b.WaitVisible("#code")
 	e.page("second factor")
 	// The enrolment's code is used: the next step's (accepted: ±1 step) signs in.
-	b.Fill("#code", totp(t, key, used+1))
+	b.Fill("#code", nextCode(t, key, used))
 	b.Submit("#code")
 	b.WaitVisible("#home-title")
 	e.page("home")
@@ -280,7 +287,7 @@ func TestBrowserProviderDownAtStart(t *testing.T) {
 	key, used := e.enrol(e.invite("dave"), alicePassword)
 	e.signIn("dave", alicePassword)
 	b.WaitVisible("#code")
-	b.Fill("#code", totp(t, key, used+1))
+	b.Fill("#code", nextCode(t, key, used))
 	b.Submit("#code")
 	b.WaitVisible("#home-title")
 	if got := b.Text("#home-title"); got != "Hello, dave" {
@@ -349,5 +356,65 @@ func TestBrowserOIDCStepUp(t *testing.T) {
 	e.page("home after the step-up")
 	if got := b.Text("main"); strings.Contains(got, "none in this session") {
 		t.Fatalf("no second factor after the step-up through the provider: %q", got)
+	}
+}
+
+// Sign-in with a recovery code (used once), a step-up with the app, a used enrolment link refused,
+// and signing out everywhere.
+func TestBrowserRecoveryStepUpSignOutEverywhere(t *testing.T) {
+	e := newBrowserEnv(t)
+	b := e.b
+	link := e.invite("frank")
+	key, used := e.enrol(link, alicePassword)
+	var codes []string
+	if err := json.Unmarshal(b.Eval(`[...document.querySelectorAll("ol.codes li")].map(e => e.textContent.trim())`), &codes); err != nil || len(codes) != 10 {
+		t.Fatalf("recovery codes: %v %v", codes, err)
+	}
+
+	b.Navigate(link)
+	e.page("a used enrolment link")
+	if b.Count("#password") != 0 {
+		t.Fatal("a used enrolment link shows the password form again")
+	}
+
+	e.signIn("frank", alicePassword)
+	b.WaitVisible("#code")
+	b.Fill("#code", codes[0])
+	b.Submit("#code")
+	b.WaitVisible("#home-title")
+	e.page("home after a recovery code")
+	if got := b.Text("main"); !strings.Contains(got, "recovery code") {
+		t.Fatalf("home after a recovery code: %q", got)
+	}
+
+	// The step-up page takes the app's code.
+	b.Navigate(e.base + "/login/step-up?next=/")
+	b.WaitVisible("#code")
+	e.page("step-up")
+	b.Fill("#code", nextCode(t, key, used))
+	b.Submit("#code")
+	b.WaitVisible("#home-title")
+	if got := b.Text("main"); !strings.Contains(got, "authenticator app") {
+		t.Fatalf("home after the step-up: %q", got)
+	}
+
+	// A recovery code works once.
+	b.Submit("header.site form[action='/logout']")
+	b.WaitVisible("#user")
+	e.signIn("frank", alicePassword)
+	b.WaitVisible("#code")
+	b.Fill("#code", codes[0])
+	b.Submit("#code")
+	b.WaitVisible("#code-error")
+	e.page("a used recovery code")
+	b.Fill("#code", codes[1])
+	b.Submit("#code")
+	b.WaitVisible("#home-title")
+
+	b.Submit("form[action='/logout/everywhere']")
+	b.WaitVisible("#user")
+	e.page("signed out everywhere")
+	if got := b.Text("main"); !strings.Contains(got, "signed out everywhere") {
+		t.Fatalf("after signing out everywhere: %q", got)
 	}
 }

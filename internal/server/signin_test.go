@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -518,3 +519,51 @@ func TestSigninCSRF(t *testing.T) {
 
 var _ = store.ErrNotFound
 var _ = resource.KindCredential
+
+// TestSafeNextRandom runs FuzzSafeNext's property over 200,000 strings of the characters that
+// matter to URLs (the fuzzer, under -fuzz, goes further).
+func TestSafeNextRandom(t *testing.T) {
+	parts := []string{"/", "\\", ":", ".", "%2f", "%5c", "@", "?", "#", "\t", "\n", " ", "a", "evil.example", "http", "https:", "javascript:", "\u3000", "\x00"}
+	base, _ := url.Parse("https://warden.example/login")
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 200_000 {
+		var b strings.Builder
+		for range 1 + rnd.IntN(8) {
+			b.WriteString(parts[rnd.IntN(len(parts))])
+		}
+		next := b.String()
+		got := server.SafeNext(next)
+		u, err := base.Parse(got)
+		norm := strings.NewReplacer("\\", "/", "\t", "", "\n", "", "\r", "").Replace(got)
+		if (got != "/" && got != next) || err != nil || u.Host != "warden.example" || strings.HasPrefix(norm, "//") {
+			t.Fatalf("SafeNext(%q) = %q (%v, %v)", next, got, u, err)
+		}
+	}
+}
+
+// FuzzSafeNext: whatever next is, where a browser goes after sign-in is on warden's own host.
+func FuzzSafeNext(f *testing.F) {
+	for _, s := range []string{"/", "/requests?x=1#y", "//evil.example", "/\\evil.example", "https://evil.example", "/%2F%2Fx", "\t//x", "/a/../..//x", "/.//evil", "/\u3000/evil"} {
+		f.Add(s)
+	}
+	base, _ := url.Parse("https://warden.example/login")
+	f.Fuzz(func(t *testing.T, next string) {
+		got := server.SafeNext(next)
+		if got != "/" && got != next {
+			t.Fatalf("SafeNext(%q) = %q: neither next nor /", next, got)
+		}
+		u, err := base.Parse(got)
+		if err != nil {
+			t.Fatalf("SafeNext(%q) = %q, which does not parse: %v", next, got, err)
+		}
+		if u.Host != "warden.example" || u.Scheme != "https" {
+			t.Fatalf("SafeNext(%q) = %q leads to %s", next, got, u)
+		}
+		// Browsers treat a backslash as a slash and drop tabs and newlines: the path must not begin
+		// with two slashes read that way either.
+		norm := strings.NewReplacer("\\", "/", "\t", "", "\n", "", "\r", "").Replace(got)
+		if strings.HasPrefix(norm, "//") {
+			t.Fatalf("SafeNext(%q) = %q, which a browser reads as %q", next, got, norm)
+		}
+	})
+}
