@@ -395,6 +395,28 @@ func TestAuthorizationMatrixSessionsAndStepUp(t *testing.T) {
 	if _, body = e.call("GET", "/v1/whoami", "", callers[6]); body["method"] != "bootstrap" {
 		t.Fatalf("whoami of the bootstrap token: %v", body)
 	}
+	// whoami says whether step-up is satisfied, and until when.
+	for _, c := range []struct {
+		who               caller
+		satisfied, exempt bool
+		until             string
+		exemptTokens      bool
+	}{
+		{callers[0], true, false, now.Add(9 * time.Minute).Format(time.RFC3339), false},
+		{callers[3], false, false, now.Add(-time.Minute).Format(time.RFC3339), false},
+		{callers[4], false, false, "", false},
+		{callers[5], true, true, "", true},
+		{callers[6], true, true, "", false},
+		{callers[8], false, false, now.Add(-time.Minute).Format(time.RFC3339), true},
+	} {
+		e.srv.SetStepUp(10*time.Minute, c.exemptTokens)
+		_, body := e.call("GET", "/v1/whoami", "", c.who)
+		su, _ := body["step_up"].(map[string]any)
+		if su["satisfied"] != c.satisfied || (su["exempt"] == true) != c.exempt || fmt.Sprint(su["until"]) != map[bool]string{true: c.until, false: "<nil>"}[c.until != ""] || su["window"] != "10m" {
+			t.Errorf("whoami of %s: step_up %v", c.who.name, su)
+		}
+	}
+	e.srv.SetStepUp(10*time.Minute, true)
 	// A bearer token is judged alone, whatever cookie comes with it; a form post carries the token
 	// in its field.
 	both := caller{token: minted("stranger"), cookie: admFresh, csrf: admCSRF}

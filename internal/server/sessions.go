@@ -108,8 +108,9 @@ func (s *Server) sessionPrincipal(w http.ResponseWriter, r *http.Request) (*auth
 	return p, sess
 }
 
-// WhoAmI is GET /v1/whoami: the caller, and for a session its CSRF token (for scripts of warden's
-// own pages).
+// WhoAmI is GET /v1/whoami's answer: the caller (auth.Principal's fields), their standing roles,
+// whether step-up is satisfied now, and for a session its CSRF token (for scripts of warden's own
+// pages).
 type WhoAmI struct {
 	*auth.Principal
 	CSRFToken string `json:"csrf_token,omitempty"`
