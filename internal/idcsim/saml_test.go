@@ -34,6 +34,7 @@ import (
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/wardenhq/warden/internal/fuzzcheck"
 	"github.com/wardenhq/warden/internal/idcsim"
 )
 
@@ -95,7 +96,7 @@ func idpMetadata(sso string, extra string, certs ...*x509.Certificate) []byte {
 
 // portalEnv is a simulator trusting a test IdP, behind an httptest server.
 type portalEnv struct {
-	t     *testing.T
+	t     testing.TB
 	sim   *idcsim.Sim
 	srv   *httptest.Server
 	clock *clock
@@ -103,7 +104,7 @@ type portalEnv struct {
 	keys  [2]testKey
 }
 
-func newPortalEnv(t *testing.T) *portalEnv {
+func newPortalEnv(t testing.TB) *portalEnv {
 	t.Helper()
 	c := &clock{t: time.Now()}
 	sim := idcsim.New(idcsim.Options{Seed: 1, Now: c.Now})
@@ -935,4 +936,85 @@ func mustPKCS8(t *testing.T, k *rsa.PrivateKey) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// An IdP with only the HTTP-POST binding gets the AuthnRequest by a page that posts it.
+func TestPortalPOSTBindingRequest(t *testing.T) {
+	e := newPortalEnv(t)
+	md := idpMetadata("https://idp.example.test/post", "", e.keys[0].cert)
+	md = bytes.Replace(md, []byte(`<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.test/post"/>`), nil, 1)
+	if err := e.sim.SetIdPMetadata(md); err != nil {
+		t.Fatal(err)
+	}
+	res, body := e.get(e.client(), e.ep.StartURL)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `action="https://idp.example.test/post"`) || !strings.Contains(body, `name="SAMLRequest"`) {
+		t.Fatalf("%d %s", res.StatusCode, body)
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://idp.example.test/post") {
+		t.Errorf("CSP %q", csp)
+	}
+}
+
+// BenchmarkACS is Responses validated and sessions opened per second (a signed Response holding a
+// signed assertion, RSA 2048, IdP-initiated), each a new assertion.
+func BenchmarkACS(b *testing.B) {
+	e := newPortalEnv(b)
+	bodies := make([]string, b.N)
+	for i := range bodies {
+		bodies[i] = url.Values{"SAMLResponse": {encode(b, e.build(e.good()))}}.Encode()
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		req := httptest.NewRequest(http.MethodPost, e.ep.ACS, strings.NewReader(bodies[i]))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		e.sim.ServeHTTP(rec, req)
+		if rec.Code != http.StatusSeeOther {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// FuzzIdPMetadata: whatever metadata is given, the setting takes it or refuses it, never panics
+// nor allocates without bound, and what it takes has an entity id, a certificate and an SSO URL.
+func FuzzIdPMetadata(f *testing.F) {
+	k := testKeys(f)
+	f.Add(idpMetadata("https://idp.example.test/sso", "", k[0].cert))
+	f.Add(idpMetadata("http://127.0.0.1/sso", "", k[0].cert, k[1].cert))
+	f.Add([]byte(`<!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>`))
+	f.Fuzz(func(t *testing.T, md []byte) {
+		sim := idcsim.New(idcsim.Options{})
+		fuzzcheck.Limit(t, func() {
+			if err := sim.SetIdPMetadata(md); err == nil {
+				info, ok := sim.IdP()
+				if !ok || info.EntityID == "" || len(info.Certificates) == 0 || len(info.SSO) == 0 {
+					t.Fatalf("took %q as %+v", md, info)
+				}
+			}
+		})
+	})
+}
+
+// FuzzACS: whatever is posted to the ACS, it is refused (400) unless it is a Response the IdP
+// signed, and nothing panics. Seeds: good Responses, which the fuzzer mutates.
+func FuzzACS(f *testing.F) {
+	e := newPortalEnv(f)
+	good := e.good()
+	good.nameID = "nobody@example.com" // signed, valid, for no user: every mutation is refused
+	for _, signResp := range []bool{true, false} {
+		r := good
+		r.signResp = signResp
+		raw, _ := base64.StdEncoding.DecodeString(encode(f, e.build(r)))
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		body := url.Values{"SAMLResponse": {base64.StdEncoding.EncodeToString(doc)}}.Encode()
+		req := httptest.NewRequest(http.MethodPost, e.ep.ACS, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		fuzzcheck.Limit(t, func() { e.sim.ServeHTTP(rec, req) })
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("answered %d to %q", rec.Code, doc)
+		}
+	})
 }

@@ -28,7 +28,7 @@ type fixture struct {
 	svc   *passkey.Service
 }
 
-func setup(t *testing.T) *fixture {
+func setup(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
@@ -49,7 +49,7 @@ func setup(t *testing.T) *fixture {
 	return &fixture{ctx: ctx, st: st, clock: fc, svc: svc}
 }
 
-func js(t *testing.T, v any) []byte {
+func js(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -59,7 +59,7 @@ func js(t *testing.T, v any) []byte {
 }
 
 // register makes a passkey for user on a, bound to binding.
-func (f *fixture) register(t *testing.T, a *passkeytest.Authenticator, user, binding string) (*resource.Object, *passkeytest.Credential) {
+func (f *fixture) register(t testing.TB, a *passkeytest.Authenticator, user, binding string) (*resource.Object, *passkeytest.Credential) {
 	t.Helper()
 	opts, err := f.svc.BeginRegistration(f.ctx, user, binding, "laptop")
 	if err != nil {
