@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -47,13 +48,18 @@ func newBrowserEnvDown(t *testing.T, down bool) *browserEnv {
 	browsertest.Require(t)
 	// The callback URL is registered at the provider before warden starts: warden listens where
 	// the test reserved.
-	ln, base := oidctest.Listen(t)
+	ln, _ := oidctest.Listen(t)
 	addr := ln.Addr().String()
 	ln.Close()
+	// localhost, not the address: a host name is a WebAuthn relying party, so the pages show their
+	// passkey parts too, and axe-core checks them.
+	_, port, _ := net.SplitHostPort(addr)
+	base := "http://localhost:" + port
 	p := oidctest.Start(t, oidctest.Client{ID: "warden", Secret: browserOIDCSecret, Redirect: base + "/login/oidc/corp/callback"})
 	p.SetAccounts(t, map[string]map[string]any{
 		"carol": {"email": "carol@example.com", "email_verified": true, "name": "Carol", "_amr": []string{"pwd", "otp"}},
 		"erin":  {"email": "erin@example.com", "email_verified": true, "name": "Erin"},
+		"mal":   {"email": "mal@elsewhere.example", "email_verified": true},
 	})
 	p.Down(down)
 	dataDir := t.TempDir()
@@ -148,6 +154,15 @@ func (e *browserEnv) enrol(link, password string) (key string, used int64) {
 	b := e.b
 	b.Navigate(link)
 	e.page("enrolment: password")
+	// A password too short is refused, the field says why.
+	b.Fill("#password", "short")
+	b.Fill("#confirm", "short")
+	b.Submit("#password")
+	b.WaitVisible("#password-error")
+	e.page("enrolment: a password refused")
+	if v, _ := b.Attr("#password", "aria-invalid"); v != "true" {
+		e.t.Errorf("the refused password field is not marked invalid")
+	}
 	b.Fill("#password", password)
 	b.Fill("#confirm", password)
 	b.Submit("#password")
@@ -184,6 +199,9 @@ func TestBrowserEnrolSignInSignOut(t *testing.T) {
 
 	b.Click("a.button[href='/login']")
 	b.WaitVisible("#user")
+	// Passkeys are on (public_url names a host): passkey.js shows the usernameless sign-in, and
+	// axe-core checks it with the rest of the page.
+	b.WaitVisible("#passkey-signin")
 	e.page("sign-in")
 	b.Fill("#user", "alice")
 	b.Fill("#password", alicePassword)
@@ -276,6 +294,24 @@ func TestBrowserOIDCSignIn(t *testing.T) {
 	// asserted (amr pwd, otp).
 	if got := b.Text("main"); !strings.Contains(got, "corp") || strings.Contains(got, "none in this session") {
 		t.Errorf("the home page does not say how the session was made: %q", got)
+	}
+
+	// Someone the connector does not admit (another domain) gets a page that says so, without
+	// the provider's details, and no session.
+	// (step_up=1: the provider asks who signs in, although its own session is carol's.)
+	b.Submit("header.site form[action='/logout']")
+	b.WaitVisible("#user")
+	b.Navigate(e.base + "/login/oidc/corp?step_up=1")
+	b.Fill("input[name=login]", "mal")
+	b.Fill("input[name=password]", "any")
+	b.Submit("input[name=password]")
+	e.page("refused by the connector")
+	if got := b.Text("main"); !strings.Contains(got, "may not sign in to warden") || strings.Contains(got, "elsewhere.example") {
+		t.Fatalf("refusal page: %q", got)
+	}
+	b.Navigate(e.base + "/")
+	if b.Count("#home-title") != 0 {
+		t.Fatal("signed in after a refusal")
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -38,6 +39,9 @@ const EnvChromium = "WARDEN_TEST_CHROMIUM"
 // DefaultTimeout bounds a browser's whole life in a test, unless WithTimeout says otherwise or the
 // test's own deadline is nearer.
 const DefaultTimeout = 2 * time.Minute
+
+// DefaultActionTimeout bounds one helper's action (a navigation, a wait for an element...).
+const DefaultActionTimeout = 30 * time.Second
 
 // names are the executables looked up on PATH, in order.
 var names = []string{"chromium", "chromium-browser", "google-chrome"}
@@ -79,6 +83,7 @@ type Option func(*options)
 
 type options struct {
 	timeout time.Duration
+	action  time.Duration
 	width   int
 	height  int
 	extra   []chromedp.ExecAllocatorOption
@@ -86,6 +91,10 @@ type options struct {
 
 // WithTimeout bounds the browser's life (DefaultTimeout otherwise).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithActionTimeout bounds each helper's action, a wait included (DefaultActionTimeout otherwise),
+// so that a page that never shows what a test waits for fails the test soon.
+func WithActionTimeout(d time.Duration) Option { return func(o *options) { o.action = d } }
 
 // WithWindowSize sets the window's size in CSS pixels (1280×800 otherwise).
 func WithWindowSize(w, h int) Option { return func(o *options) { o.width, o.height = w, h } }
@@ -99,8 +108,10 @@ func WithFlag(name string, value any) Option {
 type Browser struct {
 	t testing.TB
 	// Ctx is the chromedp context of the tab: pass it to chromedp's own actions for what the
-	// helpers do not cover (chromedp.Run(b.Ctx, ...)).
+	// helpers do not cover (runAction(b, ...)).
 	Ctx context.Context
+
+	actionTimeout time.Duration
 
 	mu        sync.Mutex
 	errs      []string // console errors not yet reported
@@ -116,7 +127,7 @@ type Browser struct {
 func New(t testing.TB, opts ...Option) *Browser {
 	t.Helper()
 	path := Require(t)
-	o := options{timeout: DefaultTimeout, width: 1280, height: 800}
+	o := options{timeout: DefaultTimeout, action: DefaultActionTimeout, width: 1280, height: 800}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -150,7 +161,7 @@ func New(t testing.TB, opts ...Option) *Browser {
 	base, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(base, alloc...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(func(string, ...any) {}))
-	b := &Browser{t: t, Ctx: ctx, marks: map[string]chan struct{}{}, collector: make(chan struct{})}
+	b := &Browser{t: t, Ctx: ctx, actionTimeout: o.action, marks: map[string]chan struct{}{}, collector: make(chan struct{})}
 	t.Cleanup(func() {
 		cancelCtx()
 		cancelAlloc()
@@ -310,10 +321,29 @@ func (b *Browser) Console() []chromedp.ConsoleMessage {
 	return out
 }
 
+// runAction runs a within the action timeout.
+func runAction[T any](b *Browser, a chromedp.Action[T]) (T, error) {
+	ctx, cancel := context.WithTimeout(b.Ctx, b.actionTimeout)
+	defer cancel()
+	return chromedp.Run(ctx, a)
+}
+
+func (b *Browser) doActions(actions ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(b.Ctx, b.actionTimeout)
+	defer cancel()
+	return chromedp.Do(ctx, actions...)
+}
+
+func (b *Browser) runResponse(a chromedp.Action[chromedp.Void]) (*network.Response, error) {
+	ctx, cancel := context.WithTimeout(b.Ctx, b.actionTimeout)
+	defer cancel()
+	return chromedp.RunResponse(ctx, a)
+}
+
 // do runs actions and fails the test on an error, describing what was being done.
 func (b *Browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.Ctx, actions...); err != nil {
+	if err := b.doActions(actions...); err != nil {
 		b.t.Fatalf("browsertest: %s: %v", what, err)
 	}
 	b.CheckConsole()
@@ -346,7 +376,7 @@ func (b *Browser) Click(selector string) {
 // ClickAndWait clicks the element selector (CSS) and waits for the page it leads to to load.
 func (b *Browser) ClickAndWait(selector string) {
 	b.t.Helper()
-	if _, err := chromedp.RunResponse(b.Ctx, chromedp.Click(chromedp.CSS(selector))); err != nil {
+	if _, err := b.runResponse(chromedp.Click(chromedp.CSS(selector))); err != nil {
 		b.t.Fatalf("browsertest: click %s and wait for the next page: %v", selector, err)
 	}
 	b.CheckConsole()
@@ -356,7 +386,7 @@ func (b *Browser) ClickAndWait(selector string) {
 // the page the answer is.
 func (b *Browser) Submit(selector string) {
 	b.t.Helper()
-	if _, err := chromedp.RunResponse(b.Ctx, chromedp.Submit(chromedp.CSS(selector))); err != nil {
+	if _, err := b.runResponse(chromedp.Submit(chromedp.CSS(selector))); err != nil {
 		b.t.Fatalf("browsertest: submit %s: %v", selector, err)
 	}
 	b.CheckConsole()
@@ -377,7 +407,7 @@ func (b *Browser) WaitNotPresent(selector string) {
 // Text returns the visible text of the element selector (CSS), waiting for it to be visible.
 func (b *Browser) Text(selector string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.Ctx, chromedp.Text(chromedp.CSS(selector), chromedp.AtLeast(1)))
+	s, err := runAction(b, chromedp.Text(chromedp.CSS(selector), chromedp.AtLeast(1)))
 	if err != nil {
 		b.t.Fatalf("browsertest: text of %s: %v", selector, err)
 	}
@@ -387,7 +417,7 @@ func (b *Browser) Text(selector string) string {
 // Value returns the value of the form field selector (CSS).
 func (b *Browser) Value(selector string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.Ctx, chromedp.Value(chromedp.CSS(selector)))
+	s, err := runAction(b, chromedp.Value(chromedp.CSS(selector)))
 	if err != nil {
 		b.t.Fatalf("browsertest: value of %s: %v", selector, err)
 	}
@@ -397,7 +427,7 @@ func (b *Browser) Value(selector string) string {
 // Attr returns the attribute name of the element selector (CSS), and whether it has it.
 func (b *Browser) Attr(selector, name string) (string, bool) {
 	b.t.Helper()
-	attrs, err := chromedp.Run(b.Ctx, chromedp.Attributes(chromedp.CSS(selector)))
+	attrs, err := runAction(b, chromedp.Attributes(chromedp.CSS(selector)))
 	if err != nil {
 		b.t.Fatalf("browsertest: attributes of %s: %v", selector, err)
 	}
@@ -408,7 +438,7 @@ func (b *Browser) Attr(selector, name string) (string, bool) {
 // Count returns how many elements match selector (CSS) now, without waiting.
 func (b *Browser) Count(selector string) int {
 	b.t.Helper()
-	n, err := chromedp.Run(b.Ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", selector)))
+	n, err := runAction(b, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", selector)))
 	if err != nil {
 		b.t.Fatalf("browsertest: count %s: %v", selector, err)
 	}
@@ -418,7 +448,7 @@ func (b *Browser) Count(selector string) int {
 // URL returns the address of the page shown.
 func (b *Browser) URL() string {
 	b.t.Helper()
-	u, err := chromedp.Run(b.Ctx, chromedp.Location())
+	u, err := runAction(b, chromedp.Location())
 	if err != nil {
 		b.t.Fatalf("browsertest: location: %v", err)
 	}
@@ -428,7 +458,7 @@ func (b *Browser) URL() string {
 // Title returns the page's title.
 func (b *Browser) Title() string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.Ctx, chromedp.Title())
+	s, err := runAction(b, chromedp.Title())
 	if err != nil {
 		b.t.Fatalf("browsertest: title: %v", err)
 	}
@@ -438,7 +468,7 @@ func (b *Browser) Title() string {
 // HTML returns the page's whole HTML, for a test's failure message.
 func (b *Browser) HTML() string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.Ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	s, err := runAction(b, chromedp.OuterHTML(chromedp.CSS("html")))
 	if err != nil {
 		b.t.Fatalf("browsertest: html: %v", err)
 	}
@@ -449,7 +479,7 @@ func (b *Browser) HTML() string {
 // is awaited).
 func (b *Browser) Eval(expr string) []byte {
 	b.t.Helper()
-	raw, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise))
+	raw, err := runAction(b, chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.t.Fatalf("browsertest: evaluate: %v", err)
 	}
@@ -460,7 +490,7 @@ func (b *Browser) Eval(expr string) []byte {
 // frame, bounded by the browser's timeout).
 func (b *Browser) WaitFor(expr string) {
 	b.t.Helper()
-	if _, err := chromedp.Run(b.Ctx, chromedp.Poll[chromedp.Void](expr)); err != nil {
+	if _, err := runAction(b, chromedp.Poll[chromedp.Void](expr)); err != nil {
 		b.t.Fatalf("browsertest: wait for %s: %v", expr, err)
 	}
 }
@@ -497,7 +527,7 @@ func (b *Browser) screenshotOnFailure() {
 		}
 	}
 	url := ""
-	if u, err := chromedp.Run(b.Ctx, chromedp.Location()); err == nil {
+	if u, err := runAction(b, chromedp.Location()); err == nil {
 		url = " of " + u
 	}
 	b.t.Logf("browsertest: screenshot%s at the failure: %s", url, path)
@@ -556,17 +586,17 @@ func axeSource(t testing.TB) string {
 func (b *Browser) Axe() []AxeViolation {
 	b.t.Helper()
 	src := axeSource(b.t)
-	has, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](`typeof window.axe === "object"`))
+	has, err := runAction(b, chromedp.Evaluate[bool](`typeof window.axe === "object"`))
 	if err != nil {
 		b.t.Fatalf("browsertest: axe: %v", err)
 	}
 	if !has {
-		if err := chromedp.Do(b.Ctx, chromedp.Evaluate[chromedp.Void](src)); err != nil {
+		if err := b.doActions(chromedp.Evaluate[chromedp.Void](src)); err != nil {
 			b.t.Fatalf("browsertest: injecting axe-core: %v", err)
 		}
 	}
 	var out []AxeViolation
-	raw, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]byte](`axe.run(document, {
+	raw, err := runAction(b, chromedp.Evaluate[[]byte](`axe.run(document, {
 		runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]},
 		resultTypes: ["violations"],
 	}).then(r => r.violations)`, chromedp.EvalAwaitPromise))
