@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -47,9 +48,13 @@ func newBrowserEnvDown(t *testing.T, down bool) *browserEnv {
 	browsertest.Require(t)
 	// The callback URL is registered at the provider before warden starts: warden listens where
 	// the test reserved.
-	ln, base := oidctest.Listen(t)
+	ln, _ := oidctest.Listen(t)
 	addr := ln.Addr().String()
 	ln.Close()
+	// localhost, not the address: a host name is a WebAuthn relying party, so the pages show their
+	// passkey parts too, and axe-core checks them.
+	_, port, _ := net.SplitHostPort(addr)
+	base := "http://localhost:" + port
 	p := oidctest.Start(t, oidctest.Client{ID: "warden", Secret: browserOIDCSecret, Redirect: base + "/login/oidc/corp/callback"})
 	p.SetAccounts(t, map[string]map[string]any{
 		"carol": {"email": "carol@example.com", "email_verified": true, "name": "Carol", "_amr": []string{"pwd", "otp"}},
@@ -194,6 +199,9 @@ func TestBrowserEnrolSignInSignOut(t *testing.T) {
 
 	b.Click("a.button[href='/login']")
 	b.WaitVisible("#user")
+	// Passkeys are on (public_url names a host): passkey.js shows the usernameless sign-in, and
+	// axe-core checks it with the rest of the page.
+	b.WaitVisible("#passkey-signin")
 	e.page("sign-in")
 	b.Fill("#user", "alice")
 	b.Fill("#password", alicePassword)
