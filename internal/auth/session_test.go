@@ -551,6 +551,40 @@ func TestSessionCacheAndFeed(t *testing.T) {
 	if a.Cached() != 1 {
 		t.Fatalf("cached %d", a.Cached())
 	}
+
+	// The user's admin flag: read once, then from memory; a promotion, a demotion and a deletion
+	// made elsewhere count once the feed brings them.
+	for i := 0; i < 3; i++ {
+		if exists, admin, err := a.User(ctx, "erin"); err != nil || !exists || admin {
+			t.Fatalf("user: %v %v %v", exists, admin, err)
+		}
+	}
+	setAdmin := func(admin bool) {
+		u, err := st.Store.Get(ctx, resource.KindUser, "erin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Spec.(*resource.UserSpec).Admin = admin
+		if err := st.Store.Update(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		waitEvent(t, applied, func(ev store.Event) bool { return ev.Object.Kind == resource.KindUser })
+	}
+	setAdmin(true)
+	if _, admin, _ := a.User(ctx, "erin"); !admin {
+		t.Fatal("a promotion is not seen")
+	}
+	setAdmin(false)
+	if _, admin, _ := a.User(ctx, "erin"); admin {
+		t.Fatal("a demotion is not seen")
+	}
+	if _, err := st.Store.Delete(ctx, resource.KindUser, "erin", 0); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, applied, func(ev store.Event) bool { return ev.Object.Kind == resource.KindUser && ev.Type == store.Delete })
+	if exists, _, _ := a.User(ctx, "erin"); exists {
+		t.Fatal("a deleted user still exists")
+	}
 	cancel()
 	waitCond(t, func() bool { return !a.Feeding() }, "the feed to stop")
 }

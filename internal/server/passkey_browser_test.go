@@ -30,6 +30,7 @@ func TestPasskeyPagesInChromium(t *testing.T) {
 	b.Submit("#password")
 	b.WaitVisible("#passkey-register") // shown by passkey.js: Chromium supports WebAuthn
 	b.CheckAccessibility()
+	shot(b, "passkeys-enrol")
 	b.Fill("#passkey-label", "virtual")
 	b.Click("#passkey-register")
 	b.WaitVisible("#done-title")
@@ -48,6 +49,7 @@ func TestPasskeyPagesInChromium(t *testing.T) {
 	b.Submit("#password")
 	b.WaitVisible("#passkey-use")
 	b.CheckAccessibility()
+	shot(b, "passkeys-second-factor")
 	b.Click("#passkey-use")
 	b.WaitVisible("#home-title")
 	if got := b.Text("#home-title"); got != "Hello, alice" {
@@ -68,17 +70,13 @@ func TestPasskeyPagesInChromium(t *testing.T) {
 	if got := b.Text("[data-passkey-status]"); !strings.Contains(got, "already holds") {
 		t.Errorf("adding on the same authenticator: %q", got)
 	}
-	if dir := os.Getenv("WARDEN_TEST_SHOTS"); dir != "" { // for eyes: WARDEN_TEST_SHOTS=/tmp/shots
-		if shot, err := b.Screenshot("home"); err == nil {
-			if png, err := os.ReadFile(shot); err == nil {
-				os.WriteFile(filepath.Join(dir, "passkeys-home.png"), png, 0o644)
-			}
-		}
-	}
+	shot(b, "passkeys-home")
 
 	// Signed out, the passkey alone.
 	b.Submit(`form[action="/logout"] button`)
 	b.WaitVisible("#passkey-signin")
+	b.CheckAccessibility()
+	shot(b, "passkeys-login")
 	b.Click("#passkey-signin")
 	b.WaitVisible("#home-title")
 	if got := b.Text(".facts"); !strings.Contains(got, "passkey") || strings.Contains(got, "password") {
@@ -91,5 +89,18 @@ func TestPasskeyPagesInChromium(t *testing.T) {
 	list, _ = e.srv.Passkeys().List(e.ctx, "alice")
 	if got, want := list[0].Spec.(*resource.PasskeySpec).SignCount, uint32(creds[0].SignCount); got != want {
 		t.Errorf("stored counter %d, the authenticator's %d", got, want)
+	}
+}
+
+// shot saves a screenshot of the page as name.png in $WARDEN_TEST_SHOTS, when it is set (for eyes).
+func shot(b *browsertest.Browser, name string) {
+	dir := os.Getenv("WARDEN_TEST_SHOTS")
+	if dir == "" {
+		return
+	}
+	if path, err := b.Screenshot(name); err == nil {
+		if png, err := os.ReadFile(path); err == nil {
+			os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+		}
 	}
 }

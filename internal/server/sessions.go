@@ -17,7 +17,6 @@ package server
 // refusal is 403 {"error": "step-up needed: ...", "step_up": true}.
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -90,16 +89,16 @@ func (s *Server) sessionPrincipal(w http.ResponseWriter, r *http.Request) (*auth
 		writeError(w, http.StatusUnauthorized, fmt.Errorf("the session has ended (signed out, revoked, idle or expired): sign in again at /login: %w", auth.ErrUnauthenticated))
 		return nil, nil
 	}
-	u, err := s.store.Get(r.Context(), resource.KindUser, sess.User)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusUnauthorized, fmt.Errorf("the session's user %q no longer exists: %w", sess.User, auth.ErrUnauthenticated))
-		return nil, nil
-	}
+	exists, admin, err := s.sessions.User(r.Context(), sess.User)
 	if err != nil {
 		s.fail(w, r, err)
 		return nil, nil
 	}
-	p := &auth.Principal{User: sess.User, Admin: u.Spec.(*resource.UserSpec).Admin, Method: auth.MethodSession,
+	if !exists {
+		writeError(w, http.StatusUnauthorized, fmt.Errorf("the session's user %q no longer exists: %w", sess.User, auth.ErrUnauthenticated))
+		return nil, nil
+	}
+	p := &auth.Principal{User: sess.User, Admin: admin, Method: auth.MethodSession,
 		Session: sess.ID, SecondFactorAt: sess.SecondFactorAt, Expires: sess.Expires}
 	if !safeMethod(r.Method) && !s.sessions.CheckCSRF(r, sess) {
 		writeError(w, http.StatusForbidden, fmt.Errorf("missing or wrong CSRF token: a %s carried by the session cookie must send the session's CSRF token in the %s header or the form field %q (GET /v1/whoami gives it as csrf_token)", r.Method, auth.CSRFHeader, auth.CSRFField))
