@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/auth/secret"
 	"github.com/wardenhq/warden/internal/client"
 	"github.com/wardenhq/warden/internal/resource"
@@ -285,5 +287,44 @@ func TestSAMLMetadataAndAdmin(t *testing.T) {
 		if err := client.New(e.url, tok.Token).Do(e.ctx, "POST", "/v1/saml/rotate", server.RotateRequest{Step: "rotate"}, nil); err == nil || err.(*client.Error).Status != 403 {
 			t.Errorf("%s rotating: %v, want 403", user, err)
 		}
+	}
+}
+
+// A session without a second factor is sent to step up when auth.second_factor is required; an
+// IdP-initiated sign-on of someone not signed in waits for their sign-in too; anonymous visitors
+// keep requests at a bounded rate.
+func TestSAMLStepUpIdPInitiatedAndBounds(t *testing.T) {
+	e := newSAMLEnv(t)
+	rec := httptest.NewRecorder()
+	if _, err := e.srv.Sessions().Issue(e.ctx, rec, httptest.NewRequest("POST", "/login", nil), "alice",
+		auth.MethodUse{Method: auth.MethodPassword, At: e.clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	u, _ := url.Parse(e.url)
+	b.c.Jar.SetCookies(u, rec.Result().Cookies())
+	p := b.get(samlRedirect("_su", idcACS))
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/login/step-up?next=%2Fsaml%2Fsso%2Fcontinue%2F") {
+		t.Fatalf("password-only session: %d %q", p.status, p.location)
+	}
+
+	anon := e.browser()
+	p = anon.get("/saml/idp-initiated/aws-identity-center")
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/login?next=%2Fsaml%2Fsso%2Fcontinue%2F") {
+		t.Fatalf("IdP-initiated, not signed in: %d %q", p.status, p.location)
+	}
+	n, refused := 0, 0
+	for range 150 {
+		switch p := e.browser().get(samlRedirect(fmt.Sprintf("_b%d", n), idcACS)); p.status {
+		case http.StatusSeeOther:
+			n++
+		case http.StatusTooManyRequests:
+			refused++
+		default:
+			t.Fatalf("%d", p.status)
+		}
+	}
+	if refused == 0 || n > 130 {
+		t.Errorf("%d kept, %d refused: want the rate bounded (20 a second, bursts of 100)", n, refused)
 	}
 }
