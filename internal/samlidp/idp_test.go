@@ -536,3 +536,24 @@ func TestSPMetadata(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkIssueParallel: as BenchmarkIssue, from as many goroutines as GOMAXPROCS: the signed
+// responses a second this machine makes (each audited: SQLite serializes those writes).
+func BenchmarkIssueParallel(b *testing.B) {
+	ctx := context.Background()
+	f := newFixture(b, samlidp.Config{})
+	doc := authnRequest("_bench", spEntity, spACS, time.Now())
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, err := f.idp.ReadRequest(redirectRequest(doc, ""))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := f.idp.Issue(ctx, req, "alice@example.com", time.Now(), ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

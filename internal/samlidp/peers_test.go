@@ -149,16 +149,17 @@ func TestPySAML2ServiceProvider(t *testing.T) {
 		is       *issued
 		response []byte
 		sp, irt  string
+		why      string // pysaml2's reason
 	}{
-		"tampered":           {is, []byte(strings.Replace(string(is.xml), "alice@example.com", "mallory@example.com", 1)), spEntity, "_p1"},
-		"unsigned":           {is, unsigned, spEntity, "_p1"},
-		"wrong audience":     {is, is.xml, "https://us-west-2.signin.aws.amazon.com/platform/saml/d-0000000000", "_p1"},
-		"wrong InResponseTo": {is, is.xml, spEntity, "_another"},
-		"expired":            {expired, expired.xml, spEntity, "_p2"},
+		"tampered":           {is, []byte(strings.Replace(string(is.xml), "alice@example.com", "mallory@example.com", 1)), spEntity, "_p1", "Failed to verify signature"},
+		"unsigned":           {is, unsigned, spEntity, "_p1", "Signature missing"},
+		"wrong audience":     {is, is.xml, "https://us-west-2.signin.aws.amazon.com/platform/saml/d-0000000000", "_p1", "AudienceRestrictions conditions not satisfied"},
+		"wrong InResponseTo": {is, is.xml, spEntity, "_another", "Unsolicited response: _p1"},
+		"expired":            {expired, expired.xml, spEntity, "_p2", "too old"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ok, out := pysaml2(t, c.is, c.response, c.sp, c.irt)
-			if ok || !strings.Contains(out, "REFUSED") {
+			if ok || !strings.Contains(out, "REFUSED") || !strings.Contains(out, c.why) {
 				t.Errorf("pysaml2 accepts a %s Response:\n%s", name, out)
 			}
 			t.Logf("pysaml2: %s", lastLine(out))
