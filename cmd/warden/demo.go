@@ -23,6 +23,7 @@ import (
 	"github.com/wardenhq/warden/internal/importer"
 	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/samlidp"
 	"github.com/wardenhq/warden/internal/server"
 	"github.com/wardenhq/warden/internal/store"
 )
@@ -92,6 +93,7 @@ included, on the same addresses.`,
 				return fmt.Errorf("--sim-listen %s: %w (is another warden demo or warden sim running? give the simulator another address with --sim-listen)", simListen, err)
 			}
 			simURL := "http://" + ln.Addr().String()
+			sim.SetPublicURL(simURL)
 			simSrv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 			go simSrv.Serve(ln)
 			defer func() {
@@ -113,6 +115,8 @@ included, on the same addresses.`,
 			cfg.IdentityCenter = &idc.Config{Region: "us-east-1", SyncInterval: time.Minute}
 			// The demo's people sign in with a password alone: in the demo only.
 			cfg.Auth.SecondFactor = "optional"
+			// The access portal is the simulator's: the aws-identity-center app's "Log in" lands there.
+			cfg.SAML.StartURL = sim.Endpoints(simURL).StartURL
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -121,6 +125,9 @@ included, on the same addresses.`,
 			return serve(ctx, cfg, cmd.ErrOrStderr(), func(addr string, srv *server.Server) error {
 				imported, err := importDemo(ctx, srv)
 				if err != nil {
+					return err
+				}
+				if err := demoTrust(ctx, srv, sim, simURL); err != nil {
 					return err
 				}
 				t := tour{addr: addr, dataDir: cfg.DataDir, simURL: simURL, storeID: sim.IdentityStoreID(), instance: sim.InstanceARN(),
@@ -138,6 +145,7 @@ included, on the same addresses.`,
 					return err
 				}
 				printPeople(out, addr, people)
+				printPortal(out, sim.Endpoints(simURL).StartURL)
 				t.print(out)
 				return nil
 			})
@@ -148,6 +156,49 @@ included, on the same addresses.`,
 	cmd.Flags().StringVar(&dataDir, "data-dir", demoDataDir(), "where the demo keeps its data")
 	cmd.Flags().StringVar(&configPath, "config", "", "a config file for the other settings (notifications, requests); listen, data_dir, store and identity_center are the demo's")
 	return cmd
+}
+
+// demoTrust puts the SAML trust in place both ways, at every start (the simulator's address may
+// have changed): the simulator takes warden's IdP metadata as Identity Center's external identity
+// source, and warden takes the simulator's SP metadata as its service provider aws-identity-center,
+// with the simulator's start URL.
+func demoTrust(ctx context.Context, srv *server.Server, sim *idcsim.Sim, simURL string) error {
+	idp := srv.SAML()
+	if idp == nil {
+		return errors.New("demo: warden's SAML identity provider is off")
+	}
+	md, err := idp.Metadata(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: warden's IdP metadata: %w", err)
+	}
+	if err := sim.SetIdPMetadata(md); err != nil {
+		return fmt.Errorf("demo: the simulator refuses warden's IdP metadata: %w", err)
+	}
+	spec, err := samlidp.ParseSPMetadata(sim.SPMetadata(simURL))
+	if err != nil {
+		return fmt.Errorf("demo: the simulator's SP metadata: %w", err)
+	}
+	spec.StartURL = sim.Endpoints(simURL).StartURL
+	o := resource.New(resource.KindSAMLServiceProvider, samlidp.AppName)
+	o.Spec = spec
+	o.Metadata.Description = "The simulated Identity Center, from its SAML metadata"
+	if cur, err := srv.Store().Get(ctx, resource.KindSAMLServiceProvider, samlidp.AppName); err == nil {
+		spec.Attributes = cur.Spec.(*resource.SAMLServiceProviderSpec).Attributes
+		o.Metadata = cur.Metadata
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if _, err := srv.Manage().Apply(ctx, manage.Actor{User: resource.BootstrapAdmin, Admin: true}, []*resource.Object{o}); err != nil {
+		return fmt.Errorf("demo: setting the simulator as warden's SAML service provider: %w", err)
+	}
+	return nil
+}
+
+// printPortal says where the access portal is.
+func printPortal(w io.Writer, startURL string) {
+	fmt.Fprintf(w, "\nThe AWS access portal of the simulated Identity Center, which trusts warden as its identity\n")
+	fmt.Fprintf(w, "provider (SAML): open %s in a browser, sign in to warden as a sample person,\n", startURL)
+	fmt.Fprintf(w, "and the portal lists the accounts and permission sets that person may use.\n")
 }
 
 // demoDataDir is where the demo keeps its data unless told otherwise.
