@@ -102,12 +102,21 @@ func TestDemoPortalInChromium(t *testing.T) {
 		return !strings.Contains(strings.Join(got[demoProductionID], ","), demoPermissionSet)
 	}, "the ended access gone from the portal")
 
-	// Sign-out ends the portal's session: the start URL goes through warden again, which still has
-	// dan's session and asserts at once.
+	// Sign-out ends the portal's session: the start URL goes through warden again (SP-initiated),
+	// which still has dan's session and asserts at once.
 	b.Submit(`form[action="/start/signout"] button`)
 	b.WaitFor(`document.body && document.body.innerText.includes("signed out")`)
 	b.Navigate(startURL)
 	b.WaitVisible("#accounts, #no-accounts")
+
+	// IdP-initiated, as the aws-identity-center app's "Log in" does: an unsolicited Response, taken.
+	b.Submit(`form[action="/start/signout"] button`)
+	b.WaitFor(`document.body && document.body.innerText.includes("signed out")`)
+	b.Navigate(d.addr + "/saml/idp-initiated/aws-identity-center")
+	b.WaitVisible("#accounts, #no-accounts")
+	if u := b.URL(); u != startURL {
+		t.Errorf("IdP-initiated sign-on ended at %s, not the portal", u)
+	}
 	b.CheckConsole()
 }
 

@@ -143,7 +143,9 @@
 // SPMetadata and GET /_sim/saml/sp-metadata; Endpoints gives the issuer URL
 // (BASE/platform/saml/<identity store id>), the ACS (BASE/platform/saml/acs/<tenant id>) and the
 // start URL (BASE/start), BASE being Options.PublicURL or the request's host. Signatures are
-// checked with goxmldsig directly. What AWS documents is followed (../shared/AWS-REFERENCE.md: one
+// checked with goxmldsig directly, not through crewjam/saml (warden's IdP); crewjam signs through
+// goxmldsig, so that code is shared, and TestACSXmlsec1Signed has the ACS take a Response signed by
+// xmlsec1, an implementation of its own. What AWS documents is followed (../shared/AWS-REFERENCE.md: one
 // unencrypted assertion, emailAddress NameID equal to a provisioned userName, RSA-SHA256, Recipient
 // = Destination = ACS, Audience = issuer, IdP- and SP-initiated sign-in, SessionNotOnOrAfter,
 // metadata of at most 75,000 characters without an encryption key). Choices where AWS documents
