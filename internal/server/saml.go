@@ -357,7 +357,7 @@ type AppsResponse struct {
 
 // apps lists aws-identity-center for a caller who holds at least one account assignment: through
 // their roles (policy.Holdings: standing roles and access lists) or an approved request in its
-// window.
+// window; not for a disabled user.
 func (s *Server) apps(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	out := AppsResponse{Items: []App{}}
 	if s.saml == nil || !resource.ValidUserName(p.User) {
@@ -390,6 +390,13 @@ func (s *Server) apps(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 }
 
 func (s *Server) holdsAssignment(ctx context.Context, user string) (bool, error) {
+	if u, err := s.store.Get(ctx, resource.KindUser, user); errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	} else if u.Spec.(*resource.UserSpec).Disabled {
+		return false, nil // a disabled user gets no assertion: no app to open
+	}
 	roles, err := access.Roles(ctx, s.store, user, s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil

@@ -283,6 +283,17 @@ func TestSAMLMetadataAndAdmin(t *testing.T) {
 		} else if want == 1 && (apps.Items[0].LoginURL != e.url+"/saml/idp-initiated/aws-identity-center" || apps.Items[0].StartURL != startURL) {
 			t.Errorf("%s: app %+v", user, apps.Items[0])
 		}
+		if want == 1 {
+			u, _ := e.admin.Get(e.ctx, resource.KindUser, user)
+			u.Spec.(*resource.UserSpec).Disabled = true
+			if _, err := e.admin.Update(e.ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			var none server.AppsResponse
+			if err := client.New(e.url, tok.Token).Do(e.ctx, "GET", "/v1/apps", nil, &none); err != nil || len(none.Items) != 0 {
+				t.Errorf("%s disabled: apps %+v, %v", user, none.Items, err)
+			}
+		}
 		// Not administrators: no rotation.
 		if err := client.New(e.url, tok.Token).Do(e.ctx, "POST", "/v1/saml/rotate", server.RotateRequest{Step: "rotate"}, nil); err == nil || err.(*client.Error).Status != 403 {
 			t.Errorf("%s rotating: %v, want 403", user, err)
