@@ -39,6 +39,9 @@ func TestSessionRevokedOnAnotherPostgresReplica(t *testing.T) {
 	go a.Run(ctx)
 	waitCond(t, a.Feeding, "the feed to start")
 	sess, c := signIn(t, b, "erin")
+	// Once a's feed has seen the session made (a read overlapping a change the feed applies is not
+	// cached, rightly), a check caches it.
+	waitEvent(t, applied, func(ev store.Event) bool { return ev.Type == store.Put && ev.Object.Metadata.Name == sess.ID })
 	if current(t, a, c) == nil || a.Cached() != 1 {
 		t.Fatal("replica a does not know b's session")
 	}

@@ -538,6 +538,7 @@ func TestSessionCacheAndFeed(t *testing.T) {
 
 	// A step-up on the other replica is seen here too.
 	sess, c = signIn(t, b, "erin", MethodUse{Method: MethodPassword})
+	waitEvent(t, applied, func(ev store.Event) bool { return ev.Type == store.Put && ev.Object.Metadata.Name == sess.ID })
 	if got := current(t, a, c); got == nil || !got.SecondFactorAt.IsZero() {
 		t.Fatal("not cached")
 	}
