@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/auth/oidc/oidctest"
+	"github.com/wardenhq/warden/internal/testenv"
 	"github.com/wardenhq/warden/internal/web/browsertest"
 )
 
@@ -338,22 +339,11 @@ func TestBrowserProviderDownAtStart(t *testing.T) {
 		t.Fatalf("the failed discovery is not logged:\n%s", e.srv.log())
 	}
 	e.p.Down(false)
-	waitForLong(t, 60*time.Second, func() bool { return strings.Contains(e.srv.log(), `msg="oidc connector ready"`) }, "the connector to become ready")
+	// A longer bound than waitFor's: the connector's retries back off (1 s, 2 s, 4 s...).
+	testenv.Eventually(t, 60*time.Second, "the connector to become ready", func() bool { return strings.Contains(e.srv.log(), `msg="oidc connector ready"`) })
 	b.Navigate(e.base + "/login/oidc/corp?next=/")
 	if u := b.URL(); !strings.HasPrefix(u, e.p.Issuer+"/") {
 		t.Fatalf("not at the provider once it is up: %s", u)
-	}
-}
-
-// waitForLong is waitFor with a longer bound (the connector's retries back off: 1 s, 2 s, 4 s...).
-func waitForLong(t *testing.T, d time.Duration, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/store/postgres/pgtest"
+	"github.com/wardenhq/warden/internal/testenv"
 )
 
 var wardenBin string
@@ -595,11 +596,5 @@ func TestExampleApplies(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, 30*time.Second, what, cond)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store"
 	"github.com/wardenhq/warden/internal/store/sqlite"
+	"github.com/wardenhq/warden/internal/testenv"
 )
 
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -632,17 +633,7 @@ func waitEvent(t *testing.T, ch <-chan store.Event, ok func(store.Event) bool) {
 // waitCond waits for a condition the code under test reaches on its own goroutine.
 func waitCond(t *testing.T, cond func() bool, what string) {
 	t.Helper()
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	timeout := time.NewTimer(10 * time.Second)
-	defer timeout.Stop()
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-timeout.C:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	testenv.Eventually(t, 10*time.Second, what, cond)
 }
 
 func TestTokenPrincipalMethod(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
+	"github.com/wardenhq/warden/internal/testenv"
 )
 
 const requestOrg = `
@@ -268,13 +269,7 @@ spec: {user: dan, roles: [staging-admin], state: APPROVED, reason: x, start: "` 
 	}
 	waitState := func(name, want string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for state(name) != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s is %s in the store, want %s", name, state(name), want)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		testenv.Eventually(t, 10*time.Second, name+" to be "+want+" in the store", func() bool { return state(name) == want })
 	}
 	// KeepRequests waits for the first end, "ended"'s.
 	if !clk.WaitUntil(10*time.Second, now.Add(time.Hour)) {

@@ -13,6 +13,7 @@ import (
 	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/store/sqlite"
+	"github.com/wardenhq/warden/internal/testenv"
 )
 
 // BenchmarkAuthenticateSession is what authenticating an API call by its session cookie costs:
@@ -64,9 +65,7 @@ func benchServer(b *testing.B) (*Server, *http.Cookie, string) {
 	srv := New(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ss := auth.NewSessions(st, auth.SessionConfig{Idle: time.Hour, Absolute: 12 * time.Hour})
 	go ss.Run(ctx)
-	for !ss.Feeding() {
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(b, 10*time.Second, "the sessions' feed to start", ss.Feeding)
 	srv.SetSessions(ss)
 	w := httptest.NewRecorder()
 	if _, err := ss.Issue(ctx, w, httptest.NewRequest("POST", "/login", nil), "erin", auth.MethodUse{Method: auth.MethodPassword}); err != nil {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/wardenhq/warden/internal/testenv"
 )
 
 // EnvChromium names the environment variable that gives Chromium's path, before PATH is searched.
@@ -71,10 +72,7 @@ func Require(t testing.TB) string {
 	if err == nil {
 		return path
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("browsertest: %v (CI=true: browser tests must run; .ci/run installs chromium)", err)
-	}
-	t.Skipf("browsertest: %v; skipped (install chromium, or set %s)", err, EnvChromium)
+	testenv.Need(t, fmt.Errorf("browsertest: %w (install chromium, or set %s)", err, EnvChromium))
 	return ""
 }
 
@@ -572,10 +570,7 @@ func axeSource(t testing.TB) string {
 	path := filepath.Join(prefix, "node_modules", "axe-core", "axe.min.js")
 	src, err := os.ReadFile(path)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("browsertest: axe-core: %v (CI=true: .ci/run installs axe-core@4 into %s)", err, prefix)
-		}
-		t.Skipf("browsertest: axe-core: %v; skipped (npm install --prefix %s axe-core@4)", err, prefix)
+		testenv.Need(t, fmt.Errorf("browsertest: axe-core: %w (npm install --prefix %s axe-core@4)", err, prefix))
 	}
 	return string(src)
 }

@@ -7,11 +7,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/wardenhq/warden/internal/testenv"
 )
 
 // DSN returns a connection string whose search_path is a new, empty schema.
@@ -19,10 +21,7 @@ func DSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("WARDEN_TEST_POSTGRES")
 	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("WARDEN_TEST_POSTGRES is not set; CI must run the PostgreSQL tests")
-		}
-		t.Skip("WARDEN_TEST_POSTGRES is not set (a PostgreSQL DSN); skipping")
+		testenv.Need(t, errors.New("WARDEN_TEST_POSTGRES is not set (a PostgreSQL DSN)"))
 	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
