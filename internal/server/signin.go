@@ -822,32 +822,49 @@ type UnlockRequest struct {
 	User string `json:"user"`
 }
 
+// adminUserRequest admits an administrator's request about one user ({"user": NAME}) to the local
+// accounts: they are on, p is an administrator who may do it (verb) and has stepped up for it
+// (doing), and the body names a user. It answers the refusal itself and returns ok false.
+func (s *Server) adminUserRequest(w http.ResponseWriter, r *http.Request, p *auth.Principal, verb, doing string) (user string, ok bool) {
+	if s.local == nil {
+		writeError(w, http.StatusNotFound, errors.New("local accounts are not enabled on this server"))
+		return "", false
+	}
+	if !p.Admin {
+		s.fail(w, r, fmt.Errorf("only administrators %s: %w", verb, errForbidden))
+		return "", false
+	}
+	if !s.requireStepUp(w, r, p, doing+" (an administrative change)") {
+		return "", false
+	}
+	var req struct {
+		User string `json:"user"`
+	}
+	if err := decodeBody(r, &req, `{"user": "..."}`); err != nil {
+		s.fail(w, r, err)
+		return "", false
+	}
+	switch {
+	case req.User == "":
+		s.fail(w, r, &resource.FieldError{Field: "user", Message: "required"})
+		return "", false
+	case !resource.ValidUserName(req.User):
+		s.fail(w, r, &resource.FieldError{Field: "user", Message: fmt.Sprintf("%s is not a user name", quoted(req.User))})
+		return "", false
+	}
+	return req.User, true
+}
+
 func actorOf(p *auth.Principal) local.Actor {
 	return local.Actor{User: p.User, Token: p.TokenID, TokenIssuer: p.TokenIssuer()}
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if s.local == nil {
-		writeError(w, http.StatusNotFound, errors.New("local accounts are not enabled on this server"))
+	user, ok := s.adminUserRequest(w, r, p, "invite users", "inviting a user")
+	if !ok {
 		return
 	}
-	if !p.Admin {
-		s.fail(w, r, fmt.Errorf("only administrators invite users: %w", errForbidden))
-		return
-	}
-	if !s.requireStepUp(w, r, p, "inviting a user (an administrative change)") {
-		return
-	}
-	var req InviteRequest
-	if err := decodeBody(r, &req, `{"user": "..."}`); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if req.User == "" {
-		s.fail(w, r, &resource.FieldError{Field: "user", Message: "required"})
-		return
-	}
-	inv, err := s.local.Accounts.Invite(r.Context(), actorOf(p), req.User)
+	inv, err := s.local.Accounts.Invite(r.Context(), actorOf(p), user)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -856,29 +873,13 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, p *auth.Principa
 }
 
 func (s *Server) unlock(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if s.local == nil {
-		writeError(w, http.StatusNotFound, errors.New("local accounts are not enabled on this server"))
+	user, ok := s.adminUserRequest(w, r, p, "unlock sign-ins", "unlocking a user's sign-in")
+	if !ok {
 		return
 	}
-	if !p.Admin {
-		s.fail(w, r, fmt.Errorf("only administrators unlock sign-ins: %w", errForbidden))
-		return
-	}
-	if !s.requireStepUp(w, r, p, "unlocking a user's sign-in (an administrative change)") {
-		return
-	}
-	var req UnlockRequest
-	if err := decodeBody(r, &req, `{"user": "..."}`); err != nil {
+	if err := s.local.Throttle.Unlock(r.Context(), user, p.User); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if !resource.ValidUserName(req.User) {
-		s.fail(w, r, &resource.FieldError{Field: "user", Message: fmt.Sprintf("%s is not a user name", quoted(req.User))})
-		return
-	}
-	if err := s.local.Throttle.Unlock(r.Context(), req.User, p.User); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": req.User, "unlocked": true})
+	writeJSON(w, http.StatusOK, map[string]any{"user": user, "unlocked": true})
 }
