@@ -45,7 +45,8 @@ type samlState struct {
 	idp *samlidp.IdP
 	// secondFactor: auth.second_factor is required, so a session needs one to be asserted.
 	secondFactor bool
-	// keep bounds the AuthnRequests kept for anonymous visitors (20 a second, bursts of 100).
+	// keep bounds the AuthnRequests kept for anonymous visitors (20 a second, bursts of 100), on the
+	// server's clock.
 	keep      *rate.Limiter
 	mu        sync.Mutex
 	lastSweep time.Time
@@ -220,7 +221,7 @@ func browserHash(v string) string {
 
 // keepSAMLRequest keeps req while its person signs in, bound to this browser.
 func (s *Server) keepSAMLRequest(w http.ResponseWriter, r *http.Request, req *samlidp.Request) (string, error) {
-	if !s.saml.keep.Allow() {
+	if !s.saml.keep.AllowN(s.now(), 1) {
 		return "", errTooMany
 	}
 	ctx := r.Context()

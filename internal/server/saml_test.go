@@ -53,6 +53,7 @@ func newSAMLEnv(t *testing.T) *signinEnv {
 		t.Fatal(err)
 	}
 	e.srv.SetSAML(idp, true)
+	e.srv.SetClock(e.clk.Now) // the server's bounds (the kept requests' rate) on the test's clock
 	var sp resource.Object
 	if err := e.admin.Do(e.ctx, "PUT", "/v1/saml/sp", server.SetSPRequest{Metadata: idcMetadata}, &sp); err != nil {
 		t.Fatal(err)
