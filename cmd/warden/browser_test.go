@@ -212,6 +212,8 @@ func TestBrowserEnrolSignInSignOut(t *testing.T) {
 	// The enrolment's code is used: the next step's (accepted: ±1 step) signs in.
 	b.Fill("#code", nextCode(t, key, used))
 	b.Submit("#code")
+	b.WaitVisible("#signed-in-as") // signed in: on My access
+	b.Navigate(e.base + "/account")
 	b.WaitVisible("#home-title")
 	e.page("home")
 	if got := b.Text("#home-title"); got != "Hello, alice" {
@@ -286,6 +288,8 @@ func TestBrowserOIDCSignIn(t *testing.T) {
 	b.Fill("input[name=login]", "carol")
 	b.Fill("input[name=password]", "any")
 	b.Submit("input[name=password]")
+	b.WaitVisible("#signed-in-as") // signed in: on My access
+	b.Navigate(e.base + "/account")
 	b.WaitVisible("#home-title")
 	e.page("home after OIDC")
 	if got := b.Text("#home-title"); got != "Hello, carol@example.com" {
@@ -326,6 +330,8 @@ func TestBrowserProviderDownAtStart(t *testing.T) {
 	b.WaitVisible("#code")
 	b.Fill("#code", nextCode(t, key, used))
 	b.Submit("#code")
+	b.WaitVisible("#signed-in-as") // signed in: on My access
+	b.Navigate(e.base + "/account")
 	b.WaitVisible("#home-title")
 	if got := b.Text("#home-title"); got != "Hello, dave" {
 		t.Fatalf("home: %q", got)
@@ -357,6 +363,8 @@ func TestBrowserOIDCStepUp(t *testing.T) {
 	b.Fill("input[name=login]", "erin")
 	b.Fill("input[name=password]", "any")
 	b.Submit("input[name=password]")
+	b.WaitVisible("#signed-in-as") // signed in: on My access
+	b.Navigate(e.base + "/account")
 	b.WaitVisible("#home-title")
 	if got := b.Text("main"); !strings.Contains(got, "none in this session") {
 		t.Fatalf("a session without MFA at the provider shows a second factor: %q", got)
@@ -378,6 +386,8 @@ func TestBrowserOIDCStepUp(t *testing.T) {
 	b.Fill("input[name=login]", "erin")
 	b.Fill("input[name=password]", "any")
 	b.Submit("input[name=password]")
+	b.WaitVisible("#signed-in-as") // signed in: on My access
+	b.Navigate(e.base + "/account")
 	b.WaitVisible("#home-title")
 	e.page("home after the step-up")
 	if got := b.Text("main"); strings.Contains(got, "none in this session") {
@@ -407,6 +417,8 @@ func TestBrowserRecoveryStepUpSignOutEverywhere(t *testing.T) {
 	b.WaitVisible("#code")
 	b.Fill("#code", codes[0])
 	b.Submit("#code")
+	b.WaitVisible("#signed-in-as") // signed in: on My access
+	b.Navigate(e.base + "/account")
 	b.WaitVisible("#home-title")
 	e.page("home after a recovery code")
 	if got := b.Text("main"); !strings.Contains(got, "recovery code") {
@@ -419,6 +431,8 @@ func TestBrowserRecoveryStepUpSignOutEverywhere(t *testing.T) {
 	e.page("step-up")
 	b.Fill("#code", nextCode(t, key, used))
 	b.Submit("#code")
+	b.WaitVisible("#signed-in-as") // signed in: on My access
+	b.Navigate(e.base + "/account")
 	b.WaitVisible("#home-title")
 	if got := b.Text("main"); !strings.Contains(got, "authenticator app") {
 		t.Fatalf("home after the step-up: %q", got)
@@ -435,6 +449,8 @@ func TestBrowserRecoveryStepUpSignOutEverywhere(t *testing.T) {
 	e.page("a used recovery code")
 	b.Fill("#code", codes[1])
 	b.Submit("#code")
+	b.WaitVisible("#signed-in-as") // signed in: on My access
+	b.Navigate(e.base + "/account")
 	b.WaitVisible("#home-title")
 
 	b.Submit("form[action='/logout/everywhere']")

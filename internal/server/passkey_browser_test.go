@@ -51,6 +51,8 @@ func TestPasskeyPagesInChromium(t *testing.T) {
 	b.CheckAccessibility()
 	shot(b, "passkeys-second-factor")
 	b.Click("#passkey-use")
+	b.WaitVisible("#signed-in-as") // signed in: on My access
+	b.Navigate(origin + "/account")
 	b.WaitVisible("#home-title")
 	if got := b.Text("#home-title"); got != "Hello, alice" {
 		t.Fatalf("home: %q", got)
@@ -78,6 +80,8 @@ func TestPasskeyPagesInChromium(t *testing.T) {
 	b.CheckAccessibility()
 	shot(b, "passkeys-login")
 	b.Click("#passkey-signin")
+	b.WaitVisible("#signed-in-as") // signed in: on My access
+	b.Navigate(origin + "/account")
 	b.WaitVisible("#home-title")
 	if got := b.Text(".facts"); !strings.Contains(got, "passkey") || strings.Contains(got, "password") {
 		t.Errorf("the usernameless session's methods: %q", got)

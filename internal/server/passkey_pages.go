@@ -87,20 +87,20 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.Sessions().CheckCSRF(r, sess) {
 		s.page(w, r, sess, http.StatusForbidden, "error", web.ErrorData{Title: "Passkey not removed",
-			Message: "This form expired or did not come from warden: try again from the home page.", Back: "/"})
+			Message: "This form expired or did not come from warden: try again from your account page.", Back: "/account"})
 		return
 	}
 	p := &auth.Principal{User: sess.User, Method: auth.MethodSession, Session: sess.ID}
 	if _, err := s.passkeys.Remove(r.Context(), p, sess.User, r.PostFormValue("name")); err != nil {
 		if msg, ok := passkeyMessage(err); ok {
-			s.page(w, r, sess, http.StatusNotFound, "error", web.ErrorData{Title: "Passkey not removed", Message: msg, Back: "/"})
+			s.page(w, r, sess, http.StatusNotFound, "error", web.ErrorData{Title: "Passkey not removed", Message: msg, Back: "/account"})
 			return
 		}
 		s.pageFail(w, r, err)
 		return
 	}
 	web.SetSecurityHeaders(w.Header())
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
 }
 
 // passkeyJSONError answers begin's failures.
@@ -307,20 +307,20 @@ func (s *Server) passkeyAddFinish(w http.ResponseWriter, r *http.Request, cred [
 	}
 	if !s.Sessions().CheckCSRF(r, sess) {
 		s.page(w, r, sess, http.StatusForbidden, "error", web.ErrorData{Title: "Passkey not added",
-			Message: "This form expired or did not come from warden: try again from the home page.", Back: "/"})
+			Message: "This form expired or did not come from warden: try again from your account page.", Back: "/account"})
 		return
 	}
 	p := &auth.Principal{User: sess.User, Method: auth.MethodSession, Session: sess.ID}
 	if _, err := s.passkeys.FinishRegistration(ctx, p, sess.User, "session:"+sess.ID, cred); err != nil {
 		if msg, ok := passkeyMessage(err); ok {
-			s.page(w, r, sess, http.StatusBadRequest, "error", web.ErrorData{Title: "Passkey not added", Message: msg, Back: "/"})
+			s.page(w, r, sess, http.StatusBadRequest, "error", web.ErrorData{Title: "Passkey not added", Message: msg, Back: "/account"})
 			return
 		}
 		s.pageFail(w, r, err)
 		return
 	}
 	web.SetSecurityHeaders(w.Header())
-	http.Redirect(w, r, "/?passkey=added", http.StatusSeeOther)
+	http.Redirect(w, r, "/account?passkey=added", http.StatusSeeOther)
 }
 
 // passkeyMessage is what a person is told of a refused ceremony (ok), or false for warden's own

@@ -156,7 +156,7 @@ func TestPasskeyPagesWholeFlow(t *testing.T) {
 	}
 
 	// A signed-in person adds another passkey (the step-up above is recent).
-	p = b.get("/")
+	p = b.get("/account")
 	csrf = csrfOf(t, p)
 	code, opts = b.begin("/enroll/passkey/begin", csrf, map[string]string{"label": "spare"})
 	if code != http.StatusOK {
@@ -171,8 +171,8 @@ func TestPasskeyPagesWholeFlow(t *testing.T) {
 	if list, _ := e.srv.Passkeys().List(e.ctx, "alice"); len(list) != 2 {
 		t.Fatalf("%d passkeys", len(list))
 	}
-	// The home page lists them, and removes one.
-	p = b.get("/")
+	// The account page lists them, and removes one.
+	p = b.get("/account")
 	if !strings.Contains(p.body, "<strong>spare</strong>") || !strings.Contains(p.body, "<strong>key one</strong>") || !strings.Contains(p.body, `id="passkey-add"`) {
 		t.Fatalf("home page's passkeys:\n%s", p.body)
 	}

@@ -207,6 +207,7 @@ func (s *Server) routes() {
 	s.auditRoutes()
 	s.passkeyAPIRoutes()
 	s.samlRoutes()
+	s.uiRoutes()
 	s.handle("GET /v1/{kind}", s.authed(s.list))
 	s.handle("POST /v1/{kind}", s.authed(s.create))
 	s.handle("GET /v1/{kind}/{name...}", s.authed(s.get))
@@ -294,6 +295,21 @@ func (b badRequest) Unwrap() error { return b.error }
 
 // fail maps an error to its status and JSON body.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code, body := errorBody(err)
+	if code == http.StatusInternalServerError {
+		id := newErrorID()
+		s.log.Error("request failed", "error_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
+		body = apiError{Error: "internal error (id " + id + ")"}
+		if p, _ := r.Context().Value(principalKey{}).(*auth.Principal); p != nil && p.Admin {
+			body.Error += ": " + err.Error()
+		}
+	}
+	writeJSON(w, code, body)
+}
+
+// errorBody is the status and the body err is answered with (the API's JSON, the pages' message and
+// field; a 500's body is the raw error, which fail and uiFail never show as it is).
+func errorBody(err error) (int, apiError) {
 	body := apiError{Error: err.Error()}
 	var item *manage.ItemError
 	if errors.As(err, &item) {
@@ -333,15 +349,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.Canceled):
 		code = 499
 	}
-	if code == http.StatusInternalServerError {
-		id := newErrorID()
-		s.log.Error("request failed", "error_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
-		body = apiError{Error: "internal error (id " + id + ")"}
-		if p, _ := r.Context().Value(principalKey{}).(*auth.Principal); p != nil && p.Admin {
-			body.Error += ": " + err.Error()
-		}
-	}
-	writeJSON(w, code, body)
+	return code, body
 }
 
 func parseKind(r *http.Request) (resource.Kind, error) {

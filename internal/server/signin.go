@@ -70,7 +70,7 @@ const (
 
 func (s *Server) signinRoutes() {
 	s.mux.Handle("GET /assets/", s.pages.Assets())
-	s.handle("GET /{$}", s.home)
+	s.handle("GET /account", s.ui(web.SectionAccount, s.account))
 	s.handle("GET /login", s.loginForm)
 	s.handle("POST /login", s.loginSubmit)
 	s.handle("GET /login/second-factor", s.secondFactorForm)
@@ -277,19 +277,16 @@ func methodList(ms []auth.MethodUse) string {
 	return strings.Join(out, ", ")
 }
 
-func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	sess := s.session(r)
-	if sess == nil {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
+// account is the person's own page (/account): their session, their passkeys, sign out everywhere.
+func (s *Server) account(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+	sess := sessionOf(r)
 	d := homeData{User: sess.User, Methods: methodList(sess.Methods), Created: sess.Created,
 		Expires: sess.Expires, SecondFactorAt: sess.SecondFactorAt}
 	if err := s.homePasskeys(r, &d); err != nil {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.page(w, r, sess, http.StatusOK, "home", d)
+	s.uiRender(w, r, http.StatusOK, "account", d)
 }
 
 type loginData struct {

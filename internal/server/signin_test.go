@@ -245,7 +245,7 @@ func TestSigninWholeFlow(t *testing.T) {
 	if st != 200 || me["user"] != "alice" {
 		t.Fatalf("whoami with the session: %d %v", st, me)
 	}
-	home := b.get("/")
+	home := b.get("/account") // the person's own page: session and passkeys
 	if home.status != 200 || !strings.Contains(home.body, "Signed in as <strong>alice</strong>") || !strings.Contains(home.body, "authenticator app") {
 		t.Fatalf("home %d:\n%s", home.status, home.body)
 	}
@@ -298,7 +298,7 @@ func TestSigninWholeFlow(t *testing.T) {
 	if st, _ := b.whoami(); st != 200 {
 		t.Fatalf("signed out by a forged form: %d", st)
 	}
-	p = b.get("/")
+	p = b.get("/account")
 	if p = b.post("/logout", url.Values{"csrf": {csrfOf(t, p)}}); p.status != http.StatusSeeOther {
 		t.Fatalf("logout: %d\n%s", p.status, p.body)
 	}
@@ -309,7 +309,7 @@ func TestSigninWholeFlow(t *testing.T) {
 	if st, _ := b2.whoami(); st != 200 {
 		t.Fatalf("b2: %d", st)
 	}
-	p = b2.get("/")
+	p = b2.get("/account")
 	if p = b2.post("/logout/everywhere", url.Values{"csrf": {csrfOf(t, p)}}); p.status != http.StatusSeeOther {
 		t.Fatalf("logout everywhere: %d", p.status)
 	}

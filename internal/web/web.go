@@ -102,6 +102,63 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
+	// time is a <time> element: UTC in the text (what a browser without script shows) and as the
+	// title on hover; assets/ui.js rewrites the text in the browser's time zone.
+	"time": timeElement,
+	// countdown is a <time> element that assets/ui.js counts down to t every second ("1h 04m 09s
+	// left"), with the end's UTC time on hover.
+	"countdown": countdownElement,
+	// duration formats a duration for people: "1h30m", "45m", "2d".
+	"duration": FormatDuration,
+	// plural is "1 thing" or "n things".
+	"plural": func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	},
+}
+
+// timeElement renders t as <time datetime="RFC 3339" title="UTC" data-local>UTC</time>.
+func timeElement(t time.Time) template.HTML {
+	if t.IsZero() {
+		return "never"
+	}
+	u := t.UTC()
+	text := u.Format("2006-01-02 15:04 UTC")
+	return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `" title="` + text + `" data-local>` + text + `</time>`)
+}
+
+// countdownElement renders the end t as a countdown <time>, which reads "until <UTC time>" without
+// script.
+func countdownElement(t time.Time) template.HTML {
+	if t.IsZero() {
+		return ""
+	}
+	u := t.UTC()
+	text := u.Format("2006-01-02 15:04 UTC")
+	return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `" title="` + text + `" data-countdown>until ` + text + `</time>`)
+}
+
+// FormatDuration is d for people: days, hours and minutes, the zero units left out ("1d2h",
+// "1h30m", "45m"); under a minute, seconds.
+func FormatDuration(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	}
+	d = d.Round(time.Minute)
+	days, h, m := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	var b strings.Builder
+	if days > 0 {
+		fmt.Fprintf(&b, "%dd", days)
+	}
+	if h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+	}
+	if m > 0 {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	return b.String()
 }
 
 // parsePages parses layout.html once and every other file on a clone of it: each page is its own
@@ -147,7 +204,23 @@ type Viewer struct {
 	// CSRF is the token of the person's session, carried by every form (the sign-out form of the
 	// header among them).
 	CSRF string
+	// Admin: the person is an administrator (the navigation shows Audit and Administration).
+	Admin bool
+	// Section is the navigation entry the page belongs to (one of the Section constants), marked
+	// aria-current in the navigation.
+	Section string
 }
+
+// The sections of the navigation, as Viewer.Section names them.
+const (
+	SectionAccess  = "access"  // My access (/)
+	SectionRequest = "request" // Request access (/request) and the request pages
+	SectionReviews = "reviews" // Review inbox (/reviews)
+	SectionLists   = "lists"   // Access lists (/lists)
+	SectionAudit   = "audit"   // Audit (/audit), administrators
+	SectionAdmin   = "admin"   // Administration (/admin) and the guided integration, administrators
+	SectionAccount = "account" // Your account (/account): session, passkeys
+)
 
 // View is the dot of every template.
 type View struct {

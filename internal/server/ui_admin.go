@@ -1,0 +1,4 @@
+package server
+
+// uiAdminRoutes: audit (/audit), administration (/admin), the guided integration (/admin/setup).
+func (s *Server) uiAdminRoutes() {}

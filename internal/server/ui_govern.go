@@ -1,0 +1,4 @@
+package server
+
+// uiGovernRoutes: the review inbox (/reviews), access lists (/lists, /lists/{name}).
+func (s *Server) uiGovernRoutes() {}
