@@ -33,12 +33,11 @@ import (
 
 // Bounds of the access pages.
 const (
-	maxCart         = 20   // items in a cart
-	maxCatalogShow  = 50   // catalog items shown for one search
-	maxReasonLen    = 1000 // a request's or a review's reason
-	maxQueryLen     = 100  // a catalog search
-	maxOwnRequests  = 200  // a person's requests read in one state for My access
-	endedShown      = 5    // recently ended requests on My access
+	maxCart         = 20  // items in a cart
+	maxCatalogShow  = 50  // catalog items shown for one search
+	maxQueryLen     = 100 // a catalog search
+	maxOwnRequests  = 200 // a person's requests read in one state for My access
+	endedShown      = 5   // recently ended requests on My access
 	endedLookback   = 14 * 24 * time.Hour
 	requestsPerPage = 25 // requests on one page of /requests
 	durationStep    = 30 * time.Minute
@@ -168,18 +167,6 @@ func rowOf(o *resource.Object) requestRow {
 	req := o.Spec.(*resource.AccessRequestSpec)
 	return requestRow{ID: o.Metadata.Name, User: req.User, What: requestWhat(req), State: cmp.Or(req.State, resource.StatePending),
 		Reason: req.Reason, EndReason: req.EndReason, Created: o.Metadata.CreatedAt, Start: req.Start, End: req.End, Reviews: len(req.Reviews)}
-}
-
-// requestWhat names what a request asks for.
-func requestWhat(req *resource.AccessRequestSpec) string {
-	if len(req.Roles) > 0 {
-		return strings.Join(req.Roles, ", ")
-	}
-	parts := make([]string, 0, len(req.Resources))
-	for _, x := range req.Resources {
-		parts = append(parts, cmp.Or(x.PermissionSetName, x.PermissionSet)+" on "+cmp.Or(x.AccountName, x.Account))
-	}
-	return strings.Join(parts, ", ")
 }
 
 // recordingMembership reads memberships for policy.Holdings as access.Holdings does (the records
