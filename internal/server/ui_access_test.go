@@ -165,12 +165,12 @@ func TestUICatalogCartCheckout(t *testing.T) {
 	mustNotContain(t, "the catalog", p, "staging-admin") // he may not request it (he holds it)
 
 	p = dan.get("/request?q=staging&item=role:prod-admin")
-	mustContain(t, "a search with a cart", p, `value="role:prod-admin" checked`, `value="aa:058264527036:ReadOnlyAccess"`, "Check out (1)")
+	mustContain(t, "a search with a cart", p, `value="role:prod-admin" id="cart-role:prod-admin" checked`, `value="aa:058264527036:ReadOnlyAccess"`, "Check out (1)")
 	if strings.Count(p.body, `value="aa:`) != 1 {
 		t.Fatalf("a search for staging shows other accounts:\n%s", p.body)
 	}
 	p = dan.get("/request?q=nothing-like-it&item=role:prod-admin&item=role:staging-admin")
-	mustContain(t, "a search for nothing", p, `value="role:prod-admin" checked`, "Nothing you may request matches", "Taken out of your cart", "you may not request role")
+	mustContain(t, "a search for nothing", p, `value="role:prod-admin" id="cart-role:prod-admin" checked`, "Nothing you may request matches", "Taken out of your cart", "you may not request role")
 
 	items := url.Values{"item": {"role:prod-admin", "aa:111111111111:ReadOnlyAccess", "aa:058264527036:ReadOnlyAccess"}}
 	p = dan.get("/request/checkout?" + items.Encode())
