@@ -486,6 +486,9 @@ func (s *AuditEntrySpec) index(*Metadata) []IndexEntry {
 	if s.Name != "" {
 		out = append(out, IndexEntry{"name", s.Name})
 	}
+	if s.Kind != "" && s.Name != "" {
+		out = append(out, IndexEntry{IndexSubject, RefValue(s.Kind, s.Name)})
+	}
 	if s.Token != "" {
 		out = append(out, IndexEntry{"token", s.Token})
 	}

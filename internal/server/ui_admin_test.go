@@ -62,15 +62,6 @@ func (e *uiAdminEnv) stepUp(b *browser, key string) {
 	}
 }
 
-func mustContain(t *testing.T, what string, p page, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(p.body, w) {
-			t.Fatalf("%s (%d) lacks %q:\n%s", what, p.status, w, p.body)
-		}
-	}
-}
-
 var adminPages = []string{"/audit", "/audit?kind=role", "/audit/export.csv", "/audit/export.json", "/admin", "/admin/users",
 	"/admin/users/alice", "/admin/identity", "/admin/setup", "/admin/setup/aws", "/admin/setup/preview",
 	"/admin/setup/identity-source", "/admin/setup/scim", "/admin/setup/import", "/admin/setup/app", "/admin/setup/uninstall"}
