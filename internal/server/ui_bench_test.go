@@ -235,6 +235,16 @@ func BenchmarkUIPages(b *testing.B) {
 	f := scale(b)
 	pages := []struct{ name, who, path string }{
 		{"account", scaleRequester, "/account"},
+		// part B: the review inbox and access lists
+		{"reviews", scaleReviewer, "/reviews"},
+		{"reviews-admin", scaleAdmin, "/reviews"},
+		{"reviews-filtered", scaleReviewer, "/reviews?what=requestable-3&q=scale"},
+		{"lists", scaleRequester, "/lists"},
+		{"lists-page-50", scaleRequester, "/lists?page=50"},
+		{"lists-mine", scaleAdmin, "/lists?mine=1"},
+		{"lists-mine-member", scaleRequester, "/lists?mine=1"},
+		{"list", scaleRequester, "/lists/list0042"},
+		{"list-review", scaleAdmin, "/lists/list0042/review"},
 	}
 	for _, pg := range pages {
 		b.Run(pg.name, func(b *testing.B) {
