@@ -360,34 +360,38 @@ type AppsResponse struct {
 // their roles (policy.Holdings: standing roles and access lists) or an approved request in its
 // window; not for a disabled user.
 func (s *Server) apps(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	out := AppsResponse{Items: []App{}}
-	if s.saml == nil || !resource.ValidUserName(p.User) {
-		writeJSON(w, http.StatusOK, out)
-		return
-	}
-	ctx := r.Context()
-	if _, err := s.store.Get(ctx, resource.KindSAMLServiceProvider, samlidp.AppName); errors.Is(err, store.ErrNotFound) {
-		writeJSON(w, http.StatusOK, out)
-		return
-	} else if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	holds, err := s.holdsAssignment(ctx, p.User)
+	items, err := s.appsOf(r.Context(), p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, AppsResponse{Items: items})
+}
+
+// appsOf are the apps p may open (see apps): none when the SAML identity provider is off.
+func (s *Server) appsOf(ctx context.Context, p *auth.Principal) ([]App, error) {
+	out := []App{}
+	if s.saml == nil || !resource.ValidUserName(p.User) {
+		return out, nil
+	}
+	if _, err := s.store.Get(ctx, resource.KindSAMLServiceProvider, samlidp.AppName); errors.Is(err, store.ErrNotFound) {
+		return out, nil
+	} else if err != nil {
+		return nil, err
+	}
+	holds, err := s.holdsAssignment(ctx, p.User)
+	if err != nil {
+		return nil, err
+	}
 	if holds {
 		start, err := s.saml.idp.StartURL(ctx, samlidp.AppName)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return nil, err
 		}
-		out.Items = append(out.Items, App{Name: samlidp.AppName, Title: appTitle(samlidp.AppName),
+		out = append(out, App{Name: samlidp.AppName, Title: appTitle(samlidp.AppName),
 			LoginURL: s.saml.idp.LoginURL(samlidp.AppName), StartURL: start})
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) holdsAssignment(ctx context.Context, user string) (bool, error) {
@@ -521,17 +525,26 @@ func (s *Server) samlSetSP(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		s.fail(w, r, err)
 		return
 	}
-	spec, err := samlidp.ParseSPMetadata([]byte(req.Metadata))
+	got, err := s.setSP(r.Context(), p, []byte(req.Metadata))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, got)
+}
+
+// setSP makes or replaces the aws-identity-center service provider from Identity Center's SAML
+// metadata (the caller checked the administrator and step-up): PUT /v1/saml/sp (warden saml sp
+// set) and the guided integration's identity source step.
+func (s *Server) setSP(ctx context.Context, p *auth.Principal, metadata []byte) (*resource.Object, error) {
+	spec, err := samlidp.ParseSPMetadata(metadata)
 	if err != nil {
 		var fe resource.Errors
 		if errors.As(err, &fe) {
-			s.fail(w, r, err)
-			return
+			return nil, err
 		}
-		s.fail(w, r, badRequest{err})
-		return
+		return nil, badRequest{err}
 	}
-	ctx := r.Context()
 	o := resource.New(resource.KindSAMLServiceProvider, samlidp.AppName)
 	o.Spec = spec
 	cur, err := s.store.Get(ctx, resource.KindSAMLServiceProvider, samlidp.AppName)
@@ -541,18 +554,11 @@ func (s *Server) samlSetSP(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		spec.Attributes, spec.StartURL = old.Attributes, old.StartURL
 		o.Metadata = cur.Metadata
 	case !errors.Is(err, store.ErrNotFound):
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
 	o.Metadata.Description = strings.TrimSpace("AWS IAM Identity Center, from its SAML metadata")
 	if _, err := s.manage.Apply(ctx, actor(p), []*resource.Object{o}); err != nil {
-		s.fail(w, r, unwrapSingle(err))
-		return
+		return nil, unwrapSingle(err)
 	}
-	got, err := s.store.Get(ctx, resource.KindSAMLServiceProvider, samlidp.AppName)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, got)
+	return s.store.Get(ctx, resource.KindSAMLServiceProvider, samlidp.AppName)
 }
