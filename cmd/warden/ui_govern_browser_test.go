@@ -13,6 +13,7 @@ import (
 
 	"github.com/wardenhq/warden/internal/access"
 	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/web/browsertest"
 )
 
 // scheduleReview gives an imported list a review schedule (every 3 months, on the 15th), due
@@ -129,6 +130,18 @@ func TestUIListJourney(t *testing.T) {
 	}
 	if got := mustRun(t, e.cli, "", "list", "members", "ls", list); strings.Contains(got, "jon@example.com") || !strings.Contains(got, "kemi@example.com") {
 		t.Errorf("the API's members of %s after the review:\n%s", list, got)
+	}
+
+	// On a phone, 360 px wide: the lists, a list and the review fit; nothing scrolls sideways.
+	phone := e.browser(browsertest.WithWindowSize(360, 740))
+	e.signIn(phone, "alice@example.com")
+	for _, path := range []string{"/lists", "/lists/" + list, "/lists/" + list + "/review", "/reviews"} {
+		phone.Navigate(e.base + path)
+		phone.WaitVisible("main h1")
+		if wide := string(phone.Eval(`document.documentElement.scrollWidth > window.innerWidth`)); wide != "false" {
+			t.Errorf("%s scrolls sideways at 360 px (%s px wide)", path, phone.Eval(`document.documentElement.scrollWidth`))
+		}
+		e.page(phone, path+" at 360 px")
 	}
 }
 
