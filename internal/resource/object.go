@@ -229,6 +229,9 @@ const (
 	IndexUser       = "user"        // access_request: the requester; api_token, session: its user
 	IndexState      = "state"       // access_request: its state
 	IndexRef        = "ref"         // "<kind>:<name>" of every resource this one depends on
+	// IndexSubject is an audit entry's subject, "<kind>:<name>" (a list's reviews and changes).
+	// Entries written before it existed lack it.
+	IndexSubject = "subject"
 )
 
 // Index returns the entries the store keeps for o, deduplicated and sorted.

@@ -15,6 +15,7 @@ import (
 	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/clock"
+	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
@@ -151,6 +152,18 @@ func (s *Server) requestCreate(w http.ResponseWriter, r *http.Request, p *auth.P
 		s.fail(w, r, err)
 		return
 	}
+	res, err := s.createRequests(r.Context(), p, []RequestCreate{in})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, res[0])
+}
+
+// prepareRequest checks what p asks for against the rules (start, what their roles allow, the
+// window) and returns the request to store, with warden's notes on it (a capped duration). It
+// writes nothing.
+func (s *Server) prepareRequest(ctx context.Context, p *auth.Principal, in RequestCreate) (*resource.Object, []string, error) {
 	spec := &resource.AccessRequestSpec{User: p.User, Roles: in.Roles, Reason: in.Reason, Duration: in.Duration, State: resource.StatePending,
 		TokenIssuer: p.TokenIssuer()}
 	for _, aa := range in.Resources {
@@ -160,26 +173,22 @@ func (s *Server) requestCreate(w http.ResponseWriter, r *http.Request, p *auth.P
 	if in.Start != nil {
 		switch ahead := s.startAhead(); {
 		case in.Start.Before(now.Add(-time.Minute)):
-			s.fail(w, r, &resource.FieldError{Field: "spec.start", Message: "is in the past"})
-			return
+			return nil, nil, &resource.FieldError{Field: "spec.start", Message: "is in the past"}
 		case in.Start.After(now.Add(ahead)):
-			s.fail(w, r, &resource.FieldError{Field: "spec.start", Message: fmt.Sprintf("%s is more than %s ahead (requests.max_start_ahead); ask again closer to the time", in.Start.Format(time.RFC3339), ahead)})
-			return
+			return nil, nil, &resource.FieldError{Field: "spec.start", Message: fmt.Sprintf("%s is more than %s ahead (requests.max_start_ahead); ask again closer to the time", in.Start.Format(time.RFC3339), ahead)}
 		}
 	}
 	spec.Start = in.Start
-	terms, err := s.terms(r.Context(), spec)
+	terms, err := s.terms(ctx, spec)
 	if err != nil {
-		s.fail(w, r, asBadRequest(err))
-		return
+		return nil, nil, asBadRequest(err)
 	}
 	if len(terms.Resources) > 0 {
 		spec.Resources = terms.Resources // stored resolved: account id and permission set ARN, with names
 	}
 	var notes []string
 	if _, _, capped, err := access.Window(spec, terms, now); err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, nil, err
 	} else if capped {
 		notes = append(notes, fmt.Sprintf("duration %s is capped at %s, the longest your roles allow for %s", spec.Duration, terms.MaxDuration, terms.CappedBy))
 		spec.Duration = terms.MaxDuration.String()
@@ -188,13 +197,36 @@ func (s *Server) requestCreate(w http.ResponseWriter, r *http.Request, p *auth.P
 		spec.Duration = terms.MaxDuration.String()
 	}
 	notes = append(notes, fmt.Sprintf("needs %d approval(s); %d denial(s) deny it", terms.Approvals, terms.Denials))
-	o := &resource.Object{Kind: resource.KindAccessRequest, Version: resource.Version, Spec: spec}
-	res, err := s.manage.Create(r.Context(), actor(p), []*resource.Object{o})
-	if err != nil {
-		s.fail(w, r, unwrapSingle(err))
-		return
+	return &resource.Object{Kind: resource.KindAccessRequest, Version: resource.Version, Spec: spec}, notes, nil
+}
+
+// createRequests makes p's requests, all or none: each is checked first (prepareRequest), then
+// all are stored in one transaction. An error about one of several is wrapped in a
+// manage.ItemError naming it (its index); for a single one it is the error itself.
+func (s *Server) createRequests(ctx context.Context, p *auth.Principal, ins []RequestCreate) ([]RequestResponse, error) {
+	objs := make([]*resource.Object, len(ins))
+	out := make([]RequestResponse, len(ins))
+	for i, in := range ins {
+		o, notes, err := s.prepareRequest(ctx, p, in)
+		if err != nil {
+			if len(ins) > 1 {
+				return nil, &manage.ItemError{Index: i, Err: err}
+			}
+			return nil, err
+		}
+		objs[i], out[i].Notes = o, notes
 	}
-	writeJSON(w, http.StatusCreated, RequestResponse{Request: res[0].Object, Notes: notes})
+	res, err := s.manage.Create(ctx, actor(p), objs)
+	if err != nil {
+		if len(ins) > 1 {
+			return nil, err
+		}
+		return nil, unwrapSingle(err)
+	}
+	for i := range res {
+		out[i].Request = res[i].Object
+	}
+	return out, nil
 }
 
 // asBadRequest makes a user-lookup failure (no such user: the token's user was deleted) a 400.
@@ -261,14 +293,9 @@ func (s *Server) mayReview(ctx context.Context, p *auth.Principal, req *resource
 }
 
 func (s *Server) requestShow(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	o, err := s.loadRequest(r.Context(), r.PathValue("id"))
+	o, err := s.showRequest(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	req := o.Spec.(*resource.AccessRequestSpec)
-	if err := s.mayRead(r.Context(), p, req); err != nil {
-		s.fail(w, r, forbidden("%s may not read request %s: only its requester, those who may review it or reviewed it, and administrators do", p.User, o.Metadata.Name))
 		return
 	}
 	if err := s.showGrants(r.Context(), o); err != nil {
@@ -276,6 +303,20 @@ func (s *Server) requestShow(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return
 	}
 	writeJSON(w, http.StatusOK, o)
+}
+
+// showRequest reads a request for p: its state refreshed (loadRequest), refused (403) unless p may
+// read it (mayRead).
+func (s *Server) showRequest(ctx context.Context, p *auth.Principal, id string) (*resource.Object, error) {
+	o, err := s.loadRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	req := o.Spec.(*resource.AccessRequestSpec)
+	if err := s.mayRead(ctx, p, req); err != nil {
+		return nil, forbidden("%s may not read request %s: only its requester, those who may review it or reviewed it, and administrators do", p.User, o.Metadata.Name)
+	}
+	return o, nil
 }
 
 // mayRead says whether p may read a request: its requester, administrators, those who reviewed it
@@ -304,12 +345,32 @@ type GrantState struct {
 // showGrants puts in a request's status the assignments it grants (while its window is open) and
 // their state in Identity Center, from the sync engine's last plan and its records.
 func (s *Server) showGrants(ctx context.Context, o *resource.Object) error {
-	if s.sync == nil {
-		return nil
+	out, err := s.grantStates(ctx, o.Metadata.Name)
+	if err != nil || len(out) == 0 {
+		return err
 	}
-	grants := s.sync.RequestGrants(o.Metadata.Name)
+	status := map[string]any{}
+	if len(o.Status) > 0 {
+		json.Unmarshal(o.Status, &status)
+	}
+	status["assignments"] = out
+	b, err := json.Marshal(status)
+	if err != nil {
+		return err
+	}
+	o.Status = b
+	return nil
+}
+
+// grantStates are the assignments the request id grants, as of the sync's last plan, and their
+// state in Identity Center (none without a sync, or outside the request's window).
+func (s *Server) grantStates(ctx context.Context, id string) ([]GrantState, error) {
+	if s.sync == nil {
+		return nil, nil
+	}
+	grants := s.sync.RequestGrants(id)
 	if len(grants) == 0 {
-		return nil
+		return nil, nil
 	}
 	out := make([]GrantState, 0, len(grants))
 	for _, g := range grants {
@@ -318,7 +379,7 @@ func (s *Server) showGrants(ctx context.Context, o *resource.Object) error {
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
-			return err
+			return nil, err
 		default:
 			spec := rec.Spec.(*resource.SyncRecordSpec)
 			switch {
@@ -334,17 +395,7 @@ func (s *Server) showGrants(ctx context.Context, o *resource.Object) error {
 		}
 		out = append(out, st)
 	}
-	status := map[string]any{}
-	if len(o.Status) > 0 {
-		json.Unmarshal(o.Status, &status)
-	}
-	status["assignments"] = out
-	b, err := json.Marshal(status)
-	if err != nil {
-		return err
-	}
-	o.Status = b
-	return nil
+	return out, nil
 }
 
 // requestList answers a page of requests (ListResponse): the caller's own (mine=true, or always for
@@ -439,7 +490,31 @@ func (s *Server) requestReview(w http.ResponseWriter, r *http.Request, p *auth.P
 		s.fail(w, r, err)
 		return
 	}
-	s.changeRequest(w, r, p, "review", func(ctx context.Context, o *resource.Object) error {
+	s.answerChange(w, r)(s.reviewRequest(r.Context(), p, r.PathValue("id"), in))
+}
+
+func (s *Server) requestCancel(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	s.answerChange(w, r)(s.cancelRequest(r.Context(), p, r.PathValue("id")))
+}
+
+func (s *Server) requestRevoke(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	s.answerChange(w, r)(s.revokeRequest(r.Context(), p, r.PathValue("id")))
+}
+
+// answerChange answers a request's change: the request as written, or the error.
+func (s *Server) answerChange(w http.ResponseWriter, r *http.Request) func(*resource.Object, error) {
+	return func(o *resource.Object, err error) {
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, RequestResponse{Request: o})
+	}
+}
+
+// reviewRequest adds p's review to request id (mayReview, step-up to approve) and moves it on.
+func (s *Server) reviewRequest(ctx context.Context, p *auth.Principal, id string, in RequestReview) (*resource.Object, error) {
+	return s.changeRequest(ctx, p, id, "review", func(ctx context.Context, o *resource.Object) error {
 		req := o.Spec.(*resource.AccessRequestSpec)
 		if err := s.mayReview(ctx, p, req); err != nil {
 			return forbidden("%s", err.Error())
@@ -461,8 +536,9 @@ func (s *Server) requestReview(w http.ResponseWriter, r *http.Request, p *auth.P
 	})
 }
 
-func (s *Server) requestCancel(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	s.changeRequest(w, r, p, "cancel", func(ctx context.Context, o *resource.Object) error {
+// cancelRequest ends request id early: its requester, or an administrator (step-up).
+func (s *Server) cancelRequest(ctx context.Context, p *auth.Principal, id string) (*resource.Object, error) {
+	return s.changeRequest(ctx, p, id, "cancel", func(ctx context.Context, o *resource.Object) error {
 		req := o.Spec.(*resource.AccessRequestSpec)
 		if req.User != p.User && !p.Admin {
 			return forbidden("only %s (or an administrator) cancels this request", req.User)
@@ -476,8 +552,9 @@ func (s *Server) requestCancel(w http.ResponseWriter, r *http.Request, p *auth.P
 	})
 }
 
-func (s *Server) requestRevoke(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	s.changeRequest(w, r, p, "revoke", func(ctx context.Context, o *resource.Object) error {
+// revokeRequest ends request id early, as an administrator (step-up).
+func (s *Server) revokeRequest(ctx context.Context, p *auth.Principal, id string) (*resource.Object, error) {
+	return s.changeRequest(ctx, p, id, "revoke", func(ctx context.Context, o *resource.Object) error {
 		if !p.Admin {
 			return forbidden("only administrators revoke requests")
 		}
@@ -489,34 +566,29 @@ func (s *Server) requestRevoke(w http.ResponseWriter, r *http.Request, p *auth.P
 }
 
 // changeRequest reads a request, applies change, and writes it back if nobody changed it meanwhile
-// (a lost race is tried again: two reviewers at once are both counted).
-func (s *Server) changeRequest(w http.ResponseWriter, r *http.Request, p *auth.Principal, action string, change func(context.Context, *resource.Object) error) {
-	ctx := r.Context()
+// (a lost race is tried again: two reviewers at once are both counted). It returns the request as
+// written.
+func (s *Server) changeRequest(ctx context.Context, p *auth.Principal, id, action string, change func(context.Context, *resource.Object) error) (*resource.Object, error) {
 	for attempt := 0; ; attempt++ {
-		o, err := s.loadRequest(ctx, r.PathValue("id"))
+		o, err := s.loadRequest(ctx, id)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return nil, err
 		}
 		before := o.Clone()
 		if err := change(ctx, o); err != nil {
-			s.fail(w, r, err)
-			return
+			return nil, err
 		}
 		if err := resource.Validate(o); err != nil {
-			s.fail(w, r, err)
-			return
+			return nil, err
 		}
 		err = s.writeRequestEntry(ctx, p.Entry(audit.Entry{Action: action}), before, o)
 		if errors.Is(err, store.ErrConflict) && attempt < 5 {
 			continue
 		}
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return nil, err
 		}
-		writeJSON(w, http.StatusOK, RequestResponse{Request: o})
-		return
+		return o, nil
 	}
 }
 

@@ -360,34 +360,38 @@ type AppsResponse struct {
 // their roles (policy.Holdings: standing roles and access lists) or an approved request in its
 // window; not for a disabled user.
 func (s *Server) apps(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	out := AppsResponse{Items: []App{}}
-	if s.saml == nil || !resource.ValidUserName(p.User) {
-		writeJSON(w, http.StatusOK, out)
-		return
-	}
-	ctx := r.Context()
-	if _, err := s.store.Get(ctx, resource.KindSAMLServiceProvider, samlidp.AppName); errors.Is(err, store.ErrNotFound) {
-		writeJSON(w, http.StatusOK, out)
-		return
-	} else if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	holds, err := s.holdsAssignment(ctx, p.User)
+	items, err := s.appsOf(r.Context(), p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, AppsResponse{Items: items})
+}
+
+// appsOf are the apps p may open (see apps): none when the SAML identity provider is off.
+func (s *Server) appsOf(ctx context.Context, p *auth.Principal) ([]App, error) {
+	out := []App{}
+	if s.saml == nil || !resource.ValidUserName(p.User) {
+		return out, nil
+	}
+	if _, err := s.store.Get(ctx, resource.KindSAMLServiceProvider, samlidp.AppName); errors.Is(err, store.ErrNotFound) {
+		return out, nil
+	} else if err != nil {
+		return nil, err
+	}
+	holds, err := s.holdsAssignment(ctx, p.User)
+	if err != nil {
+		return nil, err
+	}
 	if holds {
 		start, err := s.saml.idp.StartURL(ctx, samlidp.AppName)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return nil, err
 		}
-		out.Items = append(out.Items, App{Name: samlidp.AppName, Title: appTitle(samlidp.AppName),
+		out = append(out, App{Name: samlidp.AppName, Title: appTitle(samlidp.AppName),
 			LoginURL: s.saml.idp.LoginURL(samlidp.AppName), StartURL: start})
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 func (s *Server) holdsAssignment(ctx context.Context, user string) (bool, error) {
