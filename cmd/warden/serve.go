@@ -219,7 +219,8 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 
 	var notifier *notify.Notifier
 	if cfg.Notifications != nil {
-		notifier, err = notify.New(st, *cfg.Notifications, notify.WithLogger(log), notify.WithPendingTTL(cfg.Requests.PendingTTL))
+		notifier, err = notify.New(st, *cfg.Notifications, notify.WithLogger(log), notify.WithPendingTTL(cfg.Requests.PendingTTL),
+			notify.WithBaseURL(cfg.UIBaseURL()))
 		if err != nil {
 			return err
 		}

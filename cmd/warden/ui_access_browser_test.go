@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/testenv"
+	"github.com/wardenhq/warden/internal/web/browsertest"
 )
 
 // holdsOnProduction says whether the simulator gives dan AdministratorAccess on Production (by
@@ -38,6 +39,10 @@ func TestUIRequestJourney(t *testing.T) {
 	}
 	if got := b.Text("#standing"); !strings.Contains(got, demoRequestRole) || !strings.Contains(got, "member of") {
 		t.Fatalf("My access shows no standing access through Developers: %q", got)
+	}
+	// dan holds assignments already: the AWS access portal's tile signs him in through warden.
+	if href, _ := b.Attr("#app-aws-identity-center", "href"); href != e.base+"/saml/idp-initiated/aws-identity-center" {
+		t.Fatalf("the aws-identity-center tile links to %q", href)
 	}
 
 	// The catalog: search, tick, add to the cart, check out.
@@ -128,4 +133,16 @@ func TestUIRequestJourney(t *testing.T) {
 	}
 	e.page(b, "My access after End now")
 	testenv.Eventually(t, 2*time.Minute, "the assignment to leave the simulator", func() bool { return !holdsOnProduction(t, e.sim) })
+
+	// On a phone, 360 px wide: every page of the journey fits, nothing scrolls sideways.
+	phone := e.browser(browsertest.WithWindowSize(360, 740))
+	e.signIn(phone, demoRequester)
+	for _, path := range []string{"/", "/request?q=production", "/request/checkout?item=role:" + demoTarget, u.Path, "/requests"} {
+		phone.Navigate(e.base + path)
+		phone.WaitVisible("main h1")
+		if wide := string(phone.Eval(`document.documentElement.scrollWidth > window.innerWidth`)); wide != "false" {
+			t.Errorf("%s scrolls sideways at 360 px (%s px wide)", path, phone.Eval(`document.documentElement.scrollWidth`))
+		}
+		e.page(phone, path+" at 360 px")
+	}
 }

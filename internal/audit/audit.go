@@ -332,3 +332,105 @@ func Verify(ctx context.Context, st store.Store, opts ...VerifyOption) (int, err
 	}
 	return int(n), nil
 }
+
+// Query chooses a page of entries, newest first (Search).
+type Query struct {
+	Actor string
+	Kind  resource.Kind
+	// Name is the subject's name (an entry's name field).
+	Name  string
+	Token string
+	// Since and Until bound the entries' times (either may be zero). The log's times rise with its
+	// sequence numbers (entries are appended one transaction at a time), which Search relies on to
+	// read only the page it returns: it starts at the newest entry not after Until and stops at the
+	// first before Since.
+	Since, Until time.Time
+	// Before is the cursor: only entries with a sequence number below it (0: from the newest).
+	Before int64
+	// Limit caps the page (default DefaultPageSize, at most MaxPageSize).
+	Limit int
+}
+
+// The page sizes of Search.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// Search reads one page of the entries q matches, newest first, and the cursor of the next (older)
+// page (its Before; 0 when there is none). It reads the page and one entry more, plus, with Until,
+// about log2(entries) single entries to find where the range ends.
+func Search(ctx context.Context, r store.Reader, q Query) ([]*resource.AuditEntrySpec, int64, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	before := q.Before
+	if !q.Until.IsZero() {
+		last, err := lastAtOrBefore(ctx, r, q.Until)
+		if err != nil {
+			return nil, 0, err
+		}
+		if before == 0 || last+1 < before {
+			before = last + 1
+		}
+		if before <= 1 {
+			return nil, 0, nil
+		}
+	}
+	opts := store.ListOptions{Reverse: true, Limit: limit + 1, Before: headName} // entry names (digits) sort before "head"
+	if before > 0 {
+		opts.Before = EntryName(before)
+	}
+	for _, f := range [][2]string{{"actor", q.Actor}, {"kind", string(q.Kind)}, {"name", q.Name}, {"token", q.Token}} {
+		if f[1] != "" {
+			opts.Filters = append(opts.Filters, store.Filter(f[0], f[1])...)
+		}
+	}
+	objs, err := r.List(ctx, resource.KindAuditEntry, opts)
+	if err != nil {
+		return nil, 0, fmt.Errorf("audit: searching: %w", err)
+	}
+	out := make([]*resource.AuditEntrySpec, 0, min(len(objs), limit))
+	for _, o := range objs {
+		s := o.Spec.(*resource.AuditEntrySpec)
+		if o.Metadata.Name == headName {
+			continue
+		}
+		if !q.Since.IsZero() && s.Time.Before(q.Since) {
+			return out, 0, nil
+		}
+		if len(out) == limit {
+			return out, out[limit-1].Seq, nil
+		}
+		out = append(out, s)
+	}
+	return out, 0, nil
+}
+
+// lastAtOrBefore is the sequence number of the newest entry written at or before t (0: none),
+// found by bisection on the sequence (entries' times rise with it).
+func lastAtOrBefore(ctx context.Context, r store.Reader, t time.Time) (int64, error) {
+	head, err := Last(ctx, r)
+	if err != nil {
+		return 0, err
+	}
+	lo, hi := int64(0), head // entry lo is at or before t (0: before the first); every entry after hi is after t
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		o, err := r.Get(ctx, resource.KindAuditEntry, EntryName(mid))
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, fmt.Errorf("audit: entry %d is missing: verify the log", mid)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("audit: reading entry %d: %w", mid, err)
+		}
+		if o.Spec.(*resource.AuditEntrySpec).Time.After(t) {
+			hi = mid - 1
+		} else {
+			lo = mid
+		}
+	}
+	return lo, nil
+}

@@ -55,6 +55,23 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// SAML holds the SAML identity provider's settings (docs/saml.md).
 	SAML SAML `yaml:"saml"`
+	// UI holds the web UI's settings.
+	UI UI `yaml:"ui"`
+}
+
+// UI are the web UI's settings.
+type UI struct {
+	// BaseURL is the address of the web UI that links (notifications' deep links to a request's
+	// page or a list's) start with. Default: the public URL (BaseURL).
+	BaseURL string `yaml:"base_url"`
+}
+
+// UIBaseURL is ui.base_url, or BaseURL when it is not set: where notifications' links point.
+func (c *Config) UIBaseURL() string {
+	if c.UI.BaseURL != "" {
+		return strings.TrimSuffix(c.UI.BaseURL, "/")
+	}
+	return c.BaseURL()
 }
 
 // SAML are the settings of warden's SAML identity provider.
@@ -353,6 +370,12 @@ func (c *Config) validateAuth() error {
 		}
 		if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
 			return fmt.Errorf("public_url: %q is plain http on a non-loopback host; browsers would send session cookies unencrypted: use https", c.PublicURL)
+		}
+	}
+	if c.UI.BaseURL != "" {
+		u, err := url.Parse(c.UI.BaseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("ui.base_url: %q is not an http(s) URL such as https://warden.example.com", c.UI.BaseURL)
 		}
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {

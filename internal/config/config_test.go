@@ -189,11 +189,18 @@ func TestAuthSettings(t *testing.T) {
 	if err != nil || c.BaseURL() != "https://warden.example.com" || c.Auth.WithDefaults().StepUp != config.DefaultStepUp {
 		t.Fatalf("%q %+v %v", c.BaseURL(), c.Auth, err)
 	}
+	if c.UIBaseURL() != "https://warden.example.com" {
+		t.Fatalf("ui.base_url defaults to the public URL: %q", c.UIBaseURL())
+	}
+	if c, err := load(t, "public_url: https://warden.example.com\nui: {base_url: \"https://access.example.com/\"}\n"); err != nil || c.UIBaseURL() != "https://access.example.com" {
+		t.Fatalf("ui.base_url: %v", err)
+	}
 	if c, _ := load(t, "listen: 127.0.0.1:9000\ntls: {cert_file: c.pem, key_file: k.pem}\n"); c.BaseURL() != "https://127.0.0.1:9000" {
 		t.Fatalf("base URL with TLS: %q", c.BaseURL())
 	}
 	for _, c := range []struct{ body, want string }{
 		{"public_url: ftp://x\n", "public_url:"},
+		{"ui: {base_url: warden.example.com}\n", "ui.base_url:"},
 		{"public_url: http://warden.example.com\n", "public_url: \"http://warden.example.com\" is plain http"},
 		{"tls: {cert_file: c.pem}\n", "tls: cert_file and key_file go together"},
 		{"auth: {second_factor: never}\n", `auth.second_factor: "never" is not required or optional`},

@@ -5,6 +5,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -150,4 +151,18 @@ func Actions() map[string]bool {
 		}
 	}
 	return out
+}
+
+var principalRE = regexp.MustCompile(`^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+))$`)
+
+// Principal reads who may assume warden's role: a 12-digit account id (its root) or an IAM role or
+// user ARN, as an ARN for the trust policy.
+func Principal(v string) (string, error) {
+	if !principalRE.MatchString(v) {
+		return "", fmt.Errorf("%q: give a 12-digit account id or an IAM role or user ARN", v)
+	}
+	if len(v) == 12 {
+		return "arn:aws:iam::" + v + ":root", nil
+	}
+	return v, nil
 }

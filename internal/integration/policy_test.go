@@ -74,3 +74,20 @@ func TestRoleRenderings(t *testing.T) {
 		t.Error("the script's policy differs from the policy")
 	}
 }
+
+func TestPrincipal(t *testing.T) {
+	for in, want := range map[string]string{
+		"058264527036": "arn:aws:iam::058264527036:root",
+		"arn:aws:iam::058264527036:role/warden-ec2": "arn:aws:iam::058264527036:role/warden-ec2",
+		"arn:aws:iam::058264527036:user/ops":        "arn:aws:iam::058264527036:user/ops",
+	} {
+		if got, err := integration.Principal(in); err != nil || got != want {
+			t.Errorf("Principal(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "12345", "arn:aws:iam::058264527036:group/x", "058264527036; rm -rf /"} {
+		if _, err := integration.Principal(in); err == nil {
+			t.Errorf("Principal(%q) passed", in)
+		}
+	}
+}

@@ -103,7 +103,7 @@ func (n *Notifier) worker(ctx context.Context, h *hook, q *queue) {
 // attempt would come after MaxAge; any other answer is final. What it logs names the webhook and its
 // scheme and host only: never the URL's path or query, nor a header's value.
 func (n *Notifier) deliver(ctx context.Context, h *hook, d *delivery) {
-	b, err := body(h.Format, d.ID, &d.Event)
+	b, err := body(h.Format, d.ID, &d.Event, n.baseURL)
 	log := n.log.With("webhook", h.Name, "endpoint", h.endpoint, "event", d.Event.Type, "delivery", d.ID)
 	if err != nil {
 		log.Error("notification: cannot render; dropped", "err", err)

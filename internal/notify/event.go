@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -78,9 +79,12 @@ type Payload struct {
 	Actor   string    `json:"actor,omitempty"`
 	Cause   string    `json:"cause,omitempty"`
 	Summary string    `json:"summary"`
-	Request *Request  `json:"request,omitempty"`
-	Review  *Review   `json:"review,omitempty"`
-	List    *List     `json:"list,omitempty"`
+	// URL is the page of the request (or the access list) in warden's web UI, the deep link a
+	// reviewer opens: <ui.base_url>/requests/<id> or <ui.base_url>/lists/<name>.
+	URL     string   `json:"url,omitempty"`
+	Request *Request `json:"request,omitempty"`
+	Review  *Review  `json:"review,omitempty"`
+	List    *List    `json:"list,omitempty"`
 }
 
 // SlackPayload is the body of a slack-format delivery (Slack's incoming webhooks and the many
@@ -134,13 +138,34 @@ func deliveryID(webhook, key string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// body renders event for a webhook's format.
-func body(format, id string, e *Event) ([]byte, error) {
+// body renders event for a webhook's format; base is the web UI's address the event's link starts
+// with (none when empty).
+func body(format, id string, e *Event, base string) ([]byte, error) {
+	link := Link(base, e)
 	if format == FormatSlack {
-		return json.Marshal(SlackPayload{Text: slackEscape(Summary(e))})
+		text := Summary(e)
+		if link != "" {
+			text += "\n" + link
+		}
+		return json.Marshal(SlackPayload{Text: slackEscape(text)})
 	}
 	return json.Marshal(Payload{ID: id, Event: e.Type, Time: e.Time.UTC(), Actor: e.Actor, Cause: e.Cause,
-		Summary: Summary(e), Request: e.Request, Review: e.Review, List: e.List})
+		Summary: Summary(e), URL: link, Request: e.Request, Review: e.Review, List: e.List})
+}
+
+// Link is the page of the event's request or access list in the web UI at base (empty without
+// a base, or for an event about neither).
+func Link(base string, e *Event) string {
+	base = strings.TrimSuffix(base, "/")
+	switch {
+	case base == "":
+		return ""
+	case e.Request != nil:
+		return base + "/requests/" + url.PathEscape(e.Request.ID)
+	case e.List != nil:
+		return base + "/lists/" + url.PathEscape(e.List.Name)
+	}
+	return ""
 }
 
 // slackEscape escapes what Slack's text format treats as markup.

@@ -43,6 +43,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,6 +100,13 @@ func WithClock(c clock.Clock) Option { return func(n *Notifier) { n.clock = c } 
 // WithLeaseTTL sets how long the notifying replica's lease lasts without renewal (default 15s).
 func WithLeaseTTL(d time.Duration) Option { return func(n *Notifier) { n.leaseTTL = d } }
 
+// WithBaseURL sets the web UI's address (config ui.base_url): every request event then carries the
+// request page's link (<base>/requests/<id>) and every list event the list's (<base>/lists/<name>),
+// in the json form's url and on the slack form's second line.
+func WithBaseURL(base string) Option {
+	return func(n *Notifier) { n.baseURL = strings.TrimSuffix(base, "/") }
+}
+
 // Notifier turns store changes and time into events and delivers them to webhooks.
 type Notifier struct {
 	store       store.Store
@@ -115,6 +123,8 @@ type Notifier struct {
 	retryBase   time.Duration
 	maxBackoff  time.Duration
 	leaseTTL    time.Duration
+	// baseURL is the web UI's address, for the links events carry (empty: none).
+	baseURL string
 	// lookback: time-driven events are looked for this far behind now, for changes committed a
 	// little after the instant they concern (an immediate start is the second of the approval).
 	lookback time.Duration

@@ -980,3 +980,34 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		}
 	}
 }
+
+// With the web UI's address (ui.base_url), a request's events link to its page and a list's to
+// the list's, in the json form's url and on the slack form's second line.
+func TestEventsLinkToTheWebUI(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	rc := newReceiver(t)
+	cfg := notify.Config{Webhooks: []notify.Webhook{{Name: "w", URL: rc.url + "/w"}, {Name: "s", URL: rc.url + "/s", Format: "slack"}}}
+	start(t, e.store, cfg, notify.WithPeriod(50*time.Millisecond), notify.WithBaseURL("https://warden.example.com/"))
+	id := e.request(e.as("dan"), server.RequestCreate{Roles: []string{"staging-admin"}, Reason: "deploy 7", Duration: "1h"})
+	p := payload(t, rc.wait(t, "/w", 1, 5*time.Second)[0])
+	if want := "https://warden.example.com/requests/" + id; p.Event != notify.RequestCreated || p.URL != want {
+		t.Fatalf("request.created links to %q, want %q", p.URL, want)
+	}
+	if s := string(rc.wait(t, "/s", 1, 5*time.Second)[0].body); !strings.HasSuffix(s, `\nhttps://warden.example.com/requests/`+id+`"}`) {
+		t.Fatalf("slack: %s", s)
+	}
+	e.apply(`
+kind: access_list
+version: v1
+metadata: {name: ops}
+spec: {title: Ops, owners: [alice], audit: {recurrence: {frequency: 3}, next_audit_date: "2020-01-01"}}
+`)
+	hits := rc.wait(t, "/w", 2, 5*time.Second)
+	if p := payload(t, hits[1]); p.List == nil || p.URL != "https://warden.example.com/lists/ops" {
+		t.Fatalf("list.review_overdue: %s", hits[1].body)
+	}
+	// Without a base URL: no link (the other tests).
+	if got := notify.Link("", &notify.Event{Request: &notify.Request{ID: "x"}}); got != "" {
+		t.Fatalf("a link without a base: %q", got)
+	}
+}

@@ -483,6 +483,9 @@ type AuditEntrySpec struct {
 
 func (s *AuditEntrySpec) index(*Metadata) []IndexEntry {
 	out := []IndexEntry{{"actor", s.Actor}, {"kind", string(s.Kind)}}
+	if s.Name != "" {
+		out = append(out, IndexEntry{"name", s.Name})
+	}
 	if s.Kind != "" && s.Name != "" {
 		out = append(out, IndexEntry{IndexSubject, RefValue(s.Kind, s.Name)})
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -62,10 +63,21 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if !s.syncReady(w, r, p) {
 		return
 	}
-	plan, err := importer.Preview(r.Context(), s.store, s.sync.Client(), s.scope(), importer.WithClock(s.now))
+	out, _, err := s.previewResult(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// previewResult reads Identity Center and says what an import would add, changing nothing:
+// GET /v1/integration/preview and the guided integration's preview. The plan is returned too, for
+// what the page shows beyond the API's answer (the accounts and permission sets by name).
+func (s *Server) previewResult(ctx context.Context) (PreviewResponse, *importer.Plan, error) {
+	plan, err := importer.Preview(ctx, s.store, s.sync.Client(), s.scope(), importer.WithClock(s.now))
+	if err != nil {
+		return PreviewResponse{}, nil, err
 	}
 	src := plan.Source
 	out := PreviewResponse{Accounts: len(src.Accounts), PermissionSets: len(src.PermissionSets), Users: len(src.Users),
@@ -77,7 +89,7 @@ func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	for _, u := range src.Users {
 		out.UserAssigned += len(src.Assignments[u.ID])
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, plan, nil
 }
 
 func (s *Server) importIC(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -89,16 +101,21 @@ func (s *Server) importIC(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		s.fail(w, r, err)
 		return
 	}
-	if len(req.DefaultOwners) == 0 {
-		s.fail(w, r, &resource.FieldError{Field: "default_owners", Message: "required: at least one owner for the imported access lists"})
-		return
-	}
-	stats, err := importer.Import(r.Context(), s.store, s.sync.Client(), s.scope(), req.DefaultOwners, importer.WithClock(s.now), importer.As(actor(p)))
+	stats, err := s.importResult(r.Context(), p, req.DefaultOwners)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, stats)
+}
+
+// importResult imports Identity Center with owners as the imported lists' default owners (the
+// caller checked step-up): POST /v1/integration/import and the guided integration's import.
+func (s *Server) importResult(ctx context.Context, p *auth.Principal, owners []string) (*importer.Stats, error) {
+	if len(owners) == 0 {
+		return nil, &resource.FieldError{Field: "default_owners", Message: "required: at least one owner for the imported access lists"}
+	}
+	return importer.Import(ctx, s.store, s.sync.Client(), s.scope(), owners, importer.WithClock(s.now), importer.As(actor(p)))
 }
 
 // scope is the part of Identity Center the sync manages, which preview and import keep to.

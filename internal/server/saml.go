@@ -525,17 +525,26 @@ func (s *Server) samlSetSP(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		s.fail(w, r, err)
 		return
 	}
-	spec, err := samlidp.ParseSPMetadata([]byte(req.Metadata))
+	got, err := s.setSP(r.Context(), p, []byte(req.Metadata))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, got)
+}
+
+// setSP makes or replaces the aws-identity-center service provider from Identity Center's SAML
+// metadata (the caller checked the administrator and step-up): PUT /v1/saml/sp (warden saml sp
+// set) and the guided integration's identity source step.
+func (s *Server) setSP(ctx context.Context, p *auth.Principal, metadata []byte) (*resource.Object, error) {
+	spec, err := samlidp.ParseSPMetadata(metadata)
 	if err != nil {
 		var fe resource.Errors
 		if errors.As(err, &fe) {
-			s.fail(w, r, err)
-			return
+			return nil, err
 		}
-		s.fail(w, r, badRequest{err})
-		return
+		return nil, badRequest{err}
 	}
-	ctx := r.Context()
 	o := resource.New(resource.KindSAMLServiceProvider, samlidp.AppName)
 	o.Spec = spec
 	cur, err := s.store.Get(ctx, resource.KindSAMLServiceProvider, samlidp.AppName)
@@ -545,18 +554,11 @@ func (s *Server) samlSetSP(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		spec.Attributes, spec.StartURL = old.Attributes, old.StartURL
 		o.Metadata = cur.Metadata
 	case !errors.Is(err, store.ErrNotFound):
-		s.fail(w, r, err)
-		return
+		return nil, err
 	}
 	o.Metadata.Description = strings.TrimSpace("AWS IAM Identity Center, from its SAML metadata")
 	if _, err := s.manage.Apply(ctx, actor(p), []*resource.Object{o}); err != nil {
-		s.fail(w, r, unwrapSingle(err))
-		return
+		return nil, unwrapSingle(err)
 	}
-	got, err := s.store.Get(ctx, resource.KindSAMLServiceProvider, samlidp.AppName)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, got)
+	return s.store.Get(ctx, resource.KindSAMLServiceProvider, samlidp.AppName)
 }

@@ -17,6 +17,7 @@ package server
 // refusal is 403 {"error": "step-up needed: ...", "step_up": true}.
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -262,29 +263,31 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, p *auth.Pr
 // revokeSession ends one session: the caller's own, or anyone's for an administrator (an
 // administrative change: step-up).
 func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id := r.PathValue("id")
-	ss, err := s.sessions.Get(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if ss.User != p.User {
-		if !p.Admin {
-			// Someone else's session is as good as absent: its id tells nothing to a stranger.
-			s.fail(w, r, &store.ObjectError{Kind: resource.KindSession, Name: id, Err: store.ErrNotFound})
-			return
-		}
-		if err := s.stepUp(p, "ending someone else's session"); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	old, err := s.sessions.Revoke(r.Context(), p, id)
+	old, err := s.endSession(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, sessionInfo(old, nil))
+}
+
+// endSession ends session id for p: their own, or anyone's for an administrator (an administrative
+// change: step-up): DELETE /v1/sessions/{id} and the user page's "End".
+func (s *Server) endSession(ctx context.Context, p *auth.Principal, id string) (*auth.Session, error) {
+	ss, err := s.sessions.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ss.User != p.User {
+		if !p.Admin {
+			// Someone else's session is as good as absent: its id tells nothing to a stranger.
+			return nil, &store.ObjectError{Kind: resource.KindSession, Name: id, Err: store.ErrNotFound}
+		}
+		if err := s.stepUp(p, "ending someone else's session"); err != nil {
+			return nil, err
+		}
+	}
+	return s.sessions.Revoke(ctx, p, id)
 }
 
 // revokeAllSessions ends every session of the caller ("sign out everywhere"), or of ?user= for an

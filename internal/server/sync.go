@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -79,7 +80,7 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if !ok {
 		return
 	}
-	plan, _, _, err := s.sync.Plan(r.Context(), reconcile.PlanOptions{Full: true, DeleteInAWS: req.DeleteInAWS})
+	out, err := s.syncPlanResult(r.Context(), req)
 	if errors.Is(err, reconcile.ErrUninstalled) {
 		writeError(w, http.StatusConflict, err)
 		return
@@ -88,8 +89,18 @@ func (s *Server) syncPlan(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SyncPlanResponse{Plan: plan.String(), Changes: plan.Changes() + plan.Held, Brake: plan.Brake,
-		LeftOut: plan.LeftOut, Released: plan.Released})
+	writeJSON(w, http.StatusOK, out)
+}
+
+// syncPlanResult computes the plan on a full observation, changing nothing: POST /v1/sync/plan
+// and the administration page's "Compute the plan". The sync must be on (s.sync set).
+func (s *Server) syncPlanResult(ctx context.Context, req SyncRequest) (SyncPlanResponse, error) {
+	plan, _, _, err := s.sync.Plan(ctx, reconcile.PlanOptions{Full: true, DeleteInAWS: req.DeleteInAWS})
+	if err != nil {
+		return SyncPlanResponse{}, err
+	}
+	return SyncPlanResponse{Plan: plan.String(), Changes: plan.Changes() + plan.Held, Brake: plan.Brake,
+		LeftOut: plan.LeftOut, Released: plan.Released}, nil
 }
 
 func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -100,25 +111,36 @@ func (s *Server) syncApply(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if !ok {
 		return
 	}
-	res, err := s.sync.Apply(r.Context(), reconcile.PlanOptions{Full: true, DeleteInAWS: req.DeleteInAWS, ReadBack: true}, req.Force)
+	out, applied, err := s.syncApplyResult(r.Context(), req)
 	if errors.Is(err, reconcile.ErrNotLeader) || errors.Is(err, reconcile.ErrUninstalled) {
 		writeError(w, http.StatusConflict, err)
 		return
 	}
-	if res == nil && err != nil {
+	if !applied {
 		s.fail(w, r, err)
 		return
-	}
-	out := SyncPlanResponse{Plan: res.Plan.String(), Changes: res.Plan.Changes(), Brake: res.Plan.Brake, Applied: res.Applied,
-		LeftOut: res.Plan.LeftOut, Released: res.Plan.Released, Unconverged: res.Unconverged}
-	for _, e := range res.Errors {
-		out.Errors = append(out.Errors, e.Error())
 	}
 	code := http.StatusOK
 	if errors.Is(err, reconcile.ErrBrake) {
 		code = http.StatusConflict
 	}
 	writeJSON(w, code, out)
+}
+
+// syncApplyResult plans and applies (the caller checked step-up): POST /v1/sync/apply and the
+// administration page's "Apply". applied is false when nothing ran (err says why); when it ran, err
+// may still say the safety brake held the plan (reconcile.ErrBrake) or what failed.
+func (s *Server) syncApplyResult(ctx context.Context, req SyncRequest) (out SyncPlanResponse, applied bool, err error) {
+	res, err := s.sync.Apply(ctx, reconcile.PlanOptions{Full: true, DeleteInAWS: req.DeleteInAWS, ReadBack: true}, req.Force)
+	if errors.Is(err, reconcile.ErrNotLeader) || errors.Is(err, reconcile.ErrUninstalled) || res == nil {
+		return out, false, err
+	}
+	out = SyncPlanResponse{Plan: res.Plan.String(), Changes: res.Plan.Changes(), Brake: res.Plan.Brake, Applied: res.Applied,
+		LeftOut: res.Plan.LeftOut, Released: res.Plan.Released, Unconverged: res.Unconverged}
+	for _, e := range res.Errors {
+		out.Errors = append(out.Errors, e.Error())
+	}
+	return out, true, err
 }
 
 func (s *Server) syncStatus(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

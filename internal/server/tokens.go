@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -171,25 +172,30 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p *auth.Prin
 
 // revokeToken revokes a token: administrators any, everyone else their own.
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id := r.PathValue("id")
-	o, err := s.tokens.Get(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !p.Admin && o.Spec.(*resource.APITokenSpec).User != p.User {
-		s.fail(w, r, forbidden("%s may revoke only their own tokens", p.User))
-		return
-	}
-	if o.Spec.(*resource.APITokenSpec).User != p.User && !s.requireStepUp(w, r, p, "revoking someone else's token (an administrative change)") {
-		return
-	}
-	old, err := s.tokens.Revoke(r.Context(), p, id)
+	old, err := s.revokeTokenOf(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, s.tokenInfo(old, nil))
+}
+
+// revokeTokenOf revokes token id for p: administrators any (someone else's needs step-up), everyone
+// else their own: DELETE /v1/tokens/{id} and the user page's "Revoke".
+func (s *Server) revokeTokenOf(ctx context.Context, p *auth.Principal, id string) (*resource.Object, error) {
+	o, err := s.tokens.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Admin && o.Spec.(*resource.APITokenSpec).User != p.User {
+		return nil, forbidden("%s may revoke only their own tokens", p.User)
+	}
+	if o.Spec.(*resource.APITokenSpec).User != p.User {
+		if err := s.stepUp(p, "revoking someone else's token (an administrative change)"); err != nil {
+			return nil, err
+		}
+	}
+	return s.tokens.Revoke(ctx, p, id)
 }
 
 // persons are the people answerable for an act: its user and, for a token a named administrator

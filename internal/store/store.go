@@ -44,6 +44,11 @@ type ListOptions struct {
 	After string
 	// Limit caps the number of objects returned; 0 means no limit.
 	Limit int
+	// Before keeps only names that sort before it; with Reverse, pass the last name of a page to
+	// get the next (older, for names that rise with time).
+	Before string
+	// Reverse orders by name descending.
+	Reverse bool
 }
 
 // Filter builds a ListOptions filter from key, value pairs.

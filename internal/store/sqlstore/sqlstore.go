@@ -467,7 +467,14 @@ func (t *tx) List(ctx context.Context, k resource.Kind, opts store.ListOptions) 
 		b.WriteString(` AND r.name > ?`)
 		args = append(args, opts.After)
 	}
+	if opts.Before != "" {
+		b.WriteString(` AND r.name < ?`)
+		args = append(args, opts.Before)
+	}
 	b.WriteString(` ORDER BY r.name`)
+	if opts.Reverse {
+		b.WriteString(` DESC`)
+	}
 	if opts.Limit > 0 {
 		b.WriteString(` LIMIT ?`)
 		args = append(args, opts.Limit)

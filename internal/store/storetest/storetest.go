@@ -371,6 +371,11 @@ func testListFilters(t *testing.T, open Opener) {
 	eq(list(resource.KindAccessListMember, store.ListOptions{Limit: 2}), "dev/amy", "dev/bo")
 	eq(list(resource.KindAccessListMember, store.ListOptions{Limit: 2, After: "dev/bo"}), "ops/amy", "ops/zed")
 	eq(list(resource.KindAccessListMember, store.ListOptions{Limit: 2, After: "ops/zed"}))
+	// Pages in reverse (newest first, for names that rise with time).
+	eq(list(resource.KindAccessListMember, store.ListOptions{Limit: 3, Reverse: true}), "ops/zed", "ops/amy", "dev/bo")
+	eq(list(resource.KindAccessListMember, store.ListOptions{Limit: 3, Reverse: true, Before: "dev/bo"}), "dev/amy")
+	eq(list(resource.KindAccessListMember, store.ListOptions{Reverse: true, Before: "ops/zed", Filters: store.Filter("member", "amy")}), "ops/amy", "dev/amy")
+	eq(list(resource.KindAccessListMember, store.ListOptions{After: "dev/amy", Before: "ops/zed"}), "dev/bo", "ops/amy")
 	// An update moves an object between filters; a delete takes it out.
 	r1, _ := s.Get(ctx, resource.KindAccessRequest, "r1")
 	r1.Spec.(*resource.AccessRequestSpec).State = resource.StateDenied
