@@ -85,7 +85,9 @@ func TestUIEveryPage(t *testing.T) {
 			}
 			e.page(b, what)
 			if over := string(b.Eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`)); over != "0" {
-				t.Errorf("%s: the page scrolls sideways by %s px", what, over)
+				wide := b.Eval(`Array.from(document.querySelectorAll("body *")).filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !(el.closest(".table-wrap") && el.closest(".table-wrap") !== el)).slice(0, 5).map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className ? "." + String(el.className).replace(/ /g, ".") : "") + " " + Math.round(el.getBoundingClientRect().right) + "px: " + el.textContent.trim().slice(0, 40))`)
+				wider := b.Eval(`Array.from(document.querySelectorAll("body, body *")).filter(el => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "auto").slice(0, 8).map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className ? "." + String(el.className).replace(/ /g, ".") : "") + " " + el.scrollWidth + "/" + el.clientWidth)`)
+				t.Errorf("%s: the page scrolls sideways by %s px; too wide: %s; overflowing: %s", what, over, wide, wider)
 			}
 			var times []struct{ Text, Title, Datetime string }
 			if err := json.Unmarshal(b.Eval(`Array.from(document.querySelectorAll("time[data-local]")).map(t => ({Text: t.textContent, Title: t.title, Datetime: t.getAttribute("datetime")}))`), &times); err != nil {
@@ -107,11 +109,11 @@ func TestUIEveryPage(t *testing.T) {
 			}
 			file := filepath.Join(shots, pg.shot+".png")
 			if update {
-				tmp, err := b.Screenshot(pg.shot)
+				// What a person sees first: the window, 1280×800, not the whole page.
+				png, err := chromedp.Run(b.Ctx, chromedp.CaptureScreenshot())
 				if err != nil {
 					t.Fatal(err)
 				}
-				png, _ := os.ReadFile(tmp)
 				os.MkdirAll(shots, 0o755)
 				if err := os.WriteFile(file, png, 0o644); err != nil {
 					t.Fatal(err)
