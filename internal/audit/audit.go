@@ -383,7 +383,13 @@ func Search(ctx context.Context, r store.Reader, q Query) ([]*resource.AuditEntr
 	if before > 0 {
 		opts.Before = EntryName(before)
 	}
-	for _, f := range [][2]string{{"actor", q.Actor}, {"kind", string(q.Kind)}, {"name", q.Name}, {"token", q.Token}} {
+	// The most selective index first: a subject (kind and name) or a name names few entries, a
+	// token or an actor more, a kind many.
+	filters := [][2]string{{"name", q.Name}, {"token", q.Token}, {"actor", q.Actor}, {"kind", string(q.Kind)}}
+	if q.Kind != "" && q.Name != "" {
+		filters = [][2]string{{resource.IndexSubject, resource.RefValue(q.Kind, q.Name)}, {"token", q.Token}, {"actor", q.Actor}}
+	}
+	for _, f := range filters {
 		if f[1] != "" {
 			opts.Filters = append(opts.Filters, store.Filter(f[0], f[1])...)
 		}

@@ -233,8 +233,26 @@ func scale(b *testing.B) *uiScale {
 // BenchmarkUIPages measures the server time of each page of the web UI, reporting its p95.
 func BenchmarkUIPages(b *testing.B) {
 	f := scale(b)
+	// The audit fixture's entries are a second apart, the newest a moment before the fixture was built.
+	midAudit := time.Now().Add(-scaleAudit / 2 * time.Second).UTC().Format("2006-01-02T15:04")
 	pages := []struct{ name, who, path string }{
 		{"account", scaleRequester, "/account"},
+		// Part C: the audit log and administration (the administrator).
+		{"audit", scaleAdmin, "/audit"},
+		{"audit-actor", scaleAdmin, "/audit?actor=" + scaleUser(7)},
+		{"audit-object", scaleAdmin, "/audit?kind=user&name=" + scaleUser(12345)},
+		{"audit-name", scaleAdmin, "/audit?name=" + scaleUser(12345)},
+		{"audit-actor-kind", scaleAdmin, "/audit?kind=user&actor=" + scaleUser(7)},
+		{"audit-until", scaleAdmin, "/audit?until=" + midAudit},
+		{"audit-older", scaleAdmin, "/audit?before=50001"},
+		{"admin", scaleAdmin, "/admin"},
+		{"admin-users", scaleAdmin, "/admin/users?after=" + scaleUser(25000)},
+		{"admin-users-search", scaleAdmin, "/admin/users?q=user0123"},
+		{"admin-user", scaleAdmin, "/admin/users/" + scaleRequester},
+		{"admin-identity", scaleAdmin, "/admin/identity"},
+		{"setup", scaleAdmin, "/admin/setup"},
+		{"setup-aws", scaleAdmin, "/admin/setup/aws?trust=058264527036"},
+		{"setup-import", scaleAdmin, "/admin/setup/import"},
 	}
 	for _, pg := range pages {
 		b.Run(pg.name, func(b *testing.B) {

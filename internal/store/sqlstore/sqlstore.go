@@ -463,15 +463,23 @@ func (t *tx) List(ctx context.Context, k resource.Kind, opts store.ListOptions) 
 	}
 	b.WriteString(` WHERE r.kind = ?`)
 	args = append(args, string(k))
+	// With a filter, the range and the order are on the first filter's index entries (their name
+	// is the object's): the planner then walks that index (kind, key, value, name) in order and
+	// stops at the limit, instead of walking every object of the kind in name order and probing
+	// the index for each (measured: 100,000 audit entries, a name matching one, 400 ms -> 1 ms).
+	col := "r.name"
+	if len(opts.Filters) > 0 {
+		col = "i0.name"
+	}
 	if opts.After != "" {
-		b.WriteString(` AND r.name > ?`)
+		b.WriteString(` AND ` + col + ` > ?`)
 		args = append(args, opts.After)
 	}
 	if opts.Before != "" {
-		b.WriteString(` AND r.name < ?`)
+		b.WriteString(` AND ` + col + ` < ?`)
 		args = append(args, opts.Before)
 	}
-	b.WriteString(` ORDER BY r.name`)
+	b.WriteString(` ORDER BY ` + col)
 	if opts.Reverse {
 		b.WriteString(` DESC`)
 	}
