@@ -29,7 +29,8 @@ const uiAdmin = "root@example.com"
 func newUIAdminEnv(t *testing.T) *uiAdminEnv {
 	t.Helper()
 	browsertest.Require(t)
-	simURL, _, _ := startSim(t, "--seed", "demo")
+	// Assignments stay IN_PROGRESS a while, so that the pages show the sync's work in flight.
+	simURL, _, _ := startSim(t, "--seed", "demo", "--provisioning-delay", "8s")
 	env, cfg := syncEnv(t, simURL)
 	dataDir := t.TempDir()
 	srv := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
@@ -231,7 +232,7 @@ func TestUIAdminJourney(t *testing.T) {
 	e.has("#every-group", "Every group is an access list.")
 	e.page("step 5, imported")
 	// The sync's part refreshes itself until the first sync has converged.
-	b.WaitFor(`document.querySelector("#setup-converged") !== null && !document.querySelector("#setup-sync").hasAttribute("data-live")`)
+	b.WaitFor(`document.querySelector("#setup-converged") !== null && document.querySelector("#setup-sync").getAttribute("data-live") === "5"`)
 	e.has("#setup-sync", "converged", "Identity Center matches warden.")
 	e.has("#setup-progress", "Done", "API calls spent")
 	if got := e.stepState(5); got != "done" {
@@ -255,9 +256,22 @@ func TestUIAdminJourney(t *testing.T) {
 		}
 	}
 
-	// Administration: the sync converged, its plan empty.
-	e.open("/admin", "#sync-status")
-	e.has("#sync-status", "converged")
+	// Administration: the sync converged. A standing role given to the administrator (by the CLI)
+	// sets it moving: the page, left open, shows the assignment in flight, then converged again.
+	e.open("/admin", "#sync-converged")
+	calls := b.Text("#sync-progress")
+	f := writeFile(t, t.TempDir(), "admin.yaml", "kind: user\nversion: v1\nmetadata: {name: "+uiAdmin+"}\nspec: {given_name: Root, family_name: Admin, email: "+uiAdmin+", admin: true, roles: [AdministratorAccess-on-staging]}\n")
+	mustRun(t, e.cli, "", "apply", "-f", f)
+	b.WaitFor(`/In flight\s*1/.test(document.querySelector("#sync-progress").textContent)`)
+	e.has("#sync-status", "not converged")
+	e.page("administration, the sync at work")
+	b.WaitFor(`document.querySelector("#sync-converged") !== null`)
+	if after := b.Text("#sync-progress"); after == calls {
+		t.Fatalf("the sync's progress did not move: %q", after)
+	}
+	if n := readSim(t, e.sim).assignmentsOf(uiAdmin); n != 1 {
+		t.Fatalf("the administrator has %d assignments in the simulator", n)
+	}
 	b.ClickAndWait("#compute-plan")
 	b.WaitVisible("#plan-summary")
 	e.has("#plan-summary", "Nothing to do: Identity Center matches warden.")
@@ -304,5 +318,20 @@ func TestUIAdminJourney(t *testing.T) {
 	e.has("#uninstall-plan-title", "What uninstalling would do")
 	if n := b.Count("#uninstall-done"); n != 0 {
 		t.Fatal("the dry run says it uninstalled")
+	}
+
+	// On a phone, 360 px wide: every page fits, nothing scrolls sideways (tables scroll in their
+	// own region), and axe-core passes there too.
+	e.b = browsertest.New(t, browsertest.WithTimeout(5*time.Minute), browsertest.WithWindowSize(360, 740))
+	e.signInTOTP(uiAdmin)
+	for _, path := range []string{"/audit", "/audit?name=devops", "/admin", "/admin/users", "/admin/users/" + uiAdmin, "/admin/identity",
+		"/admin/setup", "/admin/setup/aws?trust=058264527036", "/admin/setup/preview?read=1", "/admin/setup/identity-source",
+		"/admin/setup/scim", "/admin/setup/import", "/admin/setup/app", "/admin/setup/uninstall"} {
+		e.b.Navigate(e.base + path)
+		e.b.WaitVisible("main h1")
+		if wide := string(e.b.Eval(`document.documentElement.scrollWidth > window.innerWidth`)); wide != "false" {
+			t.Errorf("%s scrolls sideways at 360 px (%s px wide)", path, e.b.Eval(`document.documentElement.scrollWidth`))
+		}
+		e.page(path + " at 360 px")
 	}
 }

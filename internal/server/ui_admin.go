@@ -496,10 +496,15 @@ func (s *Server) adminData(r *http.Request) adminPageData {
 	return d
 }
 
-// syncLive says whether the sync's status is still moving (a run, operations pending, not yet
-// converged): the page keeps refreshing it.
-func syncLive(st reconcile.Status) bool {
-	return st.Running || st.Pending > 0 || st.Progress.InFlight > 0 || !st.Converged
+// syncLive says whether the sync's status is moving (a run, operations pending, not yet
+// converged): the page refreshes it every 2 s, and every 5 s once settled (a change made in warden
+// sets it moving again at any time).
+func syncLive(st reconcile.Status) bool { return !syncSettled(st) }
+
+// syncSettled: the last run converged and nothing is under way (the status's Converged is the last
+// run's, and stays set while a new run applies).
+func syncSettled(st reconcile.Status) bool {
+	return st.Converged && !st.Running && st.Pending == 0 && st.Progress.InFlight == 0
 }
 
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

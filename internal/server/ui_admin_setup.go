@@ -218,7 +218,7 @@ func (s *Server) setupData(r *http.Request, p *auth.Principal, step int) (*setup
 	}
 	add(4, "na", "not available yet: warden writes users and groups through the identitystore API")
 	switch {
-	case d.Imported && d.Status.Converged:
+	case d.Imported && syncSettled(d.Status):
 		add(5, "done", "imported; the sync has converged")
 	case d.Imported:
 		add(5, "wait", "imported; the sync is catching up")

@@ -237,6 +237,16 @@ func BenchmarkUIPages(b *testing.B) {
 	midAudit := time.Now().Add(-scaleAudit / 2 * time.Second).UTC().Format("2006-01-02T15:04")
 	pages := []struct{ name, who, path string }{
 		{"account", scaleRequester, "/account"},
+		// part B: the review inbox and access lists
+		{"reviews", scaleReviewer, "/reviews"},
+		{"reviews-admin", scaleAdmin, "/reviews"},
+		{"reviews-filtered", scaleReviewer, "/reviews?what=requestable-3&q=scale"},
+		{"lists", scaleRequester, "/lists"},
+		{"lists-page-50", scaleRequester, "/lists?page=50"},
+		{"lists-mine", scaleAdmin, "/lists?mine=1"},
+		{"lists-mine-member", scaleRequester, "/lists?mine=1"},
+		{"list", scaleRequester, "/lists/list0042"},
+		{"list-review", scaleAdmin, "/lists/list0042/review"},
 		// Part C: the audit log and administration (the administrator).
 		{"audit", scaleAdmin, "/audit"},
 		{"audit-actor", scaleAdmin, "/audit?actor=" + scaleUser(7)},
