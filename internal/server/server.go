@@ -67,6 +67,8 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	sync    *reconcile.Engine
+	// catalogs keeps the rules' catalog between requests (catalog_cache.go).
+	catalogs catalogCache
 	// pendingTTL is how long a request waits for its reviews (zero: the default).
 	pendingTTL time.Duration
 	// maxStartAhead is how far ahead a request may start (zero: the default).

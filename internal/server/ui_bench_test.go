@@ -237,6 +237,16 @@ func BenchmarkUIPages(b *testing.B) {
 	midAudit := time.Now().Add(-scaleAudit / 2 * time.Second).UTC().Format("2006-01-02T15:04")
 	pages := []struct{ name, who, path string }{
 		{"account", scaleRequester, "/account"},
+		// part B: the review inbox and access lists
+		{"reviews", scaleReviewer, "/reviews"},
+		{"reviews-admin", scaleAdmin, "/reviews"},
+		{"reviews-filtered", scaleReviewer, "/reviews?what=requestable-3&q=scale"},
+		{"lists", scaleRequester, "/lists"},
+		{"lists-page-50", scaleRequester, "/lists?page=50"},
+		{"lists-mine", scaleAdmin, "/lists?mine=1"},
+		{"lists-mine-member", scaleRequester, "/lists?mine=1"},
+		{"list", scaleRequester, "/lists/list0042"},
+		{"list-review", scaleAdmin, "/lists/list0042/review"},
 		// Part C: the audit log and administration (the administrator).
 		{"audit", scaleAdmin, "/audit"},
 		{"audit-actor", scaleAdmin, "/audit?actor=" + scaleUser(7)},
@@ -253,6 +263,14 @@ func BenchmarkUIPages(b *testing.B) {
 		{"setup", scaleAdmin, "/admin/setup"},
 		{"setup-aws", scaleAdmin, "/admin/setup/aws?trust=058264527036"},
 		{"setup-import", scaleAdmin, "/admin/setup/import"},
+		// Part A: My access, Request access, the request pages.
+		{"my-access", scaleRequester, "/"},
+		{"catalog", scaleRequester, "/request"},
+		{"catalog-search", scaleRequester, "/request?q=account-0042&item=role:requestable-1"},
+		{"checkout", scaleRequester, "/request/checkout?item=role:requestable-1&item=aa:" + scaleAccountID(42) + ":PS007"},
+		{"request", scaleRequester, "/requests/" + f.request},
+		{"request-reviewer", scaleReviewer, "/requests/" + f.request},
+		{"my-requests", scaleRequester, "/requests"},
 	}
 	for _, pg := range pages {
 		b.Run(pg.name, func(b *testing.B) {

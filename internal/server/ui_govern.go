@@ -44,6 +44,8 @@ const (
 	reviewPickSize = 200
 	// recentRequests is how many of a requester's recent requests the inbox shows.
 	recentRequests = 5
+	// recentCount bounds how many of a requester's requests the inbox counts.
+	recentCount = 100
 	// recentWindow is how far back the inbox looks for a requester's recent requests.
 	recentWindow = 30 * 24 * time.Hour
 	// historySize is how many reviews a list's page shows.
@@ -118,8 +120,10 @@ type requesterContext struct {
 	Roles   []string
 	Active  []contextRequest
 	Recent  []contextRequest
-	// RecentCount is how many requests they made in the window (Recent shows the newest few).
+	// RecentCount is how many requests they made in the window (Recent shows the newest few);
+	// RecentMore says it is a bound (recentCount) and they made more.
 	RecentCount int
+	RecentMore  bool
 }
 
 // contextRequest is one of a requester's other requests.
@@ -300,15 +304,15 @@ func (s *Server) requesterContext(ctx context.Context, rv *reviewer, user string
 			c.Active = append(c.Active, contextRequest{ID: o.Metadata.Name, State: req.State, What: requestWhat(req), Asked: o.Metadata.CreatedAt, End: req.End})
 		}
 	}
-	// Recent requests: those made in the window (names sort by time), the newest few shown.
-	recent, err := s.store.List(ctx, resource.KindAccessRequest, store.ListOptions{Limit: 200,
+	// Recent requests: the newest few (names are UUIDv7s: they rise with time), and how many were
+	// made in the window (counted up to a bound, newest first, with the store's reverse order).
+	recent, err := s.store.List(ctx, resource.KindAccessRequest, store.ListOptions{Limit: recentCount, Reverse: true,
 		After: uuidV7Floor(now.Add(-recentWindow)), Filters: store.Filter(resource.IndexUser, user)})
 	if err != nil {
 		return nil, nil, err
 	}
-	c.RecentCount = len(recent)
-	for i := len(recent) - 1; i >= 0 && len(c.Recent) < recentRequests; i-- {
-		o := recent[i]
+	c.RecentCount, c.RecentMore = len(recent), len(recent) == recentCount
+	for _, o := range recent[:min(len(recent), recentRequests)] {
 		req := o.Spec.(*resource.AccessRequestSpec)
 		access.Expire(req, o.Metadata.CreatedAt, s.pending(), now)
 		c.Recent = append(c.Recent, contextRequest{ID: o.Metadata.Name, State: req.State, What: requestWhat(req), Asked: o.Metadata.CreatedAt, End: req.End})
