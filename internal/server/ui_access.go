@@ -525,7 +525,11 @@ func (s *Server) groups(ctx context.Context, rq *requester, cart []catalogItem) 
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, group{Label: "Roles " + strings.Join(roles, ", "), Roles: roles, Terms: t})
+		label := "Role " + roles[0]
+		if len(roles) > 1 {
+			label = "Roles " + strings.Join(roles, ", ")
+		}
+		out = append(out, group{Label: label, Roles: roles, Terms: t})
 	}
 	for _, c := range cart {
 		if !c.IsRole() {
@@ -748,7 +752,7 @@ func (s *Server) uiCheckoutPost(w http.ResponseWriter, r *http.Request, p *auth.
 		return
 	}
 	if len(res) == 1 {
-		uiRedirect(w, r, "/requests/"+res[0].Request.Metadata.Name, "Request sent. "+strings.Join(res[0].Notes, "; ")+".")
+		uiRedirect(w, r, "/requests/"+res[0].Request.Metadata.Name, "Request sent: it "+strings.Join(res[0].Notes, "; ")+".")
 		return
 	}
 	ids := make([]string, len(res))
@@ -828,6 +832,7 @@ type requestPage struct {
 	MayCancel, MayRevoke bool
 	Errors               map[string]string
 	ReviewReason         string
+	Duration             string // the duration asked for, for people
 	IsRequester          bool
 }
 
@@ -851,6 +856,10 @@ func (s *Server) renderRequest(w http.ResponseWriter, r *http.Request, p *auth.P
 		Expires: o.Metadata.CreatedAt.Add(s.pending()), Errors: errs, ReviewReason: reason, IsRequester: req.User == p.User}
 	if data.Errors == nil {
 		data.Errors = map[string]string{}
+	}
+	data.Duration = req.Duration
+	if d, err := time.ParseDuration(req.Duration); err == nil && d > 0 {
+		data.Duration = web.FormatDuration(d)
 	}
 	if terms, err := s.terms(ctx, req); err != nil {
 		if code, _ := errorBody(err); code >= 500 {

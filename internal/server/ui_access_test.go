@@ -294,7 +294,7 @@ func TestUIRequestPage(t *testing.T) {
 	path := "/requests/" + id
 
 	p := dan.get(path)
-	mustContain(t, "dan's request page", p, "dan asks for prod-admin", "PENDING", "0 of 1 approvals", "hotfix 42",
+	mustContain(t, "dan's request page", p, "dan asks for prod-admin", "PENDING", "0 of 1 approvals", "hotfix 42", "<dt>Duration</dt><dd>1h</dd>",
 		"holders of role reviewer", `data-live="3"`, "Cancel the request", "dan asked for prod-admin")
 	mustNotContain(t, "dan's request page", p, `id="approve"`, `id="deny"`, `id="step-up"`)
 	csrf := csrfOf(t, p)
