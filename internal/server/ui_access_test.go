@@ -268,6 +268,7 @@ func TestUIMyAccess(t *testing.T) {
 	}
 	p = dan.get(p.location)
 	mustContain(t, "My access after End now", p, "Ended: prod-admin", "Recently ended", "CANCELLED", "All your requests")
+	mustContain(t, "the ended request", dan.get("/requests/"+id), "CANCELLED", "frank approved", "access window opens", "dan ended it early")
 	mustContain(t, "his requests", dan.get("/requests"), "prod-admin", "CANCELLED")
 	mustContain(t, "his cancelled requests", dan.get("/requests?state=cancelled"), "prod-admin")
 }
