@@ -22,7 +22,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -374,43 +373,29 @@ func (s *Server) uiLists(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 {
 		d.Page = n
 	}
-	var objs []*resource.Object
-	var err error
-	if d.Mine {
-		objs, err = s.myLists(ctx, p.User)
-	} else {
-		objs, err = s.accessLists(ctx, false)
-	}
+	all, err := s.listSummaries(ctx)
 	if err != nil {
 		s.uiFail(w, r, "/lists", err)
 		return
 	}
+	var mine map[string]bool
+	if d.Mine {
+		if mine, err = s.memberOf(ctx, p.User); err != nil {
+			s.uiFail(w, r, "/lists", err)
+			return
+		}
+	}
 	text := strings.ToLower(d.Q)
 	now := s.now()
-	rows := make([]listRow, 0, len(objs))
-	for _, o := range objs {
-		l := o.Spec.(*resource.AccessListSpec)
-		if text != "" && !strings.Contains(strings.ToLower(o.Metadata.Name+"\n"+l.Title+"\n"+strings.Join(l.Owners, "\n")), text) {
+	var rows []listRow
+	for _, l := range all { // sorted by due date already
+		owner := slices.Contains(l.Owners, p.User)
+		if d.Mine && !owner && !mine[l.Name] || text != "" && !strings.Contains(l.lower, text) {
 			continue
 		}
-		row := listRow{Name: o.Metadata.Name, Title: l.Title, Owners: l.Owners, Roles: l.Grants.Roles,
-			Overdue: access.ReviewDue(l, now), Schedule: schedule(l.Audit), Owner: slices.Contains(l.Owners, p.User)}
-		if l.Audit != nil {
-			row.Due = l.Audit.NextAuditDate
-		}
-		rows = append(rows, row)
+		rows = append(rows, listRow{Name: l.Name, Title: l.Title, Owners: l.Owners, Roles: l.Roles, Due: l.Due(),
+			Overdue: access.ReviewDue(&resource.AccessListSpec{Audit: l.Audit}, now), Schedule: schedule(l.Audit), Owner: owner})
 	}
-	// Due first, soonest (most overdue) first; lists without a date after, by name.
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i].Due, rows[j].Due
-		switch {
-		case a != nil && b != nil && !a.Equal(*b):
-			return a.Before(*b)
-		case (a == nil) != (b == nil):
-			return a != nil
-		}
-		return rows[i].Name < rows[j].Name
-	})
 	d.Total = len(rows)
 	d.Pages = max(1, (len(rows)+listsPageSize-1)/listsPageSize)
 	d.Page = min(d.Page, d.Pages)
@@ -441,37 +426,17 @@ func (s *Server) uiLists(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	s.uiRender(w, r, http.StatusOK, "lists", d)
 }
 
-// myLists reads the lists user owns or is a direct member of (index filters: owners are the list's
-// user references, memberships are indexed by member).
-func (s *Server) myLists(ctx context.Context, user string) ([]*resource.Object, error) {
-	owned, err := s.store.List(ctx, resource.KindAccessList, store.ListOptions{Filters: store.Filter(resource.IndexRef, resource.RefValue(resource.KindUser, user))})
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	for _, o := range owned {
-		seen[o.Metadata.Name] = true
-	}
+// memberOf is the set of lists user is a direct member of (the members' index).
+func (s *Server) memberOf(ctx context.Context, user string) (map[string]bool, error) {
 	ms, err := s.store.List(ctx, resource.KindAccessListMember, store.ListOptions{Filters: store.Filter(resource.IndexMember, user, resource.IndexMemberKind, resource.MemberUser)})
 	if err != nil {
 		return nil, err
 	}
+	out := make(map[string]bool, len(ms))
 	for _, m := range ms {
-		name := m.Spec.(*resource.AccessListMemberSpec).List
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		o, err := s.store.Get(ctx, resource.KindAccessList, name)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		owned = append(owned, o)
+		out[m.Spec.(*resource.AccessListMemberSpec).List] = true
 	}
-	return owned, nil
+	return out, nil
 }
 
 // listPage is the data of list.html.

@@ -414,3 +414,57 @@ func TestUIListReviewWizard(t *testing.T) {
 		t.Error("the review is not in the audit log as alice's")
 	}
 }
+
+// The lists page keeps every list's summary and follows the store's changes: a list made,
+// rescheduled or deleted (here through the API, as another replica or the CLI would) shows at once,
+// in its place by due date.
+func TestUIListsFollowChanges(t *testing.T) {
+	e := newGovernEnv(t)
+	carol := e.signedIn("carol")
+	order := func() string {
+		t.Helper()
+		p := carol.mustPage("/lists")
+		var names []string
+		for _, m := range regexp.MustCompile(`<tr id="list-([^"]+)"`).FindAllStringSubmatch(p.body, -1) {
+			names = append(names, m[1])
+		}
+		return strings.Join(names, ",")
+	}
+	if got := order(); got != "auditors,leads,ops" {
+		t.Fatalf("lists: %s", got)
+	}
+	e.apply(`
+kind: access_list
+version: v1
+metadata: {name: newcomers}
+spec: {title: Newcomers, owners: [alice], audit: {recurrence: {frequency: 1}, next_audit_date: 2025-06-01T00:00:00Z}}
+---
+kind: access_list
+version: v1
+metadata: {name: leads}
+spec: {title: Leads, owners: [alice], grants: {roles: [lead]}, audit: {recurrence: {frequency: 12}, next_audit_date: 2030-01-01T00:00:00Z}}
+`)
+	if got := order(); got != "newcomers,auditors,leads,ops" {
+		t.Fatalf("lists after a new one and a schedule: %s", got)
+	}
+	if err := e.admin.Delete(e.ctx, resource.KindAccessList, "newcomers", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := order(); got != "auditors,leads,ops" {
+		t.Fatalf("lists after a deletion: %s", got)
+	}
+	// A review moves auditors' date: no longer overdue.
+	row := regexp.MustCompile(`(?s)<tr id="list-auditors">.*?</tr>`)
+	if got := row.FindString(carol.mustPage("/lists").body); !strings.Contains(got, "overdue") {
+		t.Fatalf("auditors before its review: %s", got)
+	}
+	alice := e.signedIn("alice")
+	p := alice.mustPage("/lists/auditors/review")
+	if p := alice.post("/lists/auditors/review", url.Values{"csrf": {csrfOf(t, p)}, "action": {"submit"}, "notes": {"all fine"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("review: %d\n%s", p.status, p.text())
+	}
+	next := access.NextAudit(resource.Recurrence{Frequency: 3, DayOfMonth: "15"}, time.Now())
+	if got := row.FindString(carol.mustPage("/lists").body); strings.Contains(got, "overdue") || !strings.Contains(got, next.Format(time.RFC3339)) {
+		t.Fatalf("auditors after its review: %s", got)
+	}
+}
