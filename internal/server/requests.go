@@ -91,33 +91,14 @@ func (s *Server) pending() time.Duration {
 }
 
 // catalog is what the rules need to know: the accounts and permission sets warden has on record,
-// and the roles.
+// and the roles (kept between calls while nothing changes them: catalog_cache.go). The roles are
+// shared: callers only read them.
 func (s *Server) catalog(ctx context.Context) (*policy.Catalog, map[string]*resource.Object, error) {
-	accounts, err := s.store.List(ctx, resource.KindAccount, store.ListOptions{})
+	in, err := s.catalogInputs(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	accs := make([]policy.Account, 0, len(accounts))
-	for _, a := range accounts {
-		accs = append(accs, policy.Account{ID: a.Metadata.Name, Name: a.Spec.(*resource.AccountSpec).Name})
-	}
-	sets, err := s.store.List(ctx, resource.KindPermissionSet, store.ListOptions{})
-	if err != nil {
-		return nil, nil, err
-	}
-	pss := make([]policy.PermissionSet, 0, len(sets))
-	for _, p := range sets {
-		pss = append(pss, policy.PermissionSet{Name: p.Metadata.Name, ARN: p.Spec.(*resource.PermissionSetSpec).ARN})
-	}
-	roles, err := s.store.List(ctx, resource.KindRole, store.ListOptions{})
-	if err != nil {
-		return nil, nil, err
-	}
-	all := make(map[string]*resource.Object, len(roles))
-	for _, r := range roles {
-		all[r.Metadata.Name] = r
-	}
-	return policy.NewCatalog(accs, pss), all, nil
+	return policy.NewCatalog(in.accounts, in.sets), in.roles, nil
 }
 
 func rolesList(m map[string]*resource.Object) []*resource.Object {

@@ -69,6 +69,8 @@ type Server struct {
 	sync    *reconcile.Engine
 	// lists keeps every access list's summary for the lists page (ui_govern_lists.go).
 	lists listIndex
+	// catalogs keeps the rules' catalog between requests (catalog_cache.go).
+	catalogs catalogCache
 	// pendingTTL is how long a request waits for its reviews (zero: the default).
 	pendingTTL time.Duration
 	// maxStartAhead is how far ahead a request may start (zero: the default).

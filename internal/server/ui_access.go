@@ -38,8 +38,7 @@ const (
 	maxQueryLen     = 100 // a catalog search
 	maxOwnRequests  = 200 // a person's requests read in one state for My access
 	endedShown      = 5   // recently ended requests on My access
-	endedLookback   = 14 * 24 * time.Hour
-	requestsPerPage = 25 // requests on one page of /requests
+	requestsPerPage = 25  // requests on one page of /requests
 	durationStep    = 30 * time.Minute
 )
 
@@ -132,11 +131,10 @@ func (s *Server) uiMyAccess(w http.ResponseWriter, r *http.Request, p *auth.Prin
 			}
 		}
 	}
-	// Recently ended: requests made in the last two weeks (request ids are UUIDv7, in the order
-	// they were made, so the store reads only those), the latest first.
-	after := uuidAfter(now.Add(-endedLookback))
+	// Recently ended: the latest few of each ended state (request ids are UUIDv7, in the order
+	// they were made, so the store reads them newest first and stops there).
 	for _, state := range []string{resource.StateDenied, resource.StateExpired, resource.StateCancelled} {
-		objs, err := s.store.List(ctx, resource.KindAccessRequest, store.ListOptions{After: after, Limit: maxOwnRequests,
+		objs, err := s.store.List(ctx, resource.KindAccessRequest, store.ListOptions{Reverse: true, Limit: endedShown,
 			Filters: store.Filter(resource.IndexUser, p.User, resource.IndexState, state)})
 		if err != nil {
 			s.uiFail(w, r, "/", err)
@@ -155,12 +153,6 @@ func (s *Server) uiMyAccess(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return
 	}
 	s.uiRender(w, r, http.StatusOK, "my_access", data)
-}
-
-// uuidAfter is a name that sorts just before every UUIDv7 made at or after t.
-func uuidAfter(t time.Time) string {
-	ms := uint64(max(t.UnixMilli(), 0))
-	return fmt.Sprintf("%08x-%04x", ms>>16, ms&0xffff)
 }
 
 func rowOf(o *resource.Object) requestRow {
@@ -340,7 +332,15 @@ func (s *Server) requester(ctx context.Context, p *auth.Principal) (*requester, 
 // reason given so that a required one does not hide the terms.
 func (rq *requester) check(roles []string, resources []resource.RequestedResource) (*access.Terms, error) {
 	spec := &resource.AccessRequestSpec{User: rq.p.User, Roles: roles, Resources: resources, Reason: "-"}
-	return access.CheckRequest(spec, rq.held, rq.all, rq.cat)
+	// The rule reads, of all roles, only those asked for: pass just those (thousands of roles,
+	// one per imported group, need not be gone through for each item of the catalog).
+	asked := make(map[string]*resource.Object, len(roles))
+	for _, n := range roles {
+		if o := rq.all[n]; o != nil {
+			asked[n] = o
+		}
+	}
+	return access.CheckRequest(spec, rq.held, asked, rq.cat)
 }
 
 // item resolves a cart key to an item the person may request (an error says why not).

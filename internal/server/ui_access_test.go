@@ -361,3 +361,28 @@ func TestUIRequestPage(t *testing.T) {
 	mustNotContain(t, "an approved request (frank)", p, "End now", `id="approve"`)
 	mustContain(t, "an approved request (dan)", dan.get("/requests/"+id2), "End now")
 }
+
+// The server keeps the rules' catalog between requests; a change to a role is seen by the very
+// next request, page or API, however quickly it follows.
+func TestUICatalogSeesRoleChangesAtOnce(t *testing.T) {
+	e := newUIAccessEnv(t)
+	dan := e.uiAs("dan")
+	role := func(requestable string) string {
+		return `
+kind: role
+version: v1
+metadata: {name: requester}
+spec: {allow: {request: {roles: [` + requestable + `], max_duration: 4h, reason: required}}}
+`
+	}
+	for i := range 10 {
+		want, gone := "prod-admin", "staging-admin"
+		if i%2 == 1 {
+			want, gone = gone, want
+		}
+		e.apply(role(want))
+		p := dan.get("/request")
+		mustContain(t, "the catalog after a change", p, `value="role:`+want+`"`)
+		mustNotContain(t, "the catalog after a change", p, `value="role:`+gone+`"`)
+	}
+}

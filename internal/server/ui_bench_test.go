@@ -263,6 +263,14 @@ func BenchmarkUIPages(b *testing.B) {
 		{"setup", scaleAdmin, "/admin/setup"},
 		{"setup-aws", scaleAdmin, "/admin/setup/aws?trust=058264527036"},
 		{"setup-import", scaleAdmin, "/admin/setup/import"},
+		// Part A: My access, Request access, the request pages.
+		{"my-access", scaleRequester, "/"},
+		{"catalog", scaleRequester, "/request"},
+		{"catalog-search", scaleRequester, "/request?q=account-0042&item=role:requestable-1"},
+		{"checkout", scaleRequester, "/request/checkout?item=role:requestable-1&item=aa:" + scaleAccountID(42) + ":PS007"},
+		{"request", scaleRequester, "/requests/" + f.request},
+		{"request-reviewer", scaleReviewer, "/requests/" + f.request},
+		{"my-requests", scaleRequester, "/requests"},
 	}
 	for _, pg := range pages {
 		b.Run(pg.name, func(b *testing.B) {
