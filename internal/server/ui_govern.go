@@ -36,7 +36,9 @@ import (
 
 // Page sizes and form bounds of the governance pages.
 const (
-	inboxPageSize   = 20
+	inboxPageSize = 20
+	// inboxScan is how many pending requests the inbox reads at a time, judging each.
+	inboxScan       = 100
 	listsPageSize   = 50
 	membersPageSize = 50
 	// reviewPickSize is how many members step 1 of the review wizard shows at once.
@@ -179,18 +181,22 @@ func (s *Server) uiReviews(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	now := s.now()
 scan:
 	for {
-		opts.Limit = inboxPageSize + 1
+		opts.Limit = inboxScan
 		objs, err := s.store.List(ctx, resource.KindAccessRequest, opts)
 		if err != nil {
 			s.uiFail(w, r, "/reviews", err)
 			return
 		}
-		for i, o := range objs[:min(len(objs), inboxPageSize)] {
+		for _, o := range objs {
+			if len(d.Rows) == inboxPageSize { // full, and there is more to look at
+				d.Next = opts.After
+				break scan
+			}
 			opts.After = o.Metadata.Name
 			req := o.Spec.(*resource.AccessRequestSpec)
 			access.Expire(req, o.Metadata.CreatedAt, s.pending(), now) // as shown; stored on the next write
 			// The API's to_review rule: PENDING, and rv.may (administrators: any but their own).
-			if req.State != resource.StatePending || rv.may(req) != nil || !matchesRequest(o, req, what, text) {
+			if req.State != resource.StatePending || !matchesRequest(o, req, what, text) || rv.may(req) != nil {
 				continue
 			}
 			row, err := s.reviewRow(ctx, rv, o, contexts, holdings, now)
@@ -199,14 +205,8 @@ scan:
 				return
 			}
 			d.Rows = append(d.Rows, row)
-			if len(d.Rows) == inboxPageSize {
-				if i < len(objs)-1 {
-					d.Next = o.Metadata.Name
-				}
-				break scan
-			}
 		}
-		if len(objs) <= inboxPageSize {
+		if len(objs) < inboxScan {
 			break
 		}
 	}
@@ -264,12 +264,24 @@ func (s *Server) reviewRow(ctx context.Context, rv *reviewer, o *resource.Object
 	// The terms as s.terms computes them, with the catalog the reviewer already read.
 	if c.Missing {
 		row.Problem = "the requester is no longer a user: the request cannot be approved"
-	} else if t, err := access.CheckRequest(req, holdings[req.User], rv.all, rv.cat); err != nil {
+	} else if t, err := access.CheckRequest(req, holdings[req.User], askedRoles(req, rv.all), rv.cat); err != nil {
 		row.Problem = "the requester may no longer make this request: " + err.Error()
 	} else {
 		row.Needed = t.Approvals
 	}
 	return row, nil
+}
+
+// askedRoles are, of all roles, those the request asks for: all the rule reads of them (thousands
+// of roles, one per imported group, need not be gone through for each row).
+func askedRoles(req *resource.AccessRequestSpec, all map[string]*resource.Object) map[string]*resource.Object {
+	out := make(map[string]*resource.Object, len(req.Roles))
+	for _, n := range req.Roles {
+		if o := all[n]; o != nil {
+			out[n] = o
+		}
+	}
+	return out
 }
 
 // requesterContext reads what user holds (standing access: lists and roles), their active grants

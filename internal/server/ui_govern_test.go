@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -188,6 +189,34 @@ func TestUIReviewInbox(t *testing.T) {
 	p = bob.mustPage("/reviews")
 	if strings.Contains(p.body, `value="APPROVE"`) || !strings.Contains(p.body, `href="/login/step-up?next=%2freviews"`) || !strings.Contains(p.body, `value="DENY"`) {
 		t.Errorf("bob's inbox with a stale second factor:\n%s", p.body)
+	}
+
+	// Pages of 20, oldest first: 22 more of erin's fill the first page after dan's and erin's.
+	var more []string
+	for i := 0; i < 22; i++ {
+		more = append(more, ask("erin", fmt.Sprintf("batch %02d", i)))
+	}
+	ids := regexp.MustCompile(`<article class="card review" id="review-([^"]+)"`)
+	p = bob.mustPage("/reviews")
+	var got []string
+	for _, m := range ids.FindAllStringSubmatch(p.body, -1) {
+		got = append(got, m[1])
+	}
+	want := append([]string{first, second}, more[:18]...)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("the first page: %v, want %v", got, want)
+	}
+	next := regexp.MustCompile(`href="(/reviews\?[^"]*after=[^"]+)" rel="next"`).FindStringSubmatch(p.body)
+	if next == nil {
+		t.Fatalf("no next page:\n%s", p.text())
+	}
+	p = bob.mustPage(html.UnescapeString(next[1]))
+	got = nil
+	for _, m := range ids.FindAllStringSubmatch(p.body, -1) {
+		got = append(got, m[1])
+	}
+	if strings.Join(got, ",") != strings.Join(more[18:], ",") || strings.Contains(p.body, `rel="next"`) {
+		t.Fatalf("the second page: %v, want %v", got, more[18:])
 	}
 
 	// carol and dan review nothing: their inboxes are empty.
