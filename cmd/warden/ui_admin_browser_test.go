@@ -310,7 +310,7 @@ func TestUIAdminJourney(t *testing.T) {
 	e.has("#verify-result", "verified")
 	e.page("audit, verified")
 
-	// Uninstall: the plan first (a dry run), nothing stopped.
+	// Uninstall: the plan first (a dry run), nothing stopped yet.
 	e.open("/admin/setup/uninstall", "#uninstall-plan")
 	b.ClickAndWait("#uninstall-plan")
 	b.WaitVisible("#uninstall-confirm")
@@ -318,6 +318,32 @@ func TestUIAdminJourney(t *testing.T) {
 	e.has("#uninstall-plan-title", "What uninstalling would do")
 	if n := b.Count("#uninstall-done"); n != 0 {
 		t.Fatal("the dry run says it uninstalled")
+	}
+	// The administrator's assignment is warden's (it made it for the standing role): listed, and
+	// still in the simulator after the dry run.
+	e.has("#uninstall-assignments", "AdministratorAccess", uiAdmin)
+	if n := readSim(t, e.sim).assignmentsOf(uiAdmin); n != 1 {
+		t.Fatalf("after the dry run the administrator has %d assignments in the simulator", n)
+	}
+	// Then for real: the plan's confirmation (data-confirm answered yes), the sync stopped, the
+	// assignment gone, what warden adopted kept.
+	b.Eval(`window.confirm = () => true; true`)
+	b.ClickAndWait("#uninstall-confirm")
+	b.WaitVisible("#uninstall-done")
+	e.has("#uninstall-done", "done", "The sync is stopped.")
+	e.page("uninstalled")
+	if n := readSim(t, e.sim).assignmentsOf(uiAdmin); n != 0 {
+		t.Fatalf("after the uninstall the administrator has %d assignments in the simulator", n)
+	}
+	if got := strings.Join(readSim(t, e.sim).members("DevOps"), ","); got != "alice@example.com,bob@example.com,carol@example.com" {
+		t.Fatalf("DevOps after the uninstall: %s", got)
+	}
+	e.open("/admin", "#sync-uninstalled")
+	e.open("/admin/setup/uninstall", "#setup-uninstalled")
+	b.ClickAndWait("#uninstall-plan")
+	b.WaitVisible("#uninstall-confirm")
+	if got := b.Text("#uninstall-assignments"); strings.Contains(got, uiAdmin) {
+		t.Fatalf("the plan after the uninstall still lists: %q", got)
 	}
 
 	// On a phone, 360 px wide: every page fits, nothing scrolls sideways (tables scroll in their

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/access"
+	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/policy"
@@ -525,7 +526,11 @@ func (s *Server) groups(ctx context.Context, rq *requester, cart []catalogItem) 
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, group{Label: "Roles " + strings.Join(roles, ", "), Roles: roles, Terms: t})
+		label := "Role " + roles[0]
+		if len(roles) > 1 {
+			label = "Roles " + strings.Join(roles, ", ")
+		}
+		out = append(out, group{Label: label, Roles: roles, Terms: t})
 	}
 	for _, c := range cart {
 		if !c.IsRole() {
@@ -748,7 +753,7 @@ func (s *Server) uiCheckoutPost(w http.ResponseWriter, r *http.Request, p *auth.
 		return
 	}
 	if len(res) == 1 {
-		uiRedirect(w, r, "/requests/"+res[0].Request.Metadata.Name, "Request sent. "+strings.Join(res[0].Notes, "; ")+".")
+		uiRedirect(w, r, "/requests/"+res[0].Request.Metadata.Name, "Request sent: it "+strings.Join(res[0].Notes, "; ")+".")
 		return
 	}
 	ids := make([]string, len(res))
@@ -828,6 +833,7 @@ type requestPage struct {
 	MayCancel, MayRevoke bool
 	Errors               map[string]string
 	ReviewReason         string
+	Duration             string // the duration asked for, for people
 	IsRequester          bool
 }
 
@@ -852,6 +858,10 @@ func (s *Server) renderRequest(w http.ResponseWriter, r *http.Request, p *auth.P
 	if data.Errors == nil {
 		data.Errors = map[string]string{}
 	}
+	data.Duration = req.Duration
+	if d, err := time.ParseDuration(req.Duration); err == nil && d > 0 {
+		data.Duration = web.FormatDuration(d)
+	}
 	if terms, err := s.terms(ctx, req); err != nil {
 		if code, _ := errorBody(err); code >= 500 {
 			s.uiFail(w, r, "/", err)
@@ -868,7 +878,15 @@ func (s *Server) renderRequest(w http.ResponseWriter, r *http.Request, p *auth.P
 			data.Denials++
 		}
 	}
-	data.Timeline = timeline(o)
+	var ends []*resource.AuditEntrySpec
+	if req.State != resource.StatePending && req.State != resource.StateApproved {
+		// The audit log's entries about this request (its name index): who ended it, and why.
+		if ends, _, err = audit.Search(ctx, s.store, audit.Query{Kind: resource.KindAccessRequest, Name: o.Metadata.Name, Limit: 20}); err != nil {
+			s.uiFail(w, r, "/", err)
+			return
+		}
+	}
+	data.Timeline = timeline(o, ends)
 	if data.Grants, err = s.grantStates(ctx, o.Metadata.Name); err != nil {
 		s.uiFail(w, r, "/", err)
 		return
@@ -903,9 +921,10 @@ func (s *Server) renderRequest(w http.ResponseWriter, r *http.Request, p *auth.P
 	s.uiRender(w, r, status, "request", data)
 }
 
-// timeline is a request's history as the request itself records it: made, each review, approved
-// (its window), ended.
-func timeline(o *resource.Object) []timelineEvent {
+// timeline is a request's history: made, each review, its window, and how it ended. Who ended it
+// (cancelled, revoked, warden's expiry or revocation) is read from the audit log's entries about
+// the request (ends, the newest first); without one the request's own record says what it can.
+func timeline(o *resource.Object, ends []*resource.AuditEntrySpec) []timelineEvent {
 	req := o.Spec.(*resource.AccessRequestSpec)
 	out := []timelineEvent{{Time: o.Metadata.CreatedAt, Text: req.User + " asked for " + requestWhat(req), Reason: req.Reason}}
 	for _, rv := range req.Reviews {
@@ -925,23 +944,43 @@ func timeline(o *resource.Object) []timelineEvent {
 			out = append(out, timelineEvent{Time: *req.Start, Text: "access window opens, until " + req.End.UTC().Format("2006-01-02 15:04 UTC")})
 		}
 	}
-	switch req.State {
-	case resource.StateDenied:
-		out = append(out, timelineEvent{Time: last, Text: "denied"})
-	case resource.StateExpired:
-		if req.End != nil {
-			out = append(out, timelineEvent{Time: *req.End, Text: "ended: its window closed"})
-		} else {
-			out = append(out, timelineEvent{Time: last, Text: "expired: not reviewed in time"})
+	ended := false
+	for _, e := range ends {
+		text := ""
+		switch {
+		case e.Action == "cancel":
+			text = e.Actor + " cancelled it"
+			if req.End != nil {
+				text = e.Actor + " ended it early"
+			}
+		case e.Action == "revoke" && e.Actor == "warden":
+			text = "warden ended it"
+		case e.Action == "revoke":
+			text = e.Actor + " revoked it"
+		case e.Action == "expire" && req.End != nil:
+			text = "its window closed"
+		case e.Action == "expire":
+			text = "it expired: not reviewed in time"
+		default:
+			continue
 		}
-	case resource.StateCancelled:
+		out = append(out, timelineEvent{Time: e.Time, Text: text, Reason: e.Detail})
+		ended = true
+	}
+	switch {
+	case ended:
+	case req.State == resource.StateExpired && req.End != nil:
+		out = append(out, timelineEvent{Time: *req.End, Text: "its window closed"})
+	case req.State == resource.StateExpired:
+		out = append(out, timelineEvent{Time: last, Text: "it expired: not reviewed in time"})
+	case req.State == resource.StateCancelled:
 		t := last
 		if req.End != nil {
 			t = *req.End
 		}
 		text := "cancelled"
 		if req.EndReason != "" {
-			text = "ended by warden"
+			text = "warden ended it"
 		}
 		out = append(out, timelineEvent{Time: t, Text: text, Reason: req.EndReason})
 	}

@@ -268,6 +268,7 @@ func TestUIMyAccess(t *testing.T) {
 	}
 	p = dan.get(p.location)
 	mustContain(t, "My access after End now", p, "Ended: prod-admin", "Recently ended", "CANCELLED", "All your requests")
+	mustContain(t, "the ended request", dan.get("/requests/"+id), "CANCELLED", "frank approved", "access window opens", "dan ended it early")
 	mustContain(t, "his requests", dan.get("/requests"), "prod-admin", "CANCELLED")
 	mustContain(t, "his cancelled requests", dan.get("/requests?state=cancelled"), "prod-admin")
 }
@@ -294,7 +295,7 @@ func TestUIRequestPage(t *testing.T) {
 	path := "/requests/" + id
 
 	p := dan.get(path)
-	mustContain(t, "dan's request page", p, "dan asks for prod-admin", "PENDING", "0 of 1 approvals", "hotfix 42",
+	mustContain(t, "dan's request page", p, "dan asks for prod-admin", "PENDING", "0 of 1 approvals", "hotfix 42", "<dt>Duration</dt><dd>1h</dd>",
 		"holders of role reviewer", `data-live="3"`, "Cancel the request", "dan asked for prod-admin")
 	mustNotContain(t, "dan's request page", p, `id="approve"`, `id="deny"`, `id="step-up"`)
 	csrf := csrfOf(t, p)

@@ -482,9 +482,10 @@ type adminPageData struct {
 	// Live: the sync has work under way; its part refreshes.
 	Live bool
 	// Plan is a plan just computed (Applied false) or an apply's result (Applied true).
-	Plan       *SyncPlanResponse
-	Applied    bool
-	StepUpDone bool
+	Plan        *SyncPlanResponse
+	Applied     bool
+	StepUpDone  bool
+	Uninstalled bool
 }
 
 func (s *Server) adminData(r *http.Request) adminPageData {
@@ -492,8 +493,16 @@ func (s *Server) adminData(r *http.Request) adminPageData {
 	if s.sync != nil {
 		d.Status = s.sync.Status()
 		d.Live = syncLive(d.Status)
+		d.Uninstalled = s.uninstalled(r.Context())
+		d.Live = d.Live && !d.Uninstalled
 	}
 	return d
+}
+
+// uninstalled says whether the integration was uninstalled (the engine's mark, a sync record).
+func (s *Server) uninstalled(ctx context.Context) bool {
+	_, err := s.store.Get(ctx, resource.KindSyncRecord, reconcile.UninstalledKey)
+	return err == nil
 }
 
 // syncLive says whether the sync's status is moving (a run, operations pending, not yet

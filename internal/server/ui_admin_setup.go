@@ -136,10 +136,11 @@ type setupData struct {
 	Status   reconcile.Status
 	Live     bool
 
-	// Uninstall.
-	Uninstall    *reconcile.UninstallPlan
-	DeleteGroups bool
-	Uninstalled  bool
+	// Uninstall. UninstalledNow: the integration is uninstalled (the sync stopped for good).
+	UninstalledNow bool
+	Uninstall      *reconcile.UninstallPlan
+	DeleteGroups   bool
+	Uninstalled    bool
 }
 
 // roleNameRE is an IAM role name (it goes into a shell script: nothing else is let through).
@@ -162,7 +163,8 @@ func (s *Server) setupData(r *http.Request, p *auth.Principal, step int) (*setup
 	st.mu.Unlock()
 	if s.sync != nil {
 		d.Status = s.sync.Status()
-		d.Live = syncLive(d.Status)
+		d.UninstalledNow = s.uninstalled(ctx)
+		d.Live = syncLive(d.Status) && !d.UninstalledNow
 	}
 	if idp := s.SAML(); idp != nil {
 		d.SAMLOn, d.EntityID = true, idp.EntityID()
