@@ -212,7 +212,7 @@ type auditPageData struct {
 	Newest     string
 	ExportCSV  string
 	ExportJSON string
-	ExportMax  int
+	ExportMax  string
 	Head       audit.Head
 	Verify     *verifyRun
 	Verifying  *verifyRun
@@ -222,14 +222,16 @@ type auditPageData struct {
 type auditRow struct {
 	*resource.AuditEntrySpec
 	Object string
-	Diff   []diffLine
+	// Link is the page of the entry's subject, when it has one (a user, a list, a request).
+	Link string
+	Diff []diffLine
 	// Created/Deleted: the entry has only an after (a creation) or only a before (a deletion).
 	Created, Deleted bool
 }
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	search, q, errs := parseAuditSearch(r.URL.Query())
-	d := auditPageData{Flash: uiFlash(r), Search: search, Kinds: auditKinds, Errors: errs, ExportMax: auditExportMax}
+	d := auditPageData{Flash: uiFlash(r), Search: search, Kinds: auditKinds, Errors: errs, ExportMax: thousands(auditExportMax)}
 	st := s.adminState()
 	st.mu.Lock()
 	d.Verify, d.Verifying = st.verify, st.verifying
@@ -276,6 +278,18 @@ func auditRowOf(e *resource.AuditEntrySpec) auditRow {
 	row := auditRow{AuditEntrySpec: e, Diff: auditDiff(e.Before, e.After)}
 	if e.Kind != "" {
 		row.Object = string(e.Kind) + "/" + e.Name
+	}
+	switch e.Kind {
+	case resource.KindUser:
+		row.Link = userPath(e.Name)
+	case resource.KindAccessList:
+		row.Link = "/lists/" + url.PathEscape(e.Name)
+	case resource.KindAccessListMember:
+		if list, _, ok := strings.Cut(e.Name, "/"); ok {
+			row.Link = "/lists/" + url.PathEscape(list)
+		}
+	case resource.KindAccessRequest:
+		row.Link = "/requests/" + url.PathEscape(e.Name)
 	}
 	row.Created = len(e.Before) == 0 && len(e.After) > 0
 	row.Deleted = len(e.Before) > 0 && len(e.After) == 0
@@ -431,6 +445,15 @@ func (s *Server) auditExport(format string) uiHandler {
 			w.Write([]byte("\n]\n"))
 		}
 	}
+}
+
+// thousands writes n with thousands separated by commas (100,000).
+func thousands(n int) string {
+	v := strconv.Itoa(n)
+	for i := len(v) - 3; i > 0; i -= 3 {
+		v = v[:i] + "," + v[i:]
+	}
+	return v
 }
 
 // csvCell keeps a spreadsheet from reading a cell as a formula (a value someone typed, such as a

@@ -177,7 +177,7 @@ func TestUIAuditSearchPagesAndExports(t *testing.T) {
 	if s := entrySeqs(p); len(s) != 1 {
 		t.Fatalf("alice's user changes: %v\n%s", s, p.body)
 	}
-	mustContain(t, "alice's change", p, "user/bob", "1 field changed", "<code>spec.disabled</code>", "<ins>true</ins>")
+	mustContain(t, "alice's change", p, `<a href="/admin/users/bob"><code>user/bob</code></a>`, "1 field changed", "<code>spec.disabled</code>", "<ins>true</ins>")
 
 	// Time ranges: everything so far is before a minute from now, nothing after.
 	later := e.clk.Now().Add(time.Minute).UTC().Format("2006-01-02T15:04")
