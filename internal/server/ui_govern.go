@@ -51,6 +51,8 @@ const (
 	recentWindow = 30 * 24 * time.Hour
 	// historySize is how many reviews a list's page shows.
 	historySize = 20
+	// historyScan bounds the list's audit entries read for its reviews (its newest).
+	historyScan = 200
 
 	maxFilterLen = 200
 	maxNameLen   = 256
@@ -604,13 +606,14 @@ func (s *Server) grantViews(ctx context.Context, roles []string) ([]grantView, e
 // listHistory is a list's periodic reviews, newest first: its audit entries by subject, with the
 // members each removed (the entries written just before it, in the same transaction).
 func (s *Server) listHistory(ctx context.Context, list string) ([]historyRow, error) {
-	objs, err := s.store.List(ctx, resource.KindAuditEntry, store.ListOptions{
+	// The list's newest entries (names rise with the sequence), its reviews among them.
+	objs, err := s.store.List(ctx, resource.KindAuditEntry, store.ListOptions{Reverse: true, Limit: historyScan,
 		Filters: store.Filter(resource.IndexSubject, resource.RefValue(resource.KindAccessList, list))})
 	if err != nil {
 		return nil, err
 	}
 	var out []historyRow
-	for i := len(objs) - 1; i >= 0 && len(out) < historySize; i-- {
+	for i := 0; i < len(objs) && len(out) < historySize; i++ {
 		e := objs[i].Spec.(*resource.AuditEntrySpec)
 		if e.Action != "review" {
 			continue

@@ -497,3 +497,63 @@ spec: {title: Leads, owners: [alice], grants: {roles: [lead]}, audit: {recurrenc
 		t.Fatalf("auditors after its review: %s", got)
 	}
 }
+
+// An administrator who owns no list changes it as an administrative change: with a stale second
+// factor the list's page offers the step-up instead of its forms, and a form posted anyway gets the
+// step-up page; with a fresh one the forms are there and work. Members come in pages of 50.
+func TestUIListAdminStepUpAndPages(t *testing.T) {
+	e := newGovernEnv(t)
+	e.apply(`
+kind: user
+version: v1
+metadata: {name: carol}
+spec: {admin: true}
+`)
+	var members []string
+	for i := 0; i < 55; i++ {
+		members = append(members, fmt.Sprintf(`
+---
+kind: user
+version: v1
+metadata: {name: u%02d}
+spec: {}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: ops, member: u%02d}`, i, i))
+	}
+	e.apply(strings.TrimPrefix(strings.Join(members, ""), "\n---\n"))
+	carol := e.signedIn("carol")
+	p := carol.mustPage("/lists/ops")
+	if !strings.Contains(p.body, `id="add-member"`) || strings.Contains(p.body, "Confirm your second factor") {
+		t.Fatalf("carol, administrator with a fresh factor, lacks the forms:\n%s", p.text())
+	}
+	// Page 1: bob and u00..u48 (names in order); page 2: the rest.
+	rows := regexp.MustCompile(`<tr data-member="([^"]+)"`)
+	if got := rows.FindAllStringSubmatch(p.body, -1); len(got) != 50 || got[0][1] != "bob" || got[49][1] != "u48" {
+		t.Fatalf("the first page of members: %d rows", len(got))
+	}
+	next := regexp.MustCompile(`href="(/lists/ops\?after=[^"]+)" rel="next"`).FindStringSubmatch(p.body)
+	if next == nil {
+		t.Fatalf("no next page of members:\n%s", p.text())
+	}
+	p2 := carol.mustPage(html.UnescapeString(next[1]))
+	if got := rows.FindAllStringSubmatch(p2.body, -1); len(got) != 6 || got[0][1] != "u49" || strings.Contains(p2.body, `rel="next"`) {
+		t.Fatalf("the second page of members: %v", got)
+	}
+
+	e.clk.Advance(20 * time.Minute) // past the step-up window
+	e.srv.SetClock(e.clk.Now)
+	p = carol.mustPage("/lists/ops")
+	if strings.Contains(p.body, `id="add-member"`) || strings.Contains(p.body, "/remove") || !strings.Contains(p.body, `href="/login/step-up?next=%2flists%2fops"`) {
+		t.Fatalf("carol with a stale factor:\n%s", p.text())
+	}
+	p = carol.post("/lists/ops/members", url.Values{"csrf": {csrfOf(t, p)}, "member": {"dan"}})
+	if p.status != http.StatusForbidden || !strings.Contains(p.text(), "second factor") {
+		t.Fatalf("adding with a stale factor: %d\n%s", p.status, p.text())
+	}
+	if _, err := e.store.Get(e.ctx, resource.KindAccessListMember, "ops/dan"); err == nil {
+		t.Fatal("dan was added without the step-up")
+	}
+}
