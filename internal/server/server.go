@@ -67,6 +67,8 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	sync    *reconcile.Engine
+	// lists keeps every access list's summary for the lists page (ui_govern_lists.go).
+	lists listIndex
 	// catalogs keeps the rules' catalog between requests (catalog_cache.go).
 	catalogs catalogCache
 	// pendingTTL is how long a request waits for its reviews (zero: the default).

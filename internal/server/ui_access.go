@@ -820,13 +820,14 @@ type requestPage struct {
 	Created        time.Time
 	Expires        time.Time // when a pending request stops waiting
 	// Terms: nil when the requester may no longer make it (TermsErr says why).
-	Terms                *access.Terms
-	TermsErr             string
-	Approvals, Denials   int
-	Timeline             []timelineEvent
-	Grants               []GrantState
-	Open                 bool // approved and in its window
-	Live                 bool
+	Terms              *access.Terms
+	TermsErr           string
+	Approvals, Denials int
+	Timeline           []timelineEvent
+	Grants             []GrantState
+	Open               bool // approved and in its window
+	// Live is how often (seconds) the page's moving part is fetched again: 0 once it has settled.
+	Live                 int
 	Reviewers            reviewers
 	MayReview, StepUpOK  bool
 	ReviewWhyNot         string
@@ -892,11 +893,15 @@ func (s *Server) renderRequest(w http.ResponseWriter, r *http.Request, p *auth.P
 		return
 	}
 	data.Open = req.State == resource.StateApproved && req.Start != nil && !now.Before(*req.Start)
-	switch req.State {
-	case resource.StatePending:
-		data.Live = true
-	case resource.StateApproved:
-		data.Live = len(data.Grants) == 0 || slices.ContainsFunc(data.Grants, func(g GrantState) bool { return g.State != "granted" })
+	switch {
+	case req.State == resource.StatePending:
+		data.Live = 3 // reviews come
+	case req.State == resource.StateApproved && !data.Open:
+		data.Live = 30 // nothing moves until the window opens
+	case req.State == resource.StateApproved:
+		if len(data.Grants) == 0 || slices.ContainsFunc(data.Grants, func(g GrantState) bool { return g.State != "granted" }) {
+			data.Live = 3 // the sync makes the assignments
+		}
 	}
 	cat, all, err := s.catalog(ctx)
 	if err != nil {

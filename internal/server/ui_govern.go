@@ -22,7 +22,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +36,9 @@ import (
 
 // Page sizes and form bounds of the governance pages.
 const (
-	inboxPageSize   = 20
+	inboxPageSize = 20
+	// inboxScan is how many pending requests the inbox reads at a time, judging each.
+	inboxScan       = 100
 	listsPageSize   = 50
 	membersPageSize = 50
 	// reviewPickSize is how many members step 1 of the review wizard shows at once.
@@ -50,6 +51,8 @@ const (
 	recentWindow = 30 * 24 * time.Hour
 	// historySize is how many reviews a list's page shows.
 	historySize = 20
+	// historyScan bounds the list's audit entries read for its reviews (its newest).
+	historyScan = 200
 
 	maxFilterLen = 200
 	maxNameLen   = 256
@@ -180,18 +183,22 @@ func (s *Server) uiReviews(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	now := s.now()
 scan:
 	for {
-		opts.Limit = inboxPageSize + 1
+		opts.Limit = inboxScan
 		objs, err := s.store.List(ctx, resource.KindAccessRequest, opts)
 		if err != nil {
 			s.uiFail(w, r, "/reviews", err)
 			return
 		}
-		for i, o := range objs[:min(len(objs), inboxPageSize)] {
+		for _, o := range objs {
+			if len(d.Rows) == inboxPageSize { // full, and there is more to look at
+				d.Next = opts.After
+				break scan
+			}
 			opts.After = o.Metadata.Name
 			req := o.Spec.(*resource.AccessRequestSpec)
 			access.Expire(req, o.Metadata.CreatedAt, s.pending(), now) // as shown; stored on the next write
 			// The API's to_review rule: PENDING, and rv.may (administrators: any but their own).
-			if req.State != resource.StatePending || rv.may(req) != nil || !matchesRequest(o, req, what, text) {
+			if req.State != resource.StatePending || !matchesRequest(o, req, what, text) || rv.may(req) != nil {
 				continue
 			}
 			row, err := s.reviewRow(ctx, rv, o, contexts, holdings, now)
@@ -200,14 +207,8 @@ scan:
 				return
 			}
 			d.Rows = append(d.Rows, row)
-			if len(d.Rows) == inboxPageSize {
-				if i < len(objs)-1 {
-					d.Next = o.Metadata.Name
-				}
-				break scan
-			}
 		}
-		if len(objs) <= inboxPageSize {
+		if len(objs) < inboxScan {
 			break
 		}
 	}
@@ -265,12 +266,24 @@ func (s *Server) reviewRow(ctx context.Context, rv *reviewer, o *resource.Object
 	// The terms as s.terms computes them, with the catalog the reviewer already read.
 	if c.Missing {
 		row.Problem = "the requester is no longer a user: the request cannot be approved"
-	} else if t, err := access.CheckRequest(req, holdings[req.User], rv.all, rv.cat); err != nil {
+	} else if t, err := access.CheckRequest(req, holdings[req.User], askedRoles(req, rv.all), rv.cat); err != nil {
 		row.Problem = "the requester may no longer make this request: " + err.Error()
 	} else {
 		row.Needed = t.Approvals
 	}
 	return row, nil
+}
+
+// askedRoles are, of all roles, those the request asks for: all the rule reads of them (thousands
+// of roles, one per imported group, need not be gone through for each row).
+func askedRoles(req *resource.AccessRequestSpec, all map[string]*resource.Object) map[string]*resource.Object {
+	out := make(map[string]*resource.Object, len(req.Roles))
+	for _, n := range req.Roles {
+		if o := all[n]; o != nil {
+			out[n] = o
+		}
+	}
+	return out
 }
 
 // requesterContext reads what user holds (standing access: lists and roles), their active grants
@@ -374,43 +387,29 @@ func (s *Server) uiLists(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 {
 		d.Page = n
 	}
-	var objs []*resource.Object
-	var err error
-	if d.Mine {
-		objs, err = s.myLists(ctx, p.User)
-	} else {
-		objs, err = s.accessLists(ctx, false)
-	}
+	all, err := s.listSummaries(ctx)
 	if err != nil {
 		s.uiFail(w, r, "/lists", err)
 		return
 	}
+	var mine map[string]bool
+	if d.Mine {
+		if mine, err = s.memberOf(ctx, p.User); err != nil {
+			s.uiFail(w, r, "/lists", err)
+			return
+		}
+	}
 	text := strings.ToLower(d.Q)
 	now := s.now()
-	rows := make([]listRow, 0, len(objs))
-	for _, o := range objs {
-		l := o.Spec.(*resource.AccessListSpec)
-		if text != "" && !strings.Contains(strings.ToLower(o.Metadata.Name+"\n"+l.Title+"\n"+strings.Join(l.Owners, "\n")), text) {
+	var rows []listRow
+	for _, l := range all { // sorted by due date already
+		owner := slices.Contains(l.Owners, p.User)
+		if d.Mine && !owner && !mine[l.Name] || text != "" && !strings.Contains(l.lower, text) {
 			continue
 		}
-		row := listRow{Name: o.Metadata.Name, Title: l.Title, Owners: l.Owners, Roles: l.Grants.Roles,
-			Overdue: access.ReviewDue(l, now), Schedule: schedule(l.Audit), Owner: slices.Contains(l.Owners, p.User)}
-		if l.Audit != nil {
-			row.Due = l.Audit.NextAuditDate
-		}
-		rows = append(rows, row)
+		rows = append(rows, listRow{Name: l.Name, Title: l.Title, Owners: l.Owners, Roles: l.Roles, Due: l.Due(),
+			Overdue: access.ReviewDue(&resource.AccessListSpec{Audit: l.Audit}, now), Schedule: schedule(l.Audit), Owner: owner})
 	}
-	// Due first, soonest (most overdue) first; lists without a date after, by name.
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i].Due, rows[j].Due
-		switch {
-		case a != nil && b != nil && !a.Equal(*b):
-			return a.Before(*b)
-		case (a == nil) != (b == nil):
-			return a != nil
-		}
-		return rows[i].Name < rows[j].Name
-	})
 	d.Total = len(rows)
 	d.Pages = max(1, (len(rows)+listsPageSize-1)/listsPageSize)
 	d.Page = min(d.Page, d.Pages)
@@ -441,37 +440,17 @@ func (s *Server) uiLists(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	s.uiRender(w, r, http.StatusOK, "lists", d)
 }
 
-// myLists reads the lists user owns or is a direct member of (index filters: owners are the list's
-// user references, memberships are indexed by member).
-func (s *Server) myLists(ctx context.Context, user string) ([]*resource.Object, error) {
-	owned, err := s.store.List(ctx, resource.KindAccessList, store.ListOptions{Filters: store.Filter(resource.IndexRef, resource.RefValue(resource.KindUser, user))})
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	for _, o := range owned {
-		seen[o.Metadata.Name] = true
-	}
+// memberOf is the set of lists user is a direct member of (the members' index).
+func (s *Server) memberOf(ctx context.Context, user string) (map[string]bool, error) {
 	ms, err := s.store.List(ctx, resource.KindAccessListMember, store.ListOptions{Filters: store.Filter(resource.IndexMember, user, resource.IndexMemberKind, resource.MemberUser)})
 	if err != nil {
 		return nil, err
 	}
+	out := make(map[string]bool, len(ms))
 	for _, m := range ms {
-		name := m.Spec.(*resource.AccessListMemberSpec).List
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		o, err := s.store.Get(ctx, resource.KindAccessList, name)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		owned = append(owned, o)
+		out[m.Spec.(*resource.AccessListMemberSpec).List] = true
 	}
-	return owned, nil
+	return out, nil
 }
 
 // listPage is the data of list.html.
@@ -627,13 +606,14 @@ func (s *Server) grantViews(ctx context.Context, roles []string) ([]grantView, e
 // listHistory is a list's periodic reviews, newest first: its audit entries by subject, with the
 // members each removed (the entries written just before it, in the same transaction).
 func (s *Server) listHistory(ctx context.Context, list string) ([]historyRow, error) {
-	objs, err := s.store.List(ctx, resource.KindAuditEntry, store.ListOptions{
+	// The list's newest entries (names rise with the sequence), its reviews among them.
+	objs, err := s.store.List(ctx, resource.KindAuditEntry, store.ListOptions{Reverse: true, Limit: historyScan,
 		Filters: store.Filter(resource.IndexSubject, resource.RefValue(resource.KindAccessList, list))})
 	if err != nil {
 		return nil, err
 	}
 	var out []historyRow
-	for i := len(objs) - 1; i >= 0 && len(out) < historySize; i-- {
+	for i := 0; i < len(objs) && len(out) < historySize; i++ {
 		e := objs[i].Spec.(*resource.AuditEntrySpec)
 		if e.Action != "review" {
 			continue

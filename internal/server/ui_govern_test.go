@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -188,6 +189,34 @@ func TestUIReviewInbox(t *testing.T) {
 	p = bob.mustPage("/reviews")
 	if strings.Contains(p.body, `value="APPROVE"`) || !strings.Contains(p.body, `href="/login/step-up?next=%2freviews"`) || !strings.Contains(p.body, `value="DENY"`) {
 		t.Errorf("bob's inbox with a stale second factor:\n%s", p.body)
+	}
+
+	// Pages of 20, oldest first: 22 more of erin's fill the first page after dan's and erin's.
+	var more []string
+	for i := 0; i < 22; i++ {
+		more = append(more, ask("erin", fmt.Sprintf("batch %02d", i)))
+	}
+	ids := regexp.MustCompile(`<article class="card review" id="review-([^"]+)"`)
+	p = bob.mustPage("/reviews")
+	var got []string
+	for _, m := range ids.FindAllStringSubmatch(p.body, -1) {
+		got = append(got, m[1])
+	}
+	want := append([]string{first, second}, more[:18]...)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("the first page: %v, want %v", got, want)
+	}
+	next := regexp.MustCompile(`href="(/reviews\?[^"]*after=[^"]+)" rel="next"`).FindStringSubmatch(p.body)
+	if next == nil {
+		t.Fatalf("no next page:\n%s", p.text())
+	}
+	p = bob.mustPage(html.UnescapeString(next[1]))
+	got = nil
+	for _, m := range ids.FindAllStringSubmatch(p.body, -1) {
+		got = append(got, m[1])
+	}
+	if strings.Join(got, ",") != strings.Join(more[18:], ",") || strings.Contains(p.body, `rel="next"`) {
+		t.Fatalf("the second page: %v, want %v", got, more[18:])
 	}
 
 	// carol and dan review nothing: their inboxes are empty.
@@ -412,5 +441,119 @@ func TestUIListReviewWizard(t *testing.T) {
 	}
 	if !found {
 		t.Error("the review is not in the audit log as alice's")
+	}
+}
+
+// The lists page keeps every list's summary and follows the store's changes: a list made,
+// rescheduled or deleted (here through the API, as another replica or the CLI would) shows at once,
+// in its place by due date.
+func TestUIListsFollowChanges(t *testing.T) {
+	e := newGovernEnv(t)
+	carol := e.signedIn("carol")
+	order := func() string {
+		t.Helper()
+		p := carol.mustPage("/lists")
+		var names []string
+		for _, m := range regexp.MustCompile(`<tr id="list-([^"]+)"`).FindAllStringSubmatch(p.body, -1) {
+			names = append(names, m[1])
+		}
+		return strings.Join(names, ",")
+	}
+	if got := order(); got != "auditors,leads,ops" {
+		t.Fatalf("lists: %s", got)
+	}
+	e.apply(`
+kind: access_list
+version: v1
+metadata: {name: newcomers}
+spec: {title: Newcomers, owners: [alice], audit: {recurrence: {frequency: 1}, next_audit_date: 2025-06-01T00:00:00Z}}
+---
+kind: access_list
+version: v1
+metadata: {name: leads}
+spec: {title: Leads, owners: [alice], grants: {roles: [lead]}, audit: {recurrence: {frequency: 12}, next_audit_date: 2030-01-01T00:00:00Z}}
+`)
+	if got := order(); got != "newcomers,auditors,leads,ops" {
+		t.Fatalf("lists after a new one and a schedule: %s", got)
+	}
+	if err := e.admin.Delete(e.ctx, resource.KindAccessList, "newcomers", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := order(); got != "auditors,leads,ops" {
+		t.Fatalf("lists after a deletion: %s", got)
+	}
+	// A review moves auditors' date: no longer overdue.
+	row := regexp.MustCompile(`(?s)<tr id="list-auditors">.*?</tr>`)
+	if got := row.FindString(carol.mustPage("/lists").body); !strings.Contains(got, "overdue") {
+		t.Fatalf("auditors before its review: %s", got)
+	}
+	alice := e.signedIn("alice")
+	p := alice.mustPage("/lists/auditors/review")
+	if p := alice.post("/lists/auditors/review", url.Values{"csrf": {csrfOf(t, p)}, "action": {"submit"}, "notes": {"all fine"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("review: %d\n%s", p.status, p.text())
+	}
+	next := access.NextAudit(resource.Recurrence{Frequency: 3, DayOfMonth: "15"}, time.Now())
+	if got := row.FindString(carol.mustPage("/lists").body); strings.Contains(got, "overdue") || !strings.Contains(got, next.Format(time.RFC3339)) {
+		t.Fatalf("auditors after its review: %s", got)
+	}
+}
+
+// An administrator who owns no list changes it as an administrative change: with a stale second
+// factor the list's page offers the step-up instead of its forms, and a form posted anyway gets the
+// step-up page; with a fresh one the forms are there and work. Members come in pages of 50.
+func TestUIListAdminStepUpAndPages(t *testing.T) {
+	e := newGovernEnv(t)
+	e.apply(`
+kind: user
+version: v1
+metadata: {name: carol}
+spec: {admin: true}
+`)
+	var members []string
+	for i := 0; i < 55; i++ {
+		members = append(members, fmt.Sprintf(`
+---
+kind: user
+version: v1
+metadata: {name: u%02d}
+spec: {}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: ops, member: u%02d}`, i, i))
+	}
+	e.apply(strings.TrimPrefix(strings.Join(members, ""), "\n---\n"))
+	carol := e.signedIn("carol")
+	p := carol.mustPage("/lists/ops")
+	if !strings.Contains(p.body, `id="add-member"`) || strings.Contains(p.body, "Confirm your second factor") {
+		t.Fatalf("carol, administrator with a fresh factor, lacks the forms:\n%s", p.text())
+	}
+	// Page 1: bob and u00..u48 (names in order); page 2: the rest.
+	rows := regexp.MustCompile(`<tr data-member="([^"]+)"`)
+	if got := rows.FindAllStringSubmatch(p.body, -1); len(got) != 50 || got[0][1] != "bob" || got[49][1] != "u48" {
+		t.Fatalf("the first page of members: %d rows", len(got))
+	}
+	next := regexp.MustCompile(`href="(/lists/ops\?after=[^"]+)" rel="next"`).FindStringSubmatch(p.body)
+	if next == nil {
+		t.Fatalf("no next page of members:\n%s", p.text())
+	}
+	p2 := carol.mustPage(html.UnescapeString(next[1]))
+	if got := rows.FindAllStringSubmatch(p2.body, -1); len(got) != 6 || got[0][1] != "u49" || strings.Contains(p2.body, `rel="next"`) {
+		t.Fatalf("the second page of members: %v", got)
+	}
+
+	e.clk.Advance(20 * time.Minute) // past the step-up window
+	e.srv.SetClock(e.clk.Now)
+	p = carol.mustPage("/lists/ops")
+	if strings.Contains(p.body, `id="add-member"`) || strings.Contains(p.body, "/remove") || !strings.Contains(p.body, `href="/login/step-up?next=%2flists%2fops"`) {
+		t.Fatalf("carol with a stale factor:\n%s", p.text())
+	}
+	p = carol.post("/lists/ops/members", url.Values{"csrf": {csrfOf(t, p)}, "member": {"dan"}})
+	if p.status != http.StatusForbidden || !strings.Contains(p.text(), "second factor") {
+		t.Fatalf("adding with a stale factor: %d\n%s", p.status, p.text())
+	}
+	if _, err := e.store.Get(e.ctx, resource.KindAccessListMember, "ops/dan"); err == nil {
+		t.Fatal("dan was added without the step-up")
 	}
 }
