@@ -163,7 +163,7 @@ func TestUIReviewInbox(t *testing.T) {
 	}
 	txt := p.text()
 	for _, want := range []string{"dan asks for staging-admin", "deploy the first fix", "0 of 2 needed",
-		"Member of the access list auditors", "Role developer", "Recent requests", `href="/requests/` + first + `"`} {
+		"Member of the access list auditors", "Role developer", "Role staging-admin: AdministratorAccess on Staging", "Recent requests", `href="/requests/` + first + `"`} {
 		if !strings.Contains(txt, want) && !strings.Contains(body, want) {
 			t.Errorf("bob's inbox lacks %q:\n%s", want, txt)
 		}
