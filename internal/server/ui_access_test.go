@@ -71,6 +71,11 @@ version: v1
 metadata: {name: eve}
 spec: {}
 ---
+kind: user
+version: v1
+metadata: {name: grace}
+spec: {admin: true}
+---
 kind: access_list_member
 version: v1
 metadata: {}
@@ -361,6 +366,17 @@ func TestUIRequestPage(t *testing.T) {
 	mustContain(t, "an approved request", p, "APPROVED", "1 of 1 approvals", "frank approved", "Window", "data-countdown")
 	mustNotContain(t, "an approved request (frank)", p, "End now", `id="approve"`)
 	mustContain(t, "an approved request (dan)", dan.get("/requests/"+id2), "End now")
+
+	// An administrator revokes it (with a fresh second factor); the timeline says who.
+	grace := e.uiAsTOTP("grace")
+	p = grace.get("/requests/" + id2)
+	mustContain(t, "the administrator's view", p, `id="revoke"`, "Revoke")
+	mustNotContain(t, "the administrator's view", p, `id="cancel"`)
+	p = grace.post("/requests/"+id2+"/revoke", url.Values{"csrf": {csrfOf(t, p)}})
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/requests/"+id2+"?flash=Ended") {
+		t.Fatalf("revoke: %d %q\n%s", p.status, p.location, p.body)
+	}
+	mustContain(t, "a revoked request", dan.get("/requests/"+id2), "CANCELLED", "grace revoked it")
 }
 
 // The server keeps the rules' catalog between requests; a change to a role is seen by the very

@@ -509,6 +509,8 @@ type adminPageData struct {
 	Applied     bool
 	StepUpDone  bool
 	Uninstalled bool
+	// DeleteInAWS: the plan deletes what warden adopted and released (warden sync plan --delete-in-aws).
+	DeleteInAWS bool
 }
 
 func (s *Server) adminData(r *http.Request) adminPageData {
@@ -558,7 +560,7 @@ func (s *Server) adminSyncPlan(w http.ResponseWriter, r *http.Request, p *auth.P
 	}
 	d := s.adminData(r)
 	d.StepUpDone = s.stepUpFresh(p)
-	d.Plan = &out
+	d.Plan, d.DeleteInAWS = &out, req.DeleteInAWS
 	s.uiRender(w, r, http.StatusOK, "admin", d)
 }
 
@@ -579,7 +581,7 @@ func (s *Server) adminSyncApply(w http.ResponseWriter, r *http.Request, p *auth.
 	}
 	d := s.adminData(r)
 	d.StepUpDone = true
-	d.Plan, d.Applied = &out, true
+	d.Plan, d.Applied, d.DeleteInAWS = &out, true, req.DeleteInAWS
 	if errors.Is(err, reconcile.ErrBrake) {
 		d.Problem = "The safety brake held the plan: " + out.Brake + ". Nothing it holds was applied; apply again with “apply despite the safety brake” once you have read the plan."
 	} else if err != nil {
