@@ -120,7 +120,7 @@ type requesterContext struct {
 	// Missing: the requester is no user any more.
 	Missing bool
 	Lists   []string
-	Roles   []string
+	Roles   []heldRole // Name and Gives only
 	Active  []contextRequest
 	Recent  []contextRequest
 	// RecentCount is how many requests they made in the window (Recent shows the newest few);
@@ -298,12 +298,16 @@ func (s *Server) requesterContext(ctx context.Context, rv *reviewer, user string
 	if err != nil {
 		return nil, nil, err
 	}
-	c.Lists, c.Roles = h.Lists, h.Roles
+	c.Lists = h.Lists
 	held := make([]*resource.Object, 0, len(h.Roles))
 	for _, n := range h.Roles {
+		hr := heldRole{Name: n}
 		if ro := rv.all[n]; ro != nil {
 			held = append(held, ro)
+			granted, _ := rv.cat.RoleTargets(ro.Spec.(*resource.RoleSpec)) // as My access says it
+			hr.Gives = targetNames(rv.cat, granted)
 		}
+		c.Roles = append(c.Roles, hr)
 	}
 	// Active grants: their approved requests whose window is open.
 	approved, err := s.store.List(ctx, resource.KindAccessRequest, store.ListOptions{Limit: 50,
