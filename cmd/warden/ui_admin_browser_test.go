@@ -36,7 +36,7 @@ func newUIAdminEnv(t *testing.T) *uiAdminEnv {
 	t.Helper()
 	browsertest.Require(t)
 	// Assignments stay IN_PROGRESS a while, so that the pages show the sync's work in flight.
-	simURL, _, _ := startSim(t, "--seed", "demo", "--provisioning-delay", "8s")
+	simURL, _, _ := startSim(t, "--seed", "demo", "--provisioning-delay", "10s")
 	env, cfg := syncEnv(t, simURL)
 	dataDir := t.TempDir()
 	srv := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
