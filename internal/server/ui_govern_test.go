@@ -332,6 +332,21 @@ func TestUIListPageAndMembers(t *testing.T) {
 		!strings.Contains(txt, exp.Format("2006-01-02 15:04 UTC")) || !strings.Contains(txt, "covers the audit") || !strings.Contains(txt, "by alice") {
 		t.Errorf("auditors after adding carol:\n%s", txt)
 	}
+	// A member who lacks what the list requires is ineligible, and the page says why.
+	e.apply(`
+kind: access_list
+version: v1
+metadata: {name: oncall}
+spec: {title: On call, owners: [alice], membership_requires: {roles: [lead]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: oncall, member: dan}
+`)
+	if txt := alice.mustPage("/lists/oncall").text(); !strings.Contains(txt, "dan ineligible") || !strings.Contains(txt, "lead") || !strings.Contains(txt, "Members must hold role lead") {
+		t.Errorf("oncall's ineligible member:\n%s", txt)
+	}
 	// A nested list: shown as a list, linked; a cycle is refused beside the member.
 	if p := alice.post("/lists/auditors/members", url.Values{"csrf": {tok}, "member": {"ops"}, "kind": {"list"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("nesting ops: %d\n%s", p.status, p.text())
