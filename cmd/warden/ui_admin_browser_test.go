@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -11,6 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/testenv"
 	"github.com/wardenhq/warden/internal/web/browsertest"
 )
 
@@ -30,7 +36,7 @@ func newUIAdminEnv(t *testing.T) *uiAdminEnv {
 	t.Helper()
 	browsertest.Require(t)
 	// Assignments stay IN_PROGRESS a while, so that the pages show the sync's work in flight.
-	simURL, _, _ := startSim(t, "--seed", "demo", "--provisioning-delay", "8s")
+	simURL, _, _ := startSim(t, "--seed", "demo", "--provisioning-delay", "10s")
 	env, cfg := syncEnv(t, simURL)
 	dataDir := t.TempDir()
 	srv := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
@@ -271,6 +277,37 @@ func TestUIAdminJourney(t *testing.T) {
 	}
 	if n := readSim(t, e.sim).assignmentsOf(uiAdmin); n != 1 {
 		t.Fatalf("the administrator has %d assignments in the simulator", n)
+	}
+	// Drift: someone deletes that assignment in Identity Center itself. The plan (a full
+	// observation) finds it; Apply, with a fresh second factor, puts it back.
+	ctx := context.Background()
+	c, err := idc.NewFromConfig(ctx, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""),
+		BaseEndpoint: aws.String(e.sim)}, idc.Config{Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := readSim(t, e.sim)
+	for _, a := range sim.Assignments {
+		if sim.Users[a.PrincipalId].UserName == uiAdmin {
+			if _, err := c.DeleteAssignment(ctx, idc.Assignment{PrincipalType: a.PrincipalType, PrincipalID: a.PrincipalId,
+				AccountID: a.AccountId, PermissionSetARN: a.PermissionSetArn}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	testenv.Eventually(t, time.Minute, "the assignment deleted in the simulator", func() bool { return readSim(t, e.sim).assignmentsOf(uiAdmin) == 0 })
+	b.ClickAndWait("#compute-plan")
+	b.WaitVisible("#plan-summary")
+	e.has("#plan-summary", "1 change to make in Identity Center.")
+	e.has("#plan-text", uiAdmin)
+	e.page("administration, a plan with a change")
+	b.Eval(`window.confirm = () => true; true`)
+	b.ClickAndWait("#apply-plan")
+	b.WaitVisible("#plan-summary")
+	e.has("#plan-summary", "1 operation applied of 1 change planned.")
+	e.page("administration, applied")
+	if n := readSim(t, e.sim).assignmentsOf(uiAdmin); n != 1 {
+		t.Fatalf("after the apply the administrator has %d assignments in the simulator", n)
 	}
 	b.ClickAndWait("#compute-plan")
 	b.WaitVisible("#plan-summary")
