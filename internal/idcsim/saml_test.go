@@ -107,7 +107,14 @@ type portalEnv struct {
 func newPortalEnv(t testing.TB) *portalEnv {
 	t.Helper()
 	c := &clock{t: time.Now()}
-	sim := idcsim.New(idcsim.Options{Seed: 1, Now: c.Now})
+	return newPortalEnvClock(t, c, c.Now)
+}
+
+// newPortalEnvClock is newPortalEnv with the simulator on the clock now (time.Now for peers that
+// wait in real time); c dates the test IdP's Responses.
+func newPortalEnvClock(t testing.TB, c *clock, now func() time.Time) *portalEnv {
+	t.Helper()
+	sim := idcsim.New(idcsim.Options{Seed: 1, Now: now})
 	if err := sim.Update(idcsim.SeedDemo); err != nil {
 		t.Fatal(err)
 	}
