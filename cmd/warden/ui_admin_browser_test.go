@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/chromedp/chromedp"
 
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/testenv"
@@ -204,9 +205,17 @@ func TestUIAdminJourney(t *testing.T) {
 	href, _ := b.Attr("#download-idp-metadata", "href")
 	idpMD := httpBody(t, "GET", e.base+href, nil)
 	httpBody(t, "PUT", e.sim+"/_sim/saml/idp-metadata", idpMD)
-	spMD := httpBody(t, "GET", e.sim+"/_sim/saml/sp-metadata", nil)
-	js, _ := json.Marshal(string(spMD))
-	b.Eval(`document.querySelector("#metadata").value = ` + string(js) + `; true`)
+	// Identity Center's "Download metadata file", uploaded with the file chooser (assets/setup.js
+	// reads it into the field).
+	spFile := writeFile(t, t.TempDir(), "Custom SAML 2.0 application_ins-metadata.xml", string(httpBody(t, "GET", e.sim+"/_sim/saml/sp-metadata", nil)))
+	uctx, cancel := context.WithTimeout(b.Ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(uctx, chromedp.SetUploadFiles(chromedp.CSS("#metadata-file"), []string{spFile})); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitFor(`document.querySelector("#metadata").value.includes("EntityDescriptor")`)
+	e.has("#metadata-file-status", "Read Custom SAML 2.0 application_ins-metadata.xml")
+	e.page("step 3, the file read")
 	b.Submit("#metadata")
 	b.WaitVisible("#sp-set")
 	e.has("#flash", "Identity Center is warden's service provider aws-identity-center now.")
