@@ -112,9 +112,13 @@ func newPortalEnv(t testing.TB) *portalEnv {
 
 // newPortalEnvClock is newPortalEnv with the simulator on the clock now (time.Now for peers that
 // wait in real time); c dates the test IdP's Responses.
-func newPortalEnvClock(t testing.TB, c *clock, now func() time.Time) *portalEnv {
+func newPortalEnvClock(t testing.TB, c *clock, now func() time.Time, opts ...func(*idcsim.Options)) *portalEnv {
 	t.Helper()
-	sim := idcsim.New(idcsim.Options{Seed: 1, Now: now})
+	o := idcsim.Options{Seed: 1, Now: now}
+	for _, f := range opts {
+		f(&o)
+	}
+	sim := idcsim.New(o)
 	if err := sim.Update(idcsim.SeedDemo); err != nil {
 		t.Fatal(err)
 	}

@@ -42,9 +42,10 @@ type awsEnv struct {
 	cfg  aws.Config
 }
 
-func newAWSEnv(t *testing.T) *awsEnv {
+func newAWSEnv(t *testing.T, opts ...func(*idcsim.Options)) *awsEnv {
 	t.Helper()
-	e := newPortalEnv(t)
+	c := &clock{t: time.Now()}
+	e := newPortalEnvClock(t, c, c.Now, opts...)
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(e.srv.URL), HTTPClient: e.srv.Client(), RetryMaxAttempts: 1,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "SECRETEXAMPLE", "")}
 	return &awsEnv{portalEnv: e, oidc: ssooidc.NewFromConfig(cfg), sso: sso.NewFromConfig(cfg), cfg: cfg}
@@ -671,5 +672,50 @@ func TestSTSConfiguredRoles(t *testing.T) {
 	_, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::637423191929:role/Other"), RoleSessionName: aws.String("warden")})
 	if apiCode(t, err) != "AccessDenied" {
 		t.Fatalf("a role not configured: %v", err)
+	}
+}
+
+// TestPortalAPIFollowsProvisioning: an assignment created through sso-admin gives credentials once
+// its creation has SUCCEEDED (after the provisioning delay), not before.
+func TestPortalAPIFollowsProvisioning(t *testing.T) {
+	e := newAWSEnv(t, func(o *idcsim.Options) { o.ProvisioningDelay = time.Second })
+	ctx := testContext(t)
+	_, tok := e.deviceLogin(t, ctx, "alice@example.com")
+	var userID, psARN string
+	e.sim.Update(func(d *idcsim.Directory) error {
+		userID, _ = d.UserID("alice@example.com")
+		psARN, _ = d.PermissionSetARN("AdministratorAccess")
+		return nil
+	})
+	admin := ssoadmin.NewFromConfig(e.cfg)
+	if _, err := admin.CreateAccountAssignment(ctx, &ssoadmin.CreateAccountAssignmentInput{InstanceArn: aws.String(e.sim.InstanceARN()),
+		PermissionSetArn: aws.String(psARN), PrincipalId: aws.String(userID), PrincipalType: "USER", TargetId: aws.String("637423191929"), TargetType: "AWS_ACCOUNT"}); err != nil {
+		t.Fatal(err)
+	}
+	in := &sso.GetRoleCredentialsInput{AccessToken: tok.AccessToken, AccountId: aws.String("637423191929"), RoleName: aws.String("AdministratorAccess")}
+	_, err := e.sso.GetRoleCredentials(ctx, in)
+	if apiCode(t, err) != "ForbiddenException" {
+		t.Fatalf("while IN_PROGRESS: %v", err)
+	}
+	e.clock.Advance(time.Second)
+	if _, err := e.sso.GetRoleCredentials(ctx, in); err != nil {
+		t.Fatalf("once SUCCEEDED: %v", err)
+	}
+}
+
+// TestSignInThrottling: the injected throttle rate reaches the portal API and STS (whose models
+// have a throttling error), not SSO OIDC (whose model has none).
+func TestSignInThrottling(t *testing.T) {
+	e := newAWSEnv(t, func(o *idcsim.Options) { o.ThrottleRate = 1 })
+	ctx := testContext(t)
+	_, tok := e.deviceLogin(t, ctx, "alice@example.com")
+	_, err := e.sso.ListAccounts(ctx, &sso.ListAccountsInput{AccessToken: tok.AccessToken})
+	requireErrorAs[*ssotypes.TooManyRequestsException](t, err)
+	_, err = e.stsWith(e.cfg.Credentials).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if apiCode(t, err) != "Throttling" {
+		t.Fatalf("STS: %v", err)
+	}
+	if st := e.sim.Stats(); st.Throttled != 2 || st.Calls["sso:ListAccounts"] != 1 || st.Calls["sts:GetCallerIdentity"] != 1 {
+		t.Fatalf("stats: throttled %d, calls %v", st.Throttled, st.Calls)
 	}
 }
