@@ -58,27 +58,7 @@ func newUIAdminEnv(t *testing.T) *uiAdminEnv {
 // with both: the session has a fresh second factor, which administrative changes need.
 func (e *uiAdminEnv) signInTOTP(user string) {
 	e.t.Helper()
-	b := e.b
-	link := strings.TrimSpace(mustRun(e.t, e.cli, "", "user", "invite", user))
-	password := "ui admin journey staple " + strings.SplitN(user, "@", 2)[0]
-	b.Navigate(link)
-	b.Fill("#password", password)
-	b.Fill("#confirm", password)
-	b.Submit("#password")
-	b.WaitVisible("#code")
-	key := strings.TrimSpace(strings.Trim(string(b.Eval(`document.querySelector("details code").textContent`)), `"`))
-	used := step(time.Now())
-	b.Fill("#code", totp(e.t, key, used))
-	b.Submit("#code")
-	b.WaitVisible("ol.codes")
-	b.Navigate(e.base + "/login?user=" + user)
-	b.WaitVisible("#password")
-	b.Fill("#password", password)
-	b.Submit("#password")
-	b.WaitVisible("#code")
-	b.Fill("#code", nextCode(e.t, key, used))
-	b.Submit("#code")
-	b.WaitVisible("#signed-in-as")
+	enrolAndSignInTOTP(e.t, e.b, e.cli, e.base, user)
 }
 
 // open navigates to path and checks the page: warden's, accessible, showing selector.

@@ -88,7 +88,15 @@ func (e *uiEnv) signIn(b *browsertest.Browser, user string) {
 // approvals and administrative changes need one (step-up).
 func (e *uiEnv) signInTOTP(b *browsertest.Browser, user string) {
 	e.t.Helper()
-	link := strings.TrimSpace(mustRun(e.t, e.cli, "", "user", "invite", user))
+	e.passwords[user] = enrolAndSignInTOTP(e.t, b, e.cli, e.base, user)
+}
+
+// enrolAndSignInTOTP enrols user in browser b from an invitation the admin CLI (cli) makes: a
+// password and an authenticator app (its key read from the page, its codes computed by the test's
+// own RFC 6238). Then it signs user in at base with both, and returns the password.
+func enrolAndSignInTOTP(t *testing.T, b *browsertest.Browser, cli []string, base, user string) string {
+	t.Helper()
+	link := strings.TrimSpace(mustRun(t, cli, "", "user", "invite", user))
 	password := "ui journey horse battery " + strings.SplitN(user, "@", 2)[0]
 	b.Navigate(link)
 	b.Fill("#password", password)
@@ -97,18 +105,18 @@ func (e *uiEnv) signInTOTP(b *browsertest.Browser, user string) {
 	b.WaitVisible("#code")
 	key := strings.TrimSpace(strings.Trim(string(b.Eval(`document.querySelector("details code").textContent`)), `"`))
 	used := step(time.Now())
-	b.Fill("#code", totp(e.t, key, used))
+	b.Fill("#code", totp(t, key, used))
 	b.Submit("#code")
 	b.WaitVisible("ol.codes")
-	e.passwords[user] = password
-	b.Navigate(e.base + "/login?user=" + user)
+	b.Navigate(base + "/login?user=" + user)
 	b.WaitVisible("#password")
 	b.Fill("#password", password)
 	b.Submit("#password")
 	b.WaitVisible("#code")
-	b.Fill("#code", nextCode(e.t, key, used))
+	b.Fill("#code", nextCode(t, key, used))
 	b.Submit("#code")
 	b.WaitVisible("#signed-in-as")
+	return password
 }
 
 // page checks the page the browser shows: warden's, and accessible.
