@@ -66,13 +66,7 @@ func TestUIEveryPage(t *testing.T) {
 			b := browsers[pg.who]
 			if b == nil {
 				b = e.browser(browsertest.WithWindowSize(width, 800))
-				// Times are shown in the browser's time zone, UTC on hover.
-				if err := chromedp.Do(b.Ctx, func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-					_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"})
-					return chromedp.Void{}, err
-				}); err != nil {
-					t.Fatal(err)
-				}
+				inTokyo(t, b) // times are shown in the browser's time zone, UTC on hover
 				e.signIn(b, pg.who)
 				browsers[pg.who] = b
 			}
@@ -125,5 +119,49 @@ func TestUIEveryPage(t *testing.T) {
 				t.Errorf("the README does not show docs/screenshots/%s.png", pg.shot)
 			}
 		}
+	}
+}
+
+// inTokyo puts browser b in Tokyo's time zone (UTC+9, no daylight saving time).
+func inTokyo(t *testing.T, b *browsertest.Browser) {
+	t.Helper()
+	if err := chromedp.Do(b.Ctx, func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"})
+		return chromedp.Void{}, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUITimeInputsInTheBrowsersZone: a time typed into a form is the browser's local time (the
+// label names the zone), and warden receives it in UTC; what warden sends back to the form is
+// shown in local time again.
+func TestUITimeInputsInTheBrowsersZone(t *testing.T) {
+	e := newUIEnv(t)
+	b := e.browser()
+	inTokyo(t, b)
+	e.signIn(b, demoOwner)
+	b.Navigate(e.base + "/lists/" + demoReviewList)
+	b.WaitVisible("#add-member")
+	if got := b.Text("label[for=expires]"); !strings.Contains(got, "Asia/Tokyo") {
+		t.Fatalf("the expiry's label: %q", got)
+	}
+	// 09:30 in Tokyo on 2 January 2031 is 00:30 UTC.
+	b.Fill("#member", demoRequester)
+	b.Eval(`document.querySelector("#expires").value = "2031-01-02T09:30"`)
+	b.Fill("#reason", "time zones")
+	b.ClickAndWait("#add-submit") // a click, as a person sends it: the page's script sees the form go
+	b.WaitVisible("#flash")
+	if n := b.Count(`time[datetime="2031-01-02T00:30:00Z"]`); n != 1 {
+		t.Fatalf("the new member's expiry is not 2031-01-02 00:30 UTC:\n%s", b.Text("main"))
+	}
+	e.page(b, "the list with a member added")
+	// A refused form comes back with the time as typed, in local time.
+	b.Fill("#member", "nobody-at-all@example.com")
+	b.Eval(`document.querySelector("#expires").value = "2031-03-04T18:45"`)
+	b.ClickAndWait("#add-submit")
+	b.WaitVisible("#member-error")
+	if got := b.Value("#expires"); got != "2031-03-04T18:45" {
+		t.Fatalf("the refused form's expiry reads %q, want the local time typed", got)
 	}
 }

@@ -381,7 +381,9 @@ func (b *Browser) ClickAndWait(selector string) {
 }
 
 // Submit submits the form selector (CSS) names, or the form of the element it names, and waits for
-// the page the answer is.
+// the page the answer is. Like the DOM's form.submit(), it fires no submit event (the page's
+// scripts do not see it) and skips the browser's validation: ClickAndWait on the submit button is
+// what a person's click does.
 func (b *Browser) Submit(selector string) {
 	b.t.Helper()
 	if _, err := b.runResponse(chromedp.Submit(chromedp.CSS(selector))); err != nil {
