@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -11,6 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/chromedp/chromedp"
+
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/testenv"
 	"github.com/wardenhq/warden/internal/web/browsertest"
 )
 
@@ -30,7 +37,7 @@ func newUIAdminEnv(t *testing.T) *uiAdminEnv {
 	t.Helper()
 	browsertest.Require(t)
 	// Assignments stay IN_PROGRESS a while, so that the pages show the sync's work in flight.
-	simURL, _, _ := startSim(t, "--seed", "demo", "--provisioning-delay", "8s")
+	simURL, _, _ := startSim(t, "--seed", "demo", "--provisioning-delay", "10s")
 	env, cfg := syncEnv(t, simURL)
 	dataDir := t.TempDir()
 	srv := startServe(t, env, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--config", cfg)
@@ -198,9 +205,17 @@ func TestUIAdminJourney(t *testing.T) {
 	href, _ := b.Attr("#download-idp-metadata", "href")
 	idpMD := httpBody(t, "GET", e.base+href, nil)
 	httpBody(t, "PUT", e.sim+"/_sim/saml/idp-metadata", idpMD)
-	spMD := httpBody(t, "GET", e.sim+"/_sim/saml/sp-metadata", nil)
-	js, _ := json.Marshal(string(spMD))
-	b.Eval(`document.querySelector("#metadata").value = ` + string(js) + `; true`)
+	// Identity Center's "Download metadata file", uploaded with the file chooser (assets/setup.js
+	// reads it into the field).
+	spFile := writeFile(t, t.TempDir(), "Custom SAML 2.0 application_ins-metadata.xml", string(httpBody(t, "GET", e.sim+"/_sim/saml/sp-metadata", nil)))
+	uctx, cancel := context.WithTimeout(b.Ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(uctx, chromedp.SetUploadFiles(chromedp.CSS("#metadata-file"), []string{spFile})); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitFor(`document.querySelector("#metadata").value.includes("EntityDescriptor")`)
+	e.has("#metadata-file-status", "Read Custom SAML 2.0 application_ins-metadata.xml")
+	e.page("step 3, the file read")
 	b.Submit("#metadata")
 	b.WaitVisible("#sp-set")
 	e.has("#flash", "Identity Center is warden's service provider aws-identity-center now.")
@@ -271,6 +286,37 @@ func TestUIAdminJourney(t *testing.T) {
 	}
 	if n := readSim(t, e.sim).assignmentsOf(uiAdmin); n != 1 {
 		t.Fatalf("the administrator has %d assignments in the simulator", n)
+	}
+	// Drift: someone deletes that assignment in Identity Center itself. The plan (a full
+	// observation) finds it; Apply, with a fresh second factor, puts it back.
+	ctx := context.Background()
+	c, err := idc.NewFromConfig(ctx, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""),
+		BaseEndpoint: aws.String(e.sim)}, idc.Config{Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := readSim(t, e.sim)
+	for _, a := range sim.Assignments {
+		if sim.Users[a.PrincipalId].UserName == uiAdmin {
+			if _, err := c.DeleteAssignment(ctx, idc.Assignment{PrincipalType: a.PrincipalType, PrincipalID: a.PrincipalId,
+				AccountID: a.AccountId, PermissionSetARN: a.PermissionSetArn}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	testenv.Eventually(t, time.Minute, "the assignment deleted in the simulator", func() bool { return readSim(t, e.sim).assignmentsOf(uiAdmin) == 0 })
+	b.ClickAndWait("#compute-plan")
+	b.WaitVisible("#plan-summary")
+	e.has("#plan-summary", "1 change to make in Identity Center.")
+	e.has("#plan-text", uiAdmin)
+	e.page("administration, a plan with a change")
+	b.Eval(`window.confirm = () => true; true`)
+	b.ClickAndWait("#apply-plan")
+	b.WaitVisible("#plan-summary")
+	e.has("#plan-summary", "1 operation applied of 1 change planned.")
+	e.page("administration, applied")
+	if n := readSim(t, e.sim).assignmentsOf(uiAdmin); n != 1 {
+		t.Fatalf("after the apply the administrator has %d assignments in the simulator", n)
 	}
 	b.ClickAndWait("#compute-plan")
 	b.WaitVisible("#plan-summary")

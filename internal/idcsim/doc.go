@@ -26,7 +26,8 @@
 // RetryAfterSeconds; sso-admin's exceptions carry a message only; Organizations' InvalidInputException
 // and ConstraintViolationException a Reason. An internal failure is InternalServerException
 // (Organizations: ServiceException). Requests without a SigV4 Authorization header are refused with
-// MissingAuthenticationTokenException; the signature itself is not checked. NextToken values are
+// MissingAuthenticationTokenException; the signature itself is not checked, except for temporary
+// credentials the simulator issued (see "Signing in"): those are checked as STS checks them. NextToken values are
 // opaque, bound to the operation and its parameters; MaxResults is checked against each operation's
 // bounds (1-100; Organizations ListAccounts 1-20). Timestamps are epoch seconds, as awsJson1_1
 // writes them.
@@ -163,8 +164,11 @@
 //   - The NameID is its whole text, trimmed of XML white space; it must be an addr-spec and equal,
 //     case included, to the user's userName (AWS: "exactly equal"); a disabled user is refused.
 //   - AuthnRequests are unsigned (the SP metadata's AuthnRequestsSigned="false"), sent by
-//     HTTP-Redirect, or by an HTTP-POST page when the IdP offers only that; no RelayState. After a
-//     sign-in the ACS redirects (303) to the start URL whatever RelayState the IdP sent.
+//     HTTP-Redirect, or by an HTTP-POST page when the IdP offers only that. After a sign-in the ACS
+//     redirects (303) to the start URL, or, for a request made when an anonymous visitor opened the
+//     device verification page or the authorization endpoint, back to that page: the simulator keeps
+//     the path with the request (it also sends it as RelayState, and ignores the RelayState that
+//     comes back).
 //   - Error pages: HTTP 400 with the headline AWS documents, "It's not you, it's us" for every fault
 //     of the Response or the trust, "An unexpected error has occurred" for a user missing, disabled
 //     or named in another case, and the reason under it (AWS writes reasons to CloudTrail's
@@ -178,6 +182,63 @@
 //     only, not in snapshots: a restarted simulator has signed everyone out.
 //   - The portal lists, per account, the permission sets of the account assignments of the user
 //     and of the groups the user belongs to, read at each request.
+//
+// # Signing in: SSO OIDC, the portal API and STS
+//
+// The services the AWS CLI's and SDKs' SSO sign-in use, on the same endpoint (ssooidc.go,
+// portalapi.go, sts.go; docs/simulator.md has the tables): SSO OIDC at POST /client/register,
+// /device_authorization and /token (restJson1, unsigned; errors HTTP 400, InvalidClientException
+// 401, InternalServerException 500, with a body {"error", "error_description"} and the exception's
+// name in x-amzn-ErrorType, where the AWS CLI 2.9 reads it); the portal's device verification page
+// (GET /start/device, ?user_code= prefilled, then a consent page, POSTs carrying the portal
+// session's CSRF token) and authorization endpoint (GET /authorize, PKCE S256 only), both behind
+// SAML sign-in; the portal API at GET /assignment/accounts, /assignment/roles,
+// /federation/credentials and POST /logout (bearer token x-amz-sso_bearer_token, query parameters
+// read by name, errors {"message"} with x-amzn-ErrorType); STS at POST / with a form body and no
+// X-Amz-Target (awsQuery, XML answers and ErrorResponse errors). Choices where AWS documents nothing:
+//
+//   - Clients: registration lasts 90 days (clientSecretExpiresAt, as AWS); clientType must be
+//     public; at most 25 scopes and 10 redirect URIs (https, or http on a loopback host). Without
+//     grantTypes a client may use the device code and refresh grants; with them, only those; the
+//     authorization code grant needs redirectUris, and a loopback redirect URI matches on any port
+//     (RFC 8252 §7.3).
+//   - Device authorization: device codes of 64 random base64url characters; user codes XXXX-XXXX
+//     of 20 consonants (RFC 8628 §6.1), typed in any case, dash and spaces optional; expiresIn 600
+//     and interval 1 (as AWS). The first CreateToken answers AuthorizationPendingException; a poll
+//     sooner than the interval after the previous one SlowDownException, adding 5 s to the interval;
+//     after expiry ExpiredTokenException; a denial AccessDeniedException; a used or unknown code
+//     InvalidGrantException. A portal session may enter 10 wrong codes; then it is refused.
+//   - Tokens: an access token lasts 8 hours (Identity Center's default session) and never beyond
+//     the portal session it was approved in (itself 8 hours, or the assertion's
+//     SessionNotOnOrAfter). A refresh token is issued to clients registered with scopes (an
+//     sso-session configuration) and by the code grant (a legacy registration gets none, as with
+//     AWS); it is valid until that same session's end, and each use spends it and answers a new one
+//     (rotation). An authorization code is single use, valid 5 minutes; a wrong verifier spends it.
+//     Logout revokes the access token and its refresh chain; role credentials already issued and
+//     the browser's portal session stay. A user deleted, disabled or renamed has every token refused.
+//   - Portal API: pages of 20 unless max_result (1 to 100) says otherwise, next tokens opaque and
+//     bound to the user and list; ListAccountRoles for an account the user has nothing in answers an
+//     empty list; GetRoleCredentials for a role the user holds no assignment of answers 403
+//     ForbiddenException "No access" (what AWS answers); a bad token 401 UnauthorizedException.
+//   - Role credentials: access key ASIA + 16 characters of [A-Z2-7], secret 40 base64 characters;
+//     they expire after the permission set's session duration (PT1H when unset), to the second. The
+//     role is AWSReservedSSO_<permission set>_<16 hex> under /aws-reserved/sso.amazonaws.com/<region>/,
+//     its 16 hex stable per account × permission set, its id AROA + 17 characters per role ARN.
+//   - STS checks SigV4 (canonical request, scope, derived key) for credentials the simulator issued,
+//     with their secret, their session token, and their expiry on the simulator's clock; the
+//     request's time is not held to that clock (tests move it by hours). A key beginning ASIA that it
+//     did not issue is InvalidClientTokenId; any other key is the organisation's long-term
+//     credentials (no IAM users here), its signature unchecked, its caller identity the management
+//     account's root. The same check applies to issued credentials signing the JSON APIs
+//     (UnrecognizedClientException, InvalidSignatureException, ExpiredTokenException). AssumeRole
+//     takes a role in an account of the organisation, or only Options.RoleARNs when given;
+//     DurationSeconds 900 to 3600 (a role's default maximum), default 3600.
+//   - Calls are counted in Stats.Calls (sso-oidc:..., sso:..., sts:...) and take CallLatency; the
+//     injected ThrottleRate applies to the portal API (TooManyRequestsException, 429) and STS
+//     (Throttling), whose models have a throttling error; the collective CallRate does not apply:
+//     it is the administration APIs' quota.
+//   - Clients, codes, tokens and issued credentials are in memory only, not in snapshots, each
+//     table bounded (50,000 entries; expired ones dropped first).
 //
 // # Quotas and faults
 //

@@ -21,6 +21,9 @@ const portalCookie = "x-amz-sso_authn"
 type portalSession struct {
 	userID, userName string
 	expires          time.Time
+	// csrf is the token the portal's forms carry; badCodes counts wrong user codes entered.
+	csrf     string
+	badCodes int
 }
 
 // SignInEvent is one Response the ACS took or refused, as CloudTrail records sign-ins through an
@@ -111,6 +114,13 @@ func (s *Sim) portalAccounts(userID string) []PortalAccount {
 	return out
 }
 
+// randomToken is n random bytes, base64url without padding.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
 // securityHeaders are sent with every portal page.
 func securityHeaders(w http.ResponseWriter, formAction string) {
 	h := w.Header()
@@ -154,7 +164,7 @@ var portalPages = template.Must(template.New("").Parse(`
 <p>This simulated Identity Center has no external identity provider. Give it one: <code>warden sim --idp-metadata URL|FILE</code>, or <code>PUT /_sim/saml/idp-metadata</code> with the IdP's metadata.</p></main>
 </body></html>{{end}}
 {{define "post"}}{{template "head" "Signing in"}}
-<form method="post" action="{{.URL}}"><input type="hidden" name="SAMLRequest" value="{{.Request}}">
+<form method="post" action="{{.URL}}"><input type="hidden" name="SAMLRequest" value="{{.Request}}">{{if .RelayState}}<input type="hidden" name="RelayState" value="{{.RelayState}}">{{end}}
 <p>Continue to your identity provider to sign in.</p><button type="submit" autofocus>Continue</button></form>
 </body></html>{{end}}
 `))
@@ -240,6 +250,12 @@ func (s *Sim) serveStart(w http.ResponseWriter, r *http.Request, e SAMLEndpoints
 		}{ps.userName, s.PortalAccounts(ps.userID)})
 		return
 	}
+	s.signInFirst(w, r, e, "")
+}
+
+// signInFirst sends an anonymous visitor to the IdP, to come back to returnTo (a portal path; ""
+// for the start page) once signed in.
+func (s *Sim) signInFirst(w http.ResponseWriter, r *http.Request, e SAMLEndpoints, returnTo string) {
 	s.mu.Lock()
 	idp := s.idp
 	s.mu.Unlock()
@@ -247,7 +263,7 @@ func (s *Sim) serveStart(w http.ResponseWriter, r *http.Request, e SAMLEndpoints
 		s.renderPage(w, http.StatusServiceUnavailable, "noidp", nil)
 		return
 	}
-	redirect, postURL, encoded := s.authnRequest(e, idp)
+	redirect, postURL, encoded := s.authnRequest(e, idp, returnTo)
 	if redirect != "" {
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, redirect, http.StatusFound)
@@ -255,7 +271,7 @@ func (s *Sim) serveStart(w http.ResponseWriter, r *http.Request, e SAMLEndpoints
 	}
 	securityHeaders(w, postURL)
 	w.WriteHeader(http.StatusOK)
-	portalPages.ExecuteTemplate(w, "post", struct{ URL, Request string }{postURL, encoded})
+	portalPages.ExecuteTemplate(w, "post", struct{ URL, Request, RelayState string }{postURL, encoded, returnTo})
 }
 
 func (s *Sim) serveACS(w http.ResponseWriter, r *http.Request, e SAMLEndpoints) {
@@ -283,16 +299,18 @@ func (s *Sim) serveACS(w http.ResponseWriter, r *http.Request, e SAMLEndpoints) 
 	if !res.sessionEnd.IsZero() && res.sessionEnd.Before(expires) {
 		expires = res.sessionEnd
 	}
-	var b [32]byte
-	rand.Read(b[:])
-	token := base64.RawURLEncoding.EncodeToString(b[:])
+	token := randomToken(32)
 	s.samlMu.Lock()
-	s.sessions[token] = &portalSession{userID: res.userID, userName: res.userName, expires: expires}
+	s.sessions[token] = &portalSession{userID: res.userID, userName: res.userName, expires: expires, csrf: randomToken(24)}
 	s.samlMu.Unlock()
 	s.record(SignInEvent{Outcome: "Success", UserName: res.userName})
 	http.SetCookie(w, &http.Cookie{Name: portalCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
 		Secure: strings.HasPrefix(e.StartURL, "https://"), SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, "/start", http.StatusSeeOther)
+	to := "/start"
+	if res.returnTo != "" {
+		to = res.returnTo
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 func (s *Sim) acsRefused(w http.ResponseWriter, e *acsError) {

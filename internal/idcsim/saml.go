@@ -393,7 +393,11 @@ func randomID() string {
 // authnRequest makes an AuthnRequest for the IdP, remembers its id, and returns the URL to send the
 // browser to (HTTP-Redirect binding, unsigned as Identity Center's: AuthnRequestsSigned="false"), or
 // for an IdP with only the HTTP-POST binding, the SSO URL and the encoded request to post.
-func (s *Sim) authnRequest(e SAMLEndpoints, idp *idpMetadata) (redirect, postURL, encoded string) {
+//
+// returnTo, a path of the portal's, is where the ACS sends the browser after the sign-in that answers
+// this request (the simulator keeps it with the request and also sends it as RelayState, which it
+// does not trust on the way back).
+func (s *Sim) authnRequest(e SAMLEndpoints, idp *idpMetadata, returnTo string) (redirect, postURL, encoded string) {
 	id := randomID()
 	now := s.now().UTC()
 	dest := idp.SSO[bindingRedirect]
@@ -405,6 +409,9 @@ func (s *Sim) authnRequest(e SAMLEndpoints, idp *idpMetadata) (redirect, postURL
 	s.samlMu.Lock()
 	s.pruneSAML(now)
 	s.requests[id] = now
+	if returnTo != "" {
+		s.returnTo[id] = returnTo
+	}
 	s.samlMu.Unlock()
 	if loc := idp.SSO[bindingRedirect]; loc != "" {
 		var z bytes.Buffer
@@ -415,7 +422,11 @@ func (s *Sim) authnRequest(e SAMLEndpoints, idp *idpMetadata) (redirect, postURL
 		if strings.Contains(loc, "?") {
 			sep = "&"
 		}
-		return loc + sep + url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(z.Bytes())}}.Encode(), "", ""
+		q := url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString(z.Bytes())}}
+		if returnTo != "" {
+			q.Set("RelayState", returnTo)
+		}
+		return loc + sep + q.Encode(), "", ""
 	}
 	return "", dest, base64.StdEncoding.EncodeToString([]byte(req))
 }
@@ -427,6 +438,7 @@ func (s *Sim) pruneSAML(now time.Time) {
 		for id, t := range s.requests {
 			if now.Sub(t) > requestLifetime {
 				delete(s.requests, id)
+				delete(s.returnTo, id)
 			}
 		}
 	}
@@ -472,6 +484,8 @@ type acsResult struct {
 	userID, userName string
 	// sessionEnd is the assertion's SessionNotOnOrAfter, zero when absent.
 	sessionEnd time.Time
+	// returnTo is the portal path the answered AuthnRequest was made for ("" : the start page).
+	returnTo string
 }
 
 // children are el's child elements named ns:tag.
@@ -860,8 +874,11 @@ func (s *Sim) consumeResponse(encoded string, e SAMLEndpoints) (*acsResult, *acs
 	if userErr != nil {
 		return nil, userErr
 	}
+	var returnTo string
 	if inResponseTo != "" {
 		delete(s.requests, inResponseTo)
+		returnTo = s.returnTo[inResponseTo]
+		delete(s.returnTo, inResponseTo)
 	}
 	// Remembered while it could be accepted: until the later of its times, and at least as long as a
 	// request may be answered.
@@ -872,5 +889,5 @@ func (s *Sim) consumeResponse(encoded string, e SAMLEndpoints) (*acsResult, *acs
 		}
 	}
 	s.seenAssertions[assertionID] = keep.Add(samlSkew)
-	return &acsResult{userID: userID, userName: name, sessionEnd: sessionEnd}, nil
+	return &acsResult{userID: userID, userName: name, sessionEnd: sessionEnd, returnTo: returnTo}, nil
 }

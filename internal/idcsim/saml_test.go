@@ -107,7 +107,18 @@ type portalEnv struct {
 func newPortalEnv(t testing.TB) *portalEnv {
 	t.Helper()
 	c := &clock{t: time.Now()}
-	sim := idcsim.New(idcsim.Options{Seed: 1, Now: c.Now})
+	return newPortalEnvClock(t, c, c.Now)
+}
+
+// newPortalEnvClock is newPortalEnv with the simulator on the clock now (time.Now for peers that
+// wait in real time); c dates the test IdP's Responses.
+func newPortalEnvClock(t testing.TB, c *clock, now func() time.Time, opts ...func(*idcsim.Options)) *portalEnv {
+	t.Helper()
+	o := idcsim.Options{Seed: 1, Now: now}
+	for _, f := range opts {
+		f(&o)
+	}
+	sim := idcsim.New(o)
 	if err := sim.Update(idcsim.SeedDemo); err != nil {
 		t.Fatal(err)
 	}

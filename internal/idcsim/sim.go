@@ -51,6 +51,10 @@ type Options struct {
 	// PublicURL is the base URL the simulator is reached at (http://127.0.0.1:8421), which its SAML
 	// entity id, ACS URL and access portal start URL are formed on; empty: each request's host.
 	PublicURL string
+	// RoleARNs are the roles STS AssumeRole lets the organisation's long-term credentials assume;
+	// empty: any role ARN in an account of the organisation (as a trust policy naming the
+	// management account would).
+	RoleARNs []string
 }
 
 // AWSQuotas returns o with AWS's quotas: 20 calls per second collectively, 10 outstanding assignment
@@ -89,6 +93,14 @@ type Sim struct {
 	seenAssertions map[string]time.Time
 	sessions       map[string]*portalSession
 	events         []SignInEvent
+	// returnTo is where the browser goes after the sign-in answering an AuthnRequest (request id ->
+	// portal path). Under samlMu.
+	returnTo map[string]string
+
+	// SSO OIDC clients, device authorizations, codes and tokens, and the role credentials the portal
+	// API and STS issued: in memory only, as the sessions. Under authMu, never held with mu.
+	authMu sync.Mutex
+	auth   authState
 }
 
 // Stats is what the simulator has seen, for tests and benchmarks.
@@ -132,7 +144,8 @@ func New(opts Options) *Sim {
 		now = time.Now
 	}
 	s := &Sim{opts: opts, now: now, rng: rand.New(rand.NewSource(opts.Seed)), recent: map[string]time.Time{},
-		requests: map[string]time.Time{}, seenAssertions: map[string]time.Time{}, sessions: map[string]*portalSession{}}
+		requests: map[string]time.Time{}, seenAssertions: map[string]time.Time{}, sessions: map[string]*portalSession{},
+		returnTo: map[string]string{}, auth: newAuthState()}
 	s.opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	if opts.CallRate > 0 {
 		burst := opts.Burst
@@ -391,8 +404,20 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(r.URL.Path, "/_sim/"):
 		s.serveIntrospection(w, r)
 		return
+	case r.URL.Path == "/start/device" || strings.HasPrefix(r.URL.Path, "/start/device/") || r.URL.Path == "/authorize":
+		s.serveDevicePages(w, r)
+		return
 	case r.URL.Path == "/start" || strings.HasPrefix(r.URL.Path, "/start/") || strings.HasPrefix(r.URL.Path, acsPathPrefix):
 		s.servePortal(w, r)
+		return
+	case oidcPaths[r.URL.Path]:
+		s.serveOIDC(w, r)
+		return
+	case portalAPIPaths[r.URL.Path]:
+		s.servePortalAPI(w, r)
+		return
+	case r.URL.Path == "/" && r.Header.Get("X-Amz-Target") == "" && isForm(r):
+		s.serveSTS(w, r)
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")
@@ -414,6 +439,10 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	if err != nil {
 		writeAWSError(w, service, &apiError{status: 400, code: "SerializationException", message: err.Error()})
+		return
+	}
+	if err := s.checkIssuedCredentials(r, body); err != nil {
+		writeAWSError(w, service, err)
 		return
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {

@@ -100,6 +100,13 @@ func (s *Server) uiAdminFail(w http.ResponseWriter, r *http.Request, back string
 	s.uiRender(w, r, code, "error", web.ErrorData{Title: http.StatusText(code), Message: err.Error(), Back: back})
 }
 
+// syncRefusal says whether err is one of the sync's refusals (off, not the leader, uninstalled),
+// which uiAdminFail shows with the API's status; any other error of the sync's (Identity Center's
+// answer, say) is shown to the administrator on the page, as the API tells administrators.
+func syncRefusal(err error) bool {
+	return errors.Is(err, errSyncOff) || errors.Is(err, reconcile.ErrNotLeader) || errors.Is(err, reconcile.ErrUninstalled)
+}
+
 // live says whether the request is a live part's refresh (assets/ui.js), naming the part.
 func live(r *http.Request) string { return r.Header.Get("X-Warden-Live") }
 
@@ -509,6 +516,8 @@ type adminPageData struct {
 	Applied     bool
 	StepUpDone  bool
 	Uninstalled bool
+	// DeleteInAWS: the plan deletes what warden adopted and released (warden sync plan --delete-in-aws).
+	DeleteInAWS bool
 }
 
 func (s *Server) adminData(r *http.Request) adminPageData {
@@ -552,13 +561,20 @@ func (s *Server) adminSyncPlan(w http.ResponseWriter, r *http.Request, p *auth.P
 	}
 	req := SyncRequest{DeleteInAWS: r.PostForm.Get("delete_in_aws") == "on"}
 	out, err := s.syncPlanResult(r.Context(), req)
+	if err != nil && !syncRefusal(err) && !errors.Is(err, context.Canceled) {
+		d := s.adminData(r)
+		d.StepUpDone = s.stepUpFresh(p)
+		d.Problem = "Computing the plan failed: " + err.Error()
+		s.uiRender(w, r, http.StatusBadGateway, "admin", d)
+		return
+	}
 	if err != nil {
 		s.uiAdminFail(w, r, "/admin", err)
 		return
 	}
 	d := s.adminData(r)
 	d.StepUpDone = s.stepUpFresh(p)
-	d.Plan = &out
+	d.Plan, d.DeleteInAWS = &out, req.DeleteInAWS
 	s.uiRender(w, r, http.StatusOK, "admin", d)
 }
 
@@ -573,13 +589,20 @@ func (s *Server) adminSyncApply(w http.ResponseWriter, r *http.Request, p *auth.
 	}
 	req := SyncRequest{DeleteInAWS: r.PostForm.Get("delete_in_aws") == "on", Force: r.PostForm.Get("force") == "on"}
 	out, applied, err := s.syncApplyResult(r.Context(), req)
+	if !applied && !syncRefusal(err) && !errors.Is(err, context.Canceled) {
+		d := s.adminData(r)
+		d.StepUpDone = true
+		d.Problem = "The apply did not run: " + err.Error()
+		s.uiRender(w, r, http.StatusBadGateway, "admin", d)
+		return
+	}
 	if !applied {
 		s.uiAdminFail(w, r, "/admin", err)
 		return
 	}
 	d := s.adminData(r)
 	d.StepUpDone = true
-	d.Plan, d.Applied = &out, true
+	d.Plan, d.Applied, d.DeleteInAWS = &out, true, req.DeleteInAWS
 	if errors.Is(err, reconcile.ErrBrake) {
 		d.Problem = "The safety brake held the plan: " + out.Brake + ". Nothing it holds was applied; apply again with “apply despite the safety brake” once you have read the plan."
 	} else if err != nil {

@@ -266,8 +266,11 @@ func (s *Server) setupPage(n int) uiHandler {
 				status = s.setupPolicy(r, d)
 			case 2:
 				if status, err = s.setupPreview(r, d); err != nil {
-					s.uiAdminFail(w, r, "/admin/setup", err)
-					return
+					if syncRefusal(err) || errors.Is(err, context.Canceled) {
+						s.uiAdminFail(w, r, "/admin/setup", err)
+						return
+					}
+					d.Problem, status = "Reading Identity Center failed: "+err.Error(), http.StatusBadGateway
 				}
 			case 5:
 				d.Owners = strings.TrimSpace(r.URL.Query().Get("owners"))
@@ -503,11 +506,20 @@ func (s *Server) setupImport(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			}
 		}
 		code, body := errorBody(err)
-		if code == http.StatusBadRequest || code == http.StatusNotFound || code == http.StatusConflict {
+		switch {
+		case code == http.StatusBadRequest || code == http.StatusNotFound || code == http.StatusConflict:
 			fail(body.Error)
-			return
+		case syncRefusal(err) || errors.Is(err, context.Canceled):
+			s.uiAdminFail(w, r, back, err)
+		default: // Identity Center's answer, say: the administrator sees it
+			d, derr := s.setupData(r, p, 5)
+			if derr != nil {
+				s.uiFail(w, r, back, derr)
+				return
+			}
+			d.Owners, d.Problem = raw, "The import failed: "+err.Error()
+			s.uiRender(w, r, http.StatusBadGateway, "setup", d)
 		}
-		s.uiAdminFail(w, r, back, err)
 		return
 	}
 	run := &importRun{At: s.now(), By: p.User, Stats: stats}

@@ -1,10 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -12,9 +16,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/wardenhq/warden/internal/audit"
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/idcsim"
+	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
+	"github.com/wardenhq/warden/internal/store"
 	"github.com/wardenhq/warden/internal/testenv"
 )
 
@@ -322,4 +333,74 @@ func TestUIAdminUserForms(t *testing.T) {
 		t.Fatalf("invite nobody: %d\n%s", p.status, p.body)
 	}
 	mustContain(t, "invite nobody", p, `id="user-error"`, `value="nobody"`)
+}
+
+// The guided integration's forms against a simulated Identity Center (the engine attached, not
+// running, so not leading): the preview, the import (CSRF, step-up, an owner who does not exist
+// refused beside the field, then done and audited as alice, every group a list), the plan, and an
+// uninstall refused as the API refuses it on a replica that does not lead the sync.
+func TestUIAdminSetupForms(t *testing.T) {
+	e := newUIAdminEnv(t)
+	sim := idcsim.New(idcsim.Options{Seed: 3})
+	if err := sim.Update(idcsim.SeedDemo); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(sim)
+	t.Cleanup(hs.Close)
+	cfg := idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond}
+	c, err := idc.NewFromConfig(context.Background(), aws.Config{Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""), BaseEndpoint: aws.String(hs.URL)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.SetSync(reconcile.New(e.store, c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
+
+	p := e.alice.get("/admin/setup")
+	mustContain(t, "overview", p, `id="step-5-state">to do`, `id="step-3-state">to do`)
+	p = e.alice.get("/admin/setup/preview?read=1&q=dev")
+	mustContain(t, "preview", p, "6 accounts, 5 permission sets, 12 users, 4 groups", "DevOps", "Developers", "Development (")
+	if strings.Contains(p.body, "<th scope=\"row\">Everyone</th>") {
+		t.Fatal("the preview filtered by dev shows Everyone")
+	}
+	mustContain(t, "after the preview", e.alice.get("/admin/setup"), `id="step-2-state">done`)
+
+	p = e.alice.get("/admin/setup/import")
+	mustContain(t, "import step", p, `value="alice"`, `id="import"`)
+	csrf := csrfOf(t, p)
+	if p := e.alice.post("/admin/setup/import", url.Values{"owners": {"alice"}}); p.status != http.StatusForbidden {
+		t.Fatalf("import without CSRF: %d", p.status)
+	}
+	p = e.alice.post("/admin/setup/import", url.Values{"csrf": {csrf}, "owners": {"nobody"}})
+	if p.status != http.StatusBadRequest {
+		t.Fatalf("import with an unknown owner: %d\n%s", p.status, p.body)
+	}
+	mustContain(t, "unknown owner", p, `id="owners-error"`, "nobody", `aria-invalid="true"`)
+	e.clk.Advance(server.DefaultStepUp + time.Minute)
+	if p := e.alice.post("/admin/setup/import", url.Values{"csrf": {csrf}, "owners": {"alice"}}); p.status != http.StatusForbidden || !strings.Contains(p.body, "Confirm your second factor first") {
+		t.Fatalf("import without step-up: %d\n%s", p.status, p.body)
+	}
+	if lists, _ := e.store.List(e.ctx, resource.KindAccessList, store.ListOptions{}); len(lists) != 1 { // the base's ops
+		t.Fatalf("%d lists before the import", len(lists))
+	}
+	e.stepUp(e.alice, e.aliceKey)
+	p = e.alice.post("/admin/setup/import", url.Values{"csrf": {csrf}, "owners": {"alice"}})
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/admin/setup/import?flash=Imported") {
+		t.Fatalf("import: %d %q\n%s", p.status, p.location, p.body)
+	}
+	p = e.alice.get(p.location)
+	mustContain(t, "imported", p, `id="import-result"`, `<a href="/lists/devops">devops</a>`, "Every group is an access list.")
+	es, err := audit.List(e.ctx, e.store, audit.Filter{Actor: "alice", Kind: resource.KindAccessList})
+	if err != nil || len(es) != 4 {
+		t.Fatalf("lists the import made, audited as alice: %d %v", len(es), err)
+	}
+
+	p = e.alice.post("/admin/sync/plan", url.Values{"csrf": {csrf}})
+	mustContain(t, "plan", p, `id="plan-text"`, `id="plan-summary"`)
+
+	p = e.alice.post("/admin/setup/uninstall", url.Values{"csrf": {csrf}})
+	mustContain(t, "uninstall's plan", p, "What uninstalling would do", `id="uninstall-confirm"`)
+	p = e.alice.post("/admin/setup/uninstall", url.Values{"csrf": {csrf}, "confirm": {"uninstall"}})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "lead") {
+		t.Fatalf("uninstall on a replica that does not lead: %d\n%s", p.status, p.body)
+	}
 }

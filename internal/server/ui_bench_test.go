@@ -58,6 +58,7 @@ type uiScale struct {
 }
 
 var (
+	scaleDir  string
 	scaleOnce sync.Once
 	scaleFix  *uiScale
 	scaleErr  error
@@ -195,6 +196,7 @@ func scale(b *testing.B) *uiScale {
 			scaleErr = err
 			return
 		}
+		scaleDir = dir // removed by TestMain when the benchmarks end (about 300 MB)
 		ctx := context.Background()
 		st, err := sqlite.Open(ctx, filepath.Join(dir, "w.db"))
 		if err != nil {

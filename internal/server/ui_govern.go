@@ -7,9 +7,9 @@ package server
 // (request names are UUIDv7s, so oldest first) with the store's state and user filters, judging each
 // with the API's own reviewer (rv.may); the requester's context is read by user. A list's page
 // reads the list, one page of its members, its granted roles and its history (audit entries by
-// subject). The lists page is the exception the store imposes: it orders by name only, and the
-// page is sorted by review due date, so it reads every list (their specs are small: no members)
-// and sorts; "mine" reads only the lists the person owns or is a member of (index filters).
+// subject). The lists page is sorted by review due date, which the store (ordered by name) cannot
+// page: the server keeps every list's summary, sorted, from the change feed (ui_govern_lists.go);
+// "mine" adds the person's memberships (the members' index).
 //
 // Changes go through the same functions as the API's handlers (lists.go: addMember, removeMember,
 // reviewList), so the same rules and audit entries apply.
@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wardenhq/warden/internal/access"
 	"github.com/wardenhq/warden/internal/audit"
@@ -72,10 +73,13 @@ func (s *Server) uiGovernRoutes() {
 	s.handle("POST /lists/{list}/review", s.ui(web.SectionLists, s.uiListReview))
 }
 
-// bounded is a query or form value cut to n bytes, trimmed.
+// bounded is a query or form value cut to at most n bytes (never inside a character), trimmed.
 func bounded(v string, n int) string {
 	v = strings.TrimSpace(v)
 	if len(v) > n {
+		for n > 0 && !utf8.RuneStart(v[n]) {
+			n--
+		}
 		v = v[:n]
 	}
 	return v
@@ -120,7 +124,7 @@ type requesterContext struct {
 	// Missing: the requester is no user any more.
 	Missing bool
 	Lists   []string
-	Roles   []string
+	Roles   []heldRole // Name and Gives only
 	Active  []contextRequest
 	Recent  []contextRequest
 	// RecentCount is how many requests they made in the window (Recent shows the newest few);
@@ -298,12 +302,16 @@ func (s *Server) requesterContext(ctx context.Context, rv *reviewer, user string
 	if err != nil {
 		return nil, nil, err
 	}
-	c.Lists, c.Roles = h.Lists, h.Roles
+	c.Lists = h.Lists
 	held := make([]*resource.Object, 0, len(h.Roles))
 	for _, n := range h.Roles {
+		hr := heldRole{Name: n}
 		if ro := rv.all[n]; ro != nil {
 			held = append(held, ro)
+			granted, _ := rv.cat.RoleTargets(ro.Spec.(*resource.RoleSpec)) // as My access says it
+			hr.Gives = targetNames(rv.cat, granted)
 		}
+		c.Roles = append(c.Roles, hr)
 	}
 	// Active grants: their approved requests whose window is open.
 	approved, err := s.store.List(ctx, resource.KindAccessRequest, store.ListOptions{Limit: 50,
@@ -681,14 +689,15 @@ func parseExpiry(v string) (*time.Time, error) {
 func (s *Server) uiMemberAdd(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	list := r.PathValue("list")
 	back := "/lists/" + url.PathEscape(list)
-	form := memberForm{Member: bounded(r.PostFormValue("member"), maxNameLen+1), Kind: bounded(r.PostFormValue("kind"), 16),
-		Expires: bounded(r.PostFormValue("expires"), 64), Reason: bounded(r.PostFormValue("reason"), maxReasonLen+1)}
+	member, reason := strings.TrimSpace(r.PostFormValue("member")), strings.TrimSpace(r.PostFormValue("reason"))
+	form := memberForm{Member: bounded(member, maxNameLen), Kind: bounded(r.PostFormValue("kind"), 16),
+		Expires: bounded(r.PostFormValue("expires"), 64), Reason: bounded(reason, maxReasonLen)}
 	errs := map[string]string{}
-	if len(form.Member) > maxNameLen {
-		errs["member"] = fmt.Sprintf("is longer than %d characters", maxNameLen)
+	if len(member) > maxNameLen {
+		errs["member"] = fmt.Sprintf("is longer than %d bytes", maxNameLen)
 	}
-	if len(form.Reason) > maxReasonLen {
-		errs["reason"] = fmt.Sprintf("is longer than %d characters", maxReasonLen)
+	if len(reason) > maxReasonLen {
+		errs["reason"] = fmt.Sprintf("is longer than %d bytes", maxReasonLen)
 	}
 	expires, err := parseExpiry(form.Expires)
 	if err != nil {
@@ -792,11 +801,11 @@ func (s *Server) uiListReview(w http.ResponseWriter, r *http.Request, p *auth.Pr
 				d.Remove = append(d.Remove, m)
 			}
 		}
-		d.Notes = bounded(r.PostFormValue("notes"), maxNotesLen+1)
-		if len(d.Notes) > maxNotesLen {
-			d.Errors["notes"] = fmt.Sprintf("is longer than %d characters", maxNotesLen)
-			d.Notes = d.Notes[:maxNotesLen]
+		notes := strings.TrimSpace(r.PostFormValue("notes"))
+		if len(notes) > maxNotesLen {
+			d.Errors["notes"] = fmt.Sprintf("is longer than %d bytes", maxNotesLen)
 		}
+		d.Notes = bounded(notes, maxNotesLen)
 		action = r.PostFormValue("action")
 		d.After = bounded(r.PostFormValue("after"), 2*maxNameLen+8)
 		if pg, ok := r.PostForm["page"]; ok && len(pg) > 0 { // step 1's pager: another page of members

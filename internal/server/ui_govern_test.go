@@ -163,7 +163,7 @@ func TestUIReviewInbox(t *testing.T) {
 	}
 	txt := p.text()
 	for _, want := range []string{"dan asks for staging-admin", "deploy the first fix", "0 of 2 needed",
-		"Member of the access list auditors", "Role developer", "Recent requests", `href="/requests/` + first + `"`} {
+		"Member of the access list auditors", "Role developer", "Role staging-admin: AdministratorAccess on Staging", "Recent requests", `href="/requests/` + first + `"`} {
 		if !strings.Contains(txt, want) && !strings.Contains(body, want) {
 			t.Errorf("bob's inbox lacks %q:\n%s", want, txt)
 		}
@@ -331,6 +331,38 @@ func TestUIListPageAndMembers(t *testing.T) {
 	if txt := p.text(); !strings.Contains(txt, "Added carol to auditors") || !strings.Contains(txt, "carol active") ||
 		!strings.Contains(txt, exp.Format("2006-01-02 15:04 UTC")) || !strings.Contains(txt, "covers the audit") || !strings.Contains(txt, "by alice") {
 		t.Errorf("auditors after adding carol:\n%s", txt)
+	}
+	// A member who lacks what the list requires is ineligible, and the page says why.
+	e.apply(`
+kind: access_list
+version: v1
+metadata: {name: oncall}
+spec: {title: On call, owners: [alice], membership_requires: {roles: [lead]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: oncall, member: dan}
+`)
+	if txt := alice.mustPage("/lists/oncall").text(); !strings.Contains(txt, "dan ineligible") || !strings.Contains(txt, "lead") || !strings.Contains(txt, "Members must hold role lead") {
+		t.Errorf("oncall's ineligible member:\n%s", txt)
+	}
+	// A nested list: shown as a list, linked; a cycle is refused beside the member.
+	if p := alice.post("/lists/auditors/members", url.Values{"csrf": {tok}, "member": {"ops"}, "kind": {"list"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("nesting ops: %d\n%s", p.status, p.text())
+	}
+	if p := alice.mustPage("/lists/auditors"); !strings.Contains(p.body, `list <a href="/lists/ops">ops</a>`) {
+		t.Errorf("ops is not shown as a nested list:\n%s", p.body)
+	}
+	p = alice.post("/lists/leads/members", url.Values{"csrf": {tok}, "member": {"auditors"}, "kind": {"list"}})
+	if m := regexp.MustCompile(`id="member-error"[^>]*>([^<]*)<`).FindStringSubmatch(p.body); p.status != http.StatusBadRequest || m == nil || !strings.Contains(html.UnescapeString(m[1]), "nested in itself") {
+		t.Errorf("a cycle (leads in auditors in leads): %d\n%s", p.status, p.text())
+	}
+	if _, err := e.store.Get(e.ctx, resource.KindAccessListMember, "leads/list:auditors"); err == nil {
+		t.Error("the cycle was written")
+	}
+	if p := alice.post("/lists/auditors/members/ops/remove", url.Values{"csrf": {tok}, "kind": {"list"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("removing the nested ops: %d\n%s", p.status, p.text())
 	}
 	// Removed.
 	p = alice.post("/lists/auditors/members/dan/remove", url.Values{"csrf": {tok}, "kind": {"user"}})
