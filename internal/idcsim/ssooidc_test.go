@@ -42,7 +42,7 @@ type awsEnv struct {
 	cfg  aws.Config
 }
 
-func newAWSEnv(t *testing.T, opts ...func(*idcsim.Options)) *awsEnv {
+func newAWSEnv(t testing.TB, opts ...func(*idcsim.Options)) *awsEnv {
 	t.Helper()
 	c := &clock{t: time.Now()}
 	e := newPortalEnvClock(t, c, c.Now, opts...)
@@ -121,7 +121,7 @@ func apiCode(t *testing.T, err error) string {
 
 // deviceLogin registers a client (with scopes, as an sso-session does), starts a device
 // authorization, has user approve it and returns the token answer.
-func (e *awsEnv) deviceLogin(t *testing.T, ctx context.Context, user string) (*ssooidc.RegisterClientOutput, *ssooidc.CreateTokenOutput) {
+func (e *awsEnv) deviceLogin(t testing.TB, ctx context.Context, user string) (*ssooidc.RegisterClientOutput, *ssooidc.CreateTokenOutput) {
 	t.Helper()
 	reg, err := e.oidc.RegisterClient(ctx, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-test"), ClientType: aws.String("public"),
 		Scopes: []string{"sso:account:access"}})
@@ -717,5 +717,24 @@ func TestSignInThrottling(t *testing.T) {
 	}
 	if st := e.sim.Stats(); st.Throttled != 2 || st.Calls["sso:ListAccounts"] != 1 || st.Calls["sts:GetCallerIdentity"] != 1 {
 		t.Fatalf("stats: throttled %d, calls %v", st.Throttled, st.Calls)
+	}
+}
+
+// BenchmarkRoleCredentials: GetRoleCredentials, then GetCallerIdentity signed with what it gave
+// (SigV4 checked), through the SDK over loopback HTTP.
+func BenchmarkRoleCredentials(b *testing.B) {
+	e := newAWSEnv(b)
+	ctx := context.Background()
+	_, tok := e.deviceLogin(b, ctx, "alice@example.com")
+	in := &sso.GetRoleCredentialsInput{AccessToken: tok.AccessToken, AccountId: aws.String("058264527036"), RoleName: aws.String("AdministratorAccess")}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rc, err := e.sso.GetRoleCredentials(ctx, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.stsWith(roleCreds(rc.RoleCredentials)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
