@@ -146,6 +146,11 @@ included, on the same addresses.`,
 				}
 				printPeople(out, addr, people)
 				printPortal(out, sim.Endpoints(simURL).StartURL)
+				awsDir, err := demoAWSConfigs(ctx, srv, cfg.DataDir, simURL, people)
+				if err != nil {
+					return err
+				}
+				printAWSConfigs(out, awsDir)
 				t.print(out)
 				return nil
 			})

@@ -24,8 +24,10 @@ func newRequestCmd() *cobra.Command {
 	var cf clientFlags
 	var roles, res, reason, duration, start string
 	var out string
+	var wait bool
+	var timeout time.Duration
 	create := &cobra.Command{
-		Use:   "create (--roles R1,R2 | --resource account=A,permission_set=P) [--reason TEXT] [--duration 2h] [--start TIME]",
+		Use:   "create (--roles R1,R2 | --resource account=A,permission_set=P) [--reason TEXT] [--duration 2h] [--start TIME] [--wait [--timeout 15m]]",
 		Short: "Ask for roles, or for one account × permission set, for a while",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -65,9 +67,17 @@ func newRequestCmd() *cobra.Command {
 			for _, n := range got.Notes {
 				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
 			}
-			return printObjects(cmd.OutOrStdout(), resource.KindAccessRequest, []*resource.Object{got.Request}, out, true)
+			if err := printObjects(cmd.OutOrStdout(), resource.KindAccessRequest, []*resource.Object{got.Request}, out, true); err != nil {
+				return err
+			}
+			if !wait {
+				return nil
+			}
+			return waitGranted(cmd, c, got.Request.Metadata.Name, timeout)
 		},
 	}
+	create.Flags().BoolVar(&wait, "wait", false, "wait until the access is granted in Identity Center (exit 0, printing the AWS CLI profiles to use), denied (2), expired or cancelled (3), or --timeout passes (4)")
+	create.Flags().DurationVar(&timeout, "timeout", 15*time.Minute, "with --wait, how long to wait at most")
 	create.Flags().StringVar(&roles, "roles", "", "roles to request, comma-separated")
 	create.Flags().StringVar(&res, "resource", "", "one account × permission set: account=ID_OR_NAME,permission_set=NAME")
 	create.Flags().StringVar(&reason, "reason", "", "why (some roles require it)")
@@ -179,6 +189,9 @@ func newRequestCmd() *cobra.Command {
 			}
 			if out == "table" {
 				out = "yaml" // one request reads best whole
+			}
+			for _, n := range credentialNotes(o) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: %s\n", n)
 			}
 			return printObjects(cmd.OutOrStdout(), resource.KindAccessRequest, []*resource.Object{o}, out, true)
 		},

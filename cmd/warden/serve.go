@@ -212,6 +212,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 			return err
 		}
 		srv.SetSync(engine)
+		srv.SetAWSRegion(cfg.IdentityCenter.Region)
 		log.Info("Identity Center sync is on", "instance", client.InstanceARN, "identity_store", client.IdentityStoreID, "region", cfg.IdentityCenter.Region)
 	} else {
 		log.Warn("Identity Center sync is off: the config file has no identity_center section")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wardenhq/warden/internal/awsconfig"
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
@@ -448,4 +449,18 @@ func (c *Client) Invite(ctx context.Context, user string) (*server.InviteRespons
 // Unlock lifts user's sign-in lock (administrators).
 func (c *Client) Unlock(ctx context.Context, user string) error {
 	return c.do(ctx, http.MethodPost, "/v1/auth/unlock", server.UnlockRequest{User: user}, nil)
+}
+
+// AWSConfig reads the caller's AWS CLI configuration (GET /v1/me/aws-config; query: requestable,
+// session_name, name_template, region, output).
+func (c *Client) AWSConfig(ctx context.Context, query url.Values) (*awsconfig.Config, error) {
+	var out awsconfig.Config
+	path := "/v1/me/aws-config"
+	if len(query) > 0 {
+		path += "?" + query.Encode()
+	}
+	if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

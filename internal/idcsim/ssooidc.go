@@ -700,7 +700,7 @@ func (s *Sim) serveDevicePages(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-		if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf_token")), []byte(ps.csrf)) != 1 {
+		if err := r.ParseForm(); err != nil || ps.csrf == "" || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf_token")), []byte(ps.csrf)) != 1 {
 			s.done(w, http.StatusForbidden, "Invalid request", "The form expired or did not come from this page. Go back and try again.")
 			return
 		}

@@ -12,16 +12,21 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/service/sso"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/sso/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
@@ -42,7 +47,7 @@ type awsEnv struct {
 	cfg  aws.Config
 }
 
-func newAWSEnv(t *testing.T, opts ...func(*idcsim.Options)) *awsEnv {
+func newAWSEnv(t testing.TB, opts ...func(*idcsim.Options)) *awsEnv {
 	t.Helper()
 	c := &clock{t: time.Now()}
 	e := newPortalEnvClock(t, c, c.Now, opts...)
@@ -121,7 +126,7 @@ func apiCode(t *testing.T, err error) string {
 
 // deviceLogin registers a client (with scopes, as an sso-session does), starts a device
 // authorization, has user approve it and returns the token answer.
-func (e *awsEnv) deviceLogin(t *testing.T, ctx context.Context, user string) (*ssooidc.RegisterClientOutput, *ssooidc.CreateTokenOutput) {
+func (e *awsEnv) deviceLogin(t testing.TB, ctx context.Context, user string) (*ssooidc.RegisterClientOutput, *ssooidc.CreateTokenOutput) {
 	t.Helper()
 	reg, err := e.oidc.RegisterClient(ctx, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-test"), ClientType: aws.String("public"),
 		Scopes: []string{"sso:account:access"}})
@@ -717,5 +722,83 @@ func TestSignInThrottling(t *testing.T) {
 	}
 	if st := e.sim.Stats(); st.Throttled != 2 || st.Calls["sso:ListAccounts"] != 1 || st.Calls["sts:GetCallerIdentity"] != 1 {
 		t.Fatalf("stats: throttled %d, calls %v", st.Throttled, st.Calls)
+	}
+}
+
+// BenchmarkRoleCredentials: GetRoleCredentials, then GetCallerIdentity signed with what it gave
+// (SigV4 checked), through the SDK over loopback HTTP.
+func BenchmarkRoleCredentials(b *testing.B) {
+	e := newAWSEnv(b)
+	ctx := context.Background()
+	_, tok := e.deviceLogin(b, ctx, "alice@example.com")
+	in := &sso.GetRoleCredentialsInput{AccessToken: tok.AccessToken, AccountId: aws.String("058264527036"), RoleName: aws.String("AdministratorAccess")}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rc, err := e.sso.GetRoleCredentials(ctx, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.stsWith(roleCreds(rc.RoleCredentials)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestSDKSSOCredentialProvider: aws-sdk-go-v2's own SSO credential chain (an sso-session profile,
+// the token cache, AWS_ENDPOINT_URL_SSO / _SSO_OIDC / _STS) against the simulator. The cached token
+// has expired (by the cache file's word), so the SDK's token provider refreshes it with CreateToken's refresh grant
+// and writes the new one back; GetRoleCredentials and GetCallerIdentity follow.
+func TestSDKSSOCredentialProvider(t *testing.T) {
+	e := newAWSEnv(t)
+	ctx := testContext(t)
+	reg, tok := e.deviceLogin(t, ctx, "alice@example.com")
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	config := fmt.Sprintf("[sso-session warden]\nsso_start_url = %s\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n\n"+
+		"[profile ReadOnlyAccess-on-production]\nsso_session = warden\nsso_account_id = 637423191929\nsso_role_name = ReadOnlyAccess\nregion = us-east-1\n", e.ep.StartURL)
+	if err := os.WriteFile(filepath.Join(home, "config"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cachePath, err := ssocreds.StandardCachedTokenFilepath("warden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Dir(cachePath), 0o700)
+	cached, _ := json.Marshal(map[string]string{"startUrl": e.ep.StartURL, "region": "us-east-1", "accessToken": aws.ToString(tok.AccessToken),
+		"expiresAt": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339), "clientId": aws.ToString(reg.ClientId), "clientSecret": aws.ToString(reg.ClientSecret),
+		"registrationExpiresAt": time.Unix(reg.ClientSecretExpiresAt, 0).UTC().Format(time.RFC3339), "refreshToken": aws.ToString(tok.RefreshToken)})
+	if err := os.WriteFile(cachePath, cached, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "credentials"))
+	t.Setenv("AWS_ENDPOINT_URL_SSO", e.srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL_SSO_OIDC", e.srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL_STS", e.srv.URL)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithSharedConfigProfile("ReadOnlyAccess-on-production"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^arn:aws:sts::637423191929:assumed-role/AWSReservedSSO_ReadOnlyAccess_[0-9a-f]{16}/alice@example\.com$`).MatchString(aws.ToString(id.Arn)) {
+		t.Fatalf("caller identity %s", aws.ToString(id.Arn))
+	}
+	// The SDK refreshed the token (rotating the refresh token) and wrote it back.
+	b, _ := os.ReadFile(cachePath)
+	var after map[string]string
+	json.Unmarshal(b, &after)
+	if after["accessToken"] == aws.ToString(tok.AccessToken) || after["refreshToken"] == aws.ToString(tok.RefreshToken) || after["refreshToken"] == "" {
+		t.Fatalf("the cached token was not refreshed: %s", b)
+	}
+	if st := e.sim.Stats(); st.Calls["sso:GetRoleCredentials"] != 1 || st.Calls["sso-oidc:CreateToken"] != 3 {
+		t.Fatalf("calls %v", st.Calls)
 	}
 }

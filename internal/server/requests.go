@@ -178,7 +178,40 @@ func (s *Server) prepareRequest(ctx context.Context, p *auth.Principal, in Reque
 		spec.Duration = terms.MaxDuration.String()
 	}
 	notes = append(notes, fmt.Sprintf("needs %d approval(s); %d denial(s) deny it", terms.Approvals, terms.Denials))
+	if note, err := s.credentialsNote(ctx, spec); err != nil {
+		return nil, nil, err
+	} else if note != "" {
+		notes = append(notes, note)
+	}
 	return &resource.Object{Kind: resource.KindAccessRequest, Version: resource.Version, Spec: spec}, notes, nil
+}
+
+// credentialsNote is a new request's note on how long AWS credentials fetched during it stay valid.
+func (s *Server) credentialsNote(ctx context.Context, spec *resource.AccessRequestSpec) (string, error) {
+	cat, all, err := s.catalog(ctx)
+	if err != nil {
+		return "", err
+	}
+	items, err := policy.RequestItems(spec, cat)
+	if err != nil {
+		return "", nil
+	}
+	for _, name := range spec.Roles {
+		if o := all[name]; o != nil {
+			granted, _ := cat.RoleTargets(o.Spec.(*resource.RoleSpec))
+			for _, t := range sortedTargets(granted) {
+				if it, err := cat.Lookup(t.AccountID, t.PermissionSetARN); err == nil {
+					items = append(items, it)
+				}
+			}
+		}
+	}
+	durations, err := s.sessionDurations(ctx)
+	if err != nil {
+		return "", err
+	}
+	window, _ := time.ParseDuration(spec.Duration)
+	return credentialsAtCreate(items, durations, window), nil
 }
 
 // createRequests makes p's requests, all or none: each is checked first (prepareRequest), then
@@ -335,6 +368,13 @@ func (s *Server) showGrants(ctx context.Context, o *resource.Object) error {
 		json.Unmarshal(o.Status, &status)
 	}
 	status["assignments"] = out
+	if req := o.Spec.(*resource.AccessRequestSpec); req.End != nil {
+		durations, err := s.sessionDurations(ctx)
+		if err != nil {
+			return err
+		}
+		status["credentials"] = credentialsNow(out, durations, *req.End, s.now())
+	}
 	b, err := json.Marshal(status)
 	if err != nil {
 		return err

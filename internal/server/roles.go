@@ -4,6 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wardenhq/warden/internal/access"
 
 	"github.com/wardenhq/warden/internal/policy"
 	"github.com/wardenhq/warden/internal/resource"
@@ -27,6 +33,10 @@ func (w Warning) String() string { return w.Field + ": " + w.Message }
 type knownCatalog struct {
 	cat             *policy.Catalog
 	accounts, psets int
+	// sessions are the permission sets' session durations (by name and ARN); roles, every role,
+	// for what a role lets its holders request.
+	sessions map[string]time.Duration
+	roles    map[string]*resource.Object
 }
 
 func (s *Server) knownCatalog(ctx context.Context) (*knownCatalog, error) {
@@ -46,7 +56,74 @@ func (s *Server) knownCatalog(ctx context.Context) (*knownCatalog, error) {
 	for _, p := range sets {
 		pss = append(pss, policy.PermissionSet{Name: p.Metadata.Name, ARN: p.Spec.(*resource.PermissionSetSpec).ARN})
 	}
-	return &knownCatalog{cat: policy.NewCatalog(accs, pss), accounts: len(accs), psets: len(pss)}, nil
+	sessions, err := s.sessionDurations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, roles, err := s.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &knownCatalog{cat: policy.NewCatalog(accs, pss), accounts: len(accs), psets: len(pss), sessions: sessions, roles: roles}, nil
+}
+
+// sessionProblem warns when a role lets its holders request access for less time (its request
+// max_duration) than the session duration of a permission set they may request: AWS credentials
+// fetched during the request stay valid that long, past the request's end.
+func (k *knownCatalog) sessionProblem(o *resource.Object, spec *resource.RoleSpec) *Warning {
+	rc := spec.Allow.Request
+	if rc == nil {
+		return nil
+	}
+	max := access.DefaultMaxDuration
+	if rc.MaxDuration != "" {
+		d, err := time.ParseDuration(rc.MaxDuration)
+		if err != nil || d <= 0 {
+			return nil // validation speaks of it
+		}
+		max = d
+	}
+	targets := map[policy.Target]bool{}
+	for _, aa := range rc.AccountAssignments {
+		for _, t := range k.cat.Resolve(aa) {
+			targets[t] = true
+		}
+	}
+	names := make([]string, 0, len(k.roles))
+	for n := range k.roles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if !slices.ContainsFunc(rc.Roles, func(p string) bool { return resource.MatchGlob(p, n) }) {
+			continue
+		}
+		granted, _ := k.cat.RoleTargets(k.roles[n].Spec.(*resource.RoleSpec))
+		for t := range granted {
+			targets[t] = true
+		}
+	}
+	longer := map[string]time.Duration{}
+	for t := range targets {
+		if d := durationOf(k.sessions, t.PermissionSetARN); d > max {
+			it, err := k.cat.Lookup(t.AccountID, t.PermissionSetARN)
+			name := t.PermissionSetARN
+			if err == nil {
+				name = it.PermissionSetName
+			}
+			longer[name] = d
+		}
+	}
+	if len(longer) == 0 {
+		return nil
+	}
+	var parts []string
+	for n, d := range longer {
+		parts = append(parts, n+" "+humanDuration(d))
+	}
+	sort.Strings(parts)
+	return &Warning{Kind: o.Kind, Name: o.Metadata.Name, Field: "spec.allow.request.max_duration",
+		Message: fmt.Sprintf("%s is shorter than the session duration of permission sets it lets holders request (%s): AWS credentials fetched during a request stay valid that long, past the request's end", humanDuration(max), strings.Join(parts, ", "))}
 }
 
 // roleProblems lists the account assignments of a role (granted, denied or requestable) whose
@@ -74,6 +151,9 @@ func (k *knownCatalog) roleProblems(o *resource.Object) []Warning {
 		if side.c.Request != nil {
 			check("spec."+side.name+".request.account_assignments", side.c.Request.AccountAssignments)
 		}
+	}
+	if w := k.sessionProblem(o, spec); w != nil {
+		out = append(out, *w)
 	}
 	return out
 }

@@ -95,6 +95,8 @@ type Server struct {
 	oidc oidcState
 	// cli serves warden login (clilogin.go).
 	cli *cliLogin
+	// awsRegion is identity_center.region, the AWS CLI configuration's sso_region (awsconfig.go).
+	awsRegion string
 }
 
 // New builds the server's handler around a store.
@@ -207,6 +209,7 @@ func (s *Server) routes() {
 	s.oidcRoutes()
 	s.integrationRoutes()
 	s.requestRoutes()
+	s.awsConfigRoutes()
 	s.listRoutes()
 	s.auditRoutes()
 	s.passkeyAPIRoutes()

@@ -94,6 +94,8 @@ type myAccessPage struct {
 	Pending        []requestRow
 	Ended          []requestRow
 	Apps           []App
+	// AWSConfig: the AWS CLI configuration can be downloaded (GET /aws-config).
+	AWSConfig bool
 }
 
 func (s *Server) uiMyAccess(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -153,6 +155,7 @@ func (s *Server) uiMyAccess(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		s.uiFail(w, r, "/", err)
 		return
 	}
+	data.AWSConfig = s.awsConfigReady(ctx)
 	s.uiRender(w, r, http.StatusOK, "my_access", data)
 }
 
