@@ -120,6 +120,7 @@ func TestUIEveryPage(t *testing.T) {
 			}
 		}
 	}
+	timeInputsInTheBrowsersZone(t, e)
 }
 
 // inTokyo puts browser b in Tokyo's time zone (UTC+9, no daylight saving time).
@@ -133,11 +134,10 @@ func inTokyo(t *testing.T, b *browsertest.Browser) {
 	}
 }
 
-// TestUITimeInputsInTheBrowsersZone: a time typed into a form is the browser's local time (the
-// label names the zone), and warden receives it in UTC; what warden sends back to the form is
-// shown in local time again.
-func TestUITimeInputsInTheBrowsersZone(t *testing.T) {
-	e := newUIEnv(t)
+// timeInputsInTheBrowsersZone: a time typed into a form is the browser's local time (the label
+// names the zone), and warden receives it in UTC; what warden sends back to the form is shown in
+// local time again. (Part of TestUIEveryPage, to share its demo.)
+func timeInputsInTheBrowsersZone(t *testing.T, e *uiEnv) {
 	b := e.browser()
 	inTokyo(t, b)
 	e.signIn(b, demoOwner)
