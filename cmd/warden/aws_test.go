@@ -133,6 +133,17 @@ func TestAWSConfigAndWait(t *testing.T) {
 	if r := run(t, dan, "", "aws", "config", "--file", file, "--name-template", "{{.Nope"); r.code != 1 || !strings.Contains(r.err, "--name-template") {
 		t.Fatalf("a bad template: %+v", r)
 	}
+	// A block whose end marker was damaged: an error naming its line, nothing written.
+	broken := strings.Replace(string(b), awsconfig.EndMarker("warden"), "# <<< warden sso-session warden", 1)
+	if err := os.WriteFile(file, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, dan, "", "aws", "config", "--file", file); r.code != 1 || !strings.Contains(r.err, "line 5: warden's block for sso-session warden has no end marker") {
+		t.Fatalf("a broken block: %+v", r)
+	}
+	if b, _ := os.ReadFile(file); string(b) != broken {
+		t.Fatal("a broken block's file was written")
+	}
 
 	create := []string{"request", "create", "--roles", demoTarget, "--reason", "hotfix", "--duration", "2h", "-o", "name", "--wait", "--timeout", "2m"}
 	// Granted: exit 0, the profile printed; show says how long credentials stay valid.

@@ -15,7 +15,8 @@ type File struct {
 	HasBlock             bool
 	// BlockLine is the 1-based line of the block's begin marker.
 	BlockLine int
-	// NL is the file's line ending ("\r\n" when its first line ends so).
+	// NL is the line ending of warden's block: the one it has, else the file's ("\r\n" when its
+	// first line ends so).
 	NL string
 	// Profiles and Sessions are the profile and sso-session names defined outside the block, with
 	// the line of their header.
@@ -93,6 +94,13 @@ func Parse(data []byte, session string) (*File, error) {
 	}
 	f.HasBlock = true
 	f.Before, f.Block, f.After = data[:begin], data[begin:stop], data[stop:]
+	// The block keeps the line ending it was written with, so that a second run changes nothing
+	// (a user's lone "\r" before a block appended with "\n" is not a CRLF file).
+	if i := bytes.IndexByte(f.Block, '\n'); i > 0 && f.Block[i-1] == '\r' {
+		f.NL = "\r\n"
+	} else {
+		f.NL = "\n"
+	}
 	return f, nil
 }
 

@@ -248,3 +248,18 @@ func decodeAll(t *testing.T, docs string) []*resource.Object {
 	}
 	return objs
 }
+
+// The administration page names the roles whose requests end before the AWS sessions they allow.
+func TestUIAdminRoleSessionWarnings(t *testing.T) {
+	e := newUIAccessEnv(t)
+	grace := e.uiAs("grace")
+	mustNotContain(t, "admin page, sessions of 1h", grace.get("/admin"), "Requests that end before their AWS sessions")
+	e.apply(`
+kind: permission_set
+version: v1
+metadata: {name: AdministratorAccess}
+spec: {session_duration: PT8H}
+`)
+	mustContain(t, "admin page, an 8h session", grace.get("/admin"), `id="role-warnings"`, "role <strong>requester</strong>",
+		"4h is shorter than the session duration of permission sets it lets holders request (AdministratorAccess 8h)")
+}

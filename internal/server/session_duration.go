@@ -101,3 +101,28 @@ func credentialsNow(grants []GrantState, durations map[string]time.Duration, end
 	slices.Sort(out)
 	return out
 }
+
+// roleSessionWarnings are the warnings about roles whose request max_duration is shorter than the
+// session duration of a permission set they let holders request (knownCatalog.sessionProblem), for
+// the administration page.
+func (s *Server) roleSessionWarnings(ctx context.Context) ([]Warning, error) {
+	k, err := s.knownCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(k.roles))
+	for n, o := range k.roles {
+		if o.Spec.(*resource.RoleSpec).Allow.Request != nil {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	var out []Warning
+	for _, n := range names {
+		o := k.roles[n]
+		if w := k.sessionProblem(o, o.Spec.(*resource.RoleSpec)); w != nil {
+			out = append(out, *w)
+		}
+	}
+	return out, nil
+}

@@ -518,6 +518,8 @@ type adminPageData struct {
 	Uninstalled bool
 	// DeleteInAWS: the plan deletes what warden adopted and released (warden sync plan --delete-in-aws).
 	DeleteInAWS bool
+	// RoleWarnings: roles whose requests end before the sessions they allow (session_duration.go).
+	RoleWarnings []Warning
 }
 
 func (s *Server) adminData(r *http.Request) adminPageData {
@@ -551,6 +553,11 @@ func syncSettled(st reconcile.Status) bool {
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	d := s.adminData(r)
 	d.StepUpDone = s.stepUpFresh(p)
+	var err error
+	if d.RoleWarnings, err = s.roleSessionWarnings(r.Context()); err != nil {
+		s.uiFail(w, r, "/", err)
+		return
+	}
 	s.uiRender(w, r, http.StatusOK, "admin", d)
 }
 
