@@ -4,15 +4,12 @@ package idcsim_test
 // verification completed on the portal by an HTTP client signed in as the user, then `aws sts
 // get-caller-identity --profile X`. AWS CLI 2.9 ignores endpoint variables and services sections
 // for sso-oidc and sso; it reads endpoint rule files from $HOME/.aws/models, which this test
-// writes in a temporary HOME (a test device only).
+// writes in a temporary HOME (a test device only: internal/testenv/awscli).
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,69 +17,16 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/idcsim"
-	"github.com/wardenhq/warden/internal/testenv"
+	"github.com/wardenhq/warden/internal/testenv/awscli"
 )
 
-// endpointRuleSet is a one-rule endpoint rule set sending every call to url.
-func endpointRuleSet(url string) []byte {
-	param := func(builtIn, typ string) map[string]any {
-		p := map[string]any{"required": false, "documentation": builtIn, "type": typ}
-		if builtIn != "" {
-			p["builtIn"] = builtIn
-		}
-		return p
-	}
-	b, _ := json.Marshal(map[string]any{
-		"version": "1.0",
-		"parameters": map[string]any{
-			"Region":            param("AWS::Region", "String"),
-			"UseDualStack":      param("AWS::UseDualStack", "Boolean"),
-			"UseFIPS":           param("AWS::UseFIPS", "Boolean"),
-			"Endpoint":          param("SDK::Endpoint", "String"),
-			"UseGlobalEndpoint": param("AWS::STS::UseGlobalEndpoint", "Boolean"),
-		},
-		"rules": []any{map[string]any{"conditions": []any{}, "type": "endpoint",
-			"endpoint": map[string]any{"url": url, "properties": map[string]any{}, "headers": map[string]any{}}}},
-	})
-	return b
-}
-
-// awsHome is a temporary HOME for the AWS CLI: config, and endpoint rules aiming sso-oidc, sso and
-// sts at the simulator.
-func awsHome(t *testing.T, simURL, config string) string {
-	t.Helper()
-	home := t.TempDir()
-	for _, m := range []struct{ service, version string }{{"sso-oidc", "2019-06-10"}, {"sso", "2019-06-10"}, {"sts", "2011-06-15"}} {
-		dir := filepath.Join(home, ".aws", "models", m.service, m.version)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "endpoint-rule-set-1.json"), endpointRuleSet(simURL), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(home, ".aws", "config"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return home
-}
-
-func awsCommand(ctx context.Context, home string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, "/usr/bin/aws", args...)
-	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin", "HTTPS_PROXY=http://127.0.0.1:9", "https_proxy=http://127.0.0.1:9",
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=", "LANG=C.UTF-8"}
-	return cmd
-}
-
 func TestAWSCLISSOLogin(t *testing.T) {
-	if _, err := os.Stat("/usr/bin/aws"); err != nil {
-		testenv.Need(t, fmt.Errorf("the AWS CLI v2 at /usr/bin/aws (Debian: apt-get install awscli): %v", err))
-	}
+	awscli.Need(t)
 	c := &clock{t: time.Now()}
 	e := newPortalEnvClock(t, c, time.Now)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	home := awsHome(t, e.srv.URL, fmt.Sprintf(`[sso-session warden]
+	home := awscli.Home(t, e.srv.URL, fmt.Sprintf(`[sso-session warden]
 sso_start_url = %s
 sso_region = us-east-1
 sso_registration_scopes = sso:account:access
@@ -101,51 +45,18 @@ sso_role_name = AdministratorAccess
 region = us-east-1
 `, e.ep.StartURL))
 
-	started := time.Now()
-	login := awsCommand(ctx, home, "sso", "login", "--no-browser", "--profile", "AdministratorAccess-on-staging")
-	out, err := login.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	login.Stderr = &stderr
-	if err := login.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var uri, code string
-	var printed strings.Builder
-	sc := bufio.NewScanner(out)
-	codeRe := regexp.MustCompile(`^[A-Z]{4}-[A-Z]{4}$`)
-	for (uri == "" || code == "") && sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		printed.WriteString(line + "\n")
-		switch {
-		case strings.HasPrefix(line, e.srv.URL):
-			uri = line
-		case codeRe.MatchString(line):
-			code = line
-		}
-	}
-	if uri == "" || code == "" {
-		login.Wait()
-		t.Fatalf("aws sso login printed no URL and code:\n%s\n%s", printed.String(), stderr.String())
-	}
-	if uri != e.srv.URL+"/start/device" {
-		t.Fatalf("verification URI %s", uri)
+	login := awscli.StartLogin(t, ctx, home, e.srv.URL, "--profile", "AdministratorAccess-on-staging")
+	if login.URI != e.srv.URL+"/start/device" {
+		t.Fatalf("verification URI %s", login.URI)
 	}
 	// The person, signed in to the portal through the IdP, enters the code and allows.
-	if h := e.approveDevice(e.signIn("alice@example.com"), uri+"?user_code="+code, true); !strings.HasPrefix(h, "Allow botocore-client-warden") {
+	if h := e.approveDevice(e.signIn("alice@example.com"), login.URI+"?user_code="+login.Code, true); !strings.HasPrefix(h, "Allow botocore-client-warden") {
 		t.Fatalf("consent page: %q", h)
 	}
-	go func() {
-		for sc.Scan() {
-			printed.WriteString(sc.Text() + "\n")
-		}
-	}()
 	if err := login.Wait(); err != nil {
-		t.Fatalf("aws sso login: %v\n%s\n%s", err, printed.String(), stderr.String())
+		t.Fatal(err)
 	}
-	loginTook := time.Since(started)
+	loginTook := time.Since(login.Started)
 
 	// The token cache the CLI wrote: sha1 of the session's name.
 	cache, _ := filepath.Glob(filepath.Join(home, ".aws", "sso", "cache", "*.json"))
@@ -154,8 +65,8 @@ region = us-east-1
 	}
 
 	callerIdentity := func(profile string) (map[string]string, string, error) {
-		os.RemoveAll(filepath.Join(home, ".aws", "cli", "cache")) // the CLI caches role credentials
-		cmd := awsCommand(ctx, home, "sts", "get-caller-identity", "--profile", profile, "--output", "json")
+		awscli.ClearCache(home) // the CLI caches role credentials
+		cmd := awscli.Command(ctx, home, "sts", "get-caller-identity", "--profile", profile, "--output", "json")
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		b, err := cmd.Output()
@@ -165,7 +76,7 @@ region = us-east-1
 		}
 		return id, stderr.String(), err
 	}
-	started = time.Now()
+	started := time.Now()
 	id, errOut, err := callerIdentity("AdministratorAccess-on-staging")
 	if err != nil {
 		t.Fatalf("aws sts get-caller-identity: %v\n%s", err, errOut)
