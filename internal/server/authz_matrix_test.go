@@ -129,6 +129,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}{
 		{"whoami", func() (string, string, string) { return "GET", "/v1/whoami", "" }, [7]int{200, 200, 200, 200, 200, 200, 401}},
 		{"read lists", func() (string, string, string) { return "GET", "/v1/access_list", "" }, [7]int{200, 200, 200, 200, 200, 200, 401}},
+		// Anyone's own (no identity_center region here: 404 for every caller), never without a token.
+		{"my AWS CLI config", func() (string, string, string) { return "GET", "/v1/me/aws-config?requestable=true", "" }, [7]int{404, 404, 404, 404, 404, 404, 401}},
 		{"create a role", func() (string, string, string) {
 			n++
 			return "POST", "/v1/role", fmt.Sprintf(`{"kind":"role","version":"v1","metadata":{"name":"r%d"},"spec":{"allow":{}}}`, n)

@@ -157,6 +157,8 @@ func FuzzAPI(f *testing.F) {
 		caller                    uint8
 	}{
 		{"GET", "/v1/whoami", "", "", 2},
+		{"GET", "/v1/me/aws-config", "requestable=true&format=ini", "", 3},
+		{"GET", "/v1/me/aws-config", "name_template={{range .}}{{end}}&session_name=x", "", 2},
 		{"GET", "/v1/user", "limit=2&after=a", "", 4},
 		{"GET", "/v1/access_list_member", "list=team&member=stranger", "", 3},
 		{"GET", "/v1/access_request", "user=requester&state=PENDING", "", 2},
