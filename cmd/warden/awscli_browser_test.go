@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -105,37 +107,7 @@ func TestAWSCLIWalkthrough(t *testing.T) {
 		t.Fatalf("aws sso login's verification URI is %s, not the portal's device page", login.URI)
 	}
 	printed := time.Since(login.Started)
-	b := e.browser()
-	b.Navigate(login.URI + "?user_code=" + login.Code)
-	b.WaitVisible("#password")
-	e.page(b, "the sign-in the portal sent the anonymous browser to") // warden's, and accessible
-	if u := b.URL(); !strings.HasPrefix(u, e.base+"/login") {
-		t.Fatalf("the portal sent the browser to %s, not warden's sign-in", u)
-	}
-	b.Fill("#user", demoRequester)
-	b.Fill("#password", e.passwords[demoRequester])
-	b.Submit("#password")
-	b.WaitVisible("#user_code")
-	if u := b.URL(); !strings.HasPrefix(u, login.URI) {
-		t.Fatalf("signed in, the browser is at %s, not the device page", u)
-	}
-	if got := b.Text("#user"); got != demoRequester {
-		t.Fatalf("the device page is signed in as %q", got)
-	}
-	if got := b.Value("#user_code"); got != login.Code {
-		t.Fatalf("the device page's code is %q, aws sso login printed %s", got, login.Code)
-	}
-	b.Submit("#user_code")
-	b.WaitVisible("#allow")
-	if got := b.Text("#consent"); !strings.HasPrefix(got, "Allow botocore-client-warden") {
-		t.Fatalf("the consent page asks %q", got)
-	}
-	b.ClickAndWait("#allow")
-	b.WaitVisible("#result")
-	if got := b.Text("#result"); got != "Request approved" {
-		t.Fatalf("after Allow the page says %q", got)
-	}
-	b.CheckConsole()
+	e.allowDevice(login.URI+"?user_code="+login.Code, demoRequester)
 	allowed := time.Since(login.Started)
 	if err := login.Wait(); err != nil {
 		t.Fatal(err)
@@ -238,6 +210,51 @@ func TestAWSCLIWalkthrough(t *testing.T) {
 		"approval to the SDK's first credentials over %d runs: p50 %v (%v); the CLI walkthrough %v, the whole test %v",
 		demoUp.Round(time.Millisecond), loginTook.Round(time.Millisecond), printed.Round(time.Millisecond), allowed.Round(time.Millisecond), waited.Round(time.Millisecond), cliWorking.Round(time.Millisecond),
 		len(took), took[len(took)/2].Round(time.Millisecond), took, cliDone.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
+}
+
+// allowDevice completes an AWS CLI's sign-in in a fresh headless Chromium: it opens the
+// verification link (verificationUriComplete) anonymously, is sent by the access portal to
+// warden's sign-in (SAML), signs in as user with the demo password, lands on the portal's device
+// page with the link's code filled in, confirms it and allows the AWS CLI.
+func (e *uiEnv) allowDevice(link, user string) {
+	t := e.t
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil || u.Query().Get("user_code") == "" || !strings.HasPrefix(link, e.sim+"/start/device?") {
+		t.Fatalf("the verification link %q is not the portal's device page with a code", link)
+	}
+	code := u.Query().Get("user_code")
+	b := e.browser()
+	b.Navigate(link)
+	b.WaitVisible("#password")
+	e.page(b, "the sign-in the portal sent the anonymous browser to") // warden's, and accessible
+	if u := b.URL(); !strings.HasPrefix(u, e.base+"/login") {
+		t.Fatalf("the portal sent the browser to %s, not warden's sign-in", u)
+	}
+	b.Fill("#user", user)
+	b.Fill("#password", e.passwords[user])
+	b.Submit("#password")
+	b.WaitVisible("#user_code")
+	if u := b.URL(); !strings.HasPrefix(u, e.sim+"/start/device") {
+		t.Fatalf("signed in, the browser is at %s, not the device page", u)
+	}
+	if got := b.Text("#user"); got != user {
+		t.Fatalf("the device page is signed in as %q", got)
+	}
+	if got := b.Value("#user_code"); got != code {
+		t.Fatalf("the device page's code is %q, the link's %s", got, code)
+	}
+	b.Submit("#user_code")
+	b.WaitVisible("#allow")
+	if got := b.Text("#consent"); !strings.HasPrefix(got, "Allow botocore-client-warden") {
+		t.Fatalf("the consent page asks %q", got)
+	}
+	b.ClickAndWait("#allow")
+	b.WaitVisible("#result")
+	if got := b.Text("#result"); got != "Request approved" {
+		t.Fatalf("after Allow the page says %q", got)
+	}
+	b.CheckConsole()
 }
 
 // redact hides the token cache's secrets in a failure message.
@@ -344,4 +361,80 @@ func (j *sdkJourney) demoConfig(ctx context.Context, file string) {
 	j.t.Setenv("AWS_CONFIG_FILE", file)
 	j.works(ctx, demoStanding, demoDevelopmentID, "PowerUserAccess")
 	j.refused(ctx, demoTarget)
+}
+
+// examples/aws-cli-walkthrough.sh, run with bash against a demo as a person would, the AWS CLI
+// v2 opening "their browser" for the sign-in: BROWSER is a script that hands the link to this
+// test, which completes it in Chromium as dan. The script exits 0 having shown each step's
+// answer: dan's profiles, the standing profile's assumed role, the production profile refused,
+// then working after the approval, then refused again. It wrote nothing in HOME's ~/.aws and
+// left no temporary directory behind.
+func TestAWSCLIWalkthroughScript(t *testing.T) {
+	awscli.Need(t)
+	e := newUIEnv(t)
+	if e.sim == "" {
+		t.Fatal("the demo printed no simulator address")
+	}
+	dir, home, tmp := t.TempDir(), t.TempDir(), t.TempDir()
+	links := filepath.Join(dir, "links")
+	browser := filepath.Join(dir, "browser")
+	if err := os.WriteFile(browser, []byte("#!/bin/sh\nprintf '%s\\n' \"$1\" >>"+shellQuote(links)+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	began := time.Now()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join("..", "..", "examples", "aws-cli-walkthrough.sh"))
+	cmd.Env = append(slices.Clone(e.cli), "HOME="+home, "TMPDIR="+tmp, "WARDEN="+wardenBin, "AWS="+awscli.Path, "BROWSER="+browser,
+		"PATH=/usr/bin:/bin", "AWS_CA_BUNDLE=")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var link string
+	testenv.Eventually(t, time.Minute, "the AWS CLI to open the browser", func() bool {
+		b, _ := os.ReadFile(links)
+		link = strings.TrimSpace(string(b))
+		select {
+		case err := <-done:
+			t.Fatalf("the script ended (%v) before the sign-in:\n%s", err, out.String())
+		default:
+		}
+		return link != ""
+	})
+	e.allowDevice(link, demoRequester)
+	if err := <-done; err != nil {
+		t.Fatalf("the walkthrough script: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	arn := func(account, ps string) string {
+		return `arn:aws:sts::` + account + `:assumed-role/AWSReservedSSO_` + ps + `_[0-9a-f]{16}/` + regexp.QuoteMeta(demoRequester)
+	}
+	for _, want := range []string{
+		`(?m)^` + demoStanding + `$`, // aws configure list-profiles
+		`(?m)^` + demoTarget + `$`,
+		`Successfully logged into Start URL: ` + regexp.QuoteMeta(e.sim) + `/start`,
+		`(?m)^` + demoStanding + `: ` + arn(demoDevelopmentID, "PowerUserAccess") + `$`,
+		`(?m)^` + demoTarget + `: refused \(ForbiddenException[^\n]*\n(.*\n)*` + demoTarget + `: ` + arn(demoProductionID, demoPermissionSet) +
+			`\n(.*\n)*` + demoTarget + `: refused \(ForbiddenException`,
+		`granted until `,
+		`(?m)^== done$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(got) {
+			t.Fatalf("the walkthrough's output does not match %s:\n%s", want, got)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(home, ".aws")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the script touched HOME's ~/.aws: %v", err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("the script left %s in TMPDIR", left[0].Name())
+	}
+	if holdsOnProduction(t, e.sim) {
+		t.Error("the walkthrough's access outlives it in the simulator")
+	}
+	t.Logf("the walkthrough script took %v:\n%s", time.Since(began).Round(time.Millisecond), got)
 }
