@@ -86,7 +86,7 @@ func TestAWSConfigAndWait(t *testing.T) {
 	}
 	for _, want := range []string{
 		"[sso-session warden]\nsso_start_url = " + simURL + "/start\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\nservices = warden-sim\n",
-		"[services warden-sim]\nsso =\n  endpoint_url = " + simURL + "\nsso-oidc =\n  endpoint_url = " + simURL + "\nsts =\n  endpoint_url = " + simURL + "\n",
+		"[services warden-sim]\nsso =\n  endpoint_url = " + simURL + "\nsso_oidc =\n  endpoint_url = " + simURL + "\nsts =\n  endpoint_url = " + simURL + "\n",
 		"# requestable: warden request create --roles AdministratorAccess-on-production\n[profile AdministratorAccess-on-production]\nsso_session = warden\nsso_account_id = 637423191929\nsso_role_name = AdministratorAccess\nregion = us-east-1\noutput = json\nservices = warden-sim\n",
 	} {
 		if !strings.Contains(string(b), want) {

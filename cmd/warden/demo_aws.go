@@ -12,7 +12,7 @@ import (
 )
 
 // demoAWSServices names the services section of the demo's AWS configs: the simulator as the
-// sso-oidc, sso and sts endpoints (for AWS CLIs from 2.13 and the SDKs, which read it).
+// sso_oidc, sso and sts endpoints (for AWS CLIs from 2.13 and the SDKs, which read it).
 const demoAWSServices = "warden-sim"
 
 // demoAWSConfigs writes, for each sample person, <dataDir>/aws/<user>.config: warden's block with
@@ -24,7 +24,7 @@ func demoAWSConfigs(ctx context.Context, srv *server.Server, dataDir, simURL str
 		return "", err
 	}
 	o.Services = demoAWSServices
-	o.Endpoints = map[string]string{"sso-oidc": simURL, "sso": simURL, "sts": simURL}
+	o.Endpoints = awsconfig.DemoEndpoints(simURL)
 	dir := filepath.Join(dataDir, "aws")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err

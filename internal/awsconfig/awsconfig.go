@@ -86,6 +86,13 @@ type Profile struct {
 	Output string `json:"output"`
 }
 
+// DemoEndpoints are the [services] entries that send every client of an AWS SSO sign-in (SSO OIDC,
+// the portal, STS) to one endpoint, by the keys the SDKs and AWS CLIs from 2.13 look up: the service
+// id lowercased, spaces as "_" (sso_oidc, as in AWS_ENDPOINT_URL_SSO_OIDC).
+func DemoEndpoints(url string) map[string]string {
+	return map[string]string{"sso_oidc": url, "sso": url, "sts": url}
+}
+
 // Config is the sso-session and the profiles, named.
 type Config struct {
 	Session   Session           `json:"session"`
@@ -131,7 +138,7 @@ func (o Options) check() error {
 		return fmt.Errorf("services name %q: use 1-64 of A-Z a-z 0-9 _ . @ + = , -", o.Services)
 	}
 	for svc, u := range o.Endpoints {
-		if !regexp.MustCompile(`^[a-z0-9-]{1,32}$`).MatchString(svc) || u == "" || len(u) > 1024 || strings.ContainsAny(u, " \t\r\n#;") {
+		if !regexp.MustCompile(`^[a-z0-9_-]{1,32}$`).MatchString(svc) || u == "" || len(u) > 1024 || strings.ContainsAny(u, " \t\r\n#;") {
 			return fmt.Errorf("endpoint %q = %q is not a service id and URL", svc, u)
 		}
 	}

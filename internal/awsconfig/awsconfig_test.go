@@ -266,7 +266,7 @@ func TestAWSCLIReadsIt(t *testing.T) {
 		testenv.Need(t, errors.New("the AWS CLI v2 (Debian package awscli, /usr/bin/aws) is not installed"))
 	}
 	o := opts
-	o.Services, o.Endpoints = "warden-sim", map[string]string{"sso": "http://127.0.0.1:8421", "sso-oidc": "http://127.0.0.1:8421", "sts": "http://127.0.0.1:8421"}
+	o.Services, o.Endpoints = "warden-sim", DemoEndpoints("http://127.0.0.1:8421")
 	entries := append(held, Entry{AccountID: "999999999999", AccountName: "Sandbox", PermissionSet: "PowerUserAccess", Requestable: true})
 	out, _, err := Merge([]byte(strings.ReplaceAll(userConfig, "\n", "\r\n")), o, entries)
 	if err != nil {

@@ -138,6 +138,11 @@ func TestAWSConfigAPI(t *testing.T) {
 		!strings.HasSuffix(ini, awsconfig.EndMarker("warden")+"\n") {
 		t.Fatalf("ini %d:\n%s", resp.StatusCode, ini)
 	}
+	// A disabled user holds nothing.
+	e.apply("kind: user\nversion: v1\nmetadata: {name: ops}\nspec: {roles: [staging-admin], disabled: true}\n")
+	if c, err := get(ops, ""); err != nil || len(c.Profiles) != 0 {
+		t.Fatalf("a disabled user's profiles: %v %s", err, profiles(c))
+	}
 	// Unauthenticated: refused.
 	if code, _ := e.raw("GET", "/v1/me/aws-config", "", ""); code != 401 {
 		t.Fatalf("no token: %d", code)
