@@ -180,7 +180,7 @@ func TestUICatalogCartCheckout(t *testing.T) {
 	items := url.Values{"item": {"role:prod-admin", "aa:111111111111:ReadOnlyAccess", "aa:058264527036:ReadOnlyAccess"}}
 	p = dan.get("/request/checkout?" + items.Encode())
 	mustContain(t, "the checkout", p, "Your 3 requests", "Reason (required)", "At most 4h", `<option value="4h0m0s">4h</option>`,
-		`<option value="30m0s">30m</option>`, "holders of role reviewer", "Waits for review", "up to 1d", "Start time (UTC)")
+		`<option value="30m0s">30m</option>`, "holders of role reviewer", "Waits for review", "up to 1d", "Start time (<span data-utc-label>UTC</span>)")
 	csrf := csrfOf(t, p)
 
 	post := func(reason, duration, start, at string) page {
