@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +22,7 @@ func newAWSCmd() *cobra.Command {
 		Short: "The AWS CLI through warden: profiles for what you hold",
 	}
 	var cf clientFlags
-	var file, session, template, region, output string
+	var file, session, template, region, output, endpoint string
 	var dryRun, requestable bool
 	config := &cobra.Command{
 		Use:   "config [--file FILE] [--dry-run] [--requestable] [--session-name NAME] [--name-template T] [--region R] [--output O]",
@@ -34,6 +35,13 @@ func newAWSCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := awsconfig.Options{Session: session, Template: template, Region: region, Output: output}
+			if endpoint != "" {
+				u, err := url.Parse(endpoint)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || strings.ContainsAny(endpoint, " \t\r\n") {
+					return fmt.Errorf("--endpoint-url: %q is not an http(s) URL such as http://127.0.0.1:8421", endpoint)
+				}
+				o.Services, o.Endpoints = awsconfig.EndpointsSection, awsconfig.DemoEndpoints(strings.TrimSuffix(endpoint, "/"))
+			}
 			// Checked here too, so a mistake is named before the server is asked.
 			if template != "" {
 				if _, err := awsconfig.NewNamer(template); err != nil {
@@ -130,6 +138,7 @@ func newAWSCmd() *cobra.Command {
 	config.Flags().StringVar(&template, "name-template", "", "profile names, a Go template over .PermissionSet, .Account (the account's name lowercased, other than [a-z0-9-] as -), .AccountName, .AccountID (default "+awsconfig.DefaultTemplate+")")
 	config.Flags().StringVar(&region, "region", "", "the profiles' region (default: Identity Center's)")
 	config.Flags().StringVar(&output, "output", "", "the profiles' output format (default "+awsconfig.DefaultOutput+")")
+	config.Flags().StringVar(&endpoint, "endpoint-url", "", "send the sign-in's AWS clients (SSO OIDC, the portal, STS) to this URL through a [services] section: for a simulator such as warden demo's (read by AWS CLI 2.13 and later and the SDKs)")
 	cf.register(config)
 	cmd.AddCommand(config)
 	return cmd

@@ -145,6 +145,20 @@ func TestAWSConfigAndWait(t *testing.T) {
 		t.Fatal("a broken block's file was written")
 	}
 
+	// The demo's own file, renewed by warden aws config with --endpoint-url: the services section
+	// that sends the sign-in to the simulator stays; a URL that is none is refused, nothing written.
+	demoFile := filepath.Join(awsDir, "dan@example.com.config")
+	before, _ := os.ReadFile(demoFile)
+	if r := run(t, dan, "", "aws", "config", "--file", demoFile, "--requestable", "--endpoint-url", "ftp://"+strings.TrimPrefix(simURL, "http://")); r.code != 1 || !strings.Contains(r.err, "--endpoint-url") {
+		t.Fatalf("a bad --endpoint-url: %+v", r)
+	}
+	if r := run(t, dan, "", "aws", "config", "--file", demoFile, "--requestable", "--endpoint-url", simURL); r.code != 0 || !strings.Contains(r.out, "up to date") {
+		t.Fatalf("aws config --endpoint-url on the demo's file: %+v", r)
+	}
+	if after, _ := os.ReadFile(demoFile); string(after) != string(before) {
+		t.Fatalf("the demo's file changed:\n%s\nwas\n%s", after, before)
+	}
+
 	create := []string{"request", "create", "--roles", demoTarget, "--reason", "hotfix", "--duration", "2h", "-o", "name", "--wait", "--timeout", "2m"}
 	// Granted: exit 0, the profile printed; show says how long credentials stay valid.
 	w := startWait(t, dan, create...)

@@ -13,7 +13,7 @@ import (
 
 // demoAWSServices names the services section of the demo's AWS configs: the simulator as the
 // sso_oidc, sso and sts endpoints (for AWS CLIs from 2.13 and the SDKs, which read it).
-const demoAWSServices = "warden-sim"
+const demoAWSServices = awsconfig.EndpointsSection
 
 // demoAWSConfigs writes, for each sample person, <dataDir>/aws/<user>.config: warden's block with
 // what they hold and may request, pointed at the simulator. A file of an earlier run keeps what

@@ -86,6 +86,10 @@ type Profile struct {
 	Output string `json:"output"`
 }
 
+// EndpointsSection is the name of the [services] section that Options.Endpoints fill, for a
+// simulator (warden demo's, or `warden aws config --endpoint-url`).
+const EndpointsSection = "warden-sim"
+
 // DemoEndpoints are the [services] entries that send every client of an AWS SSO sign-in (SSO OIDC,
 // the portal, STS) to one endpoint, by the keys the SDKs and AWS CLIs from 2.13 look up: the service
 // id lowercased, spaces as "_" (sso_oidc, as in AWS_ENDPOINT_URL_SSO_OIDC).
