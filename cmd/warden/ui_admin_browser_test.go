@@ -115,6 +115,7 @@ func httpBody(t *testing.T, method, url string, body []byte) []byte {
 // converged; the aws-identity-center app. Then the administration page's plan is empty, the audit
 // log finds the import and exports it, and the uninstall shows its plan. axe-core on every page.
 func TestUIAdminJourney(t *testing.T) {
+	t.Parallel() // mostly waiting on the simulator's 10 s provisioning: it overlaps with the rest
 	e := newUIAdminEnv(t)
 	b := e.b
 

@@ -57,7 +57,8 @@ type Op struct {
 	Assignment policy.Assignment
 	// Until is when the grant behind a created assignment ends (zero: standing).
 	Until time.Time
-	// Expired marks a deletion caused by a grant's end, which the safety brake never holds back.
+	// Expired marks a deletion caused by a grant's end (on time, or early: a request cancelled or
+	// revoked, its basis lost), which the safety brake never holds back.
 	Expired bool
 	// Members counts the memberships a deletion takes with it: a group's members, or a user's
 	// memberships in groups warden does not manage (those in warden's are removed one by one).
@@ -115,7 +116,7 @@ func (op Op) String() string {
 			s += " until " + op.Until.UTC().Format(time.RFC3339)
 		}
 		if op.Expired {
-			s += " (expired)"
+			s += " (access ended: never held by the brake)"
 		}
 		if op.RecordOnly {
 			s += " (exists; recorded as warden's)"
@@ -468,7 +469,10 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		if o.Accounts != nil && !o.Accounts[s.AccountID] {
 			continue // not observed this time (an account outside the filter): neither kept nor dropped
 		}
-		expired := !s.Until.IsZero() && !s.Until.After(now)
+		// A temporary grant's assignment (one with an end, not adopted) that is no longer desired
+		// is that grant ending: on time, or early (its request cancelled or revoked, its basis
+		// lost). Ending access is never what the brake holds back, so it is marked as an expiry.
+		expired := !s.Until.IsZero()
 		switch {
 		case s.Adopted && !s.Until.IsZero():
 			// It existed before a temporary grant adopted it: the grant's end does not take it away.

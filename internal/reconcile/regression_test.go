@@ -597,3 +597,37 @@ func TestDryRunBetweenChangeAndSync(t *testing.T) {
 	}
 	e.waitFor("bob out of Platform", 20*time.Second, func() bool { g, _ := e.state(); return len(g["Platform"]) == 1 })
 }
+
+// A request ended early (cancelled, revoked) is an end of access like an expiry: the brake, tripped
+// by an unrelated mass deletion, still lets its assignment go. (It held it before: only a grant
+// past its recorded end counted as ending, and a cancelled request's end is still ahead; in a small
+// organisation a few requesters cancelling at once tripped the brake by themselves.)
+func TestRegressionBrakeLetsAnEarlyEndGo(t *testing.T) {
+	e := newEnv(t, idcsim.Options{Seed: 12})
+	e.apply(org)
+	e.sync(false)
+	end := e.now().Add(time.Hour)
+	e.apply(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)))
+	e.sync(false)
+	if _, as := e.state(); !as[carolProdAdmin] {
+		t.Fatal("r1 not granted")
+	}
+	// carol ends it now, an hour early; and an unrelated, large revocation trips the brake.
+	e.apply(strings.Replace(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)), "state: APPROVED", "state: CANCELLED", 1))
+	e.apply(`
+kind: role
+version: v1
+metadata: {name: read-all}
+spec: {allow: {account_assignments: [{account: "*", permission_set: ReadOnlyAccess}]}, deny: {account_assignments: [{account: "*", permission_set: "*"}]}}
+`)
+	res, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
+	if !errors.Is(err, reconcile.ErrBrake) {
+		t.Fatalf("the unrelated mass deletion: %v, want the brake (else the test proves nothing)", err)
+	}
+	if _, as := e.state(); as[carolProdAdmin] {
+		t.Fatalf("the cancelled request is still granted: the brake held its end back\n%s", res.Plan)
+	}
+	if !strings.Contains(res.Plan.String(), "(access ended: never held by the brake)") {
+		t.Errorf("the plan does not say the early end goes regardless:\n%s", res.Plan)
+	}
+}
