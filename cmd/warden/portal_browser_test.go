@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wardenhq/warden/internal/testenv"
 	"github.com/wardenhq/warden/internal/web/browsertest"
 )
 
@@ -43,18 +44,7 @@ func TestDemoPortalInChromium(t *testing.T) {
 	cli := append(env, "WARDEN_ADDR="+d.addr, "WARDEN_DATA_DIR="+dataDir)
 	b := browsertest.New(t, browsertest.WithTimeout(3*time.Minute))
 	// dan enrols a password and an authenticator app (TOTP) from an invitation: he signs in with both.
-	link := strings.TrimSpace(mustRun(t, cli, "", "user", "invite", demoRequester))
-	const password = "portal test horse battery 7"
-	b.Navigate(link)
-	b.Fill("#password", password)
-	b.Fill("#confirm", password)
-	b.Submit("#password")
-	b.WaitVisible("#code")
-	key := strings.TrimSpace(strings.Trim(string(b.Eval(`document.querySelector("details code").textContent`)), `"`))
-	used := step(time.Now())
-	b.Fill("#code", totp(t, key, used))
-	b.Submit("#code")
-	b.WaitVisible("ol.codes") // enrolled; an enrolment does not sign in
+	password, key, used := enrolTOTP(t, b, cli, demoRequester)
 
 	b.Navigate(startURL)
 	// Anonymous: the portal sent the browser to warden (its SSO URL), which asks for a sign-in.
@@ -139,19 +129,13 @@ func portalList(t *testing.T, b *browsertest.Browser) map[string][]string {
 // waitForPortal reloads the portal until cond holds of its list.
 func waitForPortal(t *testing.T, b *browsertest.Browser, startURL string, cond func(map[string][]string) bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	var got map[string][]string
+	testenv.Eventually(t, 90*time.Second, what+" in the portal", func() bool {
 		b.Navigate(startURL)
 		b.WaitVisible("#accounts, #no-accounts")
-		got := portalList(t, b)
-		if cond(got) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 90s for %s; the portal lists %v", what, got)
-		}
-		time.Sleep(time.Second)
-	}
+		got = portalList(t, b)
+		return cond(got)
+	})
 }
 
 // expectedPortal computes, from the simulator's state (/_sim/state), what the portal must list for

@@ -91,23 +91,32 @@ func (e *uiEnv) signInTOTP(b *browsertest.Browser, user string) {
 	e.passwords[user] = enrolAndSignInTOTP(e.t, b, e.cli, e.base, user)
 }
 
-// enrolAndSignInTOTP enrols user in browser b from an invitation the admin CLI (cli) makes: a
-// password and an authenticator app (its key read from the page, its codes computed by the test's
-// own RFC 6238). Then it signs user in at base with both, and returns the password.
-func enrolAndSignInTOTP(t *testing.T, b *browsertest.Browser, cli []string, base, user string) string {
+// enrolTOTP enrols user in browser b from an invitation the admin CLI (cli) makes: a password and
+// an authenticator app (its key read from the page, its codes computed by the test's own RFC 6238).
+// It returns the password, the app's key and the TOTP step its enrolment used (an enrolment does
+// not sign in).
+func enrolTOTP(t *testing.T, b *browsertest.Browser, cli []string, user string) (password, key string, used int64) {
 	t.Helper()
 	link := strings.TrimSpace(mustRun(t, cli, "", "user", "invite", user))
-	password := "ui journey horse battery " + strings.SplitN(user, "@", 2)[0]
+	password = "ui journey horse battery " + strings.SplitN(user, "@", 2)[0]
 	b.Navigate(link)
 	b.Fill("#password", password)
 	b.Fill("#confirm", password)
 	b.Submit("#password")
 	b.WaitVisible("#code")
-	key := strings.TrimSpace(strings.Trim(string(b.Eval(`document.querySelector("details code").textContent`)), `"`))
-	used := step(time.Now())
+	key = strings.TrimSpace(strings.Trim(string(b.Eval(`document.querySelector("details code").textContent`)), `"`))
+	used = step(time.Now())
 	b.Fill("#code", totp(t, key, used))
 	b.Submit("#code")
 	b.WaitVisible("ol.codes")
+	return password, key, used
+}
+
+// enrolAndSignInTOTP is enrolTOTP, then a sign-in at base with both factors; it returns the
+// password.
+func enrolAndSignInTOTP(t *testing.T, b *browsertest.Browser, cli []string, base, user string) string {
+	t.Helper()
+	password, key, used := enrolTOTP(t, b, cli, user)
 	b.Navigate(base + "/login?user=" + user)
 	b.WaitVisible("#password")
 	b.Fill("#password", password)

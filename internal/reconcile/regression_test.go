@@ -103,17 +103,7 @@ func TestRegressionBrakeBlocksExpiredRequest(t *testing.T) {
 		t.Fatal("r1 not granted")
 	}
 	e.clock.Set(end.Add(time.Second))
-	// an unrelated, large revocation (to be reviewed by an admin)
-	e.apply(`
-kind: role
-version: v1
-metadata: {name: read-all}
-spec: {allow: {account_assignments: [{account: "*", permission_set: ReadOnlyAccess}]}, deny: {account_assignments: [{account: "*", permission_set: "*"}]}}
-`)
-	_, err := e.engine.Sync(e.ctx, reconcile.PlanOptions{}, false)
-	if !errors.Is(err, reconcile.ErrBrake) {
-		t.Fatalf("the unrelated mass deletion: %v, want the brake (else the test proves nothing)", err)
-	}
+	tripBrake(t, e) // an unrelated, large revocation (to be reviewed by an admin)
 	_, as := e.state()
 	if as["carol@example.com 637423191929 admin"] {
 		t.Errorf("BUG: expired request still granted because the brake refused the whole plan")
@@ -614,6 +604,19 @@ func TestRegressionBrakeLetsAnEarlyEndGo(t *testing.T) {
 	}
 	// carol ends it now, an hour early; and an unrelated, large revocation trips the brake.
 	e.apply(strings.Replace(request("r1", "carol@example.com", end.Format(time.RFC3339Nano)), "state: APPROVED", "state: CANCELLED", 1))
+	res := tripBrake(t, e)
+	if _, as := e.state(); as[carolProdAdmin] {
+		t.Fatalf("the cancelled request is still granted: the brake held its end back\n%s", res.Plan)
+	}
+	if !strings.Contains(res.Plan.String(), "(access ended: never held by the brake)") {
+		t.Errorf("the plan does not say the early end goes regardless:\n%s", res.Plan)
+	}
+}
+
+// tripBrake denies everyone every assignment but ReadOnlyAccess (an unrelated mass deletion) and
+// syncs, which the safety brake must refuse (else a test relying on it proves nothing).
+func tripBrake(t *testing.T, e *env) *reconcile.Result {
+	t.Helper()
 	e.apply(`
 kind: role
 version: v1
@@ -624,10 +627,5 @@ spec: {allow: {account_assignments: [{account: "*", permission_set: ReadOnlyAcce
 	if !errors.Is(err, reconcile.ErrBrake) {
 		t.Fatalf("the unrelated mass deletion: %v, want the brake (else the test proves nothing)", err)
 	}
-	if _, as := e.state(); as[carolProdAdmin] {
-		t.Fatalf("the cancelled request is still granted: the brake held its end back\n%s", res.Plan)
-	}
-	if !strings.Contains(res.Plan.String(), "(access ended: never held by the brake)") {
-		t.Errorf("the plan does not say the early end goes regardless:\n%s", res.Plan)
-	}
+	return res
 }

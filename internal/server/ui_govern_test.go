@@ -146,9 +146,9 @@ func TestUIReviewInbox(t *testing.T) {
 		return got.Request.Metadata.Name
 	}
 	first := ask("dan", "deploy the first fix")
-	time.Sleep(2 * time.Millisecond) // request names are UUIDv7s: a later millisecond sorts later
+	// Request names are UUIDv7s, increasing within a process (the uuid package's clock sequence):
+	// asked later sorts later.
 	own := ask("bob", "bob's own request")
-	time.Sleep(2 * time.Millisecond)
 	second := ask("erin", "deploy the second fix")
 
 	bob := e.signedIn("bob")
