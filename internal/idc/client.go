@@ -309,6 +309,10 @@ func (c *Client) middleware(stack *middleware.Stack) error {
 			c.calls[awsmw.GetServiceID(ctx)+":"+awsmw.GetOperationName(ctx)]++
 			c.mu.Unlock()
 			out, md, err := next.HandleFinalize(ctx, in)
+			switch ErrorCode(err) {
+			case "ThrottlingException", "TooManyRequestsException":
+				c.limit.Throttled()
+			}
 			if ids, ok := ctx.Value(requestIDsKey{}).(*RequestIDs); ok {
 				if id, ok := awsmw.GetRequestIDMetadata(md); ok && id != "" {
 					ids.add(id)

@@ -144,6 +144,29 @@ func TestWritesRetryAndAreIdempotent(t *testing.T) {
 	}
 }
 
+// A call Identity Center refused for its rate empties warden's bucket: the next waits a token's time
+// instead of being sent at once into the same refusal.
+func TestLimiterThrottledEmptiesTheBucket(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	l := idc.NewLimiter(20, 20)
+	idc.SetLimiterNow(l, func() time.Time { return now })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := l.Wait(ctx, idc.Priority); err != nil {
+		t.Fatalf("a full bucket refused a call: %v", err)
+	}
+	l.Throttled()
+	if err := l.Wait(ctx, idc.Priority); err == nil {
+		t.Fatal("after a throttle, a call went at once: the bucket still held the tokens AWS did not have")
+	}
+	now = now.Add(50 * time.Millisecond) // one token's time at 20 calls/s
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel2()
+	if err := l.Wait(ctx2, idc.Priority); err != nil {
+		t.Fatalf("a token's time after the throttle, the call still waited: %v", err)
+	}
+}
+
 // A background caller waits while priority callers are waiting.
 func TestLimiterLanes(t *testing.T) {
 	l := idc.NewLimiter(50, 1)

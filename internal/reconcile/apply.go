@@ -34,13 +34,21 @@ type applier struct {
 	groups map[string]string
 	errs   []opError
 	done   int
+	// handoff: an assignment creation still in progress once sent is left to the poller (as a
+	// revocation is), rather than waited for here: the run ends, and the next change is synced,
+	// while Identity Center provisions.
+	handoff bool
 }
 
-func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
+// apply runs plan p. With handoff (the loop's runs, whose poller learns the outcomes), assignment
+// creations are sent and left to the poller; without (an operator's apply, which reports outcomes,
+// or no poller running), each is polled to its end here.
+func (e *Engine) apply(ctx context.Context, p *Plan, handoff bool) (int, []opError) {
 	e.beginApply(p)
 	defer e.endApply()
 	ctx = idc.WithLane(ctx, idc.Priority)
-	a := &applier{e: e, ctx: ctx, mu: &e.recMu, users: map[string]string{}, groups: map[string]string{}}
+	a := &applier{e: e, ctx: ctx, mu: &e.recMu, users: map[string]string{}, groups: map[string]string{},
+		handoff: handoff && e.polling.Load()}
 	for key, r := range e.records {
 		s := r.Spec.(*resource.SyncRecordSpec)
 		switch s.Type {
@@ -78,6 +86,20 @@ func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
 	}
 	return a.done, a.errs
 }
+
+// acquireCreation waits for a slot among the assignment creations Identity Center allows
+// outstanding at once (maxOutstanding), or for ctx to end.
+func (e *Engine) acquireCreation(ctx context.Context) error {
+	select {
+	case e.creating <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// releaseCreation frees the slot of a creation seen to end (or given up on).
+func (e *Engine) releaseCreation() { <-e.creating }
 
 // minProvisioning is the shortest estimate of an assignment operation's time: no poll comes sooner.
 const minProvisioning = 20 * time.Millisecond
@@ -406,23 +428,38 @@ func (a *applier) createAssignment(op Op) error {
 }
 
 // operate journals an assignment operation ("create" or "delete") on its record, sends it for the
-// principal pid, records the RequestId AWS gave it, polls it to its end and records the outcome.
+// principal pid, records the RequestId AWS gave it, polls it to its end and records the outcome. A
+// creation in progress is handed to the poller instead, when the applier hands off.
 func (a *applier) operate(key string, spec *resource.SyncRecordSpec, verb, pid string) error {
 	spec.Op = verb
 	if err := a.record(key, spec); err != nil {
 		return err
 	}
 	send, status := a.e.idc.CreateAssignment, a.e.idc.CreationStatus
+	release := func() {}
 	if verb == "delete" {
 		send, status = a.e.idc.DeleteAssignment, a.e.idc.DeletionStatus
+	} else {
+		// A slot among Identity Center's outstanding creations, held until this one is seen to end.
+		if err := a.e.acquireCreation(a.ctx); err != nil {
+			return a.finish(key, spec, idc.Operation{}, err)
+		}
+		release = a.e.releaseCreation
 	}
 	res, err := send(a.ctx, idc.Assignment{PrincipalType: spec.PrincipalType, PrincipalID: pid, AccountID: spec.AccountID, PermissionSetARN: spec.PermissionSetARN})
 	if err == nil {
 		spec.RequestID = res.RequestID
 		if err = a.record(key, spec); err == nil {
+			if verb == "create" && a.handoff && res.Status == idc.InProgress &&
+				a.e.outstanding.add(pendingOp{key: key, verb: verb, requestID: res.RequestID, sent: a.e.now(), slot: true}) {
+				// Journaled with its RequestId: the poller (or a restart's recovery) ends it, and
+				// frees its slot.
+				return nil
+			}
 			res, err = a.e.poll(a.ctx, res, status)
 		}
 	}
+	release()
 	return a.finish(key, spec, res, err)
 }
 

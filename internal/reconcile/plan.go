@@ -384,8 +384,10 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		if a.PrincipalType == policy.PrincipalGroup {
 			list = d.Groups[a.Principal].List
 		}
-		if r := rec(assignmentKey(a)); r != nil && r.Op == "delete" && r.RequestID != "" {
-			continue // a revocation in flight: once it is seen to end, the assignment is created anew
+		if r := rec(assignmentKey(a)); r != nil && r.Op != "" && r.RequestID != "" {
+			// In flight, its outcome being polled: a creation is done once seen to end; after a
+			// revocation, the assignment is created anew.
+			continue
 		}
 		if pid != "" && o.Assignments[pid][target{a.AccountID, a.PermissionSetARN}] {
 			// It exists. A user's assignment must be on record as warden's (adopting it, or noting
@@ -463,8 +465,10 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		if _, desired := d.Assignments[a]; desired {
 			continue
 		}
-		if s.Op == "delete" && s.RequestID != "" {
-			continue // sent already; its outcome is being polled
+		if s.Op != "" && s.RequestID != "" {
+			// Sent already, its outcome being polled: a revocation ends by itself; a creation no
+			// longer wanted is deleted once it is seen to end.
+			continue
 		}
 		if o.Accounts != nil && !o.Accounts[s.AccountID] {
 			continue // not observed this time (an account outside the filter): neither kept nor dropped
