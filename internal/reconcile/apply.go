@@ -77,7 +77,12 @@ func (e *Engine) apply(ctx context.Context, p *Plan, handoff bool) (int, []opErr
 		}
 		batches[len(batches)-1] = append(batches[len(batches)-1], op)
 	}
+	per := e.idc.Dir().MembersPerCall()
 	for _, batch := range batches {
+		if k := batch[0].Kind; (k == AddMember || k == RemoveMember) && per > 1 {
+			a.runMembers(batch, per)
+			continue
+		}
 		workers := 4
 		if k := batch[0].Kind; k == CreateAssignment || k == DeleteAssignment {
 			workers = maxOutstanding
@@ -105,14 +110,45 @@ func (e *Engine) releaseCreation() { <-e.creating }
 const minProvisioning = 20 * time.Millisecond
 
 func (a *applier) run(ops []Op, workers int) {
+	units := make([][]Op, len(ops))
+	for i, op := range ops {
+		units[i] = []Op{op}
+	}
+	a.runUnits(units, workers)
+}
+
+// runMembers applies a batch of membership changes (all adds or all removals) per group, as many
+// in one call as the directory takes (SCIM: 100 in one PATCH).
+func (a *applier) runMembers(ops []Op, per int) {
+	var (
+		units [][]Op
+		open  = map[string]int{} // list -> index of its unit being filled
+	)
+	for _, op := range ops {
+		i, ok := open[op.List]
+		if !ok || len(units[i]) == per {
+			units = append(units, nil)
+			i = len(units) - 1
+			open[op.List] = i
+		}
+		units[i] = append(units[i], op)
+	}
+	a.runUnits(units, 4)
+}
+
+// runUnits runs units of operations, workers at a time; a unit of several is one call (membership
+// changes of one group), and succeeds or fails as one.
+func (a *applier) runUnits(units [][]Op, workers int) {
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	// While it waits for a worker (creations wait on provisioning), a revocation falling due is made
 	// here when the revoker asks: the sync holds the engine, and a revocation must not wait for the
 	// whole apply.
-	for _, op := range ops {
+	for _, unit := range units {
 		if a.ctx.Err() != nil {
-			a.fail(op, a.ctx.Err())
+			for _, op := range unit {
+				a.fail(op, a.ctx.Err())
+			}
 			continue
 		}
 	wait:
@@ -125,22 +161,31 @@ func (a *applier) run(ops []Op, workers int) {
 			}
 		}
 		wg.Add(1)
-		go func(op Op) {
+		go func(unit []Op) {
 			defer func() { <-sem; wg.Done() }()
-			a.e.opStarted(op)
-			err := a.one(op)
-			a.e.opEnded(op, err)
-			if err != nil {
-				a.fail(op, err)
-				return
+			for _, op := range unit {
+				a.e.opStarted(op)
 			}
-			if !op.recordsOnly() {
-				a.e.noteApplied(op)
-				a.mu.Lock()
-				a.done++
-				a.mu.Unlock()
+			var err error
+			if len(unit) == 1 {
+				err = a.one(unit[0])
+			} else {
+				err = a.chunk(unit)
 			}
-		}(op)
+			for _, op := range unit {
+				a.e.opEnded(op, err)
+				if err != nil {
+					a.fail(op, err)
+					continue
+				}
+				if !op.recordsOnly() {
+					a.e.noteApplied(op)
+					a.mu.Lock()
+					a.done++
+					a.mu.Unlock()
+				}
+			}
+		}(unit)
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -152,6 +197,23 @@ func (a *applier) run(ops []Op, workers int) {
 			a.e.revokeIfWanted(a.ctx)
 		}
 	}
+}
+
+// chunk applies membership changes of one group in one call, and logs each.
+func (a *applier) chunk(ops []Op) error {
+	ctx, ids := idc.WithRequestIDs(a.ctx)
+	err := a.members(ctx, ops)
+	if err == nil {
+		for _, op := range ops {
+			detail := op.String()
+			if id := ids.Last(); id != "" {
+				detail += " (AWS request " + id + ")"
+			}
+			a.e.audit(a.ctx, audit.Entry{Action: "sync." + strings.ReplaceAll(op.Kind.String(), " ", "_"), Detail: detail,
+				Kind: resource.KindSyncRecord, Name: op.subject()})
+		}
+	}
+	return err
 }
 
 // release marks the record of a user or group warden adopted as released: no longer managed, left
@@ -245,7 +307,7 @@ func (a *applier) do(ctx context.Context, op Op) error {
 		u := op.Attributes
 		id, err := a.createOrAdopt(resource.RecordUser, userKey(op.User),
 			func() (string, error) {
-				return c.CreateUser(ctx, idc.User{UserName: u.UserName, DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email})
+				return c.Dir().CreateUser(ctx, idc.User{UserName: u.UserName, DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email}, ExternalID(resource.RecordUser, op.User))
 			},
 			func() (string, error) { return c.UserID(ctx, u.UserName) })
 		if err != nil {
@@ -263,13 +325,13 @@ func (a *applier) do(ctx context.Context, op Op) error {
 		return a.record(userKey(op.User), &resource.SyncRecordSpec{Type: resource.RecordUser, IDCID: op.ID, Name: op.User, Adopted: true})
 	case UpdateUser:
 		u := op.Attributes
-		if err := c.UpdateUser(ctx, op.ID, idc.User{DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email}); err != nil {
+		if err := c.Dir().UpdateUser(ctx, op.ID, idc.User{DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email}); err != nil {
 			return err
 		}
 		a.seen(func(o *Observed) { o.Users[op.User] = toIDCUser(op.ID, u) })
 		return nil
 	case DeleteUser:
-		if err := c.DeleteUser(ctx, op.ID); err != nil {
+		if err := c.Dir().DeleteUser(ctx, op.ID); err != nil {
 			return err
 		}
 		a.seen(func(o *Observed) {
@@ -294,7 +356,9 @@ func (a *applier) do(ctx context.Context, op Op) error {
 		return nil
 	case CreateGroup:
 		id, err := a.createOrAdopt(resource.RecordGroup, groupKey(op.List),
-			func() (string, error) { return c.CreateGroup(ctx, op.Title, "warden access list "+op.List) },
+			func() (string, error) {
+				return c.Dir().CreateGroup(ctx, op.Title, "warden access list "+op.List, ExternalID(resource.RecordGroup, op.List))
+			},
 			func() (string, error) { return c.GroupID(ctx, op.Title) })
 		if err != nil {
 			return err
@@ -315,7 +379,7 @@ func (a *applier) do(ctx context.Context, op Op) error {
 	case AdoptGroup:
 		return a.record(groupKey(op.List), &resource.SyncRecordSpec{Type: resource.RecordGroup, IDCID: op.ID, Name: op.Title, Adopted: true})
 	case RenameGroup:
-		if _, err := c.IDS.UpdateGroup(ctx, renameGroupInput(c.IdentityStoreID, op.ID, op.Title)); err != nil {
+		if err := c.Dir().RenameGroup(ctx, op.ID, op.Title); err != nil {
 			return err
 		}
 		prev := a.existing(groupKey(op.List))
@@ -325,41 +389,13 @@ func (a *applier) do(ctx context.Context, op Op) error {
 		}
 		return a.record(groupKey(op.List), spec)
 	case DeleteGroup:
-		if err := c.DeleteGroup(ctx, op.ID); err != nil {
+		if err := c.Dir().DeleteGroup(ctx, op.ID); err != nil {
 			return err
 		}
 		a.seen(func(o *Observed) { o.GroupIDs[op.List] = ""; delete(o.Members, op.ID); delete(o.Assignments, op.ID) })
 		return a.forget(groupKey(op.List))
-	case AddMember:
-		gid, uid := a.groupID(op.List), a.userID(op.User)
-		if gid == "" || uid == "" {
-			return fmt.Errorf("the group or the user does not exist in Identity Center (an earlier operation failed)")
-		}
-		mid, err := c.AddMember(ctx, gid, uid)
-		if err != nil {
-			return err
-		}
-		a.seen(func(o *Observed) {
-			if o.Members[gid] == nil {
-				o.Members[gid] = map[string]string{}
-			}
-			o.Members[gid][uid] = mid
-			o.UserNames[uid] = op.User
-		})
-		return nil
-	case RemoveMember:
-		if err := c.RemoveMember(ctx, op.ID); err != nil {
-			return err
-		}
-		a.seen(func(o *Observed) {
-			gid := o.GroupIDs[op.List]
-			for uid, mid := range o.Members[gid] {
-				if mid == op.ID {
-					delete(o.Members[gid], uid)
-				}
-			}
-		})
-		return nil
+	case AddMember, RemoveMember:
+		return a.members(ctx, []Op{op})
 	case CreateAssignment:
 		return a.createAssignment(op)
 	case DeleteAssignment:
@@ -369,6 +405,64 @@ func (a *applier) do(ctx context.Context, op Op) error {
 	}
 	return fmt.Errorf("unknown operation %d", op.Kind)
 }
+
+// members adds or removes memberships of one group, all of one kind, in one call of the directory
+// (at most its MembersPerCall).
+func (a *applier) members(ctx context.Context, ops []Op) error {
+	dir := a.e.idc.Dir()
+	gid := a.groupID(ops[0].List)
+	if ops[0].Kind == RemoveMember {
+		if gid == "" {
+			a.mu.Lock()
+			if a.e.cache != nil {
+				gid = a.e.cache.GroupIDs[ops[0].List]
+			}
+			a.mu.Unlock()
+		}
+		if gid == "" && dir.Kind() == idc.DirectorySCIM {
+			return fmt.Errorf("the group's id is not known (an earlier operation failed)")
+		}
+		ms := make([]idc.Membership, len(ops))
+		for i, op := range ops {
+			ms[i] = idc.Membership{UserID: op.UserID, ID: op.ID}
+		}
+		if err := dir.RemoveMembers(ctx, gid, ms); err != nil {
+			return err
+		}
+		a.seen(func(o *Observed) {
+			for _, m := range ms {
+				delete(o.Members[gid], m.UserID)
+			}
+		})
+		return nil
+	}
+	uids := make([]string, len(ops))
+	for i, op := range ops {
+		uids[i] = a.userID(op.User)
+		if gid == "" || uids[i] == "" {
+			return fmt.Errorf("the group or the user does not exist in Identity Center (an earlier operation failed)")
+		}
+	}
+	mids, err := dir.AddMembers(ctx, gid, uids)
+	if err != nil {
+		return err
+	}
+	a.seen(func(o *Observed) {
+		if o.Members[gid] == nil {
+			o.Members[gid] = map[string]string{}
+		}
+		for i, uid := range uids {
+			o.Members[gid][uid] = mids[i]
+			o.UserNames[uid] = ops[i].User
+		}
+	})
+	return nil
+}
+
+// ExternalID is the externalId warden gives a user or group it provisions over SCIM (typ: its
+// record type; name: the user's or the access list's name): it tells warden's entities from those
+// made by hand or by another tool.
+func ExternalID(typ, name string) string { return "warden:" + typ + ":" + name }
 
 // createOrAdopt creates a user or group (typ: its record type). One made meanwhile, or by a crashed
 // run, answers ConflictException: it is found by name and adopted, unless warden holds it under

@@ -47,7 +47,7 @@ func planMembers(d *policy.Desired, o *Observed, lists []string, records map[str
 				if name == "" {
 					name = uid
 				}
-				p.Ops = append(p.Ops, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, Expired: d.Expired[list][name]})
+				p.Ops = append(p.Ops, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, UserID: uid, Expired: d.Expired[list][name]})
 			}
 		}
 	}

@@ -52,7 +52,9 @@ type Op struct {
 	List  string
 	Title string
 	// ID is the Identity Center id the op acts on when known (user, group or membership id).
-	ID         string
+	ID string
+	// UserID is the member's Identity Center user id (RemoveMember).
+	UserID     string
 	Attributes *policy.User
 	Assignment policy.Assignment
 	// Until is when the grant behind a created assignment ends (zero: standing).
@@ -355,7 +357,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 				if name == "" {
 					name = uid
 				}
-				removals = append(removals, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, Expired: d.Expired[list][name]})
+				removals = append(removals, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, UserID: uid, Expired: d.Expired[list][name]})
 			}
 		}
 	}
