@@ -67,8 +67,8 @@ package idcsim
 
 import (
 	"bytes"
-	"encoding/base64"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
