@@ -211,6 +211,11 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		if err := engine.RegisterMetrics(srv.Registry()); err != nil {
 			return err
 		}
+		if cfg.IdentityCenter.Directory == idc.DirectorySCIM {
+			if err := setupSCIMDirectory(cfg, st, srv, client, engine, log); err != nil {
+				return err
+			}
+		}
 		srv.SetSync(engine)
 		srv.SetAWSRegion(cfg.IdentityCenter.Region)
 		log.Info("Identity Center sync is on", "instance", client.InstanceARN, "identity_store", client.IdentityStoreID, "region", cfg.IdentityCenter.Region)

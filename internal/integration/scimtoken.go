@@ -18,13 +18,13 @@ import (
 )
 
 // SCIMTokenName is the one object holding Identity Center's SCIM tokens.
-const SCIMTokenName = "outbound"
+const SCIMTokenName = resource.IDCSCIMTokenName
 
 // SCIMTokenLife is how long Identity Center's SCIM tokens last: a year.
 const SCIMTokenLife = 365 * 24 * time.Hour
 
 // SCIMTokenWarning is how long before a token expires warden warns about it.
-const SCIMTokenWarning = 30 * 24 * time.Hour
+const SCIMTokenWarning = resource.IDCSCIMTokenWarning
 
 // MaxSCIMToken bounds a token's length (Identity Center's are about 1 KB).
 const MaxSCIMToken = 8 << 10

@@ -112,6 +112,8 @@ type Engine struct {
 	// creating holds a slot for each assignment creation sent and not yet seen to end, across runs
 	// and the poller: Identity Center refuses more than maxOutstanding at once.
 	creating chan struct{}
+	// warnings says what the operator must act on (SetWarnings), for Status.
+	warnings atomic.Pointer[func() []string]
 	polling  atomic.Bool // the poller runs (within Run)
 
 	mu      sync.Mutex
@@ -159,6 +161,10 @@ type Status struct {
 	NextChange   time.Time `json:"next_change,omitzero"`
 	Problems     []string  `json:"problems,omitempty"`
 	Provisioning string    `json:"provisioning_estimate"`
+	// Directory is how users, groups and memberships are written: identitystore or scim.
+	Directory string `json:"directory"`
+	// Warnings are what an operator must act on before the sync fails (a SCIM token expiring).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 type catalog struct {
@@ -198,9 +204,15 @@ func (e *Engine) Endpoint() string { return e.idc.Endpoint() }
 
 // Status returns the engine's last results.
 func (e *Engine) Status() Status {
+	var warnings []string
+	if w := e.warnings.Load(); w != nil {
+		warnings = (*w)() // outside the lock: it may read the store
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.status
+	s.Warnings = warnings
+	s.Directory = e.idc.Dir().Kind()
 	s.Calls = e.idc.TotalCalls()
 	s.Provisioning = e.provisioning.String()
 	s.Progress, s.Pending, s.Running = e.progress()
@@ -942,3 +954,6 @@ func (e *Engine) Config() idc.Config { return e.cfg }
 
 // Client is the engine's Identity Center client (import and preview use it too).
 func (e *Engine) Client() *idc.Client { return e.idc }
+
+// SetWarnings makes Status carry what f says the operator must act on (f may read the store).
+func (e *Engine) SetWarnings(f func() []string) { e.warnings.Store(&f) }

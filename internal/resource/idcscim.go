@@ -11,6 +11,13 @@ import (
 // (secret.Box). Package integration manages it.
 const KindIDCSCIMToken Kind = "idc_scim_token"
 
+// IDCSCIMTokenName names the one object of KindIDCSCIMToken.
+const IDCSCIMTokenName = "outbound"
+
+// IDCSCIMTokenWarning is how long before a SCIM token expires warden warns about it (status,
+// metrics, a notification).
+const IDCSCIMTokenWarning = 30 * 24 * time.Hour
+
 func init() {
 	kinds[KindIDCSCIMToken] = kindInfo{func() Spec { return new(IDCSCIMTokenSpec) }, false}
 }

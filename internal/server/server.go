@@ -37,6 +37,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/auth/secret"
 	"github.com/wardenhq/warden/internal/auth/passkey"
 	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/manage"
@@ -67,6 +68,9 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	sync    *reconcile.Engine
+	// scimBox seals SCIM tokens set through the API; scimConfigured: a token comes from the config.
+	scimBox        *secret.Box
+	scimConfigured bool
 	// lists keeps every access list's summary for the lists page (ui_govern_lists.go).
 	lists listIndex
 	// catalogs keeps the rules' catalog between requests (catalog_cache.go).
