@@ -280,14 +280,24 @@ func (d *SCIMDirectory) RemoveMembers(ctx context.Context, groupID string, membe
 	// removes all members, and documents this form.
 	ops := make([]scimOp, len(members))
 	for i, m := range members {
-		v, _ := json.Marshal(m.UserID)
-		ops[i] = scimOp{Op: "remove", Path: "members[value eq " + string(v) + "]"}
+		ops[i] = scimOp{Op: "remove", Path: "members[value eq " + filterString(m.UserID) + "]"}
 	}
 	err := d.do(ctx, http.MethodPatch, "/Groups/"+url.PathEscape(groupID), "/Groups/{id}", patch(ops...), nil)
 	if IsNotFound(err) {
 		return nil // the group is gone, and its memberships with it
 	}
 	return err
+}
+
+// filterString quotes s as a SCIM filter's string value (JSON string syntax, RFC 7644 3.4.2.2),
+// without the HTML escapes encoding/json adds by default (\u003c for <), which some servers do not
+// decode.
+func filterString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // TestConnection checks the endpoint and the token as Identity Center's own connection test would
