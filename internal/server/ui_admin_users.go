@@ -243,7 +243,7 @@ func (s *Server) userDisable(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return
 	}
 	if disable {
-		uiRedirect(w, r, back, name+" is disabled: warden makes no SAML assertion for them (sessions and tokens are not ended by this).")
+		uiRedirect(w, r, back, name+" is disabled: they hold nothing (the sync takes their groups and assignments away) and warden makes no SAML assertion for them (sessions and tokens are not ended by this).")
 		return
 	}
 	uiRedirect(w, r, back, name+" is enabled again.")
