@@ -12,7 +12,7 @@ import (
 	"github.com/wardenhq/warden/internal/store"
 )
 
-// What an upstream SCIM connector provisioned is its own: a user of origin scim:<connector> (their
+// What an upstream SCIM connector provisioned is its own (see provisioned): a user of origin scim:<connector> (their
 // profile, whether they are enabled, the trait the connector keeps their groups in), an access list
 // it created (its title, its members). Only that connector changes it; anyone else's write that
 // would is refused with an OwnedError naming the field and the connector. What warden governs
@@ -46,13 +46,9 @@ func ownerOf(ctx context.Context, tx store.Reader, o *resource.Object) (string, 
 	}
 	switch s := o.Spec.(type) {
 	case *resource.UserSpec:
-		if _, ok := resource.SCIMConnector(s.Origin); ok {
-			return s.Origin, nil
-		}
+		return provisioned(s.Origin, s.Upstream), nil
 	case *resource.AccessListSpec:
-		if _, ok := resource.SCIMConnector(s.Origin); ok {
-			return s.Origin, nil
-		}
+		return provisioned(s.Origin, s.Upstream), nil
 	case *resource.AccessListMemberSpec:
 		l, err := tx.Get(ctx, resource.KindAccessList, s.List)
 		if errors.Is(err, store.ErrNotFound) {
@@ -64,6 +60,21 @@ func ownerOf(ctx context.Context, tx store.Reader, o *resource.Object) (string, 
 		return ownerOf(ctx, tx, l)
 	}
 	return "", nil
+}
+
+// provisioned is the connector that owns a user or list of this origin and these upstream
+// records: its origin's connector, while that connector's record holds the id it gave it. One
+// the provider deleted and warden kept (deprovision: disable) has none: it is the
+// administrators' again, as is one made for the connector beforehand, which it takes when it
+// provisions that user name.
+func provisioned(origin string, ups map[string]*resource.UpstreamRecord) string {
+	if _, ok := resource.SCIMConnector(origin); !ok {
+		return ""
+	}
+	if r := ups[origin]; r != nil && r.ID != "" {
+		return origin
+	}
+	return ""
 }
 
 // checkOwned refuses actor's write turning cur into next (cur nil: a creation; next nil: a

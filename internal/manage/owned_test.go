@@ -95,7 +95,7 @@ spec: {title: Eng, owners: [owner], origin: "scim:entra", upstream: {"scim:entra
 	refused("adding a member", "spec.list", err)
 	_, err = m.Delete(ctx, admin, resource.KindAccessListMember, "eng/ann@example.com", 0)
 	refused("removing a member", "spec.list", err)
-	_, err = m.Create(ctx, admin, []*resource.Object{decode(t, "kind: user\nmetadata: {name: eve}\nspec: {origin: \"scim:entra\"}\n")})
+	_, err = m.Create(ctx, admin, []*resource.Object{decode(t, "kind: user\nmetadata: {name: eve}\nspec: {origin: \"scim:entra\", upstream: {\"scim:entra\": {id: x}}}\n")})
 	refused("creating a user of the connector's origin", "spec.origin", err)
 
 	// The connector changes what it owns (and only it: another connector is anyone else).
@@ -107,5 +107,22 @@ spec: {title: Eng, owners: [owner], origin: "scim:entra", upstream: {"scim:entra
 	}
 	if _, err := m.Delete(ctx, entra, resource.KindAccessListMember, "eng/ann@example.com", 0); err != nil {
 		t.Fatalf("the connector removing a member: %v", err)
+	}
+
+	// Made for the connector beforehand (no id yet), or deleted by it and kept: the
+	// administrators' to change.
+	if _, err := m.Create(ctx, admin, []*resource.Object{decode(t, "kind: user\nmetadata: {name: zoe}\nspec: {origin: \"scim:entra\"}\n")}); err != nil {
+		t.Fatalf("an administrator making a user for the connector to take: %v", err)
+	}
+	u = get(resource.KindUser, "ann@example.com")
+	u.Spec.(*resource.UserSpec).Upstream["scim:entra"].ID = ""
+	u.Spec.(*resource.UserSpec).Disabled = true
+	if err := m.Update(ctx, entra, u); err != nil {
+		t.Fatal(err)
+	}
+	u = get(resource.KindUser, "ann@example.com")
+	u.Spec.(*resource.UserSpec).Disabled = false
+	if err := m.Update(ctx, admin, u); err != nil {
+		t.Fatalf("an administrator enabling a user the provider deleted: %v", err)
 	}
 }
