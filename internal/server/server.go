@@ -43,6 +43,7 @@ import (
 	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/scim"
 	"github.com/wardenhq/warden/internal/store"
 	"github.com/wardenhq/warden/internal/web"
 )
@@ -98,6 +99,8 @@ type Server struct {
 	cli *cliLogin
 	// awsRegion is identity_center.region, the AWS CLI configuration's sso_region (awsconfig.go).
 	awsRegion string
+	// scim is the SCIM service provider (nil: off; scim.go).
+	scim *scim.Service
 }
 
 // New builds the server's handler around a store.
@@ -215,6 +218,7 @@ func (s *Server) routes() {
 	s.auditRoutes()
 	s.passkeyAPIRoutes()
 	s.samlRoutes()
+	s.scimRoutes()
 	s.uiRoutes()
 	s.handle("GET /v1/{kind}", s.authed(s.list))
 	s.handle("POST /v1/{kind}", s.authed(s.create))
