@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,13 +14,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/wardenhq/warden/internal/audit"
 	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/idc"
+	"github.com/wardenhq/warden/internal/idcsim"
 	"github.com/wardenhq/warden/internal/policy"
+	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/scim"
 	"github.com/wardenhq/warden/internal/server"
 	"github.com/wardenhq/warden/internal/store"
+	"github.com/wardenhq/warden/internal/testenv"
 )
 
 // scimEnv is the real server over HTTP and SQLite with SCIM connectors, and a token for each.
@@ -714,5 +723,108 @@ func TestSCIMDeactivationDeprovisionsAtOnce(t *testing.T) {
 	e.call("entra", "PATCH", "/Users/"+ann, `{"Operations": [{"op": "replace", "value": {"active": true}}]}`).must(t, "reactivate", 200)
 	if got := (scimDesired{e.compileStore(time.Now())}).of("ann@contoso.com"); !slices.Equal(got, []string{"member of Prod Power"}) {
 		t.Fatalf("reactivated ann holds %v", got)
+	}
+}
+
+// End to end with the sync running against the simulated Identity Center: a user Entra ID
+// provisions, in a group it pushed whose list warden grants a role, and holding that role
+// standing, has a group membership and an assignment there; Entra ID deactivates them, and both
+// are gone from Identity Center (the user kept, holding nothing: deprovision disable).
+func TestSCIMDeactivationReachesIdentityCenter(t *testing.T) {
+	e := newSCIMEnv(t)
+	sim := idcsim.New(idcsim.Options{})
+	var psARN string
+	if err := sim.Update(func(d *idcsim.Directory) error {
+		if err := d.AddAccount("637423191929", "Production", "prod@example.com"); err != nil {
+			return err
+		}
+		var err error
+		psARN, err = d.CreatePermissionSet("PowerUserAccess", "", "PT1H")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(sim)
+	t.Cleanup(hs.Close)
+	cfg := idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond}
+	c, err := idc.NewFromConfig(e.ctx, aws.Config{Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""), BaseEndpoint: aws.String(hs.URL)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := reconcile.New(e.store, c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.srv.SetSync(engine)
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() { engine.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	ann := e.call("entra", "POST", "/Users", `{"userName": "ann@contoso.com", "displayName": "Ann Example",
+  "name": {"givenName": "Ann", "familyName": "Example"}, "emails": [{"value": "ann@contoso.com", "primary": true}], "active": true}`).must(t, "create", 201).str("id")
+	gid := e.call("entra", "POST", "/Groups", `{"displayName": "Prod Power", "members": [{"value": "`+ann+`"}]}`).must(t, "group", 201).str("id")
+	list := e.listOf("entra", gid)
+	list.Spec.(*resource.AccessListSpec).Grants.Roles = []string{"prod-power"}
+	body, _ := json.Marshal(list)
+	if code, b := e.raw("PUT", "/v1/access_lists/"+list.Metadata.Name, e.admin.Token, string(body)); code != 200 {
+		t.Fatalf("granting the list a role: %d %v", code, b)
+	}
+	uo, _ := e.store.Get(e.ctx, resource.KindUser, "ann@contoso.com")
+	uo.Spec.(*resource.UserSpec).Roles = []string{"prod-power"}
+	body, _ = json.Marshal(uo)
+	if code, b := e.raw("PUT", "/v1/users/ann@contoso.com", e.admin.Token, string(body)); code != 200 {
+		t.Fatalf("a standing role: %d %v", code, b)
+	}
+
+	// What Identity Center holds for ann: her assignments and group memberships.
+	held := func() (user bool, assignments, memberships int) {
+		sim.Update(func(d *idcsim.Directory) error {
+			uid, ok := d.UserID("ann@contoso.com")
+			if !ok {
+				return nil
+			}
+			user = true
+			gid, _ := d.GroupID("Prod Power")
+			for _, a := range d.Assignments() {
+				if a.PermissionSetARN == psARN && a.PrincipalID == uid && a.PrincipalType == "USER" {
+					assignments++
+				}
+			}
+			if gid != "" && slices.Contains(d.GroupMembers(gid), "ann@contoso.com") {
+				memberships++
+			}
+			return nil
+		})
+		return
+	}
+	testenv.Eventually(t, 30*time.Second, "ann's assignment and membership in Identity Center", func() bool {
+		u, a, m := held()
+		return u && a == 1 && m == 1
+	})
+
+	start := time.Now()
+	e.call("entra", "PATCH", "/Users/"+ann, `{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+  "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}`).must(t, "deactivate", 200)
+	testenv.Eventually(t, 30*time.Second, "ann's assignment and membership gone from Identity Center", func() bool {
+		u, a, m := held()
+		return u && a == 0 && m == 0
+	})
+	t.Logf("deactivation reached Identity Center in %s", time.Since(start).Round(time.Millisecond))
+
+	// okta deprovisions by deletion: its deactivated user's Identity Center user goes too.
+	cho := e.call("okta", "POST", "/Users", `{"userName": "cho@example.com", "name": {"givenName": "Cho", "familyName": "Lee"},
+  "emails": [{"value": "cho@example.com", "primary": true}], "active": true}`).must(t, "create cho", 201).str("id")
+	inIC := func() bool {
+		ok := false
+		sim.Update(func(d *idcsim.Directory) error { _, ok = d.UserID("cho@example.com"); return nil })
+		return ok
+	}
+	testenv.Eventually(t, 30*time.Second, "cho in Identity Center", inIC)
+	e.call("okta", "PATCH", "/Users/"+cho, `{"Operations": [{"op": "replace", "value": {"active": false}}]}`).must(t, "deactivate cho", 200)
+	testenv.Eventually(t, 30*time.Second, "cho's Identity Center user deleted", func() bool { return !inIC() })
+	if !e.user("cho@example.com").Disabled {
+		t.Fatal("cho is no longer disabled in warden")
+	}
+	if u, _, _ := held(); !u {
+		t.Fatal("ann's Identity Center user went too (entra deprovisions by disabling)")
 	}
 }
