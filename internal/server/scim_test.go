@@ -828,3 +828,39 @@ func TestSCIMDeactivationReachesIdentityCenter(t *testing.T) {
 		t.Fatal("ann's Identity Center user went too (entra deprovisions by disabling)")
 	}
 }
+
+// A connector with groups: traits keeps a pushed group's name in its members' trait: added,
+// renamed and removed with the group, the trait the connector's (refused to an administrator).
+func TestSCIMGroupsAsTraits(t *testing.T) {
+	e := newSCIMEnv(t, scim.Config{Name: "gw", Groups: scim.GroupsTraits, GroupsTrait: "teams"})
+	ann := e.call("gw", "POST", "/Users", `{"userName": "ann@x.com", "active": true}`).must(t, "ann", 201).str("id")
+	bob := e.call("gw", "POST", "/Users", `{"userName": "bob@x.com", "active": true}`).must(t, "bob", 201).str("id")
+	g1 := e.call("gw", "POST", "/Groups", `{"displayName": "SRE", "members": [{"value": "`+ann+`"}, {"value": "`+bob+`"}]}`).must(t, "SRE", 201).str("id")
+	e.call("gw", "POST", "/Groups", `{"displayName": "DBA", "members": [{"value": "`+ann+`"}]}`).must(t, "DBA", 201)
+	teams := func(u string) []string { return e.user(u).Traits["teams"] }
+	if !slices.Equal(teams("ann@x.com"), []string{"DBA", "SRE"}) || !slices.Equal(teams("bob@x.com"), []string{"SRE"}) {
+		t.Fatalf("teams: ann %v, bob %v", teams("ann@x.com"), teams("bob@x.com"))
+	}
+	if lists, _ := e.store.List(e.ctx, resource.KindAccessList, store.ListOptions{}); len(lists) != 0 {
+		t.Fatalf("a traits connector made %d access lists", len(lists))
+	}
+	e.call("gw", "PATCH", "/Groups/"+g1, `{"Operations": [{"op": "replace", "path": "displayName", "value": "Site Reliability"},
+  {"op": "remove", "path": "members[value eq \"`+bob+`\"]"}]}`).must(t, "rename, remove bob", 200)
+	if !slices.Equal(teams("ann@x.com"), []string{"DBA", "Site Reliability"}) || len(teams("bob@x.com")) != 0 {
+		t.Fatalf("after the change: ann %v, bob %v", teams("ann@x.com"), teams("bob@x.com"))
+	}
+	got := e.call("gw", "GET", "/Groups/"+g1, "").must(t, "read", 200)
+	if ms, _ := got.body["members"].([]any); got.str("displayName") != "Site Reliability" || len(ms) != 1 || ms[0].(map[string]any)["value"] != ann {
+		t.Fatalf("the group reads %s", got.raw)
+	}
+	o, _ := e.store.Get(e.ctx, resource.KindUser, "ann@x.com")
+	o.Spec.(*resource.UserSpec).Traits["teams"] = []string{"DBA"}
+	body, _ := json.Marshal(o)
+	if code, b := e.raw("PUT", "/v1/users/ann@x.com", e.admin.Token, string(body)); code != 403 || b["field"] != "spec.traits.teams" {
+		t.Fatalf("an administrator changing the connector's trait: %d %v", code, b)
+	}
+	e.call("gw", "DELETE", "/Groups/"+g1, "").must(t, "delete", 204)
+	if !slices.Equal(teams("ann@x.com"), []string{"DBA"}) {
+		t.Fatalf("after the group's deletion: %v", teams("ann@x.com"))
+	}
+}
