@@ -202,6 +202,6 @@ Left to do in AWS:
 	uninstall.Flags().BoolVar(&deleteGroups, "delete-groups", false, "also delete the groups warden created (with their memberships)")
 	uninstall.Flags().BoolVar(&yes, "yes", false, "do not ask")
 	uf.register(uninstall)
-	cmd.AddCommand(policy, preview, imp, uninstall)
+	cmd.AddCommand(policy, preview, imp, uninstall, scimTokenCommand(), scimTestCommand())
 	return cmd
 }

@@ -211,6 +211,11 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		if err := engine.RegisterMetrics(srv.Registry()); err != nil {
 			return err
 		}
+		if cfg.IdentityCenter.Directory == idc.DirectorySCIM {
+			if err := setupSCIMDirectory(cfg, st, srv, client, engine, log); err != nil {
+				return err
+			}
+		}
 		srv.SetSync(engine)
 		srv.SetAWSRegion(cfg.IdentityCenter.Region)
 		log.Info("Identity Center sync is on", "instance", client.InstanceARN, "identity_store", client.IdentityStoreID, "region", cfg.IdentityCenter.Region)
@@ -257,7 +262,7 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		log.Info("sign-in through OIDC providers is configured", "connectors", len(cfg.Auth.OIDC), "callback", server.OIDCRedirectURL(baseURL, "<name>"))
 	}
 	if len(cfg.SCIM.Connectors) > 0 {
-		srv.SetSCIM(cfg.SCIM.Connectors)
+		srv.SetSCIMConnectors(cfg.SCIM.Connectors)
 		log.Info("the SCIM service provider is on", "connectors", len(cfg.SCIM.Connectors), "base_url", baseURL+"/scim/v2/")
 	}
 	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,

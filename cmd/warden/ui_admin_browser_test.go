@@ -205,12 +205,12 @@ func TestUIAdminJourney(t *testing.T) {
 	}
 	e.page("step 3, set")
 
-	// 4. SCIM: not there yet, and said so.
+	// 4. SCIM: the demo writes through identitystore; the step says how to move to SCIM.
 	b.ClickAndWait("#step-next")
 	b.WaitVisible("#scim-state")
-	e.has("#scim-state", "not available yet", "issue 16")
-	if n := b.Count("#test-connection"); n != 0 {
-		t.Fatal("the SCIM step offers a connection test")
+	e.has("#scim-state", "identitystore", "can stay off")
+	if n := b.Count("#test-scim"); n != 0 {
+		t.Fatal("the SCIM step offers a connection test while warden does not write over SCIM")
 	}
 	e.page("step 4")
 

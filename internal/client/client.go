@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/awsconfig"
+	"github.com/wardenhq/warden/internal/integration"
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
 	"github.com/wardenhq/warden/internal/server"
@@ -463,4 +464,26 @@ func (c *Client) AWSConfig(ctx context.Context, query url.Values) (*awsconfig.Co
 		return nil, err
 	}
 	return &out, nil
+}
+
+// SCIMTokenStatus says how the sync writes Identity Center's directory and which SCIM tokens it
+// holds.
+func (c *Client) SCIMTokenStatus(ctx context.Context) (*server.SCIMTokenStatus, error) {
+	var out server.SCIMTokenStatus
+	err := c.do(ctx, http.MethodGet, "/v1/integration/scim-token", nil, &out)
+	return &out, err
+}
+
+// SetSCIMToken gives warden a new SCIM token of Identity Center's (tried first from now on).
+func (c *Client) SetSCIMToken(ctx context.Context, req server.SCIMTokenSet) (*integration.SCIMTokenInfo, error) {
+	var out integration.SCIMTokenInfo
+	err := c.do(ctx, http.MethodPut, "/v1/integration/scim-token", req, &out)
+	return &out, err
+}
+
+// SCIMTest checks the connection to Identity Center's SCIM endpoint.
+func (c *Client) SCIMTest(ctx context.Context) (*server.SCIMTestResult, error) {
+	var out server.SCIMTestResult
+	err := c.do(ctx, http.MethodPost, "/v1/integration/scim-test", nil, &out)
+	return &out, err
 }

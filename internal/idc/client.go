@@ -61,6 +61,11 @@ type Config struct {
 	CallTimeout time.Duration `yaml:"call_timeout"`
 	// StartTimeout bounds the check made at start that Identity Center answers (default 10s).
 	StartTimeout time.Duration `yaml:"start_timeout"`
+	// Directory is how users, groups and memberships are written: identitystore (the default) or
+	// scim, through Identity Center's SCIM endpoint (SCIM), as AWS expects when an external identity
+	// provider is the identity source. Reads use the identitystore API either way.
+	Directory string     `yaml:"directory"`
+	SCIM      SCIMConfig `yaml:"scim"`
 	// SafetyBrake is the largest share of what warden owns of any one kind (users, groups,
 	// memberships, assignments) one plan may remove from Identity Center unless forced (default
 	// 0.1; package reconcile weighs each operation by what it removes).
@@ -131,6 +136,15 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("identity_center.%s: %v must be positive", name, d)
 		}
 	}
+	switch c.Directory {
+	case "", DirectoryIdentityStore:
+	case DirectorySCIM:
+		if err := c.SCIM.Validate(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("identity_center.directory: %q is not identitystore or scim", c.Directory)
+	}
 	if c.SafetyBrake < 0 || c.SafetyBrake > 1 {
 		return fmt.Errorf("identity_center.safety_brake: %v is not a share between 0 and 1", c.SafetyBrake)
 	}
@@ -192,6 +206,7 @@ type Client struct {
 	mu      sync.Mutex
 	calls   map[string]int
 	psNames map[string]string // permission set ARN -> name
+	dir     Directory         // nil: identitystore
 }
 
 // New builds a client from cfg and the standard AWS chain, discovering the instance and identity
@@ -309,6 +324,10 @@ func (c *Client) middleware(stack *middleware.Stack) error {
 			c.calls[awsmw.GetServiceID(ctx)+":"+awsmw.GetOperationName(ctx)]++
 			c.mu.Unlock()
 			out, md, err := next.HandleFinalize(ctx, in)
+			switch ErrorCode(err) {
+			case "ThrottlingException", "TooManyRequestsException":
+				c.limit.Throttled()
+			}
 			if ids, ok := ctx.Value(requestIDsKey{}).(*RequestIDs); ok {
 				if id, ok := awsmw.GetRequestIDMetadata(md); ok && id != "" {
 					ids.add(id)

@@ -104,43 +104,67 @@ func TestConfigErrors(t *testing.T) {
 func TestWritesRetryAndAreIdempotent(t *testing.T) {
 	c, sim := newClient(t, idcsim.Options{Seed: 5, ThrottleRate: 0.3, ConflictRate: 0.5}, idc.Config{})
 	ctx := context.Background()
-	uid, err := c.CreateUser(ctx, idc.User{UserName: "zoe@example.com", DisplayName: "Zoe Park", GivenName: "Zoe", FamilyName: "Park", Email: "zoe@example.com"})
+	d := c.Dir()
+	uid, err := d.CreateUser(ctx, idc.User{UserName: "zoe@example.com", DisplayName: "Zoe Park", GivenName: "Zoe", FamilyName: "Park", Email: "zoe@example.com"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	gid, err := c.CreateGroup(ctx, "Data", "")
+	gid, err := d.CreateGroup(ctx, "Data", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m1, err := c.AddMember(ctx, gid, uid)
+	m1, err := d.AddMembers(ctx, gid, []string{uid})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m2, err := c.AddMember(ctx, gid, uid)
-	if err != nil || m2 != m1 {
+	m2, err := d.AddMembers(ctx, gid, []string{uid})
+	if err != nil || m2[0] != m1[0] {
 		t.Fatalf("adding a member twice: %q %v, want %q", m2, err, m1)
 	}
-	if err := c.RemoveMember(ctx, m1); err != nil {
+	if err := d.RemoveMembers(ctx, gid, []idc.Membership{{UserID: uid, ID: m1[0]}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.RemoveMember(ctx, m1); err != nil {
+	if err := d.RemoveMembers(ctx, gid, []idc.Membership{{UserID: uid, ID: m1[0]}}); err != nil {
 		t.Fatalf("removing a membership twice: %v", err)
 	}
-	if err := c.UpdateUser(ctx, uid, idc.User{DisplayName: "Zoe P.", GivenName: "Zoe", FamilyName: "P.", Email: "zp@example.com"}); err != nil {
+	if err := d.UpdateUser(ctx, uid, idc.User{DisplayName: "Zoe P.", GivenName: "Zoe", FamilyName: "P.", Email: "zp@example.com"}); err != nil {
 		t.Fatal(err)
 	}
 	u, err := c.DescribeUser(ctx, uid)
 	if err != nil || u.DisplayName != "Zoe P." || u.Email != "zp@example.com" {
 		t.Fatalf("after update: %+v %v", u, err)
 	}
-	if err := c.DeleteUser(ctx, uid); err != nil {
+	if err := d.DeleteUser(ctx, uid); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.DeleteUser(ctx, uid); err != nil {
+	if err := d.DeleteUser(ctx, uid); err != nil {
 		t.Fatalf("deleting a user twice: %v", err)
 	}
 	if s := sim.Stats(); s.Throttled == 0 {
 		t.Fatalf("no throttles injected (%+v): the test proves nothing", s)
+	}
+}
+
+// A call Identity Center refused for its rate empties warden's bucket: the next waits a token's time
+// instead of being sent at once into the same refusal.
+func TestLimiterThrottledEmptiesTheBucket(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	l := idc.NewLimiter(20, 20)
+	idc.SetLimiterNow(l, func() time.Time { return now })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := l.Wait(ctx, idc.Priority); err != nil {
+		t.Fatalf("a full bucket refused a call: %v", err)
+	}
+	l.Throttled()
+	if err := l.Wait(ctx, idc.Priority); err == nil {
+		t.Fatal("after a throttle, a call went at once: the bucket still held the tokens AWS did not have")
+	}
+	now = now.Add(50 * time.Millisecond) // one token's time at 20 calls/s
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel2()
+	if err := l.Wait(ctx2, idc.Priority); err != nil {
+		t.Fatalf("a token's time after the throttle, the call still waited: %v", err)
 	}
 }
 

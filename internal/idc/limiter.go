@@ -87,3 +87,21 @@ func (l *Limiter) Wait(ctx context.Context, lane Lane) error {
 		l.mu.Lock()
 	}
 }
+
+// Throttled tells the limiter that Identity Center refused a call for its rate: its own bucket was
+// fuller than AWS's (calls from other tools share the quota; calls reach AWS a little later than
+// they leave). The bucket is emptied, so that the next call waits a token's time, as AWS's bucket
+// does, rather than every caller finding a token AWS no longer has and being refused again.
+func (l *Limiter) Throttled() {
+	if l == nil || l.rate <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if !l.last.IsZero() {
+		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	}
+	l.last = now
+	l.tokens = min(l.tokens, 0)
+}

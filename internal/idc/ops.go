@@ -67,7 +67,8 @@ const (
 func IsNotFound(err error) bool {
 	var nf *istypes.ResourceNotFoundException
 	var snf *ssotypes.ResourceNotFoundException
-	return errors.As(err, &nf) || errors.As(err, &snf)
+	var scim *SCIMError
+	return errors.As(err, &nf) || errors.As(err, &snf) || (errors.As(err, &scim) && scim.Status == 404)
 }
 
 // Accounts lists the organisation's accounts (20 per call, Organizations' limit).
@@ -178,8 +179,8 @@ func emails(email string) []istypes.Email {
 	return []istypes.Email{{Value: aws.String(email), Type: aws.String("work"), Primary: true}}
 }
 
-// CreateUser creates a user and returns its id.
-func (c *Client) CreateUser(ctx context.Context, u User) (string, error) {
+// createUser creates a user and returns its id.
+func (c *Client) createUser(ctx context.Context, u User) (string, error) {
 	out, err := c.IDS.CreateUser(ctx, &identitystore.CreateUserInput{IdentityStoreId: &c.IdentityStoreID,
 		UserName: aws.String(u.UserName), DisplayName: aws.String(u.DisplayName),
 		Name:   &istypes.Name{GivenName: aws.String(u.GivenName), FamilyName: aws.String(u.FamilyName)},
@@ -190,8 +191,8 @@ func (c *Client) CreateUser(ctx context.Context, u User) (string, error) {
 	return aws.ToString(out.UserId), nil
 }
 
-// UpdateUser sets a user's names and email.
-func (c *Client) UpdateUser(ctx context.Context, id string, u User) error {
+// updateUser sets a user's names and email.
+func (c *Client) updateUser(ctx context.Context, id string, u User) error {
 	ops := []istypes.AttributeOperation{
 		{AttributePath: aws.String("displayName"), AttributeValue: document.NewLazyDocument(u.DisplayName)},
 		{AttributePath: aws.String("name.givenName"), AttributeValue: document.NewLazyDocument(u.GivenName)},
@@ -205,8 +206,8 @@ func (c *Client) UpdateUser(ctx context.Context, id string, u User) error {
 	return err
 }
 
-// DeleteUser deletes a user; one already gone is not an error.
-func (c *Client) DeleteUser(ctx context.Context, id string) error {
+// deleteUser deletes a user; one already gone is not an error.
+func (c *Client) deleteUser(ctx context.Context, id string) error {
 	_, err := c.IDS.DeleteUser(ctx, &identitystore.DeleteUserInput{IdentityStoreId: &c.IdentityStoreID, UserId: aws.String(id)})
 	if IsNotFound(err) {
 		return nil
@@ -244,8 +245,8 @@ func (c *Client) GroupID(ctx context.Context, displayName string) (string, error
 	return aws.ToString(out.GroupId), nil
 }
 
-// CreateGroup creates a group and returns its id.
-func (c *Client) CreateGroup(ctx context.Context, displayName, description string) (string, error) {
+// createGroup creates a group and returns its id.
+func (c *Client) createGroup(ctx context.Context, displayName, description string) (string, error) {
 	in := &identitystore.CreateGroupInput{IdentityStoreId: &c.IdentityStoreID, DisplayName: aws.String(displayName)}
 	if description != "" {
 		in.Description = aws.String(description)
@@ -257,8 +258,8 @@ func (c *Client) CreateGroup(ctx context.Context, displayName, description strin
 	return aws.ToString(out.GroupId), nil
 }
 
-// DeleteGroup deletes a group; one already gone is not an error.
-func (c *Client) DeleteGroup(ctx context.Context, id string) error {
+// deleteGroup deletes a group; one already gone is not an error.
+func (c *Client) deleteGroup(ctx context.Context, id string) error {
 	_, err := c.IDS.DeleteGroup(ctx, &identitystore.DeleteGroupInput{IdentityStoreId: &c.IdentityStoreID, GroupId: aws.String(id)})
 	if IsNotFound(err) {
 		return nil
@@ -303,9 +304,9 @@ func (c *Client) GroupsOfMember(ctx context.Context, userID string) ([]string, e
 	return out, nil
 }
 
-// AddMember puts a user in a group and returns the membership id; a user already in it is not an
+// addMember puts a user in a group and returns the membership id; a user already in it is not an
 // error (the existing membership's id is returned).
-func (c *Client) AddMember(ctx context.Context, groupID, userID string) (string, error) {
+func (c *Client) addMember(ctx context.Context, groupID, userID string) (string, error) {
 	out, err := c.IDS.CreateGroupMembership(ctx, &identitystore.CreateGroupMembershipInput{IdentityStoreId: &c.IdentityStoreID,
 		GroupId: aws.String(groupID), MemberId: &istypes.MemberIdMemberUserId{Value: userID}})
 	var conflict *istypes.ConflictException
@@ -323,8 +324,8 @@ func (c *Client) AddMember(ctx context.Context, groupID, userID string) (string,
 	return aws.ToString(out.MembershipId), nil
 }
 
-// RemoveMember deletes a membership; one already gone is not an error.
-func (c *Client) RemoveMember(ctx context.Context, membershipID string) error {
+// removeMember deletes a membership; one already gone is not an error.
+func (c *Client) removeMember(ctx context.Context, membershipID string) error {
 	_, err := c.IDS.DeleteGroupMembership(ctx, &identitystore.DeleteGroupMembershipInput{IdentityStoreId: &c.IdentityStoreID, MembershipId: aws.String(membershipID)})
 	if IsNotFound(err) {
 		return nil
@@ -430,4 +431,11 @@ func (c *Client) AccountAssignments(ctx context.Context, accountID, permissionSe
 		}
 	}
 	return out, nil
+}
+
+// renameGroup sets a group's display name.
+func (c *Client) renameGroup(ctx context.Context, id, displayName string) error {
+	_, err := c.IDS.UpdateGroup(ctx, &identitystore.UpdateGroupInput{IdentityStoreId: aws.String(c.IdentityStoreID), GroupId: aws.String(id),
+		Operations: []istypes.AttributeOperation{{AttributePath: aws.String("displayName"), AttributeValue: document.NewLazyDocument(displayName)}}})
+	return err
 }

@@ -7,8 +7,9 @@ package idcsim
 // Choices, where AWS documents the behaviour (docs.aws.amazon.com/singlesignon/latest/developerguide/)
 // or where it does not:
 //
-//   - Authentication: "Authorization: Bearer <token>" with Sim.SCIMToken(), compared in constant
-//     time; anything else is 401 (with WWW-Authenticate: Bearer). Unauthenticated requests are
+//   - Authentication: "Authorization: Bearer <token>" with Sim.SCIMToken() or a second token made
+//     by CreateSCIMToken (at most two exist, each lasting a year, as in Identity Center; the first
+//     never expires unless replaced), compared in constant time; anything else is 401 (with WWW-Authenticate: Bearer). Unauthenticated requests are
 //     refused before they are counted or rate-limited. Authenticated ones are counted in
 //     Stats.Calls as "scim:<METHOD> /Users", "scim:<METHOD> /Users/{id}", "scim:GET /Groups", ... and
 //     share the collective token bucket with the JSON APIs; a throttle is 429 with Retry-After: 1.
@@ -67,6 +68,7 @@ package idcsim
 import (
 	"bytes"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -290,8 +292,54 @@ func (s *Sim) scimAuthorized(r *http.Request) bool {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
-	want := s.SCIMToken()
-	return want != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(want)) == 1
+	token = strings.TrimSpace(token)
+	s.mu.Lock()
+	now := s.now()
+	ok = false
+	for _, t := range []struct {
+		text    string
+		expires time.Time
+	}{{s.st.SCIMToken, s.st.SCIMTokenExpires}, {s.st.SCIMToken2, s.st.SCIMToken2Expires}} {
+		if t.text != "" && (t.expires.IsZero() || now.Before(t.expires)) && subtle.ConstantTimeCompare([]byte(token), []byte(t.text)) == 1 {
+			ok = true
+		}
+	}
+	s.mu.Unlock()
+	return ok
+}
+
+// CreateSCIMToken makes a new SCIM bearer token lasting a year, as the console's "Generate token"
+// does; Identity Center keeps at most two, so with two it fails (delete one first).
+func (s *Sim) CreateSCIMToken() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok := base64.RawURLEncoding.EncodeToString([]byte(s.st.hex(32)))
+	exp := s.now().Add(365 * 24 * time.Hour)
+	switch {
+	case s.st.SCIMToken == "":
+		s.st.SCIMToken, s.st.SCIMTokenExpires = tok, exp
+	case s.st.SCIMToken2 == "":
+		s.st.SCIMToken2, s.st.SCIMToken2Expires = tok, exp
+	default:
+		return "", fmt.Errorf("two SCIM tokens exist already: delete one first")
+	}
+	return tok, nil
+}
+
+// DeleteSCIMToken deletes a SCIM bearer token: it is refused from then on.
+func (s *Sim) DeleteSCIMToken(token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch token {
+	case s.st.SCIMToken:
+		s.st.SCIMToken, s.st.SCIMTokenExpires = s.st.SCIMToken2, s.st.SCIMToken2Expires
+		s.st.SCIMToken2, s.st.SCIMToken2Expires = "", time.Time{}
+	case s.st.SCIMToken2:
+		s.st.SCIMToken2, s.st.SCIMToken2Expires = "", time.Time{}
+	default:
+		return fmt.Errorf("no such SCIM token")
+	}
+	return nil
 }
 
 func readSCIMBody(r *http.Request) ([]byte, error) {

@@ -265,6 +265,11 @@ type state struct {
 	Groups           map[string]*group
 	Memberships      map[string]*membership
 	SCIMToken        string
+	// SCIMTokenExpires is when SCIMToken stops working (zero: never, the simulator's default).
+	SCIMTokenExpires time.Time `json:",omitzero"`
+	// SCIMToken2 is a second token, made by CreateSCIMToken (Identity Center keeps at most two).
+	SCIMToken2        string    `json:",omitempty"`
+	SCIMToken2Expires time.Time `json:",omitzero"`
 	// ExternalIdP is the external identity source setting: the IdP's metadata as it was given.
 	ExternalIdP *idpSetting `json:",omitempty"`
 	// IdGenerator is the state of the generator every id is drawn from, so that a restored

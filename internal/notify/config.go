@@ -20,11 +20,13 @@ const (
 	RequestCancelled = "request.cancelled" // ended early by its requester (or an administrator's cancel)
 	RequestRevoked   = "request.revoked"   // ended early by an administrator's revoke
 	ListReviewDue    = "list.review_overdue"
+	// SCIMTokenExpiring: Identity Center's SCIM token that warden writes with expires within 30 days.
+	SCIMTokenExpiring = "integration.scim_token_expiring"
 )
 
 // Events lists every event, in the order of a request's life.
 var Events = []string{RequestCreated, RequestReviewed, RequestApproved, RequestDenied, RequestStarted,
-	RequestExpired, RequestCancelled, RequestRevoked, ListReviewDue}
+	RequestExpired, RequestCancelled, RequestRevoked, ListReviewDue, SCIMTokenExpiring}
 
 // Formats.
 const (

@@ -26,6 +26,13 @@ type Event struct {
 	// Review is the review behind request.reviewed, approved and denied.
 	Review *Review `json:"review,omitempty"`
 	List   *List   `json:"list,omitempty"`
+	Token  *Token  `json:"token,omitempty"`
+}
+
+// Token is a credential warden holds that is about to expire (never the credential itself).
+type Token struct {
+	ID      string    `json:"id"`
+	Expires time.Time `json:"expires"`
 }
 
 // Request is an access request as notifications show it.
@@ -85,6 +92,7 @@ type Payload struct {
 	Request *Request `json:"request,omitempty"`
 	Review  *Review  `json:"review,omitempty"`
 	List    *List    `json:"list,omitempty"`
+	Token   *Token   `json:"token,omitempty"`
 }
 
 // SlackPayload is the body of a slack-format delivery (Slack's incoming webhooks and the many
@@ -150,7 +158,7 @@ func body(format, id string, e *Event, base string) ([]byte, error) {
 		return json.Marshal(SlackPayload{Text: slackEscape(text)})
 	}
 	return json.Marshal(Payload{ID: id, Event: e.Type, Time: e.Time.UTC(), Actor: e.Actor, Cause: e.Cause,
-		Summary: Summary(e), URL: link, Request: e.Request, Review: e.Review, List: e.List})
+		Summary: Summary(e), URL: link, Request: e.Request, Review: e.Review, List: e.List, Token: e.Token})
 }
 
 // Link is the page of the event's request or access list in the web UI at base (empty without
@@ -207,6 +215,10 @@ func quoted(label, s string) string {
 
 // Summary is the event in one readable line: who, what, the window, the reason.
 func Summary(e *Event) string {
+	if e.Token != nil {
+		return fmt.Sprintf("Identity Center's SCIM token %s, which warden provisions users and groups with, expires on %s: generate a new one in Identity Center's console and give it to `warden integration scim-token set`",
+			e.Token.ID, e.Token.Expires.UTC().Format("2006-01-02"))
+	}
 	if e.List != nil {
 		l := e.List
 		return fmt.Sprintf("Access list %q (%s) is overdue for review since %s; owners: %s", l.Title, l.Name,

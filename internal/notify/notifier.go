@@ -358,7 +358,7 @@ func (n *Notifier) run(ctx context.Context) error {
 				continue
 			}
 			switch ev.Object.Kind {
-			case resource.KindAccessRequest, resource.KindAccessList:
+			case resource.KindAccessRequest, resource.KindAccessList, resource.KindIDCSCIMToken:
 				// Their audit entries are in the same transaction: read them now. Other changes
 				// (sync records and the sync's own audit entries among them) make no notification.
 				if !settling {
@@ -527,6 +527,13 @@ func (n *Notifier) step(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
+	var tokens []resource.IDCSCIMToken
+	switch o, err := n.store.Get(ctx, resource.KindIDCSCIMToken, resource.IDCSCIMTokenName); {
+	case err == nil:
+		tokens = o.Spec.(*resource.IDCSCIMTokenSpec).Tokens
+	case !errors.Is(err, store.ErrNotFound):
+		return time.Time{}, err
+	}
 	seq0, changed := n.st.Seq, false
 	var events []Event
 	for {
@@ -544,6 +551,7 @@ func (n *Notifier) step(ctx context.Context) (time.Time, error) {
 	}
 	timed, listsChanged := n.fromTime(reqs, lists, now)
 	events = append(events, timed...)
+	events = append(events, n.fromTokens(tokens, now)...)
 	changed = n.st.Seq != seq0 || listsChanged || len(events) > 0
 	if floor := now.Add(-n.lookback).UTC(); floor.After(n.st.Floor) {
 		n.st.Floor = floor
@@ -579,7 +587,41 @@ func (n *Notifier) step(ctx context.Context) (time.Time, error) {
 	for _, e := range events {
 		n.log.Debug("notification", "event", e.Type, "key", e.Key)
 	}
-	return n.nextInstant(reqs, lists, now), nil
+	next := n.nextInstant(reqs, lists, now)
+	for _, t := range tokens {
+		if at := tokenWarning(t); at.After(now) && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	return next, nil
+}
+
+// tokenWarning is when a SCIM token's expiry is notified: 30 days before, or when it was set if
+// that was later.
+func tokenWarning(t resource.IDCSCIMToken) time.Time {
+	at := t.Expires.Add(-resource.IDCSCIMTokenWarning)
+	if t.SetAt.After(at) {
+		at = t.SetAt
+	}
+	return at.UTC()
+}
+
+// fromTokens finds the SCIM tokens whose warning falls due by now, once each.
+func (n *Notifier) fromTokens(tokens []resource.IDCSCIMToken, now time.Time) []Event {
+	var out []Event
+	for _, t := range tokens {
+		at := tokenWarning(t)
+		key := SCIMTokenExpiring + "/" + t.ID
+		if at.After(now) || !at.After(n.st.Floor) {
+			continue
+		}
+		if _, sent := n.st.Sent[key]; sent {
+			continue
+		}
+		n.st.Sent[key] = at
+		out = append(out, Event{Key: key, Type: SCIMTokenExpiring, Time: at, Token: &Token{ID: t.ID, Expires: t.Expires.UTC()}})
+	}
+	return out
 }
 
 func decodeObject(raw json.RawMessage) *resource.Object {

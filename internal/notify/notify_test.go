@@ -1011,3 +1011,37 @@ spec: {title: Ops, owners: [alice], audit: {recurrence: {frequency: 3}, next_aud
 		t.Fatalf("a link without a base: %q", got)
 	}
 }
+
+// Identity Center's SCIM token is notified 30 days before it expires (or at once, when it was set
+// with less left), once per token, not again after a restart; the notification never holds it.
+func TestSCIMTokenExpiringNotifiedOnce(t *testing.T) {
+	e := newEnv(t, time.Hour)
+	rc := newReceiver(t)
+	cfg := notify.Config{Webhooks: []notify.Webhook{{Name: "w", URL: rc.url + "/w"}, {Name: "s", URL: rc.url + "/s", Format: "slack"}}}
+	stop := start(t, e.store, cfg, notify.WithPeriod(50*time.Millisecond))
+	now := time.Now().UTC()
+	o := &resource.Object{Kind: resource.KindIDCSCIMToken, Version: resource.Version, Metadata: resource.Metadata{Name: resource.IDCSCIMTokenName},
+		Spec: &resource.IDCSCIMTokenSpec{Tokens: []resource.IDCSCIMToken{
+			{ID: "sha256:aaaaaaaaaaaa", Sealed: "v1.secret-sealed", SetAt: now, Expires: now.Add(20 * 24 * time.Hour)},
+			{ID: "sha256:bbbbbbbbbbbb", Sealed: "v1.other-sealed", SetAt: now, Expires: now.Add(300 * 24 * time.Hour)},
+		}}}
+	if err := e.store.Create(e.ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	hits := rc.wait(t, "/w", 1, 5*time.Second)
+	rc.settle(t, "/w", 1, 500*time.Millisecond)
+	p := payload(t, hits[0])
+	if p.Event != notify.SCIMTokenExpiring || p.Token == nil || p.Token.ID != "sha256:aaaaaaaaaaaa" || !p.Token.Expires.Equal(now.Add(20*24*time.Hour)) {
+		t.Fatalf("expiring: %s", hits[0].body)
+	}
+	if strings.Contains(string(hits[0].body), "sealed") {
+		t.Fatalf("the notification carries the sealed token: %s", hits[0].body)
+	}
+	if s := string(rc.wait(t, "/s", 1, time.Second)[0].body); !strings.Contains(s, "SCIM token sha256:aaaaaaaaaaaa") || !strings.Contains(s, "warden integration scim-token set") {
+		t.Fatalf("slack: %s", s)
+	}
+	stop()
+	stop = start(t, e.store, cfg, notify.WithPeriod(50*time.Millisecond))
+	rc.settle(t, "/w", 1, 300*time.Millisecond)
+	stop()
+}

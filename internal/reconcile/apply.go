@@ -34,13 +34,21 @@ type applier struct {
 	groups map[string]string
 	errs   []opError
 	done   int
+	// handoff: an assignment creation still in progress once sent is left to the poller (as a
+	// revocation is), rather than waited for here: the run ends, and the next change is synced,
+	// while Identity Center provisions.
+	handoff bool
 }
 
-func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
+// apply runs plan p. With handoff (the loop's runs, whose poller learns the outcomes), assignment
+// creations are sent and left to the poller; without (an operator's apply, which reports outcomes,
+// or no poller running), each is polled to its end here.
+func (e *Engine) apply(ctx context.Context, p *Plan, handoff bool) (int, []opError) {
 	e.beginApply(p)
 	defer e.endApply()
 	ctx = idc.WithLane(ctx, idc.Priority)
-	a := &applier{e: e, ctx: ctx, mu: &e.recMu, users: map[string]string{}, groups: map[string]string{}}
+	a := &applier{e: e, ctx: ctx, mu: &e.recMu, users: map[string]string{}, groups: map[string]string{},
+		handoff: handoff && e.polling.Load()}
 	for key, r := range e.records {
 		s := r.Spec.(*resource.SyncRecordSpec)
 		switch s.Type {
@@ -69,7 +77,12 @@ func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
 		}
 		batches[len(batches)-1] = append(batches[len(batches)-1], op)
 	}
+	per := e.idc.Dir().MembersPerCall()
 	for _, batch := range batches {
+		if k := batch[0].Kind; (k == AddMember || k == RemoveMember) && per > 1 {
+			a.runMembers(batch, per)
+			continue
+		}
 		workers := 4
 		if k := batch[0].Kind; k == CreateAssignment || k == DeleteAssignment {
 			workers = maxOutstanding
@@ -79,18 +92,63 @@ func (e *Engine) apply(ctx context.Context, p *Plan) (int, []opError) {
 	return a.done, a.errs
 }
 
+// acquireCreation waits for a slot among the assignment creations Identity Center allows
+// outstanding at once (maxOutstanding), or for ctx to end.
+func (e *Engine) acquireCreation(ctx context.Context) error {
+	select {
+	case e.creating <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// releaseCreation frees the slot of a creation seen to end (or given up on).
+func (e *Engine) releaseCreation() { <-e.creating }
+
 // minProvisioning is the shortest estimate of an assignment operation's time: no poll comes sooner.
 const minProvisioning = 20 * time.Millisecond
 
 func (a *applier) run(ops []Op, workers int) {
+	units := make([][]Op, len(ops))
+	for i, op := range ops {
+		units[i] = []Op{op}
+	}
+	a.runUnits(units, workers)
+}
+
+// runMembers applies a batch of membership changes (all adds or all removals) per group, as many
+// in one call as the directory takes (SCIM: 100 in one PATCH).
+func (a *applier) runMembers(ops []Op, per int) {
+	var (
+		units [][]Op
+		open  = map[string]int{} // list -> index of its unit being filled
+	)
+	for _, op := range ops {
+		i, ok := open[op.List]
+		if !ok || len(units[i]) == per {
+			units = append(units, nil)
+			i = len(units) - 1
+			open[op.List] = i
+		}
+		units[i] = append(units[i], op)
+	}
+	a.runUnits(units, 4)
+}
+
+// runUnits runs units of operations, workers at a time; a unit of several is one call (membership
+// changes of one group), and succeeds or fails as one.
+func (a *applier) runUnits(units [][]Op, workers int) {
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	// While it waits for a worker (creations wait on provisioning), a revocation falling due is made
 	// here when the revoker asks: the sync holds the engine, and a revocation must not wait for the
 	// whole apply.
-	for _, op := range ops {
+	for _, unit := range units {
 		if a.ctx.Err() != nil {
-			a.fail(op, a.ctx.Err())
+			for _, op := range unit {
+				a.fail(op, a.ctx.Err())
+			}
 			continue
 		}
 	wait:
@@ -103,22 +161,31 @@ func (a *applier) run(ops []Op, workers int) {
 			}
 		}
 		wg.Add(1)
-		go func(op Op) {
+		go func(unit []Op) {
 			defer func() { <-sem; wg.Done() }()
-			a.e.opStarted(op)
-			err := a.one(op)
-			a.e.opEnded(op, err)
-			if err != nil {
-				a.fail(op, err)
-				return
+			for _, op := range unit {
+				a.e.opStarted(op)
 			}
-			if !op.recordsOnly() {
-				a.e.noteApplied(op)
-				a.mu.Lock()
-				a.done++
-				a.mu.Unlock()
+			var err error
+			if len(unit) == 1 {
+				err = a.one(unit[0])
+			} else {
+				err = a.chunk(unit)
 			}
-		}(op)
+			for _, op := range unit {
+				a.e.opEnded(op, err)
+				if err != nil {
+					a.fail(op, err)
+					continue
+				}
+				if !op.recordsOnly() {
+					a.e.noteApplied(op)
+					a.mu.Lock()
+					a.done++
+					a.mu.Unlock()
+				}
+			}
+		}(unit)
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -130,6 +197,23 @@ func (a *applier) run(ops []Op, workers int) {
 			a.e.revokeIfWanted(a.ctx)
 		}
 	}
+}
+
+// chunk applies membership changes of one group in one call, and logs each.
+func (a *applier) chunk(ops []Op) error {
+	ctx, ids := idc.WithRequestIDs(a.ctx)
+	err := a.members(ctx, ops)
+	if err == nil {
+		for _, op := range ops {
+			detail := op.String()
+			if id := ids.Last(); id != "" {
+				detail += " (AWS request " + id + ")"
+			}
+			a.e.audit(a.ctx, audit.Entry{Action: "sync." + strings.ReplaceAll(op.Kind.String(), " ", "_"), Detail: detail,
+				Kind: resource.KindSyncRecord, Name: op.subject()})
+		}
+	}
+	return err
 }
 
 // release marks the record of a user or group warden adopted as released: no longer managed, left
@@ -223,7 +307,7 @@ func (a *applier) do(ctx context.Context, op Op) error {
 		u := op.Attributes
 		id, err := a.createOrAdopt(resource.RecordUser, userKey(op.User),
 			func() (string, error) {
-				return c.CreateUser(ctx, idc.User{UserName: u.UserName, DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email})
+				return c.Dir().CreateUser(ctx, idc.User{UserName: u.UserName, DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email}, ExternalID(resource.RecordUser, op.User))
 			},
 			func() (string, error) { return c.UserID(ctx, u.UserName) })
 		if err != nil {
@@ -241,13 +325,13 @@ func (a *applier) do(ctx context.Context, op Op) error {
 		return a.record(userKey(op.User), &resource.SyncRecordSpec{Type: resource.RecordUser, IDCID: op.ID, Name: op.User, Adopted: true})
 	case UpdateUser:
 		u := op.Attributes
-		if err := c.UpdateUser(ctx, op.ID, idc.User{DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email}); err != nil {
+		if err := c.Dir().UpdateUser(ctx, op.ID, idc.User{DisplayName: u.DisplayName, GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email}); err != nil {
 			return err
 		}
 		a.seen(func(o *Observed) { o.Users[op.User] = toIDCUser(op.ID, u) })
 		return nil
 	case DeleteUser:
-		if err := c.DeleteUser(ctx, op.ID); err != nil {
+		if err := c.Dir().DeleteUser(ctx, op.ID); err != nil {
 			return err
 		}
 		a.seen(func(o *Observed) {
@@ -272,7 +356,9 @@ func (a *applier) do(ctx context.Context, op Op) error {
 		return nil
 	case CreateGroup:
 		id, err := a.createOrAdopt(resource.RecordGroup, groupKey(op.List),
-			func() (string, error) { return c.CreateGroup(ctx, op.Title, "warden access list "+op.List) },
+			func() (string, error) {
+				return c.Dir().CreateGroup(ctx, op.Title, "warden access list "+op.List, ExternalID(resource.RecordGroup, op.List))
+			},
 			func() (string, error) { return c.GroupID(ctx, op.Title) })
 		if err != nil {
 			return err
@@ -293,7 +379,7 @@ func (a *applier) do(ctx context.Context, op Op) error {
 	case AdoptGroup:
 		return a.record(groupKey(op.List), &resource.SyncRecordSpec{Type: resource.RecordGroup, IDCID: op.ID, Name: op.Title, Adopted: true})
 	case RenameGroup:
-		if _, err := c.IDS.UpdateGroup(ctx, renameGroupInput(c.IdentityStoreID, op.ID, op.Title)); err != nil {
+		if err := c.Dir().RenameGroup(ctx, op.ID, op.Title); err != nil {
 			return err
 		}
 		prev := a.existing(groupKey(op.List))
@@ -303,41 +389,13 @@ func (a *applier) do(ctx context.Context, op Op) error {
 		}
 		return a.record(groupKey(op.List), spec)
 	case DeleteGroup:
-		if err := c.DeleteGroup(ctx, op.ID); err != nil {
+		if err := c.Dir().DeleteGroup(ctx, op.ID); err != nil {
 			return err
 		}
 		a.seen(func(o *Observed) { o.GroupIDs[op.List] = ""; delete(o.Members, op.ID); delete(o.Assignments, op.ID) })
 		return a.forget(groupKey(op.List))
-	case AddMember:
-		gid, uid := a.groupID(op.List), a.userID(op.User)
-		if gid == "" || uid == "" {
-			return fmt.Errorf("the group or the user does not exist in Identity Center (an earlier operation failed)")
-		}
-		mid, err := c.AddMember(ctx, gid, uid)
-		if err != nil {
-			return err
-		}
-		a.seen(func(o *Observed) {
-			if o.Members[gid] == nil {
-				o.Members[gid] = map[string]string{}
-			}
-			o.Members[gid][uid] = mid
-			o.UserNames[uid] = op.User
-		})
-		return nil
-	case RemoveMember:
-		if err := c.RemoveMember(ctx, op.ID); err != nil {
-			return err
-		}
-		a.seen(func(o *Observed) {
-			gid := o.GroupIDs[op.List]
-			for uid, mid := range o.Members[gid] {
-				if mid == op.ID {
-					delete(o.Members[gid], uid)
-				}
-			}
-		})
-		return nil
+	case AddMember, RemoveMember:
+		return a.members(ctx, []Op{op})
 	case CreateAssignment:
 		return a.createAssignment(op)
 	case DeleteAssignment:
@@ -347,6 +405,64 @@ func (a *applier) do(ctx context.Context, op Op) error {
 	}
 	return fmt.Errorf("unknown operation %d", op.Kind)
 }
+
+// members adds or removes memberships of one group, all of one kind, in one call of the directory
+// (at most its MembersPerCall).
+func (a *applier) members(ctx context.Context, ops []Op) error {
+	dir := a.e.idc.Dir()
+	gid := a.groupID(ops[0].List)
+	if ops[0].Kind == RemoveMember {
+		if gid == "" {
+			a.mu.Lock()
+			if a.e.cache != nil {
+				gid = a.e.cache.GroupIDs[ops[0].List]
+			}
+			a.mu.Unlock()
+		}
+		if gid == "" && dir.Kind() == idc.DirectorySCIM {
+			return fmt.Errorf("the group's id is not known (an earlier operation failed)")
+		}
+		ms := make([]idc.Membership, len(ops))
+		for i, op := range ops {
+			ms[i] = idc.Membership{UserID: op.UserID, ID: op.ID}
+		}
+		if err := dir.RemoveMembers(ctx, gid, ms); err != nil {
+			return err
+		}
+		a.seen(func(o *Observed) {
+			for _, m := range ms {
+				delete(o.Members[gid], m.UserID)
+			}
+		})
+		return nil
+	}
+	uids := make([]string, len(ops))
+	for i, op := range ops {
+		uids[i] = a.userID(op.User)
+		if gid == "" || uids[i] == "" {
+			return fmt.Errorf("the group or the user does not exist in Identity Center (an earlier operation failed)")
+		}
+	}
+	mids, err := dir.AddMembers(ctx, gid, uids)
+	if err != nil {
+		return err
+	}
+	a.seen(func(o *Observed) {
+		if o.Members[gid] == nil {
+			o.Members[gid] = map[string]string{}
+		}
+		for i, uid := range uids {
+			o.Members[gid][uid] = mids[i]
+			o.UserNames[uid] = ops[i].User
+		}
+	})
+	return nil
+}
+
+// ExternalID is the externalId warden gives a user or group it provisions over SCIM (typ: its
+// record type; name: the user's or the access list's name): it tells warden's entities from those
+// made by hand or by another tool.
+func ExternalID(typ, name string) string { return "warden:" + typ + ":" + name }
 
 // createOrAdopt creates a user or group (typ: its record type). One made meanwhile, or by a crashed
 // run, answers ConflictException: it is found by name and adopted, unless warden holds it under
@@ -406,23 +522,38 @@ func (a *applier) createAssignment(op Op) error {
 }
 
 // operate journals an assignment operation ("create" or "delete") on its record, sends it for the
-// principal pid, records the RequestId AWS gave it, polls it to its end and records the outcome.
+// principal pid, records the RequestId AWS gave it, polls it to its end and records the outcome. A
+// creation in progress is handed to the poller instead, when the applier hands off.
 func (a *applier) operate(key string, spec *resource.SyncRecordSpec, verb, pid string) error {
 	spec.Op = verb
 	if err := a.record(key, spec); err != nil {
 		return err
 	}
 	send, status := a.e.idc.CreateAssignment, a.e.idc.CreationStatus
+	release := func() {}
 	if verb == "delete" {
 		send, status = a.e.idc.DeleteAssignment, a.e.idc.DeletionStatus
+	} else {
+		// A slot among Identity Center's outstanding creations, held until this one is seen to end.
+		if err := a.e.acquireCreation(a.ctx); err != nil {
+			return a.finish(key, spec, idc.Operation{}, err)
+		}
+		release = a.e.releaseCreation
 	}
 	res, err := send(a.ctx, idc.Assignment{PrincipalType: spec.PrincipalType, PrincipalID: pid, AccountID: spec.AccountID, PermissionSetARN: spec.PermissionSetARN})
 	if err == nil {
 		spec.RequestID = res.RequestID
 		if err = a.record(key, spec); err == nil {
+			if verb == "create" && a.handoff && res.Status == idc.InProgress &&
+				a.e.outstanding.add(pendingOp{key: key, verb: verb, requestID: res.RequestID, sent: a.e.now(), slot: true}) {
+				// Journaled with its RequestId: the poller (or a restart's recovery) ends it, and
+				// frees its slot.
+				return nil
+			}
 			res, err = a.e.poll(a.ctx, res, status)
 		}
 	}
+	release()
 	return a.finish(key, spec, res, err)
 }
 

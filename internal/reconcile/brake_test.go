@@ -16,12 +16,41 @@ import (
 func (e *env) writes() map[string]int {
 	out := map[string]int{}
 	for op, n := range e.sim.Stats().Calls {
+		if w, ok := scimWrites[op]; ok {
+			out[w] += n
+			continue
+		}
 		name := op[strings.Index(op, ":")+1:]
 		if strings.HasPrefix(name, "Create") || strings.HasPrefix(name, "Delete") || strings.HasPrefix(name, "Update") {
 			out[name] += n
 		}
 	}
 	return out
+}
+
+// scimWrites names the SCIM driver's calls as the identitystore writes they stand for (a PATCH of a
+// group changes members or its name: PatchGroup).
+var scimWrites = map[string]string{
+	"scim:POST /Users": "CreateUser", "scim:PATCH /Users/{id}": "UpdateUser", "scim:PUT /Users/{id}": "UpdateUser", "scim:DELETE /Users/{id}": "DeleteUser",
+	"scim:POST /Groups": "CreateGroup", "scim:DELETE /Groups/{id}": "DeleteGroup", "scim:PATCH /Groups/{id}": "PatchGroup",
+}
+
+// call is the simulator's name for the call the env's directory driver makes for an identitystore
+// write (CreateGroupMembership: a PATCH of the group over SCIM).
+func (e *env) call(op string) string {
+	if !scimMode() {
+		return "identitystore:" + op
+	}
+	switch op {
+	case "CreateGroupMembership", "DeleteGroupMembership", "UpdateGroup":
+		return "scim:PATCH /Groups/{id}"
+	}
+	for k, v := range scimWrites {
+		if v == op {
+			return k
+		}
+	}
+	return "scim:?" + op
 }
 
 // Deleting an access list with 100 members deletes its group, and with it its 100 memberships: the

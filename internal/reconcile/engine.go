@@ -31,6 +31,15 @@
 // RequestId after; a restarted engine polls the outstanding ones and recomputes the plan, so a crash
 // at any point neither repeats an operation (creating an existing assignment is a no-op in Identity
 // Center) nor forgets one (an assignment warden may have made is always on record as warden's).
+//
+// Waiting: within the loop, a run does not wait for Identity Center to provision what it sent. A
+// revocation (revoke.go) and an assignment creation still in progress once sent are handed to the
+// poller, which learns their outcomes on the background lane and records and audits them; a plan
+// leaves an assignment whose operation is in flight alone until then, and the poller kicks the loop
+// when the outcome leaves something to do (a failure to retry, a creation whose grant ended
+// meanwhile). So a run ends once its calls are answered, and an approval never waits behind another
+// grant's provisioning. An operator's apply (ReadBack), and an engine without the loop, poll each
+// operation to its end, to report it.
 package reconcile
 
 import (
@@ -100,7 +109,12 @@ type Engine struct {
 	fullMu sync.Mutex // one full observation at a time
 	// outstanding holds the revocations sent and not yet polled (see revoke.go).
 	outstanding pendingOps
-	polling     atomic.Bool // the poller runs (within Run)
+	// creating holds a slot for each assignment creation sent and not yet seen to end, across runs
+	// and the poller: Identity Center refuses more than maxOutstanding at once.
+	creating chan struct{}
+	// warnings says what the operator must act on (SetWarnings), for Status.
+	warnings atomic.Pointer[func() []string]
+	polling  atomic.Bool // the poller runs (within Run)
 
 	mu      sync.Mutex
 	status  Status
@@ -147,6 +161,10 @@ type Status struct {
 	NextChange   time.Time `json:"next_change,omitzero"`
 	Problems     []string  `json:"problems,omitempty"`
 	Provisioning string    `json:"provisioning_estimate"`
+	// Directory is how users, groups and memberships are written: identitystore or scim.
+	Directory string `json:"directory"`
+	// Warnings are what an operator must act on before the sync fails (a SCIM token expiring).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 type catalog struct {
@@ -172,7 +190,7 @@ func WithProvisioningEstimate(d time.Duration) Option {
 // New returns an engine. cfg's filters decide which accounts and groups warden manages.
 func New(st store.Store, client *idc.Client, cfg idc.Config, log *slog.Logger, opts ...Option) *Engine {
 	e := &Engine{store: st, idc: client, cfg: cfg.WithDefaults(), log: log, clock: clock.Real(), provisioning: time.Second,
-		revokerWake: make(chan struct{}, 1), revokeAsk: make(chan struct{}, 1)}
+		revokerWake: make(chan struct{}, 1), revokeAsk: make(chan struct{}, 1), creating: make(chan struct{}, maxOutstanding)}
 	for _, o := range opts {
 		o(e)
 	}
@@ -186,9 +204,15 @@ func (e *Engine) Endpoint() string { return e.idc.Endpoint() }
 
 // Status returns the engine's last results.
 func (e *Engine) Status() Status {
+	var warnings []string
+	if w := e.warnings.Load(); w != nil {
+		warnings = (*w)() // outside the lock: it may read the store
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s := e.status
+	s.Warnings = warnings
+	s.Directory = e.idc.Dir().Kind()
 	s.Calls = e.idc.TotalCalls()
 	s.Provisioning = e.provisioning.String()
 	s.Progress, s.Pending, s.Running = e.progress()
@@ -701,7 +725,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 			}
 		}
 		var failed []opError
-		res.Applied, failed = e.apply(ctx, expired)
+		res.Applied, failed = e.apply(ctx, expired, !opts.ReadBack)
 		for _, f := range failed {
 			res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
 		}
@@ -722,7 +746,7 @@ func (e *Engine) Sync(ctx context.Context, opts PlanOptions, force bool) (*Resul
 		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
 	}
 	var failedOps []opError
-	res.Applied, failedOps = e.apply(ctx, p)
+	res.Applied, failedOps = e.apply(ctx, p, !opts.ReadBack)
 	for _, f := range failedOps {
 		if idc.IsNotFound(f.err) {
 			e.cache = nil // something vanished behind warden's back: observe everything next time
@@ -930,3 +954,6 @@ func (e *Engine) Config() idc.Config { return e.cfg }
 
 // Client is the engine's Identity Center client (import and preview use it too).
 func (e *Engine) Client() *idc.Client { return e.idc }
+
+// SetWarnings makes Status carry what f says the operator must act on (f may read the store).
+func (e *Engine) SetWarnings(f func() []string) { e.warnings.Store(&f) }

@@ -1,7 +1,9 @@
 package reconcile_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,8 +28,68 @@ type gate struct {
 	fail    map[string]string // ".Operation" -> the AWS error code it gets
 }
 
+// target names the Identity Center operation a request makes: its X-Amz-Target, or for a SCIM
+// request the identitystore operation it stands for ("SCIM.CreateUser"; a PATCH of a group's
+// members is CreateGroupMembership or DeleteGroupMembership, of its name UpdateGroup).
+func target(r *http.Request) string {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/scim/v2/")
+	if !ok {
+		return r.Header.Get("X-Amz-Target")
+	}
+	typ, id, _ := strings.Cut(rest, "/")
+	switch {
+	case typ == "Users" && r.Method == http.MethodPost:
+		return "SCIM.CreateUser"
+	case typ == "Users" && id != "" && (r.Method == http.MethodPatch || r.Method == http.MethodPut):
+		return "SCIM.UpdateUser"
+	case typ == "Users" && id != "" && r.Method == http.MethodDelete:
+		return "SCIM.DeleteUser"
+	case typ == "Groups" && r.Method == http.MethodPost:
+		return "SCIM.CreateGroup"
+	case typ == "Groups" && id != "" && r.Method == http.MethodDelete:
+		return "SCIM.DeleteGroup"
+	case typ == "Groups" && id != "" && r.Method == http.MethodPatch:
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var p struct {
+			Operations []struct{ Op, Path string }
+		}
+		json.Unmarshal(body, &p)
+		for _, op := range p.Operations {
+			switch {
+			case strings.EqualFold(op.Op, "add") && op.Path == "members":
+				return "SCIM.CreateGroupMembership"
+			case strings.EqualFold(op.Op, "remove") && strings.HasPrefix(op.Path, "members"):
+				return "SCIM.DeleteGroupMembership"
+			}
+		}
+		return "SCIM.UpdateGroup"
+	}
+	return "SCIM." + r.Method + " " + typ
+}
+
+// writeFault answers a request with an AWS error code: as the JSON protocol does, or for SCIM as a
+// SCIM error of the status the code stands for.
+func writeFault(w http.ResponseWriter, r *http.Request, code string) {
+	if strings.HasPrefix(r.URL.Path, "/scim/v2/") {
+		status := map[string]int{"ConflictException": 409, "ResourceNotFoundException": 404, "ThrottlingException": 429,
+			"AccessDeniedException": 403, "InternalServerException": 500}[code]
+		if status == 0 {
+			status = 400
+		}
+		w.Header().Set("Content-Type", "application/scim+json")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"%d","detail":"injected by the test (%s)"}`, status, code)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-Errortype", code)
+	w.WriteHeader(http.StatusBadRequest)
+	fmt.Fprintf(w, `{"__type":%q,"message":"injected by the test"}`, code)
+}
+
 func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	target := r.Header.Get("X-Amz-Target")
+	target := target(r)
 	g.mu.Lock()
 	var wait chan struct{}
 	for suffix := range g.hold {
@@ -39,6 +101,10 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for suffix, body := range g.swallow {
 		if strings.HasSuffix(target, suffix) {
 			g.mu.Unlock()
+			if strings.HasPrefix(target, "SCIM.") {
+				w.WriteHeader(http.StatusNoContent) // a PATCH or DELETE answered as done
+				return
+			}
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 			io.WriteString(w, body)
 			return
@@ -47,10 +113,7 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for suffix, code := range g.fail {
 		if strings.HasSuffix(target, suffix) {
 			g.mu.Unlock()
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.Header().Set("X-Amzn-Errortype", code)
-			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprintf(w, `{"__type":%q,"message":"injected by the test"}`, code)
+			writeFault(w, r, code)
 			return
 		}
 	}

@@ -47,7 +47,7 @@ func planMembers(d *policy.Desired, o *Observed, lists []string, records map[str
 				if name == "" {
 					name = uid
 				}
-				p.Ops = append(p.Ops, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, Expired: d.Expired[list][name]})
+				p.Ops = append(p.Ops, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, UserID: uid, Expired: d.Expired[list][name]})
 			}
 		}
 	}
@@ -142,7 +142,7 @@ func (e *Engine) syncMembers(ctx context.Context, events []store.Event) (*Result
 		return res, fmt.Errorf("%s: %w", p.Brake, ErrBrake)
 	}
 	var failed []opError
-	res.Applied, failed = e.apply(ctx, p)
+	res.Applied, failed = e.apply(ctx, p, true)
 	for _, f := range failed {
 		res.Errors = append(res.Errors, fmt.Errorf("%s: %w", f.op, f.err))
 	}

@@ -52,7 +52,9 @@ type Op struct {
 	List  string
 	Title string
 	// ID is the Identity Center id the op acts on when known (user, group or membership id).
-	ID         string
+	ID string
+	// UserID is the member's Identity Center user id (RemoveMember).
+	UserID     string
 	Attributes *policy.User
 	Assignment policy.Assignment
 	// Until is when the grant behind a created assignment ends (zero: standing).
@@ -355,7 +357,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 				if name == "" {
 					name = uid
 				}
-				removals = append(removals, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, Expired: d.Expired[list][name] || d.Disabled[name]})
+				removals = append(removals, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, UserID: uid, Expired: d.Expired[list][name] || d.Disabled[name]})
 			}
 		}
 	}
@@ -384,8 +386,10 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		if a.PrincipalType == policy.PrincipalGroup {
 			list = d.Groups[a.Principal].List
 		}
-		if r := rec(assignmentKey(a)); r != nil && r.Op == "delete" && r.RequestID != "" {
-			continue // a revocation in flight: once it is seen to end, the assignment is created anew
+		if r := rec(assignmentKey(a)); r != nil && r.Op != "" && r.RequestID != "" {
+			// In flight, its outcome being polled: a creation is done once seen to end; after a
+			// revocation, the assignment is created anew.
+			continue
 		}
 		if pid != "" && o.Assignments[pid][target{a.AccountID, a.PermissionSetARN}] {
 			// It exists. A user's assignment must be on record as warden's (adopting it, or noting
@@ -463,8 +467,10 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		if _, desired := d.Assignments[a]; desired {
 			continue
 		}
-		if s.Op == "delete" && s.RequestID != "" {
-			continue // sent already; its outcome is being polled
+		if s.Op != "" && s.RequestID != "" {
+			// Sent already, its outcome being polled: a revocation ends by itself; a creation no
+			// longer wanted is deleted once it is seen to end.
+			continue
 		}
 		if o.Accounts != nil && !o.Accounts[s.AccountID] {
 			continue // not observed this time (an account outside the filter): neither kept nor dropped

@@ -158,8 +158,8 @@ func TestRegressionRepeatedUpdateUser(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		e.sim.ResetStats()
 		res := e.sync(false)
-		t.Logf("sync %d: UpdateUser calls %d, plan:\n%s", i, e.sim.Stats().Calls["identitystore:UpdateUser"], res.Plan)
-		if i > 0 && e.sim.Stats().Calls["identitystore:UpdateUser"] > 0 {
+		t.Logf("sync %d: UpdateUser calls %d, plan:\n%s", i, e.sim.Stats().Calls[e.call("UpdateUser")], res.Plan)
+		if i > 0 && e.sim.Stats().Calls[e.call("UpdateUser")] > 0 {
 			t.Errorf("BUG: sync %d repeats UpdateUser for a user already updated", i)
 		}
 	}
@@ -239,8 +239,8 @@ func TestRegressionUserAttributes(t *testing.T) {
 	e.apply("kind: user\nversion: v1\nmetadata: {name: bob@example.com}\nspec: {display_name: Bob Renamed, email: bob@example.com}\n")
 	e.sim.ResetStats()
 	res := e.sync(false)
-	t.Logf("incremental after a rename (user created by warden, no full observation since): UpdateUser=%d\n%s", e.sim.Stats().Calls["identitystore:UpdateUser"], res.Plan)
-	if e.sim.Stats().Calls["identitystore:UpdateUser"] == 0 {
+	t.Logf("incremental after a rename (user created by warden, no full observation since): UpdateUser=%d\n%s", e.sim.Stats().Calls[e.call("UpdateUser")], res.Plan)
+	if e.sim.Stats().Calls[e.call("UpdateUser")] == 0 {
 		t.Errorf("BUG: a warden user's new attributes are not synced by the incremental sync the change wakes")
 	}
 	e.sync(true) // now a full observation caches attributes
@@ -248,7 +248,7 @@ func TestRegressionUserAttributes(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		e.sim.ResetStats()
 		e.sync(false)
-		n := e.sim.Stats().Calls["identitystore:UpdateUser"]
+		n := e.sim.Stats().Calls[e.call("UpdateUser")]
 		t.Logf("incremental sync %d: UpdateUser=%d", i, n)
 		if i > 0 && n > 0 {
 			t.Errorf("BUG: sync %d repeats UpdateUser", i)

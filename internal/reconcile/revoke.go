@@ -225,7 +225,7 @@ func (e *Engine) revoke(ctx context.Context, now time.Time) (int, time.Time, err
 				}
 				return
 			}
-			e.outstanding.add(pendingOp{key: key, requestID: res.RequestID, sent: e.now()})
+			e.outstanding.add(pendingOp{key: key, verb: "delete", requestID: res.RequestID, sent: e.now()})
 		}()
 	}
 	wg.Wait()
@@ -233,9 +233,12 @@ func (e *Engine) revoke(ctx context.Context, now time.Time) (int, time.Time, err
 	return sent, next, nil
 }
 
-// pendingOp is an assignment deletion sent and not yet seen to end.
+// pendingOp is an assignment operation sent and not yet seen to end: a revocation, or a creation a
+// sync handed off.
 type pendingOp struct {
 	key       string
+	verb      string // "create" or "delete", as the record journals it
+	slot      bool   // holds a slot among the outstanding creations (Engine.creating)
 	requestID string
 	sent      time.Time
 }
@@ -249,11 +252,13 @@ type pendingOps struct {
 	closed bool // the poller has stopped
 }
 
-func (q *pendingOps) add(op pendingOp) {
+// add queues op for the poller, and reports whether it did: with no poller, the record stays
+// journaled with its RequestId for recovery.
+func (q *pendingOps) add(op pendingOp) bool {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return // no poller: the record stays journaled with its RequestId, for recovery
+		return false
 	}
 	if q.keys == nil {
 		q.keys = map[string]bool{}
@@ -268,6 +273,7 @@ func (q *pendingOps) add(op pendingOp) {
 	case q.signal <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // has reports whether the poller holds the operation on a record (recover leaves it to the poller).
@@ -294,10 +300,17 @@ func (q *pendingOps) done(key string) {
 	q.mu.Unlock()
 }
 
-func (q *pendingOps) clear() {
+// clear drops what the poller had not taken, and says how many of those held a creation's slot.
+func (q *pendingOps) clear() (slots int) {
 	q.mu.Lock()
+	for _, op := range q.ops {
+		if op.slot {
+			slots++
+		}
+	}
 	q.ops, q.keys, q.closed = nil, nil, true
 	q.mu.Unlock()
+	return slots
 }
 
 func (q *pendingOps) open() {
@@ -315,17 +328,22 @@ func (q *pendingOps) wait() <-chan struct{} {
 	return q.signal
 }
 
-// pollerWorkers poll sent revocations side by side (their calls wait on the background lane).
+// pollerWorkers poll sent operations side by side (their calls wait on the background lane).
 const pollerWorkers = 4
 
-// runPoller learns how the revocations sent by revokeDue ended, on the background lane, each once it
-// has had the usual provisioning time, and records the outcome. It returns when ctx ends; what it
-// had not polled stays journaled with its RequestId for the next run's recovery.
+// runPoller learns how the revocations sent by revoke, and the creations a sync handed off, ended,
+// on the background lane, each once it has had the usual provisioning time, and records the outcome.
+// Its workers only poll: what they learn is recorded by one finisher, which waits for the engine (a
+// sync may hold it, waiting for the very creation slots the workers free). It returns when ctx ends;
+// what it had not recorded stays journaled with its RequestId for the next run's recovery.
 func (e *Engine) runPoller(ctx context.Context, kick func()) {
 	ctx = idc.WithLane(ctx, idc.Background)
 	e.polling.Store(true) // Run sets it too, before its revoker starts
 	defer e.polling.Store(false)
-	var wg sync.WaitGroup
+	var (
+		wg       sync.WaitGroup
+		finished outcomes
+	)
 	for range pollerWorkers {
 		wg.Add(1)
 		go func() {
@@ -339,54 +357,154 @@ func (e *Engine) runPoller(ctx context.Context, kick func()) {
 					}
 					continue
 				}
-				e.pollRevocation(ctx, op, kick)
+				if o, ok := e.pollOutstanding(ctx, op); ok {
+					finished.add(o)
+				}
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-finished.wait():
+			}
+			e.finishOutstanding(ctx, finished.takeAll(), kick)
+		}
+	}()
 	wg.Wait()
-	e.outstanding.clear() // what was not polled is journaled: the next run's recovery polls it
+	// What was not polled is journaled: the next run's recovery polls it. Its slots are freed: what
+	// is still in flight then counts against Identity Center's quota unseen, as after a crash.
+	for range e.outstanding.clear() {
+		e.releaseCreation()
+	}
 }
 
-func (e *Engine) pollRevocation(ctx context.Context, op pendingOp, kick func()) {
+// outcome is what polling an outstanding operation learned.
+type outcome struct {
+	op  pendingOp
+	res idc.Operation
+	err error
+}
+
+// outcomes is the queue from the poller's workers to its finisher.
+type outcomes struct {
+	mu     sync.Mutex
+	list   []outcome
+	signal chan struct{}
+}
+
+func (q *outcomes) add(o outcome) {
+	q.mu.Lock()
+	q.list = append(q.list, o)
+	if q.signal == nil {
+		q.signal = make(chan struct{}, 1)
+	}
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (q *outcomes) wait() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.signal == nil {
+		q.signal = make(chan struct{}, 1)
+	}
+	return q.signal
+}
+
+func (q *outcomes) takeAll() []outcome {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	l := q.list
+	q.list = nil
+	return l
+}
+
+// pollOutstanding learns how one operation the poller holds ended, and frees its creation slot. It
+// reports false when ctx ended first (the record stays journaled for the next run).
+func (e *Engine) pollOutstanding(ctx context.Context, op pendingOp) (outcome, bool) {
+	status := e.idc.DeletionStatus
+	if op.verb == "create" {
+		status = e.idc.CreationStatus
+		// A creation's status is polled on the priority lane: its slot holds back the next grants.
+		ctx = idc.WithLane(ctx, idc.Priority)
+	}
 	e.mu.Lock()
 	estimate := e.provisioning
 	e.mu.Unlock()
-	if clock.Sleep(ctx, e.clock, clock.Until(e.clock, op.sent.Add(estimate))) != nil {
-		return
+	o := outcome{op: op}
+	slept := clock.Sleep(ctx, e.clock, clock.Until(e.clock, op.sent.Add(estimate)))
+	if slept == nil {
+		o.res, o.err = status(ctx, op.requestID)
+		if o.err == nil && o.res.Status == idc.InProgress {
+			o.res, o.err = e.poll(ctx, o.res, status)
+		}
 	}
-	res, err := e.idc.DeletionStatus(ctx, op.requestID)
-	if err == nil && res.Status == idc.InProgress {
-		res, err = e.poll(ctx, res, e.idc.DeletionStatus)
+	if op.slot {
+		e.releaseCreation() // seen to end, or given up on
 	}
 	if ctx.Err() != nil {
-		return // left journaled for the next run
+		e.outstanding.done(op.key)
+		return outcome{}, false
+	}
+	return o, true
+}
+
+// finishOutstanding records what the poller learned, holding the engine. Whatever an outcome leaves
+// for a sync to do (a failure to retry, a creation no longer wanted or already over, a deletion
+// wanted again) kicks the loop.
+func (e *Engine) finishOutstanding(ctx context.Context, list []outcome, kick func()) {
+	if len(list) == 0 {
+		return
 	}
 	e.run.Lock()
 	defer e.run.Unlock()
-	defer e.outstanding.done(op.key)
 	a := &applier{e: e, ctx: ctx, mu: &e.recMu}
+	for _, o := range list {
+		e.finishOne(a, o, kick)
+		e.outstanding.done(o.op.key)
+	}
+}
+
+func (e *Engine) finishOne(a *applier, o outcome, kick func()) {
+	op, res, err := o.op, o.res, o.err
 	spec := a.existing(op.key)
-	if spec == nil || spec.Op != "delete" || spec.RequestID != op.requestID {
+	if spec == nil || spec.Op != op.verb || spec.RequestID != op.requestID {
 		return // finished meanwhile by a sync
 	}
 	if err != nil && idc.IsNotFound(err) {
-		// AWS does not know the request: the outcome is unknown, the record stays, and the revoker
-		// sends the deletion again (harmless if it was made).
+		// AWS does not know the request: the outcome is unknown, the record stays, and the sync
+		// (or, for a revocation, the revoker) sends the operation again (harmless if it was made).
 		if uerr := a.unknownOutcome(op.key, spec); uerr != nil {
-			e.log.Warn("sync: recording a revocation", "record", op.key, "err", uerr)
+			e.log.Warn("sync: recording an assignment operation", "record", op.key, "err", uerr)
 		}
 		kick()
 		return
 	}
 	if ferr := a.finish(op.key, spec, res, err); ferr != nil {
-		e.log.Warn("sync: an expired grant's deletion failed; the sync retries it", "record", op.key, "err", ferr)
+		e.log.Warn("sync: an assignment operation failed; the sync retries it", "op", op.verb, "record", op.key, "err", ferr)
 		kick()
 		return
 	}
+	wanted := false
 	if e.wanted != nil {
 		x := policy.Assignment{PrincipalType: spec.PrincipalType, Principal: spec.Name, AccountID: spec.AccountID, PermissionSetARN: spec.PermissionSetARN}
-		if g, wanted := e.wanted.Assignments[x]; wanted && (g.Until.IsZero() || g.Until.After(e.now())) {
-			kick() // granted again meanwhile: the sync creates it anew
-		}
+		g, ok := e.wanted.Assignments[x]
+		wanted = ok && (g.Until.IsZero() || g.Until.After(e.now()))
+	}
+	switch {
+	case op.verb == "delete" && wanted:
+		kick() // granted again meanwhile: the sync creates it anew
+	case op.verb == "create" && !wanted && e.wanted != nil:
+		kick() // ended (or its grant withdrawn) while it was made: the sync deletes it
+	case op.verb == "create" && !spec.Until.IsZero():
+		e.wakeRevoker() // its end is the revoker's to keep
 	}
 }

@@ -38,7 +38,7 @@ func (f *faulty) callsOf(op string) int {
 
 func (f *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.on.Load() {
-		target := r.Header.Get("X-Amz-Target")
+		target := target(r)
 		for suffix, code := range f.fail {
 			if strings.HasSuffix(target, suffix) {
 				f.calls.Add(1)
@@ -49,10 +49,7 @@ func (f *faulty) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				f.of[suffix]++
 				f.mu.Unlock()
 				time.Sleep(f.delay) // Identity Center answering slowly
-				w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-				w.Header().Set("X-Amzn-Errortype", code)
-				w.WriteHeader(http.StatusBadRequest)
-				fmt.Fprintf(w, `{"__type":%q,"message":"injected by the test7"}`, code)
+				writeFault(w, r, code)
 				return
 			}
 		}

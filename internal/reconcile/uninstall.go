@@ -154,7 +154,7 @@ func (e *Engine) Uninstall(ctx context.Context, deleteGroups, dryRun bool) (*Uni
 	}
 	for _, key := range groups {
 		s := e.records[key].Spec.(*resource.SyncRecordSpec)
-		if err := e.idc.DeleteGroup(ctx, s.IDCID); err != nil {
+		if err := e.idc.Dir().DeleteGroup(ctx, s.IDCID); err != nil {
 			fail("deleting group "+s.Name, err)
 			continue
 		}

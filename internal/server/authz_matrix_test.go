@@ -202,6 +202,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, [7]int{200, 403, 403, 403, 403, 403, 401}},
 		{"plan a sync (sync off)", func() (string, string, string) { return "POST", "/v1/sync/plan", "" }, [7]int{503, 403, 403, 403, 403, 403, 401}},
 		{"uninstall (sync off)", func() (string, string, string) { return "POST", "/v1/integration/uninstall", `{"dry_run":true}` }, [7]int{503, 403, 403, 403, 403, 403, 401}},
+		{"read the SCIM tokens (sync off)", func() (string, string, string) { return "GET", "/v1/integration/scim-token", "" }, [7]int{503, 403, 403, 403, 403, 403, 401}},
+		{"set a SCIM token (sync off)", func() (string, string, string) { return "PUT", "/v1/integration/scim-token", `{"token":"x"}` }, [7]int{503, 403, 403, 403, 403, 403, 401}},
+		{"test the SCIM connection (sync off)", func() (string, string, string) { return "POST", "/v1/integration/scim-test", "" }, [7]int{503, 403, 403, 403, 403, 403, 401}},
 	}
 	for _, c := range cases {
 		for i, u := range who {

@@ -57,6 +57,7 @@ func (s *Server) integrationRoutes() {
 	s.handle("GET /v1/integration/preview", s.authed(s.preview))
 	s.handle("POST /v1/integration/import", s.authed(s.importIC))
 	s.handle("POST /v1/integration/uninstall", s.authed(s.uninstall))
+	s.scimTokenRoutes()
 }
 
 func (s *Server) preview(w http.ResponseWriter, r *http.Request, p *auth.Principal) {

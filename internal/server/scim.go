@@ -24,26 +24,27 @@ import (
 	"github.com/wardenhq/warden/internal/store"
 )
 
-// SetSCIM turns the SCIM service provider on for these connectors (validated by the config).
-func (s *Server) SetSCIM(connectors []scim.Config) {
+// SetSCIMConnectors turns the SCIM service provider on for these connectors (validated by the
+// config).
+func (s *Server) SetSCIMConnectors(connectors []scim.Config) {
 	svc := scim.New(s.store, connectors, scim.Hooks{Deprovision: s.deprovision}, s.log)
 	svc.SetClock(s.now)
-	s.scim = svc
+	s.scimIn = svc
 }
 
-// SCIM is the SCIM service provider (nil: off).
-func (s *Server) SCIM() *scim.Service { return s.scim }
+// SCIMService is the SCIM service provider (nil: off).
+func (s *Server) SCIMService() *scim.Service { return s.scimIn }
 
 func (s *Server) scimRoutes() {
 	s.mux.HandleFunc("/scim/v2/", func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		if s.scim == nil {
+		if s.scimIn == nil {
 			sw.Header().Set("Content-Type", scim.ContentType)
 			sw.WriteHeader(http.StatusNotFound)
 			fmt.Fprintf(sw, `{"schemas":[%q],"status":"404","detail":"SCIM is off on this warden: the config file has no scim.connectors"}`+"\n", scim.SchemaError)
 		} else {
-			s.scim.ServeHTTP(sw, r)
+			s.scimIn.ServeHTTP(sw, r)
 		}
 		s.metrics.requests.WithLabelValues(r.Method, "/scim/v2/", strconv.Itoa(sw.code)).Inc()
 		s.metrics.latency.WithLabelValues(r.Method, "/scim/v2/").Observe(time.Since(start).Seconds())
@@ -72,7 +73,7 @@ func (s *Server) scimToken(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if !s.requireStepUp(w, r, p, "making a SCIM connector's token (an administrative change)") {
 		return
 	}
-	if s.scim == nil {
+	if s.scimIn == nil {
 		writeError(w, http.StatusNotFound, errors.New("SCIM is off on this warden: the config file has no scim.connectors"))
 		return
 	}
@@ -83,7 +84,7 @@ func (s *Server) scimToken(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 	_, err := s.store.Get(r.Context(), resource.KindSCIMToken, req.Connector)
 	replaced := err == nil
-	token, err := s.scim.CreateToken(r.Context(), req.Connector, actor(p))
+	token, err := s.scimIn.CreateToken(r.Context(), req.Connector, actor(p))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -63,7 +63,7 @@ func newSCIMEnv(t *testing.T, connectors ...scim.Config) *scimEnv {
 			{Name: "okta", DefaultOwners: []string{"alice"}, Deprovision: scim.DeprovisionDelete},
 		}
 	}
-	e.srv.SetSCIM(connectors)
+	e.srv.SetSCIMConnectors(connectors)
 	for _, c := range connectors {
 		e.tokens[c.Name] = e.scimToken(c.Name)
 	}

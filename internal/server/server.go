@@ -39,6 +39,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wardenhq/warden/internal/auth"
 	"github.com/wardenhq/warden/internal/auth/passkey"
+	"github.com/wardenhq/warden/internal/auth/secret"
 	"github.com/wardenhq/warden/internal/clock"
 	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/reconcile"
@@ -69,6 +70,9 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	sync    *reconcile.Engine
+	// scimBox seals SCIM tokens set through the API; scimConfigured: a token comes from the config.
+	scimBox        *secret.Box
+	scimConfigured bool
 	// lists keeps every access list's summary for the lists page (ui_govern_lists.go).
 	lists listIndex
 	// catalogs keeps the rules' catalog between requests (catalog_cache.go).
@@ -99,8 +103,9 @@ type Server struct {
 	cli *cliLogin
 	// awsRegion is identity_center.region, the AWS CLI configuration's sso_region (awsconfig.go).
 	awsRegion string
-	// scim is the SCIM service provider (nil: off; scim.go).
-	scim *scim.Service
+	// scimIn is the SCIM service provider the company's identity provider provisions warden
+	// through (nil: off; scim.go).
+	scimIn *scim.Service
 }
 
 // New builds the server's handler around a store.

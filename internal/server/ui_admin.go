@@ -52,6 +52,7 @@ type adminState struct {
 	conn      *connTest
 	previewed time.Time
 	imported  *importRun
+	scimTest  *scimTestRun
 }
 
 // verifyRun is one walk of the audit chain: when, how long it took, what it found.

@@ -9,8 +9,9 @@ package server
 //	                                the default owners
 //	3 /admin/setup/identity-source  warden's IdP metadata to download, Identity Center's SP metadata
 //	                                to upload
-//	4 /admin/setup/scim             what SCIM will need (not built: warden writes through the
-//	                                identitystore API)
+//	4 /admin/setup/scim             how warden writes Identity Center's directory: identitystore,
+//	                                or SCIM with its endpoint, its tokens (set one, rotate), their
+//	                                expiry and a connection test
 //	5 /admin/setup/import           the import and the first sync's progress, ending on every group
 //	                                being an access list
 //	6 /admin/setup/app              the aws-identity-center app
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/internal/auth"
+	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/importer"
 	"github.com/wardenhq/warden/internal/integration"
 	"github.com/wardenhq/warden/internal/reconcile"
@@ -45,6 +47,8 @@ func (s *Server) uiAdminSetupRoutes() {
 	s.handle("GET /admin/setup/identity-source", s.uiAdmin(web.SectionAdmin, s.setupPage(3)))
 	s.handle("POST /admin/setup/identity-source", s.uiAdmin(web.SectionAdmin, s.setupSetSP))
 	s.handle("GET /admin/setup/scim", s.uiAdmin(web.SectionAdmin, s.setupPage(4)))
+	s.handle("POST /admin/setup/scim/token", s.uiAdmin(web.SectionAdmin, s.setupSCIMToken))
+	s.handle("POST /admin/setup/scim/test", s.uiAdmin(web.SectionAdmin, s.setupSCIMTest))
 	s.handle("GET /admin/setup/import", s.uiAdmin(web.SectionAdmin, s.setupPage(5)))
 	s.handle("POST /admin/setup/import", s.uiAdmin(web.SectionAdmin, s.setupImport))
 	s.handle("GET /admin/setup/app", s.uiAdmin(web.SectionAdmin, s.setupPage(6)))
@@ -93,6 +97,14 @@ type importRun struct {
 	Err      string
 }
 
+// scimTestRun is the last SCIM connection test.
+type scimTestRun struct {
+	At      time.Time
+	By      string
+	OK      bool
+	Message string
+}
+
 // setupData is every setup page (Step says which).
 type setupData struct {
 	Flash, Problem string
@@ -129,6 +141,13 @@ type setupData struct {
 	AppURL, StartURL  string
 	SPMetadata        string
 	IdentitySourceSet bool
+
+	// Step 4.
+	Directory    string
+	SCIMEndpoint string
+	SCIMTokens   []integration.SCIMTokenInfo
+	SCIMWarnings []string
+	SCIMTest     *scimTestRun
 
 	// Step 5.
 	Imported bool
@@ -218,7 +237,29 @@ func (s *Server) setupData(r *http.Request, p *auth.Principal, step int) (*setup
 	default:
 		add(3, "todo", "upload Identity Center's service provider metadata")
 	}
-	add(4, "na", "not available yet: warden writes users and groups through the identitystore API")
+	if s.sync != nil {
+		c := s.sync.Client()
+		d.Directory = c.Dir().Kind()
+		d.SCIMEndpoint = s.sync.Config().SCIM.Endpoint
+		if d.SCIMTokens, err = integration.SCIMTokenInfos(ctx, s.store, s.now()); err != nil {
+			return nil, err
+		}
+		d.SCIMWarnings = SCIMTokenWarnings(d.Directory, d.SCIMTokens, s.scimConfigured, s.now())
+		st.mu.Lock()
+		d.SCIMTest = st.scimTest
+		st.mu.Unlock()
+	}
+	accepted := len(d.SCIMTokens) > 0 && !d.SCIMTokens[0].AcceptedAt.IsZero()
+	switch {
+	case d.Directory != idc.DirectorySCIM:
+		add(4, "na", "warden writes users and groups through the identitystore API (identity_center.directory: identitystore)")
+	case len(d.SCIMWarnings) > 0:
+		add(4, "todo", d.SCIMWarnings[0])
+	case accepted || (d.SCIMTest != nil && d.SCIMTest.OK):
+		add(4, "done", "users and groups go over SCIM; the token works")
+	default:
+		add(4, "todo", "test the SCIM connection")
+	}
 	switch {
 	case d.Imported && syncSettled(d.Status):
 		add(5, "done", "imported; the sync has converged")
@@ -573,4 +614,77 @@ func (s *Server) setupUninstall(w http.ResponseWriter, r *http.Request, p *auth.
 	}
 	d.Uninstall, d.DeleteGroups, d.Uninstalled = plan, deleteGroups, confirm
 	s.uiRender(w, r, http.StatusOK, "setup", d)
+}
+
+// setupSCIMToken sets Identity Center's SCIM token from the form (step-up, as the API's PUT).
+func (s *Server) setupSCIMToken(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	back := setupPath(4)
+	token, expires := strings.TrimSpace(r.PostForm.Get("token")), strings.TrimSpace(r.PostForm.Get("expires"))
+	fail := func(field, msg string) {
+		d, err := s.setupData(r, p, 4)
+		if err != nil {
+			s.uiFail(w, r, back, err)
+			return
+		}
+		d.Errors[field] = msg
+		s.uiRender(w, r, http.StatusBadRequest, "setup", d)
+	}
+	if s.sync == nil || s.sync.Client().Dir().Kind() != idc.DirectorySCIM || s.scimBox == nil {
+		s.uiAdminFail(w, r, back, errNotSCIM)
+		return
+	}
+	if err := s.stepUp(p, "setting Identity Center's SCIM token (an administrative change)"); err != nil {
+		s.uiFail(w, r, back, err)
+		return
+	}
+	var at time.Time
+	if expires != "" {
+		var err error
+		if at, err = time.Parse(time.DateOnly, expires); err != nil {
+			fail("expires", "a date, as Identity Center's console shows it: 2027-11-30")
+			return
+		}
+	}
+	info, err := integration.SetSCIMToken(r.Context(), s.store, s.scimBox, p.User, token, at, s.now())
+	if err != nil {
+		field := "token"
+		if strings.HasPrefix(err.Error(), "expires") {
+			field = "expires"
+		}
+		fail(field, err.Error())
+		return
+	}
+	uiRedirect(w, r, back, "SCIM token "+info.ID+" set; warden tries it first from now on. Test the connection below.")
+}
+
+// setupSCIMTest checks the SCIM connection (read-only: the service provider's configuration and a
+// user lookup).
+func (s *Server) setupSCIMTest(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	back := setupPath(4)
+	if s.sync == nil {
+		s.uiAdminFail(w, r, back, errSyncOff)
+		return
+	}
+	d, ok := s.sync.Client().Dir().(*idc.SCIMDirectory)
+	if !ok {
+		s.uiAdminFail(w, r, back, errNotSCIM)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	t := &scimTestRun{At: s.now(), By: p.User}
+	if n, err := d.TestConnection(ctx); err != nil {
+		t.Message = err.Error()
+	} else {
+		t.OK, t.Message = true, "Identity Center's SCIM endpoint answered, with token "+strconv.Itoa(n)+" of those warden holds."
+	}
+	st := s.adminState()
+	st.mu.Lock()
+	st.scimTest = t
+	st.mu.Unlock()
+	if t.OK {
+		uiRedirect(w, r, back, "The SCIM connection works.")
+		return
+	}
+	uiRedirect(w, r, back, "The SCIM connection test failed: see below.")
 }

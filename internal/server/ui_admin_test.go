@@ -5,11 +5,14 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/wardenhq/warden/internal/auth/secret"
+	"github.com/wardenhq/warden/internal/integration"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -116,8 +119,8 @@ func TestUIAdminPagesForAdministratorsOnly(t *testing.T) {
 	}
 	// Without the sync, the pages say so.
 	mustContain(t, "admin page", e.alice.get("/admin"), `id="sync-off"`)
-	mustContain(t, "setup", e.alice.get("/admin/setup"), "not available yet: warden writes users and groups through the identitystore API")
-	mustContain(t, "setup step 4", e.alice.get("/admin/setup/scim"), "issue 16", "no connection to test")
+	mustContain(t, "setup", e.alice.get("/admin/setup"), "warden writes users and groups through the identitystore API")
+	mustContain(t, "setup step 4", e.alice.get("/admin/setup/scim"), "no <code>identity_center</code> section")
 	if p := e.alice.get("/admin/setup/preview?read=1"); p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "sync is off") {
 		t.Fatalf("preview without the sync: %d\n%s", p.status, p.body)
 	}
@@ -403,4 +406,68 @@ func TestUIAdminSetupForms(t *testing.T) {
 	if p.status != http.StatusConflict || !strings.Contains(p.body, "lead") {
 		t.Fatalf("uninstall on a replica that does not lead: %d\n%s", p.status, p.body)
 	}
+}
+
+// Step 4 in SCIM mode: no token yet is said; setting one needs CSRF and step-up and refuses bad
+// input naming the field; the token is never shown back; the connection test reports the result.
+func TestUIAdminSetupSCIM(t *testing.T) {
+	e := newUIAdminEnv(t)
+	sim := idcsim.New(idcsim.Options{Seed: 4})
+	if err := sim.Update(idcsim.SeedDemo); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(sim)
+	t.Cleanup(hs.Close)
+	cfg := idc.Config{Region: "us-east-1", RateLimit: 1000, RetryMaxBackoff: 5 * time.Millisecond, Directory: idc.DirectorySCIM,
+		SCIM: idc.SCIMConfig{Endpoint: hs.URL + "/scim/v2"}}
+	c, err := idc.NewFromConfig(context.Background(), aws.Config{Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("A", "B", ""), BaseEndpoint: aws.String(hs.URL)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secret.LoadOrCreateBox(filepath.Join(t.TempDir(), "auth.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UseSCIM(cfg.SCIM, integration.NewSCIMTokens(e.store, box, nil, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.SetSync(reconcile.New(e.store, c, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	e.srv.SetSCIM(box, false)
+
+	p := e.alice.get("/admin/setup/scim")
+	mustContain(t, "no token", p, `id="scim-state"`, "over its SCIM endpoint", "no SCIM token: generate one", `id="set-scim-token"`)
+	mustContain(t, "overview", e.alice.get("/admin/setup"), `id="step-4-state">to do`)
+	csrf := csrfOf(t, p)
+	if p := e.alice.post("/admin/setup/scim/token", url.Values{"token": {"x"}}); p.status != http.StatusForbidden {
+		t.Fatalf("a token without CSRF: %d", p.status)
+	}
+	if p := e.alice.post("/admin/setup/scim/token", url.Values{"csrf": {csrf}, "token": {"two words"}}); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, `id="token-error"`) || !strings.Contains(p.body, "white space") {
+		t.Fatalf("a bad token: %d\n%s", p.status, p.body)
+	}
+	if p := e.alice.post("/admin/setup/scim/token", url.Values{"csrf": {csrf}, "token": {"abc"}, "expires": {"soon"}}); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, `id="expires-error"`) {
+		t.Fatalf("a bad expiry: %d\n%s", p.status, p.body)
+	}
+	e.clk.Advance(server.DefaultStepUp + time.Minute)
+	if p := e.alice.post("/admin/setup/scim/token", url.Values{"csrf": {csrf}, "token": {sim.SCIMToken()}}); p.status != http.StatusForbidden {
+		t.Fatalf("a token without step-up: %d", p.status)
+	}
+	e.stepUp(e.alice, e.aliceKey)
+	p = e.alice.post("/admin/setup/scim/token", url.Values{"csrf": {csrf}, "token": {sim.SCIMToken()}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("setting the token: %d\n%s", p.status, p.body)
+	}
+	p = e.alice.get(p.location)
+	mustContain(t, "token set", p, `id="scim-tokens"`, "sha256:", "not yet accepted")
+	if strings.Contains(p.body, sim.SCIMToken()) {
+		t.Fatal("the page shows the token")
+	}
+	p = e.alice.post("/admin/setup/scim/test", url.Values{"csrf": {csrf}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("test: %d\n%s", p.status, p.body)
+	}
+	mustContain(t, "tested", e.alice.get(p.location), `id="scim-result"`, "connected", "accepted ")
+	mustContain(t, "overview after", e.alice.get("/admin/setup"), `id="step-4-state">done`)
 }
