@@ -49,7 +49,7 @@ func newRoot() *cobra.Command {
 	root.SetVersionTemplate(versionText())
 	root.AddCommand(newServeCmd(), newDemoCmd(), newCreateCmd(), newApplyCmd(), newGetCmd(), newDeleteCmd(),
 		newTokenCmd(), newSimCmd(), newSyncCmd(), newIntegrationCmd(), newRequestCmd(), newListCmd(), newAuditCmd(), newVersionCmd(),
-		newWhoamiCmd(), newLoginCmd(), newLogoutCmd(), newUserCmd(), newSessionCmd(), newSAMLCmd(), newAppsCmd(), newAWSCmd())
+		newWhoamiCmd(), newLoginCmd(), newLogoutCmd(), newUserCmd(), newSessionCmd(), newSAMLCmd(), newAppsCmd(), newAWSCmd(), newSCIMCmd())
 	root.SuggestionsMinimumDistance = 2
 	for _, c := range root.Commands() {
 		strictParents(c)

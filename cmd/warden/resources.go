@@ -387,6 +387,14 @@ func join(list []string) string {
 	return strings.Join(list, ",")
 }
 
+// origin is where a user or list came from, as the tables show it (warden when unset).
+func origin(o string) string {
+	if o == "" {
+		return "warden"
+	}
+	return o
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -448,13 +456,13 @@ func problems(o *resource.Object) string {
 func table(k resource.Kind) ([]string, func(*resource.Object) []string) {
 	switch k {
 	case resource.KindUser:
-		return []string{"NAME", "DISPLAY NAME", "EMAIL", "ROLES", "ADMIN"}, func(o *resource.Object) []string {
+		return []string{"NAME", "DISPLAY NAME", "EMAIL", "ROLES", "ADMIN", "ORIGIN"}, func(o *resource.Object) []string {
 			s := o.Spec.(*resource.UserSpec)
 			admin := "-"
 			if s.Admin {
 				admin = "yes"
 			}
-			return []string{o.Metadata.Name, orDash(s.DisplayName), orDash(s.Email), join(s.Roles), admin}
+			return []string{o.Metadata.Name, orDash(s.DisplayName), orDash(s.Email), join(s.Roles), admin, origin(s.Origin)}
 		}
 	case resource.KindRole:
 		return []string{"NAME", "ACCOUNT ASSIGNMENTS", "MAY REQUEST", "MAY REVIEW", "PROBLEMS"}, func(o *resource.Object) []string {
@@ -473,13 +481,13 @@ func table(k resource.Kind) ([]string, func(*resource.Object) []string) {
 			return []string{o.Metadata.Name, assignments(s.Allow.AccountAssignments), req, rev, problems(o)}
 		}
 	case resource.KindAccessList:
-		return []string{"NAME", "TITLE", "OWNERS", "GRANTS", "NEXT AUDIT"}, func(o *resource.Object) []string {
+		return []string{"NAME", "TITLE", "OWNERS", "GRANTS", "NEXT AUDIT", "ORIGIN"}, func(o *resource.Object) []string {
 			s := o.Spec.(*resource.AccessListSpec)
 			next := "-"
 			if s.Audit != nil {
 				next = when(s.Audit.NextAuditDate)
 			}
-			return []string{o.Metadata.Name, s.Title, join(s.Owners), join(s.Grants.Roles), next}
+			return []string{o.Metadata.Name, s.Title, join(s.Owners), join(s.Grants.Roles), next, origin(s.Origin)}
 		}
 	case resource.KindAccessListMember:
 		return []string{"LIST", "MEMBER", "KIND", "EXPIRES", "ADDED BY", "STATE"}, func(o *resource.Object) []string {

@@ -261,6 +261,10 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 		srv.StartOIDC(ctx, server.OIDCSetup{Connectors: cfg.Auth.OIDC, BaseURL: baseURL})
 		log.Info("sign-in through OIDC providers is configured", "connectors", len(cfg.Auth.OIDC), "callback", server.OIDCRedirectURL(baseURL, "<name>"))
 	}
+	if len(cfg.SCIM.Connectors) > 0 {
+		srv.SetSCIMConnectors(cfg.SCIM.Connectors)
+		log.Info("the SCIM service provider is on", "connectors", len(cfg.SCIM.Connectors), "base_url", baseURL+"/scim/v2/")
+	}
 	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, TLSConfig: tlsConfig}
 	errc := make(chan error, 1)

@@ -20,6 +20,7 @@ import (
 	"github.com/wardenhq/warden/internal/idc"
 	"github.com/wardenhq/warden/internal/notify"
 	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/scim"
 )
 
 // DefaultListen is where warden serves unless told otherwise: loopback only, so that a first start
@@ -57,6 +58,14 @@ type Config struct {
 	SAML SAML `yaml:"saml"`
 	// UI holds the web UI's settings.
 	UI UI `yaml:"ui"`
+	// SCIM holds the SCIM service provider's connectors (docs/scim.md).
+	SCIM SCIM `yaml:"scim"`
+}
+
+// SCIM is the SCIM service provider: one connector per upstream identity provider that
+// provisions users and groups into warden at /scim/v2/.
+type SCIM struct {
+	Connectors []scim.Config `yaml:"connectors"`
 }
 
 // UI are the web UI's settings.
@@ -342,6 +351,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.validateAuth(); err != nil {
+		return err
+	}
+	if err := scim.ValidateAll("scim.connectors", c.SCIM.Connectors); err != nil {
 		return err
 	}
 	switch c.LogLevel {

@@ -215,3 +215,42 @@ func TestAuthSettings(t *testing.T) {
 		}
 	}
 }
+
+// scim.connectors: each connector's settings, its defaults, and every mistake named by its key.
+func TestSCIMConnectors(t *testing.T) {
+	c, err := load(t, `
+scim:
+  connectors:
+    - name: entra
+      default_owners: [alice@example.com]
+    - name: okta
+      groups: traits
+      deprovision: delete
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.SCIM.Connectors) != 2 {
+		t.Fatalf("connectors: %+v", c.SCIM.Connectors)
+	}
+	entra, okta := c.SCIM.Connectors[0].WithDefaults(), c.SCIM.Connectors[1].WithDefaults()
+	if entra.Groups != "lists" || entra.Deprovision != "disable" || entra.Origin() != "scim:entra" {
+		t.Fatalf("entra's defaults: %+v", entra)
+	}
+	if okta.Groups != "traits" || okta.GroupsTrait != "groups" || okta.Deprovision != "delete" {
+		t.Fatalf("okta: %+v", okta)
+	}
+	for _, tc := range []struct{ body, want string }{
+		{"scim:\n  connectors:\n    - name: Entra ID\n      default_owners: [a]\n", `scim.connectors[0].name: "Entra ID" is not a connector name`},
+		{"scim:\n  connectors:\n    - name: entra\n", "scim.connectors[0].default_owners: required with groups: lists"},
+		{"scim:\n  connectors:\n    - name: entra\n      groups: roles\n", `scim.connectors[0].groups: "roles" is not lists or traits`},
+		{"scim:\n  connectors:\n    - name: entra\n      groups: traits\n      groups_trait: \"-x\"\n", `scim.connectors[0].groups_trait: "-x" is not a trait name`},
+		{"scim:\n  connectors:\n    - name: entra\n      default_owners: [a]\n      deprovision: purge\n", `scim.connectors[0].deprovision: "purge" is not disable or delete`},
+		{"scim:\n  connectors:\n    - name: e\n      default_owners: [a]\n    - name: e\n      default_owners: [a]\n", `scim.connectors[1].name: "e" names another connector too`},
+		{"scim:\n  connectors:\n    - name: e\n      default_owner: [a]\n", "field default_owner not found"},
+	} {
+		if _, err := load(t, tc.body); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.body, err, tc.want)
+		}
+	}
+}

@@ -113,6 +113,11 @@ func (m *Service) Create(ctx context.Context, actor Actor, objs []*resource.Obje
 		if err := tx.CreateMany(ctx, objs); err != nil {
 			return itemOf(objs, err)
 		}
+		for i, o := range objs {
+			if err := checkOwned(ctx, tx, actor, nil, o); err != nil {
+				return &ItemError{i, o.Kind, o.Metadata.Name, err}
+			}
+		}
 		if err := checkRefs(ctx, tx, objs); err != nil {
 			return err
 		}
@@ -197,6 +202,9 @@ func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Objec
 				if err := tx.Create(ctx, o); err != nil {
 					return &ItemError{i, o.Kind, o.Metadata.Name, err}
 				}
+				if err := checkOwned(ctx, tx, actor, nil, o); err != nil {
+					return &ItemError{i, o.Kind, o.Metadata.Name, err}
+				}
 				out[i] = Result{Created, o}
 				changed = append(changed, o)
 				entries = append(entries, actor.Entry(audit.Entry{Action: "create", After: o}))
@@ -213,6 +221,9 @@ func (m *Service) Apply(ctx context.Context, actor Actor, objs []*resource.Objec
 			if sameContent(cur, o) {
 				out[i] = Result{Unchanged, cur}
 				continue
+			}
+			if err := checkOwned(ctx, tx, actor, cur, o); err != nil {
+				return &ItemError{i, o.Kind, o.Metadata.Name, err}
 			}
 			o.Metadata.Revision = cur.Metadata.Revision
 			o.Status = cur.Status
@@ -246,6 +257,10 @@ func keepServerFields(cur, next *resource.Object) {
 		if n := next.Spec.(*resource.UserSpec); n.Upstream == nil {
 			n.Upstream = c.Upstream
 		}
+	case *resource.AccessListSpec:
+		if n := next.Spec.(*resource.AccessListSpec); n.Upstream == nil {
+			n.Upstream = c.Upstream
+		}
 	}
 }
 
@@ -277,6 +292,9 @@ func (m *Service) Update(ctx context.Context, actor Actor, o *resource.Object) e
 			return err
 		}
 		keepServerFields(cur, o)
+		if err := checkOwned(ctx, tx, actor, cur, o); err != nil {
+			return err
+		}
 		o.Status = cur.Status
 		if err := tx.Update(ctx, o); err != nil {
 			return err
@@ -305,6 +323,9 @@ func (m *Service) Delete(ctx context.Context, actor Actor, k resource.Kind, name
 		if revision != 0 && old.Metadata.Revision != revision {
 			// Checked before the cascade, which would otherwise run for nothing.
 			return &store.ObjectError{Kind: k, Name: name, Err: fmt.Errorf("revision %d was read but the stored revision is %d: %w", revision, old.Metadata.Revision, store.ErrConflict)}
+		}
+		if err := checkOwned(ctx, tx, actor, old, nil); err != nil {
+			return err
 		}
 		var cascade []*resource.Object
 		switch k {

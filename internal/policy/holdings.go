@@ -35,8 +35,14 @@ type Holding struct {
 // are in a list that is a member of L, each membership on the way unexpired at now. So a user who
 // does not meet a nested list's requirements gets nothing through it, not even from the lists it
 // is nested in: eligibility is checked at every step before walking further up.
+//
+// A disabled user holds nothing at all: no list, no role (their memberships and standing roles
+// are kept, and count again once they are enabled).
 func Holdings(m Membership, user string, u *resource.UserSpec, now time.Time) (*Holding, error) {
 	h := &Holding{}
+	if u.Disabled {
+		return h, nil
+	}
 	in := map[string]bool{}
 	type node struct{ name, kind string }
 	frontier := []node{{user, resource.MemberUser}}

@@ -6,6 +6,10 @@
 // request's start or end), so that the sync engine can wake exactly then.
 //
 // The rules:
+//   - A disabled user holds nothing: they are in no group and have no assignment (their standing
+//     roles, memberships and approved requests are kept, and count again once they are enabled).
+//     Their Identity Center user is kept, unless they are to be removed when disabled
+//     (remove_when_disabled, set by a SCIM connector with deprovision: delete).
 //   - Every warden user should exist in Identity Center, named by its userName. Identity Center needs
 //     a given and a family name; when a user has none, the display name is split at its first space
 //     (or the user name's local part is used for both).
@@ -112,6 +116,8 @@ type Desired struct {
 	// Expired names, per access list, the users whose membership has expired (directly or through
 	// an expired nested list), so that their removal is known for an expiry.
 	Expired map[string]map[string]bool
+	// Disabled names the disabled users: what they lose is access ending, as an expiry is.
+	Disabled map[string]bool
 }
 
 // SortedAssignments lists the assignments in a stable order.
@@ -285,7 +291,7 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 	for _, o := range s.Members {
 		c.putMember(o)
 	}
-	d := &Desired{Users: map[string]*User{}, Groups: map[string]*Group{}, Assignments: map[Assignment]Grant{}}
+	d := &Desired{Users: map[string]*User{}, Groups: map[string]*Group{}, Assignments: map[Assignment]Grant{}, Disabled: map[string]bool{}}
 
 	userNames := make([]string, 0, len(c.users))
 	for name := range c.users {
@@ -302,6 +308,12 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 			continue
 		}
 		folded[strings.ToLower(name)] = name
+		if u := c.users[name]; u.Disabled {
+			d.Disabled[name] = true
+			if u.RemoveWhenDisabled {
+				continue
+			}
+		}
 		d.Users[name] = desiredUser(name, c.users[name])
 	}
 
@@ -341,8 +353,8 @@ func NewCompiler(s *Snapshot, now time.Time) *Compiler {
 
 	for _, name := range userNames {
 		u := c.users[name]
-		if u == nil {
-			continue // not synced (its name collides with another's)
+		if u == nil || u.Disabled {
+			continue // not synced (its name collides with another's), or holding nothing
 		}
 		denied := map[Target]bool{}
 		for _, r := range u.Roles {
@@ -388,6 +400,10 @@ func (c *compiler) request(o *resource.Object, d *Desired) {
 	u, ok := c.users[r.User]
 	if !ok {
 		c.problem(resource.KindAccessRequest, o.Metadata.Name, "its user %q does not exist", r.User)
+		return
+	}
+	if u.Disabled {
+		c.problem(resource.KindAccessRequest, o.Metadata.Name, "its user %q is disabled; nothing is granted", r.User)
 		return
 	}
 	items, err := c.entitled(r, u)
@@ -580,7 +596,7 @@ func (c *compiler) expire(list string, m *resource.AccessListMemberSpec) {
 // eligible: does user meet the list's membership requirements?
 func (c *compiler) eligible(l *resource.AccessListSpec, name string) bool {
 	u := c.users[name]
-	if u == nil {
+	if u == nil || u.Disabled {
 		return false
 	}
 	ok, _ := Eligible(l, u)

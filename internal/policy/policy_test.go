@@ -407,3 +407,96 @@ spec: {list: inner, member: a}
 	eq(t, "after removing a", k.Recompute([]string{"inner"}), []string{"inner", "outer"})
 	eq(t, "Outer members", k.Desired().Groups["Outer"].Members, []string{"c"})
 }
+
+// A disabled user holds nothing: no group membership, no standing assignment, no approved
+// request's; what they hold is kept and counts again once they are enabled. Their Identity Center
+// user stays unless remove_when_disabled.
+func TestCompileDisabledUserHoldsNothing(t *testing.T) {
+	at := func(h int) string { return time.Date(2026, 11, 21, h, 0, 0, 0, time.UTC).Format(time.RFC3339) }
+	docs := func(dave string) string {
+		return roles + `
+---
+kind: user
+version: v1
+metadata: {name: carol}
+spec: {roles: [read-everything, requester]}
+---
+kind: user
+version: v1
+metadata: {name: dave}
+spec: {roles: [read-everything, requester]` + dave + `}
+---
+kind: access_list
+version: v1
+metadata: {name: ops}
+spec: {title: Ops, owners: [carol], grants: {roles: [staging-admin]}}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: ops, member: carol}
+---
+kind: access_list_member
+version: v1
+metadata: {}
+spec: {list: ops, member: dave}
+---
+kind: access_request
+version: v1
+metadata: {name: r1}
+spec: {user: dave, resources: [{account: Production, permission_set: PowerUserAccess}], state: APPROVED, start: "` + at(11) + `", end: "` + at(13) + `"}
+`
+	}
+	d, _ := policy.Compile(snap(t, docs("")), t0)
+	eq(t, "enabled: members", d.Groups["Ops"].Members, []string{"carol", "dave"})
+	if got := strings.Join(assignments(d), "\n"); !strings.Contains(got, "USER dave 637423191929 cc until 13:00") || !strings.Contains(got, "USER dave 058264527036 bb") {
+		t.Fatalf("enabled dave's assignments:\n%s", got)
+	}
+
+	d, _ = policy.Compile(snap(t, docs(", disabled: true")), t0)
+	eq(t, "disabled: members", d.Groups["Ops"].Members, []string{"carol"})
+	for _, a := range assignments(d) {
+		if strings.Contains(a, "dave") {
+			t.Fatalf("disabled dave still has %s", a)
+		}
+	}
+	if d.Users["dave"] == nil || !d.Disabled["dave"] {
+		t.Fatalf("disabled dave: kept in Identity Center %v, marked disabled %v", d.Users["dave"] != nil, d.Disabled["dave"])
+	}
+	problem := false
+	for _, p := range d.Problems {
+		problem = problem || (p.Name == "r1" && strings.Contains(p.Message, "disabled"))
+	}
+	if !problem {
+		t.Fatalf("no problem says r1's user is disabled: %+v", d.Problems)
+	}
+
+	d, _ = policy.Compile(snap(t, docs(", disabled: true, remove_when_disabled: true")), t0)
+	if d.Users["dave"] != nil || d.Users["carol"] == nil {
+		t.Fatal("a user to remove when disabled is still desired in Identity Center")
+	}
+
+	// Holdings, the request rules' view, agrees: nothing.
+	s := snap(t, docs(", disabled: true"))
+	var dave *resource.UserSpec
+	for _, o := range s.Users {
+		if o.Metadata.Name == "dave" {
+			dave = o.Spec.(*resource.UserSpec)
+		}
+	}
+	h, err := policy.Holdings(noMembers{}, "dave", dave, t0)
+	if err != nil || len(h.Roles) != 0 || len(h.Lists) != 0 {
+		t.Fatalf("disabled dave holds %+v %v", h, err)
+	}
+}
+
+// noMembers is a Membership that would give every user the list ops (Holdings must not ask it for
+// a disabled user).
+type noMembers struct{}
+
+func (noMembers) MembersNaming(name string) ([]*resource.AccessListMemberSpec, error) {
+	return []*resource.AccessListMemberSpec{{List: "ops", Member: name}}, nil
+}
+func (noMembers) AccessList(string) (*resource.AccessListSpec, error) {
+	return &resource.AccessListSpec{Title: "Ops", Grants: resource.Grants{Roles: []string{"staging-admin"}}}, nil
+}

@@ -357,7 +357,7 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 				if name == "" {
 					name = uid
 				}
-				removals = append(removals, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, UserID: uid, Expired: d.Expired[list][name]})
+				removals = append(removals, Op{Kind: RemoveMember, List: list, Title: g.DisplayName, User: name, ID: mid, UserID: uid, Expired: d.Expired[list][name] || d.Disabled[name]})
 			}
 		}
 	}
@@ -478,7 +478,8 @@ func makePlan(d *policy.Desired, o *Observed, records map[string]*resource.Objec
 		// A temporary grant's assignment (one with an end, not adopted) that is no longer desired
 		// is that grant ending: on time, or early (its request cancelled or revoked, its basis
 		// lost). Ending access is never what the brake holds back, so it is marked as an expiry.
-		expired := !s.Until.IsZero()
+		// So is taking a disabled user's access away.
+		expired := !s.Until.IsZero() || d.Disabled[s.Name]
 		switch {
 		case s.Adopted && !s.Until.IsZero():
 			// It existed before a temporary grant adopted it: the grant's end does not take it away.

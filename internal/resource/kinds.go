@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,22 +19,43 @@ type UserSpec struct {
 	Traits map[string][]string `json:"traits,omitempty"`
 	// Admin makes the user a warden administrator: every resource and every operation.
 	Admin bool `json:"admin,omitempty"`
-	// Disabled keeps the user and what they hold but lets them use none of it through warden's
-	// SAML identity provider: no assertion is made for a disabled user, so they cannot reach the
-	// AWS access portal (docs/saml.md). It does not end their sessions nor revoke their tokens.
+	// Disabled keeps the user, their standing roles and their list memberships, but they hold
+	// nothing while it is set: the sync gives them no group membership and no account assignment
+	// in Identity Center (package policy), the request rules count nothing they hold, and warden's
+	// SAML identity provider makes no assertion for them, so they cannot reach the AWS access
+	// portal (docs/saml.md). Setting it does not itself end their sessions nor revoke their tokens;
+	// a SCIM deactivation does both (package scim).
 	Disabled bool `json:"disabled,omitempty"`
-	// Origin says where the user came from: warden (made here), identity_center (imported) or
-	// oidc:<connector> (created at their first sign-in through that upstream OIDC connector).
+	// RemoveWhenDisabled: while the user is disabled, the sync deletes their Identity Center user
+	// (if warden made it) instead of keeping it with nothing assigned. A SCIM connector with
+	// deprovision: delete sets it on the users it disables (docs/scim.md).
+	RemoveWhenDisabled bool `json:"remove_when_disabled,omitempty"`
+	// Origin says where the user came from: warden (made here), identity_center (imported),
+	// oidc:<connector> (created at their first sign-in through that upstream OIDC connector) or
+	// scim:<connector> (provisioned by the company's identity provider over SCIM, which then owns
+	// the user's profile: package manage refuses others' changes to it).
 	Origin string `json:"origin,omitempty"`
-	// Upstream is kept by warden: per upstream connector ("oidc:<connector>") that signs the user
-	// in, the subject it knows them by and what it granted at their last sign-in (package
-	// auth/oidc). A document that leaves it out keeps what is stored (package manage).
+	// Upstream is kept by warden: per upstream connector ("oidc:<connector>", "scim:<connector>")
+	// that knows the user, the subject or ids it knows them by and, for OIDC, what it granted at
+	// their last sign-in (package auth/oidc). A document that leaves it out keeps what is stored
+	// (package manage).
 	Upstream map[string]*UpstreamRecord `json:"upstream,omitempty"`
 }
 
 // OriginOIDCPrefix begins the origin of a user an upstream OIDC connector created, and the key of
 // that connector's record on a user: "oidc:<connector>".
 const OriginOIDCPrefix = "oidc:"
+
+// OriginSCIMPrefix begins the origin of a user or access list an upstream SCIM connector
+// provisioned, the key of that connector's record on it, and the actor of its changes:
+// "scim:<connector>".
+const OriginSCIMPrefix = "scim:"
+
+// SCIMConnector returns the SCIM connector an origin names ("scim:entra" -> "entra", true).
+func SCIMConnector(origin string) (string, bool) {
+	c, ok := strings.CutPrefix(origin, OriginSCIMPrefix)
+	return c, ok && ValidConnectorName(c)
+}
 
 // UpstreamRecord is what one upstream connector knows of a user: the subject the identity provider
 // signs them in as, and the roles and trait values the connector added from the provider's claims
@@ -45,6 +67,41 @@ type UpstreamRecord struct {
 	Subject string              `json:"subject,omitempty"`
 	Roles   []string            `json:"roles,omitempty"`
 	Traits  map[string][]string `json:"traits,omitempty"`
+	// ID is, for a SCIM connector, the id warden gave the resource in that connector's SCIM
+	// service (the SCIM "id"); ExternalID is the identity provider's own id for it ("externalId").
+	ID         string `json:"id,omitempty"`
+	ExternalID string `json:"external_id,omitempty"`
+}
+
+// Index keys of what upstream connectors provisioned.
+const (
+	// IndexOrigin is a user's or access list's origin (only when it names a SCIM connector).
+	IndexOrigin = "origin"
+	// IndexUpstreamID is "<connector key>/<id>" of every upstream record with an id, and
+	// IndexUpstreamExternalID the same with its external id.
+	IndexUpstreamID         = "upstream_id"
+	IndexUpstreamExternalID = "upstream_external_id"
+)
+
+// upstreamIndex indexes what SCIM connectors need to find a resource by: its origin, and the ids
+// of its upstream records.
+func upstreamIndex(origin string, ups map[string]*UpstreamRecord) []IndexEntry {
+	var out []IndexEntry
+	if strings.HasPrefix(origin, OriginSCIMPrefix) {
+		out = append(out, IndexEntry{IndexOrigin, origin})
+	}
+	for k, r := range ups {
+		if r == nil || !strings.HasPrefix(k, OriginSCIMPrefix) {
+			continue
+		}
+		if r.ID != "" {
+			out = append(out, IndexEntry{IndexUpstreamID, k + "/" + r.ID})
+		}
+		if r.ExternalID != "" {
+			out = append(out, IndexEntry{IndexUpstreamExternalID, k + "/" + r.ExternalID})
+		}
+	}
+	return out
 }
 
 // AccountAssignment names accounts and permission sets. Account is a 12-digit id, an account name or a
@@ -121,7 +178,15 @@ type AccessListSpec struct {
 	Audit  *Audit   `json:"audit,omitempty"`
 	// MembershipRequires makes members who lack these roles or traits ineligible: kept, not synced.
 	MembershipRequires *Requires `json:"membership_requires,omitempty"`
-	Origin             string    `json:"origin,omitempty"`
+	// Origin says where the list came from: warden (made here), identity_center (imported) or
+	// scim:<connector> (a group the company's identity provider pushed over SCIM: its title and
+	// members are the provider's, its owners, grants and reviews warden's; package manage refuses
+	// others' changes to what the provider owns).
+	Origin string `json:"origin,omitempty"`
+	// Upstream is kept by warden: the SCIM connector's record of the list ("scim:<connector>":
+	// its SCIM id and the provider's external id). A document that leaves it out keeps what is
+	// stored (package manage).
+	Upstream map[string]*UpstreamRecord `json:"upstream,omitempty"`
 }
 
 // Grants is what every member of a list receives.
@@ -321,7 +386,9 @@ func refs(k Kind, names ...string) []IndexEntry {
 	return out
 }
 
-func (s *UserSpec) index(*Metadata) []IndexEntry { return refs(KindRole, s.Roles...) }
+func (s *UserSpec) index(*Metadata) []IndexEntry {
+	return append(refs(KindRole, s.Roles...), upstreamIndex(s.Origin, s.Upstream)...)
+}
 
 func (s *RoleSpec) index(*Metadata) []IndexEntry {
 	var out []IndexEntry
@@ -342,7 +409,7 @@ func (s *AccessListSpec) index(*Metadata) []IndexEntry {
 	if s.MembershipRequires != nil {
 		out = append(out, refs(KindRole, s.MembershipRequires.Roles...)...)
 	}
-	return out
+	return append(out, upstreamIndex(s.Origin, s.Upstream)...)
 }
 
 func (s *AccessListMemberSpec) index(*Metadata) []IndexEntry {

@@ -51,6 +51,12 @@ const (
 	// KindOIDCFlow is internal: a sign-in through an upstream OIDC connector in progress, bound to
 	// the browser that began it, used once, expiring after ten minutes (package server).
 	KindOIDCFlow Kind = "oidc_flow"
+	// KindSCIMToken is internal: the bearer token of one SCIM connector, only its secret's hash
+	// kept (package scim).
+	KindSCIMToken Kind = "scim_token"
+	// KindSCIMGroup is internal: a group a SCIM connector that maps groups to a user trait pushed
+	// (package scim).
+	KindSCIMGroup Kind = "scim_group"
 )
 
 // Version is the only resource version so far.
@@ -108,6 +114,8 @@ var kinds = map[Kind]kindInfo{
 	KindPasskey:          {func() Spec { return new(PasskeySpec) }, false},
 	KindPasskeyCeremony:  {func() Spec { return new(PasskeyCeremonySpec) }, false},
 	KindOIDCFlow:         {func() Spec { return new(OIDCFlowSpec) }, false},
+	KindSCIMToken:        {func() Spec { return new(SCIMTokenSpec) }, false},
+	KindSCIMGroup:        {func() Spec { return new(SCIMGroupSpec) }, false},
 }
 
 // PublicKinds lists the kinds served by the resource API, in a stable order.

@@ -111,6 +111,13 @@ func WithoutSecrets(o *Object) *Object {
 			c.Spec = &spec
 			return &c
 		}
+	case *SCIMTokenSpec:
+		if s.SecretHash != "" {
+			c, spec := *o, *s
+			spec.SecretHash = ""
+			c.Spec = &spec
+			return &c
+		}
 	case *SessionSpec:
 		if s.SecretHash != "" {
 			c, spec := *o, *s

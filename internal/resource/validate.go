@@ -364,18 +364,36 @@ func (s *UserSpec) validate(v *validator, m *Metadata) {
 	checkEmail(v, "spec.email", s.Email)
 	checkNameList(v, "spec.roles", s.Roles, false, checkName)
 	checkTraits(v, "spec.traits", s.Traits)
-	if c, ok := strings.CutPrefix(s.Origin, OriginOIDCPrefix); ok && !ValidConnectorName(c) {
-		v.add("spec.origin", "%q does not name an upstream connector: oidc:<connector name>, the name 1-32 lower-case letters, digits, _ or -", s.Origin)
-	} else if !ok && !slices.Contains(origins, s.Origin) {
-		v.add("spec.origin", "%q is not one of warden, identity_center or oidc:<connector name>", s.Origin)
+	checkUserOrigin(v, s.Origin)
+	checkUpstream(v, s.Upstream)
+}
+
+// checkUserOrigin: warden, identity_center, oidc:<connector> or scim:<connector>.
+func checkUserOrigin(v *validator, origin string) {
+	for _, p := range []string{OriginOIDCPrefix, OriginSCIMPrefix} {
+		if c, ok := strings.CutPrefix(origin, p); ok {
+			if !ValidConnectorName(c) {
+				v.add("spec.origin", "%q does not name an upstream connector: %s<connector name>, the name 1-32 lower-case letters, digits, _ or -", origin, p)
+			}
+			return
+		}
 	}
-	if len(s.Upstream) > maxUpstream {
-		v.add("spec.upstream", "%d connectors; at most %d", len(s.Upstream), maxUpstream)
+	if !slices.Contains(origins, origin) {
+		v.add("spec.origin", "%q is not one of warden, identity_center, oidc:<connector name> or scim:<connector name>", origin)
 	}
-	for k, r := range s.Upstream {
+}
+
+// checkUpstream checks the upstream connectors' records on a user or list.
+func checkUpstream(v *validator, ups map[string]*UpstreamRecord) {
+	if len(ups) > maxUpstream {
+		v.add("spec.upstream", "%d connectors; at most %d", len(ups), maxUpstream)
+	}
+	for k, r := range ups {
 		f := "spec.upstream." + k
-		if c, ok := strings.CutPrefix(k, OriginOIDCPrefix); !ok || !ValidConnectorName(c) {
-			v.add(f, "%q is not an upstream connector: oidc:<connector name>", k)
+		oc, isOIDC := strings.CutPrefix(k, OriginOIDCPrefix)
+		sc, isSCIM := strings.CutPrefix(k, OriginSCIMPrefix)
+		if !(isOIDC && ValidConnectorName(oc)) && !(isSCIM && ValidConnectorName(sc)) {
+			v.add(f, "%q is not an upstream connector: oidc:<connector name> or scim:<connector name>", k)
 		}
 		if r == nil {
 			continue
@@ -385,6 +403,25 @@ func (s *UserSpec) validate(v *validator, m *Metadata) {
 		}
 		checkNameList(v, f+".roles", r.Roles, false, checkName)
 		checkTraits(v, f+".traits", r.Traits)
+		checkUpstreamID(v, f+".id", r.ID)
+		checkUpstreamID(v, f+".external_id", r.ExternalID)
+		if (r.ID != "" || r.ExternalID != "") && !isSCIM {
+			v.add(f, "ids are kept only for SCIM connectors (scim:<connector name>)")
+		}
+	}
+}
+
+// checkUpstreamID: an identity provider's or warden's SCIM id, printable, at most 255 bytes.
+func checkUpstreamID(v *validator, field, id string) {
+	if len(id) > 255 {
+		v.add(field, "is %d bytes long; at most 255", len(id))
+		return
+	}
+	for _, r := range id {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			v.add(field, "%q holds a control character or invalid UTF-8", id)
+			return
+		}
 	}
 }
 
@@ -474,7 +511,19 @@ func (s *AccessListSpec) validate(v *validator, m *Metadata) {
 		checkNameList(v, "spec.membership_requires.roles", r.Roles, false, checkName)
 		checkTraits(v, "spec.membership_requires.traits", r.Traits)
 	}
-	checkOneOf(v, "spec.origin", s.Origin, origins)
+	if c, ok := strings.CutPrefix(s.Origin, OriginSCIMPrefix); ok {
+		if !ValidConnectorName(c) {
+			v.add("spec.origin", "%q does not name an upstream connector: scim:<connector name>, the name 1-32 lower-case letters, digits, _ or -", s.Origin)
+		}
+	} else if !slices.Contains(origins, s.Origin) {
+		v.add("spec.origin", "%q is not one of warden, identity_center or scim:<connector name>", s.Origin)
+	}
+	checkUpstream(v, s.Upstream)
+	for k := range s.Upstream {
+		if !strings.HasPrefix(k, OriginSCIMPrefix) {
+			v.add("spec.upstream."+k, "an access list keeps records of SCIM connectors only (scim:<connector name>)")
+		}
+	}
 }
 
 func (s *AccessListMemberSpec) validate(v *validator, m *Metadata) {

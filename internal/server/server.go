@@ -2,7 +2,8 @@
 // probes, and Prometheus metrics.
 //
 // Errors are JSON {"error": "...", "field": "..."}: 400 for bad input (with the field path), 401 for a
-// missing or bad token, 403 for a caller who may not do this, 404, 409 for a stale revision, an
+// missing or bad token, 403 for a caller who may not do this (or a change to what an upstream SCIM
+// connector owns, with the field), 404, 409 for a stale revision, an
 // existing name or a resource still referenced, 500 only for warden's own failures.
 //
 // A 500 shows no internal error text to just anyone: the error is logged with a fresh error id, and
@@ -43,6 +44,7 @@ import (
 	"github.com/wardenhq/warden/internal/manage"
 	"github.com/wardenhq/warden/internal/reconcile"
 	"github.com/wardenhq/warden/internal/resource"
+	"github.com/wardenhq/warden/internal/scim"
 	"github.com/wardenhq/warden/internal/store"
 	"github.com/wardenhq/warden/internal/web"
 )
@@ -101,6 +103,9 @@ type Server struct {
 	cli *cliLogin
 	// awsRegion is identity_center.region, the AWS CLI configuration's sso_region (awsconfig.go).
 	awsRegion string
+	// scimIn is the SCIM service provider the company's identity provider provisions warden
+	// through (nil: off; scim.go).
+	scimIn *scim.Service
 }
 
 // New builds the server's handler around a store.
@@ -218,6 +223,7 @@ func (s *Server) routes() {
 	s.auditRoutes()
 	s.passkeyAPIRoutes()
 	s.samlRoutes()
+	s.scimRoutes()
 	s.uiRoutes()
 	s.handle("GET /v1/{kind}", s.authed(s.list))
 	s.handle("POST /v1/{kind}", s.authed(s.create))
@@ -338,8 +344,12 @@ func errorBody(err error) (int, apiError) {
 	}
 	var fe *resource.FieldError
 	var fes resource.Errors
+	var owned *manage.OwnedError
 	code := http.StatusInternalServerError
 	switch {
+	case errors.As(err, &owned):
+		// What an upstream SCIM connector owns: refused to everyone else, naming the field.
+		code, body.Field, body.Error = http.StatusForbidden, owned.Field, owned.Error()
 	case errors.As(err, &fes):
 		code, body.Field, body.Error = http.StatusBadRequest, fes[0].Field, fes[0].Message
 		if len(fes) > 1 {

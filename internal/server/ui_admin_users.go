@@ -171,6 +171,9 @@ type userPageData struct {
 	TokensMore bool
 	StepUpDone bool
 	LocalOn    bool
+	// Provisioned names the SCIM connector that owns the user (their profile and whether they
+	// are enabled), when one does.
+	Provisioned string
 }
 
 // userPageTokens bounds the tokens the user page lists.
@@ -184,6 +187,9 @@ func (s *Server) userPage(w http.ResponseWriter, r *http.Request, p *auth.Princi
 		return
 	}
 	d := userPageData{Flash: uiFlash(r), Name: name, User: o.Spec.(*resource.UserSpec), StepUpDone: s.stepUpFresh(p), LocalOn: s.local != nil}
+	if u := d.User; u.Upstream[u.Origin] != nil && u.Upstream[u.Origin].ID != "" {
+		d.Provisioned, _ = resource.SCIMConnector(u.Origin)
+	}
 	if s.sessions != nil {
 		list, err := s.sessions.List(r.Context(), name)
 		if err != nil {
@@ -243,7 +249,7 @@ func (s *Server) userDisable(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return
 	}
 	if disable {
-		uiRedirect(w, r, back, name+" is disabled: warden makes no SAML assertion for them (sessions and tokens are not ended by this).")
+		uiRedirect(w, r, back, name+" is disabled: they hold nothing (the sync takes their groups and assignments away) and warden makes no SAML assertion for them (sessions and tokens are not ended by this).")
 		return
 	}
 	uiRedirect(w, r, back, name+" is enabled again.")

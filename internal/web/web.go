@@ -80,6 +80,8 @@ func New(opts ...Option) *Pages {
 
 // funcs are the helpers templates may call.
 var funcs = template.FuncMap{
+	// hasPrefix reports whether s begins with prefix.
+	"hasPrefix": strings.HasPrefix,
 	// dict builds a map from key, value pairs, to pass several values to a partial.
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {
