@@ -294,18 +294,17 @@ func (s *Sim) scimAuthorized(r *http.Request) bool {
 	}
 	token = strings.TrimSpace(token)
 	s.mu.Lock()
+	defer s.mu.Unlock() // deferred: the clock may panic (a simulator bug), and the lock must go
 	now := s.now()
-	ok = false
 	for _, t := range []struct {
 		text    string
 		expires time.Time
 	}{{s.st.SCIMToken, s.st.SCIMTokenExpires}, {s.st.SCIMToken2, s.st.SCIMToken2Expires}} {
 		if t.text != "" && (t.expires.IsZero() || now.Before(t.expires)) && subtle.ConstantTimeCompare([]byte(token), []byte(t.text)) == 1 {
-			ok = true
+			return true
 		}
 	}
-	s.mu.Unlock()
-	return ok
+	return false
 }
 
 // CreateSCIMToken makes a new SCIM bearer token lasting a year, as the console's "Generate token"

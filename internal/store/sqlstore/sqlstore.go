@@ -67,6 +67,9 @@ type Store struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced whenever a write commits (here or, by notification, elsewhere)
 	stmts   map[string]string
+
+	// Prepared statements of each pool (stmts.go).
+	writeStmts, readStmts *stmtCache
 }
 
 // New wraps open databases. Call Migrate before use.
@@ -77,7 +80,13 @@ func New(write, read *sql.DB, d Dialect) *Store {
 	if d.PollInterval == 0 {
 		d.PollInterval = time.Second
 	}
-	return &Store{write: write, read: read, dialect: d, now: time.Now, changed: make(chan struct{}), stmts: map[string]string{}}
+	s := &Store{write: write, read: read, dialect: d, now: time.Now, changed: make(chan struct{}), stmts: map[string]string{},
+		writeStmts: newStmtCache(write)}
+	s.readStmts = s.writeStmts
+	if read != write {
+		s.readStmts = newStmtCache(read)
+	}
+	return s
 }
 
 // Notify wakes every watch: something may have been written (by another replica).
@@ -174,6 +183,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.writeStmts.close()
+	s.readStmts.close()
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -202,8 +213,14 @@ func (s *Store) Txn(ctx context.Context, fn func(tx store.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	defer sqlTx.Rollback()
-	t := &tx{s: s, q: sqlTx}
+	cq := &cachedTx{tx: sqlTx, c: s.writeStmts}
+	defer func() {
+		sqlTx.Rollback() // after a commit, does nothing
+		if len(cq.missed) > 0 {
+			cq.prepareMissed(context.WithoutCancel(ctx))
+		}
+	}()
+	t := &tx{s: s, q: cq}
 	if err := sqlTx.QueryRowContext(ctx, s.dialect.LockRevision).Scan(&t.base); err != nil {
 		return fmt.Errorf("locking the revision counter: %w", err)
 	}
@@ -264,12 +281,12 @@ func (s *Store) DropLeases(ctx context.Context) error {
 
 // Get reads one object.
 func (s *Store) Get(ctx context.Context, k resource.Kind, name string) (*resource.Object, error) {
-	return (&tx{s: s, q: s.read}).Get(ctx, k, name)
+	return (&tx{s: s, q: cachedDB{s.readStmts}}).Get(ctx, k, name)
 }
 
 // List reads objects of one kind.
 func (s *Store) List(ctx context.Context, k resource.Kind, opts store.ListOptions) ([]*resource.Object, error) {
-	return (&tx{s: s, q: s.read}).List(ctx, k, opts)
+	return (&tx{s: s, q: cachedDB{s.readStmts}}).List(ctx, k, opts)
 }
 
 // Create stores one new object.
@@ -529,7 +546,7 @@ func (t *tx) CreateMany(ctx context.Context, objs []*resource.Object) error {
 	if len(objs) == 0 {
 		return nil
 	}
-	if t.q == t.s.read {
+	if t.readOnly() {
 		return errors.New("write outside a transaction")
 	}
 	// Refuse before writing anything: a name given twice, or one that exists.
@@ -663,7 +680,7 @@ func (t *tx) insertChanges(ctx context.Context, op store.EventType, objs []*reso
 }
 
 func (t *tx) Update(ctx context.Context, o *resource.Object) error {
-	if t.q == t.s.read {
+	if t.readOnly() {
 		return errors.New("write outside a transaction")
 	}
 	var current, created int64
@@ -705,7 +722,7 @@ func (t *tx) Update(ctx context.Context, o *resource.Object) error {
 }
 
 func (t *tx) Delete(ctx context.Context, k resource.Kind, name string, revision int64) (*resource.Object, error) {
-	if t.q == t.s.read {
+	if t.readOnly() {
 		return nil, errors.New("write outside a transaction")
 	}
 	old, err := t.Get(ctx, k, name)
@@ -752,4 +769,10 @@ RETURNING holder`), name, holder, now.Add(ttl).UnixNano(), now.UnixNano()).Scan(
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	_, err := s.write.ExecContext(ctx, s.q(`DELETE FROM leases WHERE name = ? AND holder = ?`), name, holder)
 	return err
+}
+
+// readOnly: the tx is the store's reads outside a transaction (Store.Get, Store.List).
+func (t *tx) readOnly() bool {
+	_, ok := t.q.(cachedDB)
+	return ok
 }
