@@ -403,8 +403,15 @@ func (s *RoleSpec) index(*Metadata) []IndexEntry {
 	return out
 }
 
+// TitleKey is how an access list's title is indexed: lower-cased, so that titles that differ only
+// in case (which become the same Identity Center group) are found together.
+func TitleKey(title string) string { return strings.ToLower(title) }
+
 func (s *AccessListSpec) index(*Metadata) []IndexEntry {
 	out := refs(KindUser, s.Owners...)
+	if s.Title != "" {
+		out = append(out, IndexEntry{IndexTitle, TitleKey(s.Title)})
+	}
 	out = append(out, refs(KindRole, s.Grants.Roles...)...)
 	if s.MembershipRequires != nil {
 		out = append(out, refs(KindRole, s.MembershipRequires.Roles...)...)

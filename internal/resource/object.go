@@ -237,6 +237,7 @@ const (
 	IndexUser       = "user"        // access_request: the requester; api_token, session: its user
 	IndexState      = "state"       // access_request: its state
 	IndexRef        = "ref"         // "<kind>:<name>" of every resource this one depends on
+	IndexTitle      = "title"       // access_list: its title, lower-cased (TitleKey)
 	// IndexSubject is an audit entry's subject, "<kind>:<name>" (a list's reviews and changes).
 	// Entries written before it existed lack it.
 	IndexSubject = "subject"

@@ -344,7 +344,7 @@ func TestIndex(t *testing.T) {
 			name: "access list owners and roles",
 			obj: obj(resource.KindAccessList, "eng", &resource.AccessListSpec{Title: "Eng", Owners: []string{"bob", "alice"},
 				Grants: resource.Grants{Roles: []string{"dev"}}, MembershipRequires: &resource.Requires{Roles: []string{"employee", "dev"}}}),
-			want: []resource.IndexEntry{ie("ref", "role:dev"), ie("ref", "role:employee"), ie("ref", "user:alice"), ie("ref", "user:bob")},
+			want: []resource.IndexEntry{ie("ref", "role:dev"), ie("ref", "role:employee"), ie("ref", "user:alice"), ie("ref", "user:bob"), ie("title", "eng")},
 		},
 		{
 			name: "api token",

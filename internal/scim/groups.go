@@ -278,22 +278,17 @@ func (h *handler) titleTaken(ctx context.Context, name, except string) (bool, er
 		}
 		return false, nil
 	}
-	after := ""
-	for {
-		objs, err := h.s.store.List(ctx, resource.KindAccessList, store.ListOptions{After: after, Limit: 1000})
-		if err != nil {
-			return false, err
-		}
-		for _, o := range objs {
-			if o.Metadata.Name != except && strings.EqualFold(o.Spec.(*resource.AccessListSpec).Title, name) {
-				return true, nil
-			}
-		}
-		if len(objs) < 1000 {
-			return false, nil
-		}
-		after = objs[len(objs)-1].Metadata.Name
+	// Access lists are indexed by their lower-cased title: the candidates, checked as titles.
+	objs, err := h.s.store.List(ctx, resource.KindAccessList, store.ListOptions{Filters: store.Filter(resource.IndexTitle, resource.TitleKey(name))})
+	if err != nil {
+		return false, err
 	}
+	for _, o := range objs {
+		if o.Metadata.Name != except && strings.EqualFold(o.Spec.(*resource.AccessListSpec).Title, name) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // listName makes a free access list name from a group's name: lower-case letters, digits and -.
