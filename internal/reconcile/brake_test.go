@@ -41,16 +41,18 @@ func (e *env) call(op string) string {
 	if !scimMode() {
 		return "identitystore:" + op
 	}
-	switch op {
-	case "CreateGroupMembership", "DeleteGroupMembership", "UpdateGroup":
-		return "scim:PATCH /Groups/{id}"
-	}
-	for k, v := range scimWrites {
-		if v == op {
-			return k
-		}
+	if c, ok := scimCalls[op]; ok {
+		return c
 	}
 	return "scim:?" + op
+}
+
+// scimCalls is the call the SCIM driver makes for each identitystore write (one each: the driver
+// never uses PUT).
+var scimCalls = map[string]string{
+	"CreateUser": "scim:POST /Users", "UpdateUser": "scim:PATCH /Users/{id}", "DeleteUser": "scim:DELETE /Users/{id}",
+	"CreateGroup": "scim:POST /Groups", "DeleteGroup": "scim:DELETE /Groups/{id}", "UpdateGroup": "scim:PATCH /Groups/{id}",
+	"CreateGroupMembership": "scim:PATCH /Groups/{id}", "DeleteGroupMembership": "scim:PATCH /Groups/{id}",
 }
 
 // Deleting an access list with 100 members deletes its group, and with it its 100 memberships: the
