@@ -70,7 +70,11 @@ func schemaDocs(base string) []map[string]any {
 }
 
 func (s *Service) schemas(w http.ResponseWriter, r *http.Request, id string) {
-	docs := schemaDocs(baseURL(r))
+	s.serveDocs(w, r, schemaDocs(baseURL(r)), id, "schema")
+}
+
+// serveDocs answers a discovery endpoint: every document as a list, or the one of that id.
+func (s *Service) serveDocs(w http.ResponseWriter, r *http.Request, docs []map[string]any, id, what string) {
 	if id == "" {
 		writeJSON(w, http.StatusOK, listResponse(docs, len(docs), 1))
 		return
@@ -81,7 +85,7 @@ func (s *Service) schemas(w http.ResponseWriter, r *http.Request, id string) {
 			return
 		}
 	}
-	s.fail(w, r, errorf(http.StatusNotFound, "", "no schema %q", id))
+	s.fail(w, r, errorf(http.StatusNotFound, "", "no %s %q", what, id))
 }
 
 func (s *Service) resourceTypes(w http.ResponseWriter, r *http.Request, id string) {
@@ -93,17 +97,7 @@ func (s *Service) resourceTypes(w http.ResponseWriter, r *http.Request, id strin
 		{"schemas": []string{SchemaResourceType}, "id": "Group", "name": "Group", "endpoint": "/Groups", "schema": SchemaGroup,
 			"meta": map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/Group"}},
 	}
-	if id == "" {
-		writeJSON(w, http.StatusOK, listResponse(docs, len(docs), 1))
-		return
-	}
-	for _, d := range docs {
-		if d["id"] == id {
-			writeJSON(w, http.StatusOK, d)
-			return
-		}
-	}
-	s.fail(w, r, errorf(http.StatusNotFound, "", "no resource type %q", id))
+	s.serveDocs(w, r, docs, id, "resource type")
 }
 
 // listResponse is a page of resources.

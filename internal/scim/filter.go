@@ -193,23 +193,7 @@ func (p *parser) or() (Expr, error) {
 		return nil, err
 	}
 	defer func() { p.depth-- }()
-	left, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		save := p.pos
-		if p.word() != "or" || !p.boundary(2) {
-			p.pos = save
-			return left, nil
-		}
-		p.pos += 2
-		right, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		left = &Logical{Op: "or", Left: left, Right: right}
-	}
+	return p.logical("or", p.and)
 }
 
 // boundary: the word of n letters at pos is followed by a space (an operator, not a name).
@@ -217,23 +201,26 @@ func (p *parser) boundary(n int) bool {
 	return p.pos+n < len(p.s) && p.s[p.pos+n] == ' '
 }
 
-func (p *parser) and() (Expr, error) {
-	left, err := p.unary()
+func (p *parser) and() (Expr, error) { return p.logical("and", p.unary) }
+
+// logical reads operands joined by the operator op (left to right), each read by next.
+func (p *parser) logical(op string, next func() (Expr, error)) (Expr, error) {
+	left, err := next()
 	if err != nil {
 		return nil, err
 	}
 	for {
 		save := p.pos
-		if p.word() != "and" || !p.boundary(3) {
+		if p.word() != op || !p.boundary(len(op)) {
 			p.pos = save
 			return left, nil
 		}
-		p.pos += 3
-		right, err := p.unary()
+		p.pos += len(op)
+		right, err := next()
 		if err != nil {
 			return nil, err
 		}
-		left = &Logical{Op: "and", Left: left, Right: right}
+		left = &Logical{Op: op, Left: left, Right: right}
 	}
 }
 

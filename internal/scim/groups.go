@@ -338,13 +338,8 @@ func checkGroup(g *Group) error {
 }
 
 func (h *handler) createGroup(ctx context.Context) {
-	b, err := readBody(h.r)
-	if err != nil {
-		h.fail(err)
-		return
-	}
 	var in Group
-	if err := decodeResource(b, &in); err != nil {
+	if err := h.readResource(&in); err != nil {
 		h.fail(err)
 		return
 	}
@@ -426,25 +421,8 @@ func (h *handler) changeGroup(ctx context.Context, id string) {
 		h.fail(err)
 		return
 	}
-	b, err := readBody(h.r)
-	if err != nil {
-		h.fail(err)
-		return
-	}
 	var in Group
-	if h.r.Method == http.MethodPut {
-		err = decodeResource(b, &in)
-	} else {
-		var ops []Operation
-		var m map[string]any
-		if ops, err = DecodePatch(b); err == nil {
-			if m, err = h.groupJSON(ctx, g); err == nil {
-				if err = Apply(m, ops); err == nil {
-					err = fromMap(m, &in)
-				}
-			}
-		}
-	}
+	err = h.readChange(&in, func() (map[string]any, error) { return h.groupJSON(ctx, g) })
 	if err == nil {
 		err = checkGroup(&in)
 	}

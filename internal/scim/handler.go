@@ -201,6 +201,40 @@ func fromMap(m map[string]any, v any) error {
 	return decodeResource(b, v)
 }
 
+// readResource reads the request's body into a resource (a POST's).
+func (h *handler) readResource(v any) error {
+	b, err := readBody(h.r)
+	if err != nil {
+		return err
+	}
+	return decodeResource(b, v)
+}
+
+// readChange reads the resource a PUT or PATCH makes into v: a PUT's body is the resource whole;
+// a PATCH's operations apply to the current resource's JSON form, which current gives (read only
+// for a PATCH).
+func (h *handler) readChange(v any, current func() (map[string]any, error)) error {
+	b, err := readBody(h.r)
+	if err != nil {
+		return err
+	}
+	if h.r.Method == http.MethodPut {
+		return decodeResource(b, v)
+	}
+	ops, err := DecodePatch(b)
+	if err != nil {
+		return err
+	}
+	m, err := current()
+	if err != nil {
+		return err
+	}
+	if err := Apply(m, ops); err != nil {
+		return err
+	}
+	return fromMap(m, v)
+}
+
 // decodeResource reads a body into a resource: attribute names without case (encoding/json's
 // way), unknown attributes ignored (a provider sends more than warden keeps).
 func decodeResource(b []byte, v any) error {

@@ -252,13 +252,8 @@ func (h *handler) setUser(s *resource.UserSpec, u *User, id string) (disabling b
 }
 
 func (h *handler) createUser(ctx context.Context) {
-	b, err := readBody(h.r)
-	if err != nil {
-		h.fail(err)
-		return
-	}
 	var u User
-	if err := decodeResource(b, &u); err != nil {
+	if err := h.readResource(&u); err != nil {
 		h.fail(err)
 		return
 	}
@@ -366,22 +361,8 @@ func (h *handler) change(ctx context.Context, id string) {
 		h.fail(err)
 		return
 	}
-	b, err := readBody(h.r)
-	if err != nil {
-		h.fail(err)
-		return
-	}
 	var u User
-	if h.r.Method == http.MethodPut {
-		err = decodeResource(b, &u)
-	} else {
-		var ops []Operation
-		if ops, err = DecodePatch(b); err == nil {
-			if err = Apply(m, ops); err == nil {
-				err = fromMap(m, &u)
-			}
-		}
-	}
+	err = h.readChange(&u, func() (map[string]any, error) { return m, nil })
 	if err != nil {
 		h.fail(err)
 		return

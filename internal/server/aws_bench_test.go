@@ -355,16 +355,20 @@ func refused(err error) bool {
 // resolution. (The benchmark measures wall-clock latency through real HTTP, a real sync engine and
 // the simulator's real 1 s provisioning; it samples what a client would see, as a client polls.)
 func sample(limit time.Duration, what string, cond func() (done bool, err error)) error {
-	deadline := time.Now().Add(limit)
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		done, err := cond()
 		if err != nil || done {
 			return err
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline.C:
 			return fmt.Errorf("%s: not after %s", what, limit)
+		case <-tick.C:
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
